@@ -1,0 +1,124 @@
+//! What every operation runs with: the store, the clock and the configuration, built once per cold start.
+
+use std::sync::Arc;
+
+use crate::domain::{Clock, InvitationPolicy, SystemClock};
+use crate::store::Store;
+
+/// Shared state of one process (one Lambda instance, or the local server).
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Config,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
+        Self { store, clock: Arc::new(SystemClock), config }
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+/// Names of the token claims rsvp reads. Identity providers differ, so each is configurable.
+#[derive(Debug, Clone)]
+pub struct ClaimNames {
+    pub user: String,
+    pub email: String,
+    pub tenant: String,
+    pub roles: String,
+    pub tenant_name: String,
+}
+
+impl Default for ClaimNames {
+    fn default() -> Self {
+        Self {
+            user: "sub".into(),
+            email: "email".into(),
+            tenant: "tenant_id".into(),
+            roles: "roles".into(),
+            tenant_name: "tenant_name".into(),
+        }
+    }
+}
+
+/// Settings, from the environment in Lambda (see [`Config::from_env`]) and from flags in the local server.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Base URL of the invitation landing page links (`{public_url}/invite/{id}?token=...`). When unset, the
+    /// API's own domain name from the request is used.
+    pub public_url: Option<String>,
+    pub claims: ClaimNames,
+    pub invitations: InvitationPolicy,
+}
+
+/// A setting that is present but unusable; the function refuses to start rather than run misconfigured.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration {name} is not valid: {why}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub why: String,
+}
+
+impl Config {
+    /// Reads `RSVP_PUBLIC_URL`, `RSVP_CLAIM_{SUB,EMAIL,TENANT,ROLES,TENANT_NAME}`,
+    /// `RSVP_COMMUNITY_INVITATION_VALID_DAYS` (default 14) and `RSVP_RESEND_COOLDOWN_MINUTES` (default 10).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut config = Self::default();
+        if let Some(url) = get("RSVP_PUBLIC_URL").filter(|u| !u.is_empty()) {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError { name: "RSVP_PUBLIC_URL", why: "it must start with https:// or http://".into() });
+            }
+            config.public_url = Some(url.trim_end_matches('/').to_owned());
+        }
+        let claims = &mut config.claims;
+        for (name, slot) in [
+            ("RSVP_CLAIM_SUB", &mut claims.user),
+            ("RSVP_CLAIM_EMAIL", &mut claims.email),
+            ("RSVP_CLAIM_TENANT", &mut claims.tenant),
+            ("RSVP_CLAIM_ROLES", &mut claims.roles),
+            ("RSVP_CLAIM_TENANT_NAME", &mut claims.tenant_name),
+        ] {
+            if let Some(value) = get(name).filter(|v| !v.is_empty()) {
+                *slot = value;
+            }
+        }
+        let number = |name: &'static str, default: i64, max: i64| -> Result<i64, ConfigError> {
+            match get(name).filter(|v| !v.is_empty()) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or(ConfigError { name, why: format!("expected a whole number from 1 to {max}") }),
+            }
+        };
+        config.invitations.validity_days = number("RSVP_COMMUNITY_INVITATION_VALID_DAYS", 14, 365)?;
+        config.invitations.resend_cooldown_minutes = number("RSVP_RESEND_COOLDOWN_MINUTES", 10, 24 * 60)?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_hold_without_settings_and_bad_settings_are_refused() {
+        let config = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(config.invitations.validity_days, 14);
+        assert_eq!(config.invitations.resend_cooldown_minutes, 10);
+        assert_eq!(config.claims.tenant, "tenant_id");
+        let bad = Config::from_lookup(|n| (n == "RSVP_RESEND_COOLDOWN_MINUTES").then(|| "-3".into()));
+        assert!(bad.is_err());
+        let url = Config::from_lookup(|n| (n == "RSVP_PUBLIC_URL").then(|| "https://x.example/".into())).unwrap();
+        assert_eq!(url.public_url.as_deref(), Some("https://x.example"));
+    }
+}

@@ -1,0 +1,574 @@
+//! The community invitation and its three-way handshake: invite, accept, confirm.
+//!
+//! ```text
+//! Created --Accept (recipient admin)--> Accepted --Confirm (community admin)--> Completed
+//!    |                                     |
+//!    +--Decline (recipient)--> Declined <--+--Decline (community admin)
+//! Created (live or expired) --Resend (community admin)--> Created, new secret and expiry
+//! ```
+//! Expired is never stored: a Created invitation past its expiry reads as expired.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Community, CommunityId, Email, InvitationId, MemberStatus, Membership, Principal, Secret, SecretHash, TenantId, Timestamp, UserId};
+
+/// The state as stored. `Deleted` keeps the record for audit while every read treats it as missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StoredState {
+    Created,
+    Accepted,
+    Declined,
+    Completed,
+    Deleted,
+}
+
+/// The state as callers see it, in the seed's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ReadState {
+    InvitationCreated,
+    InvitationAccepted,
+    InvitationDeclined,
+    InvitationExpired,
+    InvitationCompleted,
+}
+
+impl ReadState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvitationCreated => "InvitationCreated",
+            Self::InvitationAccepted => "InvitationAccepted",
+            Self::InvitationDeclined => "InvitationDeclined",
+            Self::InvitationExpired => "InvitationExpired",
+            Self::InvitationCompleted => "InvitationCompleted",
+        }
+    }
+}
+
+/// What a caller asks `process_invitation` to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    Accept,
+    Decline,
+    Confirm,
+    Resend,
+}
+
+impl Action {
+    pub const NAMES: &'static str = "Accept, Decline, Confirm or Resend";
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "Accept" => Some(Self::Accept),
+            "Decline" => Some(Self::Decline),
+            "Confirm" => Some(Self::Confirm),
+            "Resend" => Some(Self::Resend),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accept => "Accept",
+            Self::Decline => "Decline",
+            Self::Confirm => "Confirm",
+            Self::Resend => "Resend",
+        }
+    }
+}
+
+/// One line of an invitation's audit trail: who did what, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    pub action: String,
+    pub user: UserId,
+    pub tenant: TenantId,
+}
+
+/// A community invitation as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub community_id: CommunityId,
+    pub community_name: String,
+    pub issuing_tenant: TenantId,
+    pub recipient: Email,
+    pub state: StoredState,
+    pub issued: Timestamp,
+    pub expires: Timestamp,
+    pub accepted: Option<Timestamp>,
+    pub invited_tenant: Option<TenantId>,
+    pub accepted_user_email: Option<Email>,
+    pub accepted_tenant_name: Option<String>,
+    /// The invited tenant's point of contact, given when it accepts.
+    pub contact_email: Option<Email>,
+    pub secret_hash: SecretHash,
+    /// When the email was last (re)sent; Resend is rate-limited from here.
+    pub last_sent: Timestamp,
+    /// Bumped by every change; each write is conditional on the version it read, so racing changes cannot both win.
+    pub version: u64,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// How the caller relates to the invitation; worked out by the operation (token or verified email, tenant, roles).
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub principal: &'a Principal,
+    pub is_recipient: bool,
+    pub is_community_admin: bool,
+}
+
+/// What happens to the (community, recipient) uniqueness lock alongside a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockEffect {
+    None,
+    /// Hold the lock until `expires`: succeeds only if the lock is free, stale, or already this invitation's.
+    Take,
+    /// Give the lock up; the invitation was holding it.
+    Release,
+}
+
+/// What happens to the invited tenant's membership alongside a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MembershipEffect {
+    None,
+    /// Add the tenant; fails if it is already in the community.
+    Join(Box<Membership>),
+    /// AwaitingConfirmation becomes Active.
+    Activate { tenant: TenantId },
+    /// Remove a tenant that is still awaiting confirmation.
+    Remove { tenant: TenantId },
+}
+
+/// A decided change: the new invitation, what must change with it, and how the store must guard the write.
+#[derive(Debug)]
+pub struct Transition {
+    pub invitation: Invitation,
+    /// The version the decision was based on; the write succeeds only if the stored item still has it.
+    pub expected_version: u64,
+    /// When the change was decided; locks and liveness are judged at this instant.
+    pub at: Timestamp,
+    /// Whether the write also requires the stored invitation to be unexpired at `at`.
+    pub require_live: bool,
+    pub lock: LockEffect,
+    pub membership: MembershipEffect,
+    /// A fresh secret, when the change issued one (Resend); the old one no longer verifies.
+    pub new_secret: Option<Secret>,
+    /// Whether someone is notified (the answer is then 202 rather than 200).
+    pub notifies: bool,
+}
+
+/// Why a change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvitationError {
+    #[error("The invitation is {}; {action} is not possible in that state.", state.as_str())]
+    WrongState { state: ReadState, action: &'static str },
+    #[error("{0}")]
+    NotPermitted(&'static str),
+    #[error("ContactEmail is required to accept an invitation.")]
+    ContactEmailRequired,
+    #[error("The invitation was sent less than {cooldown_minutes} minutes ago; it can be resent in {retry_after_seconds} seconds.")]
+    ResendTooSoon { cooldown_minutes: i64, retry_after_seconds: i64 },
+}
+
+/// The oldest history lines are dropped beyond this, so an item cannot grow without bound through resends.
+const MAX_HISTORY: usize = 100;
+
+/// Settings that shape invitations.
+#[derive(Debug, Clone, Copy)]
+pub struct InvitationPolicy {
+    pub validity_days: i64,
+    pub resend_cooldown_minutes: i64,
+}
+
+impl Default for InvitationPolicy {
+    fn default() -> Self {
+        Self { validity_days: 14, resend_cooldown_minutes: 10 }
+    }
+}
+
+impl Invitation {
+    /// A new invitation to `community` for `recipient`, with the secret to send (shown once, never stored).
+    pub fn create(
+        community: &Community,
+        recipient: Email,
+        by: &Principal,
+        now: Timestamp,
+        policy: InvitationPolicy,
+    ) -> (Self, Secret) {
+        let secret = Secret::generate();
+        let invitation = Self {
+            id: InvitationId::new(),
+            community_id: community.id,
+            community_name: community.name.clone(),
+            issuing_tenant: community.owner.clone(),
+            recipient,
+            state: StoredState::Created,
+            issued: now,
+            expires: now.plus_days(policy.validity_days),
+            accepted: None,
+            invited_tenant: None,
+            accepted_user_email: None,
+            accepted_tenant_name: None,
+            contact_email: None,
+            secret_hash: secret.hash(),
+            last_sent: now,
+            version: 1,
+            history: vec![HistoryEntry::new(now, "Create", by)],
+        };
+        (invitation, secret)
+    }
+
+    /// The state a reader sees at `now`: a Created invitation past its expiry is expired.
+    pub fn read_state(&self, now: Timestamp) -> ReadState {
+        match self.state {
+            StoredState::Created if self.is_expired(now) => ReadState::InvitationExpired,
+            StoredState::Created | StoredState::Deleted => ReadState::InvitationCreated,
+            StoredState::Accepted => ReadState::InvitationAccepted,
+            StoredState::Declined => ReadState::InvitationDeclined,
+            StoredState::Completed => ReadState::InvitationCompleted,
+        }
+    }
+
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        now >= self.expires
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.state == StoredState::Deleted
+    }
+
+    /// Whether the live secret is `presented`.
+    pub fn secret_matches(&self, presented: &Secret) -> bool {
+        self.secret_hash.verifies(presented)
+    }
+
+    /// Decides `action` by `actor` at `now`. States are checked before permissions, so a wrong-state request is told
+    /// the current state whoever sent it.
+    pub fn process(
+        &self,
+        community: &Community,
+        action: Action,
+        actor: Actor<'_>,
+        contact_email: Option<Email>,
+        now: Timestamp,
+        policy: InvitationPolicy,
+    ) -> Result<Transition, InvitationError> {
+        let state = self.read_state(now);
+        let wrong_state = || InvitationError::WrongState { state, action: action.as_str() };
+        let mut next = self.clone();
+        next.version += 1;
+        next.push_history(now, action.as_str(), actor.principal);
+        let mut transition = Transition {
+            invitation: next,
+            expected_version: self.version,
+            at: now,
+            require_live: false,
+            lock: LockEffect::None,
+            membership: MembershipEffect::None,
+            new_secret: None,
+            notifies: false,
+        };
+        let t = &mut transition;
+        match (action, state) {
+            (Action::Accept, ReadState::InvitationCreated) => {
+                if !actor.is_recipient {
+                    return Err(InvitationError::NotPermitted("Only the invitation's recipient can accept it."));
+                }
+                if !actor.principal.is_tenant_admin() {
+                    return Err(InvitationError::NotPermitted(
+                        "Only a TenantAdministrator of the invited tenant can accept an invitation.",
+                    ));
+                }
+                let contact = contact_email.ok_or(InvitationError::ContactEmailRequired)?;
+                let tenant = actor.principal.tenant.clone();
+                t.invitation.state = StoredState::Accepted;
+                t.invitation.accepted = Some(now);
+                t.invitation.invited_tenant = Some(tenant.clone());
+                t.invitation.accepted_user_email = actor.principal.email.clone();
+                t.invitation.accepted_tenant_name = actor.principal.tenant_name.clone();
+                t.invitation.contact_email = Some(contact.clone());
+                t.require_live = true;
+                t.lock = LockEffect::Release;
+                t.membership = MembershipEffect::Join(Box::new(Membership::new(
+                    community,
+                    tenant,
+                    MemberStatus::AwaitingConfirmation,
+                    Some(contact),
+                    now,
+                )));
+                t.notifies = true;
+            }
+            (Action::Decline, ReadState::InvitationCreated) => {
+                if !actor.is_recipient {
+                    return Err(InvitationError::NotPermitted(
+                        "Only the invitation's recipient can decline it before it is accepted.",
+                    ));
+                }
+                t.invitation.state = StoredState::Declined;
+                t.require_live = true;
+                t.lock = LockEffect::Release;
+            }
+            (Action::Decline, ReadState::InvitationAccepted) => {
+                let tenant = self.invited_tenant.clone().ok_or_else(wrong_state)?;
+                if !actor.is_community_admin {
+                    return Err(InvitationError::NotPermitted(
+                        "Only the community's administrators can decline an accepted invitation.",
+                    ));
+                }
+                t.invitation.state = StoredState::Declined;
+                t.membership = MembershipEffect::Remove { tenant };
+            }
+            (Action::Confirm, ReadState::InvitationAccepted) => {
+                let tenant = self.invited_tenant.clone().ok_or_else(wrong_state)?;
+                if !actor.is_community_admin {
+                    return Err(InvitationError::NotPermitted(
+                        "Only the community's administrators can confirm an accepted invitation.",
+                    ));
+                }
+                t.invitation.state = StoredState::Completed;
+                t.membership = MembershipEffect::Activate { tenant };
+                t.notifies = true;
+            }
+            (Action::Resend, ReadState::InvitationCreated | ReadState::InvitationExpired) => {
+                if !actor.is_community_admin {
+                    return Err(InvitationError::NotPermitted("Only the community's administrators can resend an invitation."));
+                }
+                let ready_at = self.last_sent.plus_minutes(policy.resend_cooldown_minutes);
+                if now < ready_at {
+                    return Err(InvitationError::ResendTooSoon {
+                        cooldown_minutes: policy.resend_cooldown_minutes,
+                        retry_after_seconds: (ready_at.millis() - now.millis() + 999) / 1000,
+                    });
+                }
+                let secret = Secret::generate();
+                t.invitation.secret_hash = secret.hash();
+                t.invitation.expires = now.plus_days(policy.validity_days);
+                t.invitation.last_sent = now;
+                t.lock = LockEffect::Take;
+                t.new_secret = Some(secret);
+                t.notifies = true;
+            }
+            _ => return Err(wrong_state()),
+        }
+        Ok(transition)
+    }
+
+    /// Withdraws the invitation (community admin): its link stops working and reads treat it as missing.
+    /// A completed invitation cannot be withdrawn; the tenant is a member and is removed as such instead.
+    pub fn delete(&self, by: &Principal, now: Timestamp) -> Result<Transition, InvitationError> {
+        let state = self.read_state(now);
+        let (lock, membership) = match state {
+            ReadState::InvitationCreated => (LockEffect::Release, MembershipEffect::None),
+            // An expired invitation may no longer hold the lock (a newer invitation can have taken it).
+            ReadState::InvitationExpired | ReadState::InvitationDeclined => (LockEffect::None, MembershipEffect::None),
+            ReadState::InvitationAccepted => match &self.invited_tenant {
+                Some(tenant) => (LockEffect::None, MembershipEffect::Remove { tenant: tenant.clone() }),
+                None => (LockEffect::None, MembershipEffect::None),
+            },
+            ReadState::InvitationCompleted => {
+                return Err(InvitationError::WrongState { state, action: "Delete" });
+            }
+        };
+        let mut next = self.clone();
+        next.version += 1;
+        next.state = StoredState::Deleted;
+        next.push_history(now, "Delete", by);
+        Ok(Transition {
+            invitation: next,
+            expected_version: self.version,
+            at: now,
+            require_live: state == ReadState::InvitationCreated,
+            lock,
+            membership,
+            new_secret: None,
+            notifies: false,
+        })
+    }
+
+    fn push_history(&mut self, now: Timestamp, action: &str, by: &Principal) {
+        self.history.push(HistoryEntry::new(now, action, by));
+        if self.history.len() > MAX_HISTORY {
+            // Keep the creation line; drop the oldest after it.
+            self.history.remove(1);
+        }
+    }
+}
+
+impl HistoryEntry {
+    fn new(at: Timestamp, action: &str, by: &Principal) -> Self {
+        Self { at, action: action.to_owned(), user: by.user.clone(), tenant: by.tenant.clone() }
+    }
+}
+
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CommunityInput, Role, UserId};
+    use InvitationPolicy as Policy;
+
+    const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
+
+    fn principal(tenant: &str, email: &str, roles: &[Role]) -> Principal {
+        Principal {
+            user: UserId::parse("sub", &format!("user-{tenant}")).unwrap(),
+            tenant: TenantId::parse("tenant_id", tenant).unwrap(),
+            email: Some(Email::parse(email).unwrap()),
+            tenant_name: Some(format!("{tenant} Inc")),
+            roles: roles.to_vec(),
+        }
+    }
+
+    fn owner() -> Principal {
+        principal("owner", "admin@owner.com", &[Role::TenantAdministrator])
+    }
+
+    fn invitee() -> Principal {
+        principal("guest", "bob@guest.com", &[Role::TenantAdministrator])
+    }
+
+    fn community() -> Community {
+        Community::create(CommunityInput::new("Ops", None, None).unwrap(), owner().tenant, T0).0
+    }
+
+    fn invitation() -> (Invitation, Secret) {
+        Invitation::create(&community(), Email::parse("bob@guest.com").unwrap(), &owner(), T0, Policy::default())
+    }
+
+    fn as_recipient(p: &Principal) -> Actor<'_> {
+        Actor { principal: p, is_recipient: true, is_community_admin: false }
+    }
+
+    fn as_admin(p: &Principal) -> Actor<'_> {
+        Actor { principal: p, is_recipient: false, is_community_admin: true }
+    }
+
+    fn contact() -> Option<Email> {
+        Some(Email::parse("ops@guest.com").unwrap())
+    }
+
+    #[test]
+    fn a_new_invitation_lasts_fourteen_days_and_reads_expired_after() {
+        let (inv, secret) = invitation();
+        assert_eq!(inv.expires, T0.plus_days(14));
+        assert!(inv.secret_matches(&Secret::presented(secret.expose())));
+        assert_eq!(inv.read_state(T0.plus_days(14).plus_minutes(-1)), ReadState::InvitationCreated);
+        assert_eq!(inv.read_state(T0.plus_days(14)), ReadState::InvitationExpired);
+    }
+
+    #[test]
+    fn the_three_way_handshake() {
+        let (inv, _) = invitation();
+        let guest = invitee();
+        let accepted = inv.process(&community(), Action::Accept, as_recipient(&guest), contact(), T0, Policy::default()).unwrap();
+        assert!(accepted.notifies);
+        assert_eq!(accepted.lock, LockEffect::Release);
+        assert!(accepted.require_live);
+        assert!(matches!(&accepted.membership, MembershipEffect::Join(m) if m.status == MemberStatus::AwaitingConfirmation && m.tenant == guest.tenant));
+        let inv = accepted.invitation;
+        assert_eq!(inv.read_state(T0), ReadState::InvitationAccepted);
+        assert_eq!(inv.invited_tenant.as_ref(), Some(&guest.tenant));
+        assert_eq!(inv.accepted_tenant_name.as_deref(), Some("guest Inc"));
+        // An accepted invitation does not expire while it waits for confirmation.
+        assert_eq!(inv.read_state(T0.plus_days(30)), ReadState::InvitationAccepted);
+
+        let admin = owner();
+        let confirmed = inv.process(&community(), Action::Confirm, as_admin(&admin), None, T0.plus_days(30), Policy::default()).unwrap();
+        assert_eq!(confirmed.membership, MembershipEffect::Activate { tenant: guest.tenant.clone() });
+        assert_eq!(confirmed.invitation.read_state(T0), ReadState::InvitationCompleted);
+        assert_eq!(confirmed.expected_version, 2);
+        let actions: Vec<_> = confirmed.invitation.history.iter().map(|h| h.action.as_str()).collect();
+        assert_eq!(actions, ["Create", "Accept", "Confirm"]);
+    }
+
+    #[test]
+    fn wrong_state_names_the_current_state() {
+        let (inv, _) = invitation();
+        let admin = owner();
+        let err = inv.process(&community(), Action::Confirm, as_admin(&admin), None, T0, Policy::default()).unwrap_err();
+        assert_eq!(err, InvitationError::WrongState { state: ReadState::InvitationCreated, action: "Confirm" });
+        assert!(err.to_string().contains("InvitationCreated"));
+
+        let guest = invitee();
+        let expired = T0.plus_days(15);
+        let err = inv.process(&community(), Action::Accept, as_recipient(&guest), contact(), expired, Policy::default()).unwrap_err();
+        assert_eq!(err, InvitationError::WrongState { state: ReadState::InvitationExpired, action: "Accept" });
+    }
+
+    #[test]
+    fn only_the_right_people_may_act() {
+        let (inv, _) = invitation();
+        let admin = owner();
+        let member = principal("guest", "bob@guest.com", &[Role::TenantMember]);
+        let p = Policy::default();
+        assert!(matches!(inv.process(&community(), Action::Accept, as_admin(&admin), contact(), T0, p), Err(InvitationError::NotPermitted(_))));
+        assert!(matches!(inv.process(&community(), Action::Accept, as_recipient(&member), contact(), T0, p), Err(InvitationError::NotPermitted(_))));
+        assert!(matches!(inv.process(&community(), Action::Decline, as_admin(&admin), None, T0, p), Err(InvitationError::NotPermitted(_))));
+        let guest = invitee();
+        assert_eq!(inv.process(&community(), Action::Accept, as_recipient(&guest), None, T0, p).unwrap_err(), InvitationError::ContactEmailRequired);
+        let accepted = inv.process(&community(), Action::Accept, as_recipient(&guest), contact(), T0, p).unwrap().invitation;
+        assert!(matches!(accepted.process(&community(), Action::Confirm, as_recipient(&guest), None, T0, p), Err(InvitationError::NotPermitted(_))));
+    }
+
+    #[test]
+    fn declining_an_accepted_invitation_removes_the_waiting_tenant() {
+        let (inv, _) = invitation();
+        let guest = invitee();
+        let accepted = inv.process(&community(), Action::Accept, as_recipient(&guest), contact(), T0, Policy::default()).unwrap().invitation;
+        let admin = owner();
+        let declined = accepted.process(&community(), Action::Decline, as_admin(&admin), None, T0, Policy::default()).unwrap();
+        assert_eq!(declined.membership, MembershipEffect::Remove { tenant: guest.tenant });
+        assert_eq!(declined.invitation.read_state(T0), ReadState::InvitationDeclined);
+        assert!(!declined.notifies);
+    }
+
+    #[test]
+    fn resend_renews_the_secret_and_expiry_at_most_once_per_cooldown() {
+        let (inv, old) = invitation();
+        let admin = owner();
+        let p = Policy::default();
+        let err = inv.process(&community(), Action::Resend, as_admin(&admin), None, T0.plus_minutes(9), p).unwrap_err();
+        assert_eq!(err, InvitationError::ResendTooSoon { cooldown_minutes: 10, retry_after_seconds: 60 });
+
+        let later = T0.plus_days(20);
+        let resent = inv.process(&community(), Action::Resend, as_admin(&admin), None, later, p).unwrap();
+        assert_eq!(resent.lock, LockEffect::Take);
+        let secret = resent.new_secret.expect("a new secret");
+        let inv = resent.invitation;
+        assert_eq!(inv.read_state(later), ReadState::InvitationCreated);
+        assert_eq!(inv.expires, later.plus_days(14));
+        assert!(inv.secret_matches(&secret));
+        assert!(!inv.secret_matches(&Secret::presented(old.expose())));
+    }
+
+    #[test]
+    fn delete_releases_only_a_lock_it_still_holds() {
+        let (inv, _) = invitation();
+        let admin = owner();
+        assert_eq!(inv.delete(&admin, T0).unwrap().lock, LockEffect::Release);
+        assert_eq!(inv.delete(&admin, T0.plus_days(15)).unwrap().lock, LockEffect::None);
+        assert!(inv.delete(&admin, T0).unwrap().invitation.is_deleted());
+        let guest = invitee();
+        let done = inv
+            .process(&community(), Action::Accept, as_recipient(&guest), contact(), T0, Policy::default())
+            .unwrap()
+            .invitation
+            .process(&community(), Action::Confirm, as_admin(&admin), None, T0, Policy::default())
+            .unwrap()
+            .invitation;
+        assert!(matches!(done.delete(&admin, T0), Err(InvitationError::WrongState { .. })));
+    }
+
+    #[test]
+    fn history_is_bounded() {
+        let (mut inv, _) = invitation();
+        let admin = owner();
+        for i in 0..150 {
+            inv.push_history(T0.plus_minutes(i), "Resend", &admin);
+        }
+        assert_eq!(inv.history.len(), MAX_HISTORY);
+        assert_eq!(inv.history[0].action, "Create");
+    }
+}

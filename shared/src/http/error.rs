@@ -1,0 +1,137 @@
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+use crate::domain::{EmailError, IdError, InvitationError, TextError};
+use crate::store::StoreError;
+
+/// Everything a request can fail with. Each variant carries the sentence the caller reads as `Reason`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    /// Also the answer for another tenant's resources, so that their existence does not leak.
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{reason}")]
+    TooManyRequests { reason: String, retry_after_seconds: i64 },
+    /// A bug or an outage. The detail goes to the log only; the caller gets a generic sentence.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The seed's `ErrorResponse`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ErrorResponse<'a> {
+    pub operation_id: &'a str,
+    pub error: &'a str,
+    pub reason: &'a str,
+    pub resolution: &'a str,
+}
+
+impl ApiError {
+    pub fn bad_request(reason: impl Into<String>) -> Self {
+        Self::BadRequest(reason.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn resolution(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "Correct the request as the reason says and send it again.",
+            Self::Unauthorized(_) => "Sign in and send the request with a valid bearer token.",
+            Self::Forbidden(_) => "Ask an administrator with the required role to do this.",
+            Self::NotFound(_) => "Check the identifiers in the path.",
+            Self::Conflict(_) => "Read the resource again to see its current state before retrying.",
+            Self::TooManyRequests { .. } => "Wait for the time given in the Retry-After header, then try again.",
+            Self::Internal(_) => "Try again later; if it persists, report the OperationId to the operators.",
+        }
+    }
+
+    /// The wire form: the status, and an `ErrorResponse` naming the request as `OperationId`.
+    pub fn into_response(self, operation_id: &str) -> Response<Body> {
+        let status = self.status();
+        let reason = match &self {
+            Self::Internal(_) => "The service failed to complete the request.".to_owned(),
+            other => other.to_string(),
+        };
+        let body = ErrorResponse {
+            operation_id,
+            error: status.canonical_reason().unwrap_or("Error"),
+            reason: &reason,
+            resolution: self.resolution(),
+        };
+        let mut response = super::response::json(status, &body);
+        if let Self::TooManyRequests { retry_after_seconds, .. } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_seconds.max(1).to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => {
+                Self::Conflict("The resource was changed by another request while this one ran.".into())
+            }
+            StoreError::AlreadyMember => Self::Conflict("The tenant is already in the community.".into()),
+            StoreError::PendingInvitation(id) => {
+                Self::Conflict(format!("Invitation {id} is already pending for this recipient in this community."))
+            }
+            StoreError::InvalidCursor => Self::bad_request(
+                "continuationToken is not valid for this list; start again from the first page without it.",
+            ),
+            StoreError::Unavailable(detail) => Self::Internal(detail),
+        }
+    }
+}
+
+impl From<InvitationError> for ApiError {
+    fn from(e: InvitationError) -> Self {
+        match e {
+            InvitationError::WrongState { .. } => Self::Conflict(e.to_string()),
+            InvitationError::NotPermitted(_) => Self::Forbidden(e.to_string()),
+            InvitationError::ContactEmailRequired => Self::BadRequest(e.to_string()),
+            InvitationError::ResendTooSoon { retry_after_seconds, .. } => {
+                Self::TooManyRequests { reason: e.to_string(), retry_after_seconds }
+            }
+        }
+    }
+}
+
+impl From<IdError> for ApiError {
+    fn from(e: IdError) -> Self {
+        Self::BadRequest(format!("{e}."))
+    }
+}
+
+impl From<TextError> for ApiError {
+    fn from(e: TextError) -> Self {
+        Self::BadRequest(format!("{e}."))
+    }
+}
+
+/// An invalid address in `field`; the address itself is not echoed, the field and the fault are.
+pub fn invalid_email(field: &str, e: EmailError) -> ApiError {
+    ApiError::BadRequest(format!("{field} is not a valid email address: it {e}."))
+}

@@ -1,0 +1,161 @@
+//! Reading a request: who the caller is, path ids, paging and JSON bodies, each with a limit and a clear 400.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lambda_http::http::header;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt};
+use serde::de::DeserializeOwned;
+
+use super::ApiError;
+use crate::app::ClaimNames;
+use crate::domain::{Email, Principal, Role, TenantId, UserId};
+use crate::store::{Cursor, PageRequest};
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// `count` bounds from the seed: default 100, at most 1000.
+pub const DEFAULT_COUNT: u32 = 100;
+pub const MAX_COUNT: u32 = 1_000;
+/// `skip` reads and discards items, so it is bounded; beyond it, walk the list with `continuationToken`.
+pub const MAX_SKIP: u32 = 10_000;
+const MAX_TOKEN_CHARS: usize = 512;
+
+/// The request id API Gateway assigned, which every error answer and log line carries as `OperationId`.
+pub fn request_id(req: &Request) -> String {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The caller, from the claims that API Gateway's JWT authorizer (or the local server, in its place) verified.
+/// Nothing else the caller sends is trusted for identity.
+pub fn principal(req: &Request, names: &ClaimNames) -> Result<Principal, ApiError> {
+    let claims = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|j| &j.claims),
+        _ => None,
+    };
+    let unauthenticated = || ApiError::Unauthorized("The request carries no valid bearer token.".into());
+    let claims = claims.ok_or_else(unauthenticated)?;
+    let claim = |name: &str| claims.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let user = UserId::parse("sub", claim(&names.user).ok_or_else(unauthenticated)?)
+        .map_err(|_| ApiError::Unauthorized("The token's subject claim is not valid.".into()))?;
+    let tenant = TenantId::parse("tenant_id", claim(&names.tenant).ok_or_else(|| {
+        ApiError::Forbidden("The token names no tenant; rsvp needs a tenant_id claim.".into())
+    })?)
+    .map_err(|_| ApiError::Forbidden("The token's tenant claim is not a valid tenant identifier.".into()))?;
+    let verified = claim("email_verified") != Some("false");
+    let email = claim(&names.email).filter(|_| verified).and_then(|e| Email::parse(e).ok());
+    let roles = claim(&names.roles).map(parse_roles).unwrap_or_default();
+    let tenant_name = claim(&names.tenant_name).map(|n| n.chars().take(200).collect());
+    Ok(Principal { user, tenant, email, tenant_name, roles })
+}
+
+/// Roles as API Gateway flattens an array claim (`"[a b]"`), or as a plain, comma- or space-separated string,
+/// or a JSON array.
+fn parse_roles(value: &str) -> Vec<Role> {
+    value
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .map(|r| r.trim_matches('"'))
+        .filter_map(Role::parse)
+        .collect()
+}
+
+/// A required path parameter, parsed by `parse` (which names the parameter in its error).
+pub fn path<T, E>(req: &Request, name: &'static str, parse: impl FnOnce(&'static str, &str) -> Result<T, E>) -> Result<T, ApiError>
+where
+    ApiError: From<E>,
+{
+    let params = req.path_parameters_ref();
+    let value = params.and_then(|p| p.first(name)).ok_or_else(|| ApiError::bad_request(format!("The path has no {name}.")))?;
+    Ok(parse(name, value)?)
+}
+
+/// `skip`, `count` and `continuationToken` from the query string.
+pub fn paging(req: &Request) -> Result<PageRequest, ApiError> {
+    let query = req.query_string_parameters_ref();
+    let get = |name: &str| query.and_then(|q| q.first(name));
+    let number = |name: &str, default: u32, min: u32, max: u32| -> Result<u32, ApiError> {
+        match get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or_else(|| ApiError::bad_request(format!("{name} must be a whole number from {min} to {max}."))),
+        }
+    };
+    let skip = number("skip", 0, 0, MAX_SKIP)?;
+    let count = number("count", DEFAULT_COUNT, 1, MAX_COUNT)?;
+    let after = get("continuationToken").map(decode_cursor).transpose()?;
+    Ok(PageRequest { skip, count, after })
+}
+
+/// The opaque form of a cursor: base64url of its JSON. It names a position, never grants access: stores only
+/// use it inside the partition the caller may read.
+pub fn encode_cursor(cursor: &Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
+}
+
+fn decode_cursor(token: &str) -> Result<Cursor, ApiError> {
+    let invalid = || ApiError::bad_request("continuationToken is not valid; start again from the first page without it.");
+    if token.len() > MAX_TOKEN_CHARS {
+        return Err(invalid());
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    serde_json::from_slice(&bytes).map_err(|_| invalid())
+}
+
+/// The URL of the next page: this path with the same `count` and the next cursor.
+pub fn next_page_url(req: &Request, page: &PageRequest, next: Option<&Cursor>) -> Option<String> {
+    next.map(|cursor| format!("{}?count={}&continuationToken={}", req.uri().path(), page.count, encode_cursor(cursor)))
+}
+
+/// A JSON body of type `T`: `Content-Type: application/json`, at most [`MAX_BODY_BYTES`], well-formed.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::bad_request("The body must be JSON, sent with Content-Type: application/json."));
+    }
+    let bytes: &[u8] = match req.body() {
+        Body::Empty => &[],
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::bad_request(format!("The body is larger than {} KiB.", MAX_BODY_BYTES / 1024)));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("The request needs a JSON body."));
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("The body is not valid JSON for this request: {e}.")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_read_in_every_flattened_form() {
+        let both = vec![Role::TenantAdministrator, Role::TenantMember];
+        assert_eq!(parse_roles("[TenantAdministrator TenantMember]"), both);
+        assert_eq!(parse_roles("TenantAdministrator,TenantMember"), both);
+        assert_eq!(parse_roles("[\"TenantAdministrator\",\"TenantMember\"]"), both);
+        assert_eq!(parse_roles("TenantMember"), vec![Role::TenantMember]);
+        assert_eq!(parse_roles("[Root]"), vec![]);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let cursor = Cursor { sort: "000001700000000000#abc".into() };
+        assert_eq!(decode_cursor(&encode_cursor(&cursor)).unwrap(), cursor);
+        assert!(decode_cursor("!!").is_err());
+        assert!(decode_cursor(&"A".repeat(600)).is_err());
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode(b"{\"x\":1}")).is_err());
+    }
+}

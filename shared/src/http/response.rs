@@ -1,0 +1,35 @@
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+/// A JSON answer. Serialising our own response types cannot fail; if it ever did, the caller gets a 500, not a panic.
+pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
+    match serde_json::to_string(body) {
+        Ok(text) => with_body(status, "application/json; charset=utf-8", text),
+        Err(_) => with_body(StatusCode::INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", "serialisation failed".into()),
+    }
+}
+
+/// An answer with no body (204, or 200/202 where the seed defines none).
+pub fn empty(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = status;
+    response
+}
+
+fn with_body(status: StatusCode, content_type: &'static str, text: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Adds `Link: <next>; rel="next"` when there is a next page.
+pub fn with_next_link(mut response: Response<Body>, next: Option<String>) -> Response<Body> {
+    if let Some(url) = next
+        && let Ok(value) = HeaderValue::from_str(&format!("<{url}>; rel=\"next\""))
+    {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    response
+}

@@ -1,0 +1,33 @@
+//! # rsvp
+//!
+//! The core of rsvp, an invitations service for multi-tenant products that runs as one AWS Lambda function per
+//! operation. Every function crate is a few lines that call [`lambda::run`] with its [`routes::Route`]; everything
+//! else lives here.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`domain`] | pure types and rules: ids, [`domain::Email`], communities, the invitation state machine, the clock. No I/O. |
+//! | [`ops`] | one module per operation: parse, authorise, decide, persist, answer |
+//! | [`http`] | the API Gateway edge: caller identity from JWT claims, parsing with limits, the one error type and its wire form |
+//! | [`store`] | the [`store::Store`] trait with a DynamoDB adapter and an embedded one for the local server |
+//! | [`routes`] | the route table, read by the local server, the tests and the template check |
+//! | [`app`] | the shared state and configuration built once per cold start |
+//! | [`lambda`] | the Lambda entry point |
+//!
+//! ## Rules that hold everywhere
+//!
+//! - The caller is who API Gateway's JWT authorizer says (`requestContext.authorizer.jwt.claims`), nothing else.
+//! - Another tenant's community or invitation answers exactly as a missing one does (404).
+//! - Invitation secrets are 32 random bytes, shown once, stored only as a SHA-256 hash, compared in constant time.
+//! - Expiry is decided from the stored timestamp on every read and every conditional write, never from whether
+//!   DynamoDB's TTL has removed the item yet.
+//! - Every state change is a conditional write on the version that was read: of two racing changes one wins and
+//!   the other gets a 409.
+
+pub mod app;
+pub mod domain;
+pub mod http;
+pub mod lambda;
+pub mod ops;
+pub mod routes;
+pub mod store;

@@ -1,0 +1,47 @@
+//! `POST /api/v1-preview/communities/{communityId}/invitations`: a community admin invites a recipient by email.
+//!
+//! One pending invitation per (community, recipient): a second create answers 409 naming the pending one. The
+//! answer alone carries `InvitationUrl` with the acceptance secret; only the secret's hash is stored.
+
+use std::sync::Arc;
+
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::wire::CommunityInvitation;
+use super::{Answer, caller, community_for_admin, public_base};
+use crate::app::App;
+use crate::domain::{CommunityId, Email, Invitation};
+use crate::http::{ApiError, invalid_email, request, response};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Input {
+    invitation_recipient: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Created {
+    #[serde(flatten)]
+    invitation: CommunityInvitation,
+    invitation_url: String,
+}
+
+pub async fn handle(app: Arc<App>, req: Request) -> Answer {
+    let caller = caller(&app, &req)?;
+    let id = request::path(&req, "communityId", CommunityId::parse)?;
+    let input: Input = request::json_body(&req)?;
+    let recipient = input
+        .invitation_recipient
+        .ok_or_else(|| ApiError::bad_request("InvitationRecipient is required: the email address to invite."))?;
+    let recipient = Email::parse(&recipient).map_err(|e| invalid_email("InvitationRecipient", e))?;
+    let community = community_for_admin(&app, id, &caller).await?;
+    let now = app.clock.now();
+    let (invitation, secret) = Invitation::create(&community, recipient, &caller, now, app.config.invitations);
+    app.store.create_invitation(&invitation, now).await?;
+    let url = format!("{}/invite/{}?token={}", public_base(&app, &req), invitation.id, secret.expose());
+    let body = Created { invitation: CommunityInvitation::new(&invitation, now), invitation_url: url };
+    Ok(response::json(StatusCode::CREATED, &body))
+}

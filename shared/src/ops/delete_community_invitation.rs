@@ -1,0 +1,23 @@
+//! `DELETE /api/v1-preview/communities/{communityId}/invitations/{invitationId}`: a community admin withdraws an
+//! invitation. Its link stops working at once; the record stays for audit but reads as missing.
+
+use std::sync::Arc;
+
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+
+use super::{Answer, caller, community_for_admin, invitation_in};
+use crate::app::App;
+use crate::domain::{CommunityId, InvitationId};
+use crate::http::{request, response};
+
+pub async fn handle(app: Arc<App>, req: Request) -> Answer {
+    let caller = caller(&app, &req)?;
+    let community = request::path(&req, "communityId", CommunityId::parse)?;
+    let id = request::path(&req, "invitationId", InvitationId::parse)?;
+    community_for_admin(&app, community, &caller).await?;
+    let invitation = invitation_in(&app, community, id).await?;
+    let transition = invitation.delete(&caller, app.clock.now())?;
+    app.store.apply(&transition).await?;
+    Ok(response::empty(StatusCode::NO_CONTENT))
+}

@@ -1,0 +1,28 @@
+//! `GET /api/v1-preview/tenants/{tenantId}/communityinvitations?skip&count`: invitations the tenant has accepted
+//! and that wait for the community's confirmation. Only that tenant's administrators may read it.
+
+use std::sync::Arc;
+
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+
+use super::wire::CommunityInvitation;
+use super::{Answer, caller};
+use crate::app::App;
+use crate::domain::TenantId;
+use crate::http::{ApiError, request, response};
+
+pub async fn handle(app: Arc<App>, req: Request) -> Answer {
+    let caller = caller(&app, &req)?;
+    let tenant = request::path(&req, "tenantId", TenantId::parse)?;
+    let paging = request::paging(&req)?;
+    if tenant != caller.tenant || !caller.is_tenant_admin() {
+        return Err(ApiError::Forbidden(
+            "Only a TenantAdministrator of this tenant can list its accepted invitations.".into(),
+        ));
+    }
+    let page = app.store.list_accepted_invitations(&tenant, &paging).await?;
+    let body = CommunityInvitation::list(&page.items, app.clock.now());
+    let next = request::next_page_url(&req, &paging, page.next.as_ref());
+    Ok(response::with_next_link(response::json(StatusCode::OK, &body), next))
+}

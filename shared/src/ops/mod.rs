@@ -1,0 +1,98 @@
+//! One module per operation. Each `handle` parses the request, authorises the caller, applies the domain rule,
+//! persists, and answers. Errors are [`ApiError`]s; [`crate::routes::Route::call`] turns them into the wire form.
+
+pub mod create_community;
+pub mod create_community_invitation;
+pub mod delete_community_invitation;
+pub mod get_community;
+pub mod get_community_invitation;
+pub mod get_invitation_details;
+pub mod list_communities;
+pub mod list_community_invitations;
+pub mod list_community_tenants;
+pub mod list_tenant_accepted_invitations;
+pub mod process_invitation;
+pub mod remove_community_tenant;
+mod wire;
+
+use lambda_http::{Body, Request, Response};
+
+use crate::app::App;
+use crate::domain::{Community, CommunityId, Invitation, InvitationId, Membership, Principal};
+use crate::http::ApiError;
+use crate::http::request;
+
+/// What every operation returns.
+pub type Answer = Result<Response<Body>, ApiError>;
+
+fn caller(app: &App, req: &Request) -> Result<Principal, ApiError> {
+    request::principal(req, &app.config.claims)
+}
+
+fn community_not_found(id: CommunityId) -> ApiError {
+    ApiError::NotFound(format!("Community {id} was not found."))
+}
+
+fn invitation_not_found(id: InvitationId) -> ApiError {
+    ApiError::NotFound(format!("Invitation {id} was not found."))
+}
+
+/// The community, if the caller's tenant is an Active member of it and the caller is a tenant member.
+/// Any other tenant gets the same 404 as for a missing community.
+async fn community_for_member(app: &App, id: CommunityId, caller: &Principal) -> Result<(Community, Membership), ApiError> {
+    if !caller.is_tenant_member() {
+        return Err(ApiError::Forbidden("This needs the TenantMember or TenantAdministrator role.".into()));
+    }
+    let membership = app.store.get_membership(id, &caller.tenant).await?;
+    let membership = membership.filter(Membership::is_active).ok_or_else(|| community_not_found(id))?;
+    let community = app.store.get_community(id).await?.ok_or_else(|| community_not_found(id))?;
+    Ok((community, membership))
+}
+
+/// The community, if the caller is an administrator of the tenant that owns it.
+async fn community_for_admin(app: &App, id: CommunityId, caller: &Principal) -> Result<Community, ApiError> {
+    let (community, membership) = community_for_member(app, id, caller).await?;
+    if !membership.is_owner || !caller.is_tenant_admin() {
+        return Err(ApiError::Forbidden(
+            "Only a TenantAdministrator of the community's owner tenant can do this.".into(),
+        ));
+    }
+    Ok(community)
+}
+
+/// An invitation of `community` that the caller's tenant may see (it is a member); deleted ones are missing.
+async fn invitation_in(app: &App, community: CommunityId, id: InvitationId) -> Result<Invitation, ApiError> {
+    app.store
+        .get_invitation(id)
+        .await?
+        .filter(|i| i.community_id == community && !i.is_deleted())
+        .ok_or_else(|| invitation_not_found(id))
+}
+
+/// The header through which a recipient who is not signed in with the invited address presents the secret.
+pub const INVITATION_TOKEN_HEADER: &str = "invitation-token";
+
+/// Whether the caller is the invitation's recipient (verified email, or the secret in `Invitation-Token`) and
+/// whether they administer the community that issued it.
+fn relation(invitation: &Invitation, caller: &Principal, req: &Request) -> (bool, bool) {
+    let by_email = caller.email.as_ref().is_some_and(|e| e.matches(&invitation.recipient));
+    let by_token = req
+        .headers()
+        .get(INVITATION_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| invitation.secret_matches(&crate::domain::Secret::presented(t)));
+    let is_admin = caller.is_tenant_admin() && caller.tenant == invitation.issuing_tenant;
+    (by_email || by_token, is_admin)
+}
+
+/// Where invitation links point: the configured public URL, else this API's own domain.
+fn public_base(app: &App, req: &Request) -> String {
+    if let Some(url) = &app.config.public_url {
+        return url.clone();
+    }
+    let domain = match lambda_http::RequestExt::request_context_ref(req) {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.domain_name.clone(),
+        _ => None,
+    };
+    format!("https://{}", domain.unwrap_or_else(|| "localhost".into()))
+}

@@ -1,0 +1,61 @@
+//! `PUT /api/v1-preview/communityinvitations/{invitationId}` `{Action, ContactEmail}`: the handshake's steps.
+//!
+//! The domain decides whether the (state, action, caller) triple is allowed; the store writes the decision only if
+//! the invitation is still the version that was read, so of two racing requests exactly one wins and the other gets
+//! a 409 naming the state the winner left behind. 202 when someone is notified (Accept, Confirm, Resend), else 200.
+
+use std::sync::Arc;
+
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use serde::Deserialize;
+
+use super::{Answer, caller, invitation_not_found, relation};
+use crate::app::App;
+use crate::domain::{Action, Actor, Email, InvitationError, InvitationId};
+use crate::http::{ApiError, invalid_email, request, response};
+use crate::store::StoreError;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Input {
+    action: Option<String>,
+    contact_email: Option<String>,
+}
+
+pub async fn handle(app: Arc<App>, req: Request) -> Answer {
+    let caller = caller(&app, &req)?;
+    let id = request::path(&req, "invitationId", InvitationId::parse)?;
+    let input: Input = request::json_body(&req)?;
+    let action = input.action.as_deref().ok_or_else(|| ApiError::bad_request(format!("Action is required: one of {}.", Action::NAMES)))?;
+    let action = Action::parse(action)
+        .ok_or_else(|| ApiError::bad_request(format!("Action is not known: use one of {}.", Action::NAMES)))?;
+    let contact_email = match input.contact_email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        Some(e) => Some(Email::parse(e).map_err(|err| invalid_email("ContactEmail", err))?),
+        None => None,
+    };
+
+    let invitation = app.store.get_invitation(id).await?.filter(|i| !i.is_deleted()).ok_or_else(|| invitation_not_found(id))?;
+    let (is_recipient, is_community_admin) = relation(&invitation, &caller, &req);
+    if !is_recipient && !is_community_admin {
+        return Err(invitation_not_found(id));
+    }
+    let community = app.store.get_community(invitation.community_id).await?.ok_or_else(|| invitation_not_found(id))?;
+    let now = app.clock.now();
+    let actor = Actor { principal: &caller, is_recipient, is_community_admin };
+    let transition = invitation.process(&community, action, actor, contact_email, now, app.config.invitations)?;
+    match app.store.apply(&transition).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => {
+            // Someone else changed it first: report the state they left behind.
+            let state = match app.store.get_invitation(id).await? {
+                Some(current) if !current.is_deleted() => current.read_state(app.clock.now()),
+                _ => return Err(invitation_not_found(id)),
+            };
+            return Err(InvitationError::WrongState { state, action: action.as_str() }.into());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let status = if transition.notifies { StatusCode::ACCEPTED } else { StatusCode::OK };
+    Ok(response::empty(status))
+}

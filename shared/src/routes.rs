@@ -1,0 +1,139 @@
+//! The route table: every operation with its method and path. The local server serves exactly these, the tests
+//! check that `template.yaml` declares exactly these (one function each), and each Lambda's `main` names its own.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use lambda_http::{Body, Request, Response};
+
+use crate::app::App;
+use crate::http::request::request_id;
+use crate::ops::{self, Answer};
+
+/// An operation's entry point, boxed so that every route has the same type.
+pub type Handler = fn(Arc<App>, Request) -> Pin<Box<dyn Future<Output = Answer> + Send>>;
+
+/// One operation and where it is served.
+#[derive(Clone, Copy)]
+pub struct Route {
+    /// The operation's name: its module in `ops`, and (with `-` for `_`) its function crate and sample event.
+    pub operation: &'static str,
+    pub method: &'static str,
+    /// The path as API Gateway writes it, with `{name}` parameters.
+    pub path: &'static str,
+    pub handler: Handler,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} ({})", self.method, self.path, self.operation)
+    }
+}
+
+impl Route {
+    /// Runs the operation and turns its error, if any, into the wire answer, logging one line for the request
+    /// (never its body or headers, which may carry secrets).
+    pub async fn call(&self, app: Arc<App>, req: Request) -> Response<Body> {
+        let operation_id = request_id(&req);
+        match (self.handler)(app, req).await {
+            Ok(response) => {
+                tracing::info!(operation = self.operation, operation_id, status = response.status().as_u16(), "answered");
+                response
+            }
+            Err(error) => {
+                let status = error.status().as_u16();
+                if status >= 500 {
+                    tracing::error!(operation = self.operation, operation_id, status, %error, "failed");
+                } else {
+                    tracing::info!(operation = self.operation, operation_id, status, %error, "refused");
+                }
+                error.into_response(&operation_id)
+            }
+        }
+    }
+}
+
+macro_rules! routes {
+    ($($konst:ident: $method:literal $path:literal => $op:ident;)*) => {
+        $(
+            #[doc = concat!("`", $method, " ", $path, "`")]
+            pub const $konst: Route = Route {
+                operation: stringify!($op),
+                method: $method,
+                path: $path,
+                handler: |app, req| Box::pin(ops::$op::handle(app, req)),
+            };
+        )*
+        /// Every route, in the order of the API reference.
+        pub const ROUTES: &[Route] = &[$($konst),*];
+    };
+}
+
+routes! {
+    CREATE_COMMUNITY: "POST" "/api/v1-preview/communities" => create_community;
+    LIST_COMMUNITIES: "GET" "/api/v1-preview/communities" => list_communities;
+    GET_COMMUNITY: "GET" "/api/v1-preview/communities/{communityId}" => get_community;
+    LIST_COMMUNITY_TENANTS: "GET" "/api/v1-preview/communities/{communityId}/tenants" => list_community_tenants;
+    REMOVE_COMMUNITY_TENANT: "DELETE" "/api/v1-preview/communities/{communityId}/tenants/{tenantId}" => remove_community_tenant;
+    LIST_COMMUNITY_INVITATIONS: "GET" "/api/v1-preview/communities/{communityId}/invitations" => list_community_invitations;
+    CREATE_COMMUNITY_INVITATION: "POST" "/api/v1-preview/communities/{communityId}/invitations" => create_community_invitation;
+    GET_COMMUNITY_INVITATION: "GET" "/api/v1-preview/communities/{communityId}/invitations/{invitationId}" => get_community_invitation;
+    DELETE_COMMUNITY_INVITATION: "DELETE" "/api/v1-preview/communities/{communityId}/invitations/{invitationId}" => delete_community_invitation;
+    GET_INVITATION_DETAILS: "GET" "/api/v1-preview/communityinvitations/{invitationId}/details" => get_invitation_details;
+    PROCESS_INVITATION: "PUT" "/api/v1-preview/communityinvitations/{invitationId}" => process_invitation;
+    LIST_TENANT_ACCEPTED_INVITATIONS: "GET" "/api/v1-preview/tenants/{tenantId}/communityinvitations" => list_tenant_accepted_invitations;
+}
+
+/// Matches a concrete request path against a route path; on a match, the `{name}` parameters and their values.
+pub fn match_path(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let mut params = Vec::new();
+    let mut pattern_parts = pattern.trim_matches('/').split('/');
+    let mut path_parts = path.trim_matches('/').split('/');
+    loop {
+        match (pattern_parts.next(), path_parts.next()) {
+            (None, None) => return Some(params),
+            (Some(p), Some(v)) if p.starts_with('{') && p.ends_with('}') && !v.is_empty() => {
+                params.push((p[1..p.len() - 1].to_owned(), v.to_owned()));
+            }
+            (Some(p), Some(v)) if p == v => {}
+            _ => return None,
+        }
+    }
+}
+
+/// The route for `method` and `path`, with its path parameters.
+pub fn find(method: &str, path: &str) -> Option<(&'static Route, Vec<(String, String)>)> {
+    ROUTES
+        .iter()
+        .filter(|r| r.method.eq_ignore_ascii_case(method))
+        .find_map(|r| match_path(r.path, path).map(|params| (r, params)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_and_routes_are_unique() {
+        let mut names: Vec<_> = ROUTES.iter().map(|r| r.operation).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ROUTES.len());
+        let mut keys: Vec<_> = ROUTES.iter().map(|r| (r.method, r.path)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), ROUTES.len());
+    }
+
+    #[test]
+    fn paths_match_with_parameters() {
+        let (route, params) = find("PUT", "/api/v1-preview/communityinvitations/abc").unwrap();
+        assert_eq!(route.operation, "process_invitation");
+        assert_eq!(params, vec![("invitationId".to_owned(), "abc".to_owned())]);
+        assert_eq!(find("GET", "/api/v1-preview/communities").unwrap().0.operation, "list_communities");
+        assert!(find("PATCH", "/api/v1-preview/communities").is_none());
+        assert!(find("GET", "/api/v1-preview/communities//tenants").is_none());
+        assert!(find("GET", "/api/v1-preview/communities/a/b/c/d").is_none());
+    }
+}

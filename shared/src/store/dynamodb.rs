@@ -1,0 +1,507 @@
+//! The DynamoDB adapter: one table, two global secondary indexes, no Scan anywhere.
+//!
+//! ## Items and access patterns
+//!
+//! | item | `PK` | `SK` | `GSI1PK` / `GSI1SK` | `GSI2PK` / `GSI2SK` |
+//! |---|---|---|---|---|
+//! | community | `COMMUNITY#<id>` | `#COMMUNITY` | | |
+//! | membership | `COMMUNITY#<id>` | `TENANT#<tenant>` | `TENANT#<tenant>#COMMUNITIES` / `<joined>#<community>` (Active only) | |
+//! | invitation | `INVITATION#<id>` | `#INVITATION` | `COMMUNITY#<id>#INVITATIONS` / `<issued>#<id>` (not when deleted) | `TENANT#<tenant>#ACCEPTED` / `<issued>#<id>` (Accepted only) |
+//! | pending lock | `LOCK#<community>#<recipient>` | `#LOCK` | | |
+//!
+//! - get community, membership, invitation: `GetItem`.
+//! - a community's tenants: `Query PK = COMMUNITY#<id> AND begins_with(SK, "TENANT#")`.
+//! - a tenant's communities: `Query GSI1` (sparse: memberships appear once Active).
+//! - a community's invitations, newest first: `Query GSI1`, descending.
+//! - a tenant's accepted invitations: `Query GSI2` (sparse: present only while Accepted).
+//! - every change: one conditional `PutItem`/`DeleteItem`, or a `TransactWriteItems` when several items change.
+//!
+//! The lock item enforces one pending invitation per (community, recipient): creating or resending takes it only if
+//! it is free, stale (its invitation expired) or already held by the same invitation.
+//!
+//! Expiring items carry `ttl` (epoch seconds) so DynamoDB deletes them eventually; reads never rely on it.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TimeToLiveSpecification, TransactWriteItem, Update,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Cursor, Page, PageRequest, Store, StoreError, StoreResult, order};
+use crate::domain::{
+    Community, CommunityId, Invitation, InvitationId, LockEffect, MemberStatus, Membership, MembershipEffect, StoredState,
+    TenantId, Timestamp, Transition,
+};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// How long after an invitation's expiry (or its end) DynamoDB may delete it: long enough that a reader still sees
+/// "expired" or "declined" rather than "not found" for a while.
+const RETENTION_DAYS: i64 = 30;
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    /// Creates the table as `template.yaml` declares it (keys, indexes, stream, TTL). For tests and local setups.
+    pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
+        let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
+        let attr = |name: &str| {
+            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
+        };
+        let gsi = |name: &str| -> Result<GlobalSecondaryIndex, _> {
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(&format!("{name}PK"), KeyType::Hash)?)
+                .key_schema(key(&format!("{name}SK"), KeyType::Range)?)
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+        };
+        let build = || -> Result<_, aws_sdk_dynamodb::error::BuildError> {
+            Ok(client
+                .create_table()
+                .table_name(table)
+                .billing_mode(BillingMode::PayPerRequest)
+                .key_schema(key("PK", KeyType::Hash)?)
+                .key_schema(key("SK", KeyType::Range)?)
+                .attribute_definitions(attr("PK")?)
+                .attribute_definitions(attr("SK")?)
+                .attribute_definitions(attr("GSI1PK")?)
+                .attribute_definitions(attr("GSI1SK")?)
+                .attribute_definitions(attr("GSI2PK")?)
+                .attribute_definitions(attr("GSI2SK")?)
+                .global_secondary_indexes(gsi("GSI1")?)
+                .global_secondary_indexes(gsi("GSI2")?)
+                .stream_specification(
+                    StreamSpecification::builder()
+                        .stream_enabled(true)
+                        .stream_view_type(StreamViewType::NewAndOldImages)
+                        .build()?,
+                ))
+        };
+        build().map_err(unavailable)?.send().await.map_err(unavailable)?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder().enabled(true).attribute_name("ttl").build().map_err(unavailable)?,
+            )
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get<T: DeserializeOwned>(&self, pk: String, sk: &str) -> StoreResult<Option<T>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.map(decode).transpose()
+    }
+
+    /// Reads one page of a query: enough items to pass over `skip`, fill `count` and see whether one more exists.
+    /// DynamoDB pages at 1 MB, so this loops until it has them or the partition ends.
+    async fn page<T: DeserializeOwned>(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        req: &PageRequest,
+        start: Option<Item>,
+        sort_of: fn(&T) -> String,
+    ) -> StoreResult<Page<T>> {
+        let wanted = req.skip as usize + req.count as usize + 1;
+        let mut items: Vec<T> = Vec::new();
+        let mut start = start;
+        loop {
+            let limit = i32::try_from((wanted - items.len()).min(1_000)).unwrap_or(1_000);
+            let out = query
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .limit(limit)
+                .send()
+                .await
+                .map_err(|e| match e.as_service_error() {
+                    Some(service) if service.meta().code() == Some("ValidationException") => StoreError::InvalidCursor,
+                    _ => unavailable(e),
+                })?;
+            for item in out.items.unwrap_or_default() {
+                items.push(decode(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if items.len() < wanted => start = Some(key),
+                _ => break,
+            }
+        }
+        let more = items.len() == wanted;
+        let taken: Vec<T> = items.into_iter().skip(req.skip as usize).take(req.count as usize).collect();
+        let next = if more { taken.last().map(|t| Cursor { sort: sort_of(t) }) } else { None };
+        Ok(Page { items: taken, next })
+    }
+
+    fn index_query(&self, index: &str, partition: String, descending: bool) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", format!("{index}PK"))
+            .expression_attribute_values(":pk", s(partition))
+            .scan_index_forward(!descending)
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), SdkError<TransactWriteItemsError>> {
+        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map(|_| ())
+    }
+
+    fn put(&self, item: Item, condition: Option<&str>, values: &[(&str, AttributeValue)]) -> StoreResult<TransactWriteItem> {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if let Some(condition) = condition {
+            put = put.condition_expression(condition);
+        }
+        for (name, value) in values {
+            put = put.expression_attribute_values(*name, value.clone());
+        }
+        Ok(TransactWriteItem::builder().put(put.build().map_err(unavailable)?).build())
+    }
+
+    fn delete(&self, pk: String, sk: &str, condition: &str, values: &[(&str, AttributeValue)]) -> StoreResult<TransactWriteItem> {
+        let mut delete = Delete::builder()
+            .table_name(&self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .condition_expression(condition);
+        for (name, value) in values {
+            delete = delete.expression_attribute_values(*name, value.clone());
+        }
+        Ok(TransactWriteItem::builder().delete(delete.build().map_err(unavailable)?).build())
+    }
+
+    fn take_lock(&self, invitation: &Invitation, at: Timestamp) -> StoreResult<TransactWriteItem> {
+        let mut item = Item::new();
+        item.insert("PK".into(), s(lock_pk(invitation)));
+        item.insert("SK".into(), s("#LOCK"));
+        item.insert("invitation".into(), s(invitation.id.to_string()));
+        item.insert("expires".into(), n(invitation.expires.millis()));
+        item.insert("ttl".into(), n(invitation.expires.plus_days(RETENTION_DAYS).epoch_seconds()));
+        self.put(
+            item,
+            Some("attribute_not_exists(PK) OR invitation = :id OR expires <= :at"),
+            &[(":id", s(invitation.id.to_string())), (":at", n(at.millis()))],
+        )
+    }
+}
+
+/// Which part of a transaction failed its condition, and what that means to the caller.
+#[derive(Clone, Copy)]
+enum Guard {
+    Invitation,
+    Lock,
+    Join,
+    Member,
+}
+
+fn cancelled(error: SdkError<TransactWriteItemsError>, guards: &[Guard]) -> StoreError {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = error.as_service_error() else {
+        return unavailable(error);
+    };
+    for (reason, guard) in cancel.cancellation_reasons().iter().zip(guards) {
+        if reason.code() != Some("ConditionalCheckFailed") {
+            continue;
+        }
+        return match guard {
+            Guard::Lock => reason
+                .item()
+                .and_then(|old| old.get("invitation"))
+                .and_then(|v| v.as_s().ok())
+                .and_then(|id| InvitationId::parse("invitation", id).ok())
+                .map_or(StoreError::Conflict, StoreError::PendingInvitation),
+            Guard::Join => StoreError::AlreadyMember,
+            Guard::Invitation | Guard::Member => StoreError::Conflict,
+        };
+    }
+    // Cancelled for another reason (e.g. a concurrent transaction on the same item): the caller retries or reports.
+    if cancel.cancellation_reasons().iter().any(|r| r.code() == Some("TransactionConflict")) {
+        return StoreError::Conflict;
+    }
+    unavailable(error)
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn unavailable(e: impl std::error::Error) -> StoreError {
+    StoreError::Unavailable(DisplayErrorContext(e).to_string())
+}
+
+fn decode<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Unavailable(format!("undecodable item: {e}")))
+}
+
+fn encode<T: Serialize>(value: &T, keys: &[(&str, String)]) -> StoreResult<Item> {
+    let mut item: Item = serde_dynamo::to_item(value).map_err(|e| StoreError::Unavailable(format!("unencodable item: {e}")))?;
+    for (name, value) in keys {
+        item.insert((*name).to_owned(), s(value.clone()));
+    }
+    Ok(item)
+}
+
+fn community_pk(id: CommunityId) -> String {
+    format!("COMMUNITY#{id}")
+}
+
+fn member_sk(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}")
+}
+
+fn invitation_pk(id: InvitationId) -> String {
+    format!("INVITATION#{id}")
+}
+
+fn lock_pk(invitation: &Invitation) -> String {
+    format!("LOCK#{}#{}", invitation.community_id, invitation.recipient.key())
+}
+
+fn tenant_communities(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#COMMUNITIES")
+}
+
+fn community_invitations(community: CommunityId) -> String {
+    format!("COMMUNITY#{community}#INVITATIONS")
+}
+
+fn tenant_accepted(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#ACCEPTED")
+}
+
+fn membership_item(m: &Membership) -> StoreResult<Item> {
+    let mut keys = vec![("PK", community_pk(m.community_id)), ("SK", member_sk(&m.tenant)), ("GSI1SK", order::membership_of_tenant(m))];
+    if m.is_active() {
+        keys.push(("GSI1PK", tenant_communities(&m.tenant)));
+    }
+    encode(m, &keys)
+}
+
+fn invitation_item(i: &Invitation) -> StoreResult<Item> {
+    let sort = order::invitation(i);
+    let mut keys = vec![("PK", invitation_pk(i.id)), ("SK", "#INVITATION".to_owned())];
+    if !i.is_deleted() {
+        keys.push(("GSI1PK", community_invitations(i.community_id)));
+        keys.push(("GSI1SK", sort.clone()));
+    }
+    if let (StoredState::Accepted, Some(tenant)) = (i.state, &i.invited_tenant) {
+        keys.push(("GSI2PK", tenant_accepted(tenant)));
+        keys.push(("GSI2SK", sort));
+    }
+    let mut item = encode(i, &keys)?;
+    // Pending invitations go some time after they expire; finished ones some time after they finish. Accepted and
+    // completed ones are the record of a membership and stay.
+    let ttl = match i.state {
+        StoredState::Created => Some(i.expires.plus_days(RETENTION_DAYS)),
+        StoredState::Declined | StoredState::Deleted => i.history.last().map(|h| h.at.plus_days(RETENTION_DAYS)),
+        StoredState::Accepted | StoredState::Completed => None,
+    };
+    if let Some(ttl) = ttl {
+        item.insert("ttl".into(), n(ttl.epoch_seconds()));
+    }
+    Ok(item)
+}
+
+/// The key of the item a time-ordered cursor points at, or `InvalidCursor` if it names none.
+fn invitation_start(cursor: &Cursor, index: &str, partition: String) -> StoreResult<Item> {
+    let (_, id) = order::parse_time_id(&cursor.sort).ok_or(StoreError::InvalidCursor)?;
+    let id = InvitationId::parse("cursor", id).map_err(|_| StoreError::InvalidCursor)?;
+    Ok(HashMap::from([
+        ("PK".to_owned(), s(invitation_pk(id))),
+        ("SK".to_owned(), s("#INVITATION")),
+        (format!("{index}PK"), s(partition)),
+        (format!("{index}SK"), s(cursor.sort.clone())),
+    ]))
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn create_community(&self, community: &Community, owner: &Membership) -> StoreResult<()> {
+        let item = encode(community, &[("PK", community_pk(community.id)), ("SK", "#COMMUNITY".to_owned())])?;
+        let items = vec![
+            self.put(item, Some("attribute_not_exists(PK)"), &[])?,
+            self.put(membership_item(owner)?, Some("attribute_not_exists(PK)"), &[])?,
+        ];
+        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Member, Guard::Member]))
+    }
+
+    async fn get_community(&self, id: CommunityId) -> StoreResult<Option<Community>> {
+        self.get(community_pk(id), "#COMMUNITY").await
+    }
+
+    async fn get_membership(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<Option<Membership>> {
+        self.get(community_pk(community), &member_sk(tenant)).await
+    }
+
+    async fn list_members(&self, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Membership>> {
+        let start = match &req.after {
+            None => None,
+            Some(cursor) => {
+                let tenant = TenantId::parse("cursor", &cursor.sort).map_err(|_| StoreError::InvalidCursor)?;
+                Some(HashMap::from([("PK".to_owned(), s(community_pk(community))), ("SK".to_owned(), s(member_sk(&tenant)))]))
+            }
+        };
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(community_pk(community)))
+            .expression_attribute_values(":prefix", s("TENANT#"));
+        self.page(query, req, start, order::member_of_community).await
+    }
+
+    async fn list_tenant_communities(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Membership>> {
+        let partition = tenant_communities(tenant);
+        let start = match &req.after {
+            None => None,
+            Some(cursor) => {
+                let (_, id) = order::parse_time_id(&cursor.sort).ok_or(StoreError::InvalidCursor)?;
+                let community = CommunityId::parse("cursor", id).map_err(|_| StoreError::InvalidCursor)?;
+                Some(HashMap::from([
+                    ("PK".to_owned(), s(community_pk(community))),
+                    ("SK".to_owned(), s(member_sk(tenant))),
+                    ("GSI1PK".to_owned(), s(partition.clone())),
+                    ("GSI1SK".to_owned(), s(cursor.sort.clone())),
+                ]))
+            }
+        };
+        self.page(self.index_query("GSI1", partition, true), req, start, order::membership_of_tenant).await
+    }
+
+    async fn remove_member(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<()> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(community_pk(community)))
+            .key("SK", s(member_sk(tenant)))
+            .condition_expression("attribute_exists(PK) AND is_owner = :false")
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Err(StoreError::Conflict),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn create_invitation(&self, invitation: &Invitation, now: Timestamp) -> StoreResult<()> {
+        let items = vec![
+            self.put(invitation_item(invitation)?, Some("attribute_not_exists(PK)"), &[])?,
+            self.take_lock(invitation, now)?,
+        ];
+        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Invitation, Guard::Lock]))
+    }
+
+    async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<Invitation>> {
+        self.get(invitation_pk(id), "#INVITATION").await
+    }
+
+    async fn list_community_invitations(&self, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Invitation>> {
+        let partition = community_invitations(community);
+        let start = req.after.as_ref().map(|c| invitation_start(c, "GSI1", partition.clone())).transpose()?;
+        self.page(self.index_query("GSI1", partition, true), req, start, order::invitation).await
+    }
+
+    async fn list_accepted_invitations(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Invitation>> {
+        let partition = tenant_accepted(tenant);
+        let start = req.after.as_ref().map(|c| invitation_start(c, "GSI2", partition.clone())).transpose()?;
+        self.page(self.index_query("GSI2", partition, true), req, start, order::invitation).await
+    }
+
+    async fn apply(&self, t: &Transition) -> StoreResult<()> {
+        let inv = &t.invitation;
+        let mut values = vec![(":version", n(t.expected_version as i64))];
+        let condition = if t.require_live {
+            values.push((":at", n(t.at.millis())));
+            "version = :version AND expires > :at"
+        } else {
+            "version = :version"
+        };
+        let mut items = vec![self.put(invitation_item(inv)?, Some(condition), &values)?];
+        let mut guards = vec![Guard::Invitation];
+        match t.lock {
+            LockEffect::None => {}
+            LockEffect::Take => {
+                items.push(self.take_lock(inv, t.at)?);
+                guards.push(Guard::Lock);
+            }
+            LockEffect::Release => {
+                items.push(self.delete(lock_pk(inv), "#LOCK", "invitation = :id", &[(":id", s(inv.id.to_string()))])?);
+                guards.push(Guard::Member);
+            }
+        }
+        match &t.membership {
+            MembershipEffect::None => {}
+            MembershipEffect::Join(m) => {
+                items.push(self.put(membership_item(m)?, Some("attribute_not_exists(PK)"), &[])?);
+                guards.push(Guard::Join);
+            }
+            MembershipEffect::Activate { tenant } => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key("PK", s(community_pk(inv.community_id)))
+                    .key("SK", s(member_sk(tenant)))
+                    .update_expression("SET #status = :active, GSI1PK = :gsi1pk")
+                    .condition_expression("#status = :awaiting")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":active", status(MemberStatus::Active)?)
+                    .expression_attribute_values(":awaiting", status(MemberStatus::AwaitingConfirmation)?)
+                    .expression_attribute_values(":gsi1pk", s(tenant_communities(tenant)))
+                    .build()
+                    .map_err(unavailable)?;
+                items.push(TransactWriteItem::builder().update(update).build());
+                guards.push(Guard::Member);
+            }
+            MembershipEffect::Remove { tenant } => {
+                items.push(self.delete(
+                    community_pk(inv.community_id),
+                    &member_sk(tenant),
+                    "#status = :awaiting",
+                    &[(":awaiting", status(MemberStatus::AwaitingConfirmation)?)],
+                )?);
+                guards.push(Guard::Member);
+            }
+        }
+        self.transact(items).await.map_err(|e| cancelled(e, &guards))
+    }
+}
+
+fn status(status: MemberStatus) -> StoreResult<AttributeValue> {
+    serde_dynamo::to_attribute_value(status).map_err(|e| StoreError::Unavailable(e.to_string()))
+}

@@ -1,0 +1,266 @@
+//! The embedded store for the local server: everything in memory behind one lock, saved to a JSON file after each
+//! change when a path is given, so a restart keeps what was created. It honours the same conditions as DynamoDB.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{Cursor, Page, PageRequest, Store, StoreError, StoreResult, order};
+use crate::domain::{
+    Community, CommunityId, Invitation, InvitationId, LockEffect, MemberStatus, Membership, MembershipEffect, StoredState,
+    TenantId, Timestamp, Transition,
+};
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct State {
+    communities: BTreeMap<CommunityId, Community>,
+    /// Keyed by (community, tenant).
+    members: BTreeMap<String, Membership>,
+    invitations: BTreeMap<InvitationId, Invitation>,
+    /// (community, recipient key) -> the invitation holding the one-pending-invitation lock, and until when.
+    locks: BTreeMap<String, Lock>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Lock {
+    invitation: InvitationId,
+    expires: Timestamp,
+}
+
+pub struct MemoryStore {
+    state: Mutex<State>,
+    file: Option<PathBuf>,
+}
+
+impl MemoryStore {
+    /// A store that forgets everything when dropped.
+    pub fn new() -> Self {
+        Self { state: Mutex::new(State::default()), file: None }
+    }
+
+    /// A store saved to `file` after every change, starting from what the file holds if it exists.
+    pub fn open(file: &Path) -> std::io::Result<Self> {
+        let state = match std::fs::read(file) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(std::io::Error::other)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
+            Err(e) => return Err(e),
+        };
+        Ok(Self { state: Mutex::new(state), file: Some(file.to_owned()) })
+    }
+
+    /// Runs `change` on a copy of the state and keeps it only if it succeeds and (when file-backed) is saved:
+    /// a failed change leaves nothing half-written.
+    fn write<T>(&self, change: impl FnOnce(&mut State) -> StoreResult<T>) -> StoreResult<T> {
+        let mut guard = self.state.lock().map_err(|_| StoreError::Unavailable("store lock poisoned".into()))?;
+        let mut next = guard.clone();
+        let out = change(&mut next)?;
+        if let Some(file) = &self.file {
+            save(file, &next).map_err(|e| StoreError::Unavailable(format!("saving {}: {e}", file.display())))?;
+        }
+        *guard = next;
+        Ok(out)
+    }
+
+    fn read<T>(&self, read: impl FnOnce(&State) -> T) -> StoreResult<T> {
+        let guard = self.state.lock().map_err(|_| StoreError::Unavailable("store lock poisoned".into()))?;
+        Ok(read(&guard))
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn save(file: &Path, state: &State) -> std::io::Result<()> {
+    let tmp = file.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec(state).map_err(std::io::Error::other)?)?;
+    std::fs::rename(tmp, file)
+}
+
+fn member_key(community: CommunityId, tenant: &TenantId) -> String {
+    format!("{community}/{tenant}")
+}
+
+fn lock_key(invitation: &Invitation) -> String {
+    format!("{}/{}", invitation.community_id, invitation.recipient.key())
+}
+
+/// Pages `items`, already filtered and sorted by `key` in the list's direction (`descending` for newest first).
+fn page<T: Clone>(mut items: Vec<(String, T)>, descending: bool, req: &PageRequest) -> Page<T> {
+    if let Some(after) = &req.after {
+        items.retain(|(k, _)| if descending { *k < after.sort } else { *k > after.sort });
+    }
+    let mut rest = items.into_iter().skip(req.skip as usize);
+    let taken: Vec<(String, T)> = rest.by_ref().take(req.count as usize).collect();
+    let next = match (rest.next(), taken.last()) {
+        (Some(_), Some((k, _))) => Some(Cursor { sort: k.clone() }),
+        _ => None,
+    };
+    Page { items: taken.into_iter().map(|(_, t)| t).collect(), next }
+}
+
+fn sorted<T>(mut items: Vec<(String, T)>, descending: bool) -> Vec<(String, T)> {
+    items.sort_by(|a, b| if descending { b.0.cmp(&a.0) } else { a.0.cmp(&b.0) });
+    items
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create_community(&self, community: &Community, owner: &Membership) -> StoreResult<()> {
+        self.write(|s| {
+            if s.communities.contains_key(&community.id) {
+                return Err(StoreError::Conflict);
+            }
+            s.communities.insert(community.id, community.clone());
+            s.members.insert(member_key(community.id, &owner.tenant), owner.clone());
+            Ok(())
+        })
+    }
+
+    async fn get_community(&self, id: CommunityId) -> StoreResult<Option<Community>> {
+        self.read(|s| s.communities.get(&id).cloned())
+    }
+
+    async fn get_membership(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<Option<Membership>> {
+        self.read(|s| s.members.get(&member_key(community, tenant)).cloned())
+    }
+
+    async fn list_members(&self, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Membership>> {
+        self.read(|s| {
+            let items = s
+                .members
+                .values()
+                .filter(|m| m.community_id == community)
+                .map(|m| (order::member_of_community(m), m.clone()))
+                .collect();
+            page(sorted(items, false), false, req)
+        })
+    }
+
+    async fn list_tenant_communities(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Membership>> {
+        self.read(|s| {
+            let items = s
+                .members
+                .values()
+                .filter(|m| &m.tenant == tenant && m.is_active())
+                .map(|m| (order::membership_of_tenant(m), m.clone()))
+                .collect();
+            page(sorted(items, true), true, req)
+        })
+    }
+
+    async fn remove_member(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<()> {
+        self.write(|s| match s.members.get(&member_key(community, tenant)) {
+            Some(m) if !m.is_owner => {
+                s.members.remove(&member_key(community, tenant));
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        })
+    }
+
+    async fn create_invitation(&self, invitation: &Invitation, now: Timestamp) -> StoreResult<()> {
+        self.write(|s| {
+            if s.invitations.contains_key(&invitation.id) {
+                return Err(StoreError::Conflict);
+            }
+            take_lock(s, invitation, now)?;
+            s.invitations.insert(invitation.id, invitation.clone());
+            Ok(())
+        })
+    }
+
+    async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<Invitation>> {
+        self.read(|s| s.invitations.get(&id).cloned())
+    }
+
+    async fn list_community_invitations(&self, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Invitation>> {
+        self.read(|s| {
+            let items = s
+                .invitations
+                .values()
+                .filter(|i| i.community_id == community && !i.is_deleted())
+                .map(|i| (order::invitation(i), i.clone()))
+                .collect();
+            page(sorted(items, true), true, req)
+        })
+    }
+
+    async fn list_accepted_invitations(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Invitation>> {
+        self.read(|s| {
+            let items = s
+                .invitations
+                .values()
+                .filter(|i| i.state == StoredState::Accepted && i.invited_tenant.as_ref() == Some(tenant))
+                .map(|i| (order::invitation(i), i.clone()))
+                .collect();
+            page(sorted(items, true), true, req)
+        })
+    }
+
+    async fn apply(&self, t: &Transition) -> StoreResult<()> {
+        self.write(|s| {
+            let inv = &t.invitation;
+            let current = s.invitations.get(&inv.id).ok_or(StoreError::Conflict)?;
+            let live = !t.require_live || current.expires > t.at;
+            if current.version != t.expected_version || !live {
+                return Err(StoreError::Conflict);
+            }
+            match t.lock {
+                LockEffect::None => {}
+                LockEffect::Take => take_lock(s, inv, t.at)?,
+                LockEffect::Release => match s.locks.get(&lock_key(inv)) {
+                    Some(lock) if lock.invitation == inv.id => {
+                        s.locks.remove(&lock_key(inv));
+                    }
+                    _ => return Err(StoreError::Conflict),
+                },
+            }
+            match &t.membership {
+                MembershipEffect::None => {}
+                MembershipEffect::Join(m) => {
+                    let key = member_key(m.community_id, &m.tenant);
+                    if s.members.contains_key(&key) {
+                        return Err(StoreError::AlreadyMember);
+                    }
+                    s.members.insert(key, (**m).clone());
+                }
+                MembershipEffect::Activate { tenant } => {
+                    match s.members.get_mut(&member_key(inv.community_id, tenant)) {
+                        Some(m) if m.status == MemberStatus::AwaitingConfirmation => m.status = MemberStatus::Active,
+                        _ => return Err(StoreError::Conflict),
+                    }
+                }
+                MembershipEffect::Remove { tenant } => {
+                    let key = member_key(inv.community_id, tenant);
+                    match s.members.get(&key) {
+                        Some(m) if m.status == MemberStatus::AwaitingConfirmation => {
+                            s.members.remove(&key);
+                        }
+                        _ => return Err(StoreError::Conflict),
+                    }
+                }
+            }
+            s.invitations.insert(inv.id, inv.clone());
+            Ok(())
+        })
+    }
+}
+
+/// Takes the (community, recipient) lock for `invitation` if it is free, stale at `now`, or already its own.
+fn take_lock(s: &mut State, invitation: &Invitation, now: Timestamp) -> StoreResult<()> {
+    let key = lock_key(invitation);
+    if let Some(lock) = s.locks.get(&key)
+        && lock.invitation != invitation.id
+        && lock.expires > now
+    {
+        return Err(StoreError::PendingInvitation(lock.invitation));
+    }
+    s.locks.insert(key, Lock { invitation: invitation.id, expires: invitation.expires });
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Persistence behind one trait, with two adapters: [`dynamodb::DynamoStore`] (AWS, and DynamoDB Local in tests)
+//! and [`memory::MemoryStore`] (the local server). One contract test suite runs against both, so they cannot drift.
+//!
+//! Every method is one access pattern; none scans. Conditional writes make every state change safe under races:
+//! a write based on a stale read fails with [`StoreError::Conflict`] and changes nothing.
+
+pub mod dynamodb;
+pub mod memory;
+
+use async_trait::async_trait;
+
+use crate::domain::{Community, CommunityId, Invitation, InvitationId, Membership, TenantId, Timestamp, Transition};
+
+/// One page of a list, and where the next page starts if there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
+}
+
+/// A position in an ordered list: the sort value and id of the last item returned.
+///
+/// Stores rebuild their native position from it within the partition the caller is allowed to read, so a cursor
+/// can never lead into another tenant's data; the HTTP layer makes it opaque.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Cursor {
+    /// The item's position in the order (zero-padded, so it sorts as text).
+    #[serde(rename = "s")]
+    pub sort: String,
+}
+
+/// Which page of a list to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Items to pass over from `after` (or the start).
+    pub skip: u32,
+    pub count: u32,
+    pub after: Option<Cursor>,
+}
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition did not hold: the item changed since it was read, or already exists.
+    #[error("the item changed since it was read")]
+    Conflict,
+    /// The tenant is already in the community.
+    #[error("the tenant is already in the community")]
+    AlreadyMember,
+    /// Another live invitation holds the (community, recipient) lock.
+    #[error("invitation {0} is already pending for this recipient")]
+    PendingInvitation(InvitationId),
+    /// A continuation cursor that does not denote a position in the list asked for.
+    #[error("invalid cursor")]
+    InvalidCursor,
+    /// The store could not be reached or answered with an error; the message is for the log, not the caller.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Writes a new community and its owner's membership together.
+    async fn create_community(&self, community: &Community, owner: &Membership) -> StoreResult<()>;
+
+    async fn get_community(&self, id: CommunityId) -> StoreResult<Option<Community>>;
+
+    async fn get_membership(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<Option<Membership>>;
+
+    /// A community's tenants (owner included), ordered by tenant id.
+    async fn list_members(&self, community: CommunityId, page: &PageRequest) -> StoreResult<Page<Membership>>;
+
+    /// The communities `tenant` is an Active member of, newest membership first.
+    async fn list_tenant_communities(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<Membership>>;
+
+    /// Removes a non-owner tenant. [`StoreError::Conflict`] if it is not there.
+    async fn remove_member(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<()>;
+
+    /// Writes a new invitation and takes its (community, recipient) lock, atomically.
+    /// [`StoreError::PendingInvitation`] names the live invitation that holds the lock.
+    async fn create_invitation(&self, invitation: &Invitation, now: Timestamp) -> StoreResult<()>;
+
+    /// The invitation as stored (deleted ones included; callers decide what to show).
+    async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<Invitation>>;
+
+    /// A community's invitations, newest first (deleted ones excluded).
+    async fn list_community_invitations(&self, community: CommunityId, page: &PageRequest) -> StoreResult<Page<Invitation>>;
+
+    /// Invitations accepted by `tenant` and not yet confirmed or declined, newest first.
+    async fn list_accepted_invitations(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<Invitation>>;
+
+    /// Applies a decided change with its lock and membership effects, all or nothing.
+    /// [`StoreError::Conflict`] if the invitation changed (or expired) since it was read.
+    async fn apply(&self, transition: &Transition) -> StoreResult<()>;
+}
+
+/// Sort keys for the orders above, shared by both adapters so they order identically.
+pub(crate) mod order {
+    use crate::domain::{Invitation, Membership, Timestamp};
+
+    /// Zero-padded milliseconds then the id: sorts by time as text, ties broken by id.
+    pub fn by_time(t: Timestamp, id: &str) -> String {
+        format!("{:015}#{id}", t.millis().max(0))
+    }
+
+    pub fn invitation(i: &Invitation) -> String {
+        by_time(i.issued, &i.id.to_string())
+    }
+
+    pub fn membership_of_tenant(m: &Membership) -> String {
+        by_time(m.joined, &m.community_id.to_string())
+    }
+
+    pub fn member_of_community(m: &Membership) -> String {
+        m.tenant.as_str().to_owned()
+    }
+
+    /// Splits a time-ordered sort value into its milliseconds and id, if it is one.
+    pub fn parse_time_id(sort: &str) -> Option<(i64, &str)> {
+        let (millis, id) = sort.split_once('#')?;
+        if millis.len() != 15 || !millis.bytes().all(|b| b.is_ascii_digit()) || id.is_empty() {
+            return None;
+        }
+        Some((millis.parse().ok()?, id))
+    }
+}
