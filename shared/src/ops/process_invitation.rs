@@ -12,9 +12,12 @@ use serde::Deserialize;
 
 use super::{Answer, caller, invitation_not_found, relation};
 use crate::app::App;
-use crate::domain::{Action, Actor, Email, InvitationError, InvitationId};
+use crate::domain::{Action, Actor, Email, InvitationId};
 use crate::http::{ApiError, invalid_email, request, response};
 use crate::store::StoreError;
+
+/// Reads and decisions made before giving up on a contended invitation.
+const ATTEMPTS: usize = 3;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -35,27 +38,25 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         None => None,
     };
 
-    let invitation = app.store.get_invitation(id).await?.filter(|i| !i.is_deleted()).ok_or_else(|| invitation_not_found(id))?;
-    let (is_recipient, is_community_admin) = relation(&invitation, &caller, &req);
-    if !is_recipient && !is_community_admin {
-        return Err(invitation_not_found(id));
-    }
-    let community = app.store.get_community(invitation.community_id).await?.ok_or_else(|| invitation_not_found(id))?;
-    let now = app.clock.now();
-    let actor = Actor { principal: &caller, is_recipient, is_community_admin };
-    let transition = invitation.process(&community, action, actor, contact_email, now, app.config.invitations)?;
-    match app.store.apply(&transition).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => {
-            // Someone else changed it first: report the state they left behind.
-            let state = match app.store.get_invitation(id).await? {
-                Some(current) if !current.is_deleted() => current.read_state(app.clock.now()),
-                _ => return Err(invitation_not_found(id)),
-            };
-            return Err(InvitationError::WrongState { state, action: action.as_str() }.into());
+    // A lost race is retried from a fresh read, so the loser is told what the winner did (e.g. "the invitation is
+    // InvitationAccepted") by the same rules that decide everything else.
+    for _ in 0..ATTEMPTS {
+        let invitation = app.store.get_invitation(id).await?.filter(|i| !i.is_deleted()).ok_or_else(|| invitation_not_found(id))?;
+        let (is_recipient, is_community_admin) = relation(&invitation, &caller, &req);
+        if !is_recipient && !is_community_admin {
+            return Err(invitation_not_found(id));
         }
-        Err(e) => return Err(e.into()),
+        let community = app.store.get_community(invitation.community_id).await?.ok_or_else(|| invitation_not_found(id))?;
+        let actor = Actor { principal: &caller, is_recipient, is_community_admin };
+        let transition = invitation.process(&community, action, actor, contact_email.clone(), app.clock.now(), app.config.invitations)?;
+        match app.store.apply(&transition).await {
+            Ok(()) => {
+                let status = if transition.notifies { StatusCode::ACCEPTED } else { StatusCode::OK };
+                return Ok(response::empty(status));
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    let status = if transition.notifies { StatusCode::ACCEPTED } else { StatusCode::OK };
-    Ok(response::empty(status))
+    Err(ApiError::Conflict("The invitation is being changed by other requests; read it and try again.".into()))
 }
