@@ -74,7 +74,10 @@ impl Config {
         let mut config = Self::default();
         if let Some(url) = get("RSVP_PUBLIC_URL").filter(|u| !u.is_empty()) {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ConfigError { name: "RSVP_PUBLIC_URL", why: "it must start with https:// or http://".into() });
+                return Err(ConfigError {
+                    name: "RSVP_PUBLIC_URL",
+                    why: "it must start with https:// or http://".into(),
+                });
             }
             config.public_url = Some(url.trim_end_matches('/').to_owned());
         }

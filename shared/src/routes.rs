@@ -38,7 +38,12 @@ impl Route {
         let operation_id = request_id(&req);
         match (self.handler)(app, req).await {
             Ok(response) => {
-                tracing::info!(operation = self.operation, operation_id, status = response.status().as_u16(), "answered");
+                tracing::info!(
+                    operation = self.operation,
+                    operation_id,
+                    status = response.status().as_u16(),
+                    "answered"
+                );
                 response
             }
             Err(error) => {

@@ -45,7 +45,13 @@ impl Community {
             owner,
             created: now,
         };
-        let membership = Membership::new(&community, community.owner.clone(), MemberStatus::Active, community.contact_email.clone(), now);
+        let membership = Membership::new(
+            &community,
+            community.owner.clone(),
+            MemberStatus::Active,
+            community.contact_email.clone(),
+            now,
+        );
         (community, membership)
     }
 }

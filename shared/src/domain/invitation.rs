@@ -10,7 +10,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Community, CommunityId, Email, InvitationId, MemberStatus, Membership, Principal, Secret, SecretHash, TenantId, Timestamp, UserId};
+use super::{
+    Community, CommunityId, Email, InvitationId, MemberStatus, Membership, Principal, Secret, SecretHash, TenantId,
+    Timestamp, UserId,
+};
 
 /// The state as stored. `Deleted` keeps the record for audit while every read treats it as missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,9 +138,13 @@ pub enum MembershipEffect {
     /// Add the tenant; fails if it is already in the community.
     Join(Box<Membership>),
     /// AwaitingConfirmation becomes Active.
-    Activate { tenant: TenantId },
+    Activate {
+        tenant: TenantId,
+    },
     /// Remove a tenant that is still awaiting confirmation.
-    Remove { tenant: TenantId },
+    Remove {
+        tenant: TenantId,
+    },
 }
 
 /// A decided change: the new invitation, what must change with it, and how the store must guard the write.
@@ -167,7 +174,9 @@ pub enum InvitationError {
     NotPermitted(&'static str),
     #[error("ContactEmail is required to accept an invitation.")]
     ContactEmailRequired,
-    #[error("The invitation was sent less than {cooldown_minutes} minutes ago; it can be resent in {retry_after_seconds} seconds.")]
+    #[error(
+        "The invitation was sent less than {cooldown_minutes} minutes ago; it can be resent in {retry_after_seconds} seconds."
+    )]
     ResendTooSoon { cooldown_minutes: i64, retry_after_seconds: i64 },
 }
 
@@ -332,7 +341,9 @@ impl Invitation {
             }
             (Action::Resend, ReadState::InvitationCreated | ReadState::InvitationExpired) => {
                 if !actor.is_community_admin {
-                    return Err(InvitationError::NotPermitted("Only the community's administrators can resend an invitation."));
+                    return Err(InvitationError::NotPermitted(
+                        "Only the community's administrators can resend an invitation.",
+                    ));
                 }
                 let ready_at = self.last_sent.plus_minutes(policy.resend_cooldown_minutes);
                 if now < ready_at {
@@ -401,8 +412,6 @@ impl HistoryEntry {
     }
 }
 
-
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,11 +471,14 @@ mod tests {
     fn the_three_way_handshake() {
         let (inv, _) = invitation();
         let guest = invitee();
-        let accepted = inv.process(&community(), Action::Accept, as_recipient(&guest), contact(), T0, Policy::default()).unwrap();
+        let accepted =
+            inv.process(&community(), Action::Accept, as_recipient(&guest), contact(), T0, Policy::default()).unwrap();
         assert!(accepted.notifies);
         assert_eq!(accepted.lock, LockEffect::Release);
         assert!(accepted.require_live);
-        assert!(matches!(&accepted.membership, MembershipEffect::Join(m) if m.status == MemberStatus::AwaitingConfirmation && m.tenant == guest.tenant));
+        assert!(
+            matches!(&accepted.membership, MembershipEffect::Join(m) if m.status == MemberStatus::AwaitingConfirmation && m.tenant == guest.tenant)
+        );
         let inv = accepted.invitation;
         assert_eq!(inv.read_state(T0), ReadState::InvitationAccepted);
         assert_eq!(inv.invited_tenant.as_ref(), Some(&guest.tenant));
@@ -475,7 +487,9 @@ mod tests {
         assert_eq!(inv.read_state(T0.plus_days(30)), ReadState::InvitationAccepted);
 
         let admin = owner();
-        let confirmed = inv.process(&community(), Action::Confirm, as_admin(&admin), None, T0.plus_days(30), Policy::default()).unwrap();
+        let confirmed = inv
+            .process(&community(), Action::Confirm, as_admin(&admin), None, T0.plus_days(30), Policy::default())
+            .unwrap();
         assert_eq!(confirmed.membership, MembershipEffect::Activate { tenant: guest.tenant.clone() });
         assert_eq!(confirmed.invitation.read_state(T0), ReadState::InvitationCompleted);
         assert_eq!(confirmed.expected_version, 2);
@@ -487,13 +501,16 @@ mod tests {
     fn wrong_state_names_the_current_state() {
         let (inv, _) = invitation();
         let admin = owner();
-        let err = inv.process(&community(), Action::Confirm, as_admin(&admin), None, T0, Policy::default()).unwrap_err();
+        let err =
+            inv.process(&community(), Action::Confirm, as_admin(&admin), None, T0, Policy::default()).unwrap_err();
         assert_eq!(err, InvitationError::WrongState { state: ReadState::InvitationCreated, action: "Confirm" });
         assert!(err.to_string().contains("InvitationCreated"));
 
         let guest = invitee();
         let expired = T0.plus_days(15);
-        let err = inv.process(&community(), Action::Accept, as_recipient(&guest), contact(), expired, Policy::default()).unwrap_err();
+        let err = inv
+            .process(&community(), Action::Accept, as_recipient(&guest), contact(), expired, Policy::default())
+            .unwrap_err();
         assert_eq!(err, InvitationError::WrongState { state: ReadState::InvitationExpired, action: "Accept" });
     }
 
@@ -503,22 +520,42 @@ mod tests {
         let admin = owner();
         let member = principal("guest", "bob@guest.com", &[Role::TenantMember]);
         let p = Policy::default();
-        assert!(matches!(inv.process(&community(), Action::Accept, as_admin(&admin), contact(), T0, p), Err(InvitationError::NotPermitted(_))));
-        assert!(matches!(inv.process(&community(), Action::Accept, as_recipient(&member), contact(), T0, p), Err(InvitationError::NotPermitted(_))));
-        assert!(matches!(inv.process(&community(), Action::Decline, as_admin(&admin), None, T0, p), Err(InvitationError::NotPermitted(_))));
+        assert!(matches!(
+            inv.process(&community(), Action::Accept, as_admin(&admin), contact(), T0, p),
+            Err(InvitationError::NotPermitted(_))
+        ));
+        assert!(matches!(
+            inv.process(&community(), Action::Accept, as_recipient(&member), contact(), T0, p),
+            Err(InvitationError::NotPermitted(_))
+        ));
+        assert!(matches!(
+            inv.process(&community(), Action::Decline, as_admin(&admin), None, T0, p),
+            Err(InvitationError::NotPermitted(_))
+        ));
         let guest = invitee();
-        assert_eq!(inv.process(&community(), Action::Accept, as_recipient(&guest), None, T0, p).unwrap_err(), InvitationError::ContactEmailRequired);
-        let accepted = inv.process(&community(), Action::Accept, as_recipient(&guest), contact(), T0, p).unwrap().invitation;
-        assert!(matches!(accepted.process(&community(), Action::Confirm, as_recipient(&guest), None, T0, p), Err(InvitationError::NotPermitted(_))));
+        assert_eq!(
+            inv.process(&community(), Action::Accept, as_recipient(&guest), None, T0, p).unwrap_err(),
+            InvitationError::ContactEmailRequired
+        );
+        let accepted =
+            inv.process(&community(), Action::Accept, as_recipient(&guest), contact(), T0, p).unwrap().invitation;
+        assert!(matches!(
+            accepted.process(&community(), Action::Confirm, as_recipient(&guest), None, T0, p),
+            Err(InvitationError::NotPermitted(_))
+        ));
     }
 
     #[test]
     fn declining_an_accepted_invitation_removes_the_waiting_tenant() {
         let (inv, _) = invitation();
         let guest = invitee();
-        let accepted = inv.process(&community(), Action::Accept, as_recipient(&guest), contact(), T0, Policy::default()).unwrap().invitation;
+        let accepted = inv
+            .process(&community(), Action::Accept, as_recipient(&guest), contact(), T0, Policy::default())
+            .unwrap()
+            .invitation;
         let admin = owner();
-        let declined = accepted.process(&community(), Action::Decline, as_admin(&admin), None, T0, Policy::default()).unwrap();
+        let declined =
+            accepted.process(&community(), Action::Decline, as_admin(&admin), None, T0, Policy::default()).unwrap();
         assert_eq!(declined.membership, MembershipEffect::Remove { tenant: guest.tenant });
         assert_eq!(declined.invitation.read_state(T0), ReadState::InvitationDeclined);
         assert!(!declined.notifies);

@@ -13,8 +13,8 @@ pub use community::{Community, CommunityInput, MemberStatus, Membership};
 pub use email::{Email, EmailError};
 pub use ids::{CommunityId, IdError, InvitationId, TenantId, UserId};
 pub use invitation::{
-    Action, Actor, HistoryEntry, Invitation, InvitationError, InvitationPolicy, LockEffect, MembershipEffect, ReadState, StoredState,
-    Transition,
+    Action, Actor, HistoryEntry, Invitation, InvitationError, InvitationPolicy, LockEffect, MembershipEffect,
+    ReadState, StoredState, Transition,
 };
 pub use principal::{Principal, Role};
 pub use secret::{Secret, SecretHash};

@@ -34,7 +34,9 @@ pub fn request_id(req: &Request) -> String {
 /// Nothing else the caller sends is trusted for identity.
 pub fn principal(req: &Request, names: &ClaimNames) -> Result<Principal, ApiError> {
     let claims = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|j| &j.claims),
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|j| &j.claims)
+        }
         _ => None,
     };
     let unauthenticated = || ApiError::Unauthorized("The request carries no valid bearer token.".into());
@@ -42,9 +44,11 @@ pub fn principal(req: &Request, names: &ClaimNames) -> Result<Principal, ApiErro
     let claim = |name: &str| claims.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let user = UserId::parse("sub", claim(&names.user).ok_or_else(unauthenticated)?)
         .map_err(|_| ApiError::Unauthorized("The token's subject claim is not valid.".into()))?;
-    let tenant = TenantId::parse("tenant_id", claim(&names.tenant).ok_or_else(|| {
-        ApiError::Forbidden("The token names no tenant; rsvp needs a tenant_id claim.".into())
-    })?)
+    let tenant = TenantId::parse(
+        "tenant_id",
+        claim(&names.tenant)
+            .ok_or_else(|| ApiError::Forbidden("The token names no tenant; rsvp needs a tenant_id claim.".into()))?,
+    )
     .map_err(|_| ApiError::Forbidden("The token's tenant claim is not a valid tenant identifier.".into()))?;
     let verified = claim("email_verified") != Some("false");
     let email = claim(&names.email).filter(|_| verified).and_then(|e| Email::parse(e).ok());
@@ -65,12 +69,17 @@ fn parse_roles(value: &str) -> Vec<Role> {
 }
 
 /// A required path parameter, parsed by `parse` (which names the parameter in its error).
-pub fn path<T, E>(req: &Request, name: &'static str, parse: impl FnOnce(&'static str, &str) -> Result<T, E>) -> Result<T, ApiError>
+pub fn path<T, E>(
+    req: &Request,
+    name: &'static str,
+    parse: impl FnOnce(&'static str, &str) -> Result<T, E>,
+) -> Result<T, ApiError>
 where
     ApiError: From<E>,
 {
     let params = req.path_parameters_ref();
-    let value = params.and_then(|p| p.first(name)).ok_or_else(|| ApiError::bad_request(format!("The path has no {name}.")))?;
+    let value =
+        params.and_then(|p| p.first(name)).ok_or_else(|| ApiError::bad_request(format!("The path has no {name}.")))?;
     Ok(parse(name, value)?)
 }
 
@@ -78,16 +87,15 @@ where
 pub fn paging(req: &Request) -> Result<PageRequest, ApiError> {
     let query = req.query_string_parameters_ref();
     let get = |name: &str| query.and_then(|q| q.first(name));
-    let number = |name: &str, default: u32, min: u32, max: u32| -> Result<u32, ApiError> {
-        match get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (min..=max).contains(n))
-                .ok_or_else(|| ApiError::bad_request(format!("{name} must be a whole number from {min} to {max}."))),
-        }
-    };
+    let number =
+        |name: &str, default: u32, min: u32, max: u32| -> Result<u32, ApiError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v.parse::<u32>().ok().filter(|n| (min..=max).contains(n)).ok_or_else(|| {
+                    ApiError::bad_request(format!("{name} must be a whole number from {min} to {max}."))
+                }),
+            }
+        };
     let skip = number("skip", 0, 0, MAX_SKIP)?;
     let count = number("count", DEFAULT_COUNT, 1, MAX_COUNT)?;
     let after = get("continuationToken").map(decode_cursor).transpose()?;
@@ -101,7 +109,8 @@ pub fn encode_cursor(cursor: &Cursor) -> String {
 }
 
 fn decode_cursor(token: &str) -> Result<Cursor, ApiError> {
-    let invalid = || ApiError::bad_request("continuationToken is not valid; start again from the first page without it.");
+    let invalid =
+        || ApiError::bad_request("continuationToken is not valid; start again from the first page without it.");
     if token.len() > MAX_TOKEN_CHARS {
         return Err(invalid());
     }
@@ -133,7 +142,8 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("The request needs a JSON body."));
     }
-    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("The body is not valid JSON for this request: {e}.")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("The body is not valid JSON for this request: {e}.")))
 }
 
 #[cfg(test)]

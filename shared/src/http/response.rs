@@ -6,7 +6,9 @@ use serde::Serialize;
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
     match serde_json::to_string(body) {
         Ok(text) => with_body(status, "application/json; charset=utf-8", text),
-        Err(_) => with_body(StatusCode::INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", "serialisation failed".into()),
+        Err(_) => {
+            with_body(StatusCode::INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", "serialisation failed".into())
+        }
     }
 }
 

@@ -26,7 +26,8 @@ struct Details {
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let caller = caller(&app, &req)?;
     let id = request::path(&req, "invitationId", InvitationId::parse)?;
-    let invitation = app.store.get_invitation(id).await?.filter(|i| !i.is_deleted()).ok_or_else(|| invitation_not_found(id))?;
+    let invitation =
+        app.store.get_invitation(id).await?.filter(|i| !i.is_deleted()).ok_or_else(|| invitation_not_found(id))?;
     let (is_recipient, is_admin) = relation(&invitation, &caller, &req);
     if !(is_admin || (is_recipient && caller.is_tenant_admin())) {
         return Err(invitation_not_found(id));

@@ -39,7 +39,11 @@ fn invitation_not_found(id: InvitationId) -> ApiError {
 
 /// The community, if the caller's tenant is an Active member of it and the caller is a tenant member.
 /// Any other tenant gets the same 404 as for a missing community.
-async fn community_for_member(app: &App, id: CommunityId, caller: &Principal) -> Result<(Community, Membership), ApiError> {
+async fn community_for_member(
+    app: &App,
+    id: CommunityId,
+    caller: &Principal,
+) -> Result<(Community, Membership), ApiError> {
     if !caller.is_tenant_member() {
         return Err(ApiError::Forbidden("This needs the TenantMember or TenantAdministrator role.".into()));
     }

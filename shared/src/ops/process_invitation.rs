@@ -30,7 +30,10 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let caller = caller(&app, &req)?;
     let id = request::path(&req, "invitationId", InvitationId::parse)?;
     let input: Input = request::json_body(&req)?;
-    let action = input.action.as_deref().ok_or_else(|| ApiError::bad_request(format!("Action is required: one of {}.", Action::NAMES)))?;
+    let action = input
+        .action
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_request(format!("Action is required: one of {}.", Action::NAMES)))?;
     let action = Action::parse(action)
         .ok_or_else(|| ApiError::bad_request(format!("Action is not known: use one of {}.", Action::NAMES)))?;
     let contact_email = match input.contact_email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
@@ -41,14 +44,23 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     // A lost race is retried from a fresh read, so the loser is told what the winner did (e.g. "the invitation is
     // InvitationAccepted") by the same rules that decide everything else.
     for _ in 0..ATTEMPTS {
-        let invitation = app.store.get_invitation(id).await?.filter(|i| !i.is_deleted()).ok_or_else(|| invitation_not_found(id))?;
+        let invitation =
+            app.store.get_invitation(id).await?.filter(|i| !i.is_deleted()).ok_or_else(|| invitation_not_found(id))?;
         let (is_recipient, is_community_admin) = relation(&invitation, &caller, &req);
         if !is_recipient && !is_community_admin {
             return Err(invitation_not_found(id));
         }
-        let community = app.store.get_community(invitation.community_id).await?.ok_or_else(|| invitation_not_found(id))?;
+        let community =
+            app.store.get_community(invitation.community_id).await?.ok_or_else(|| invitation_not_found(id))?;
         let actor = Actor { principal: &caller, is_recipient, is_community_admin };
-        let transition = invitation.process(&community, action, actor, contact_email.clone(), app.clock.now(), app.config.invitations)?;
+        let transition = invitation.process(
+            &community,
+            action,
+            actor,
+            contact_email.clone(),
+            app.clock.now(),
+            app.config.invitations,
+        )?;
         match app.store.apply(&transition).await {
             Ok(()) => {
                 let status = if transition.notifies { StatusCode::ACCEPTED } else { StatusCode::OK };

@@ -37,8 +37,8 @@ use serde::de::DeserializeOwned;
 
 use super::{Cursor, Page, PageRequest, Store, StoreError, StoreResult, order};
 use crate::domain::{
-    Community, CommunityId, Invitation, InvitationId, LockEffect, MemberStatus, Membership, MembershipEffect, StoredState,
-    TenantId, Timestamp, Transition,
+    Community, CommunityId, Invitation, InvitationId, LockEffect, MemberStatus, Membership, MembershipEffect,
+    StoredState, TenantId, Timestamp, Transition,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -134,15 +134,14 @@ impl DynamoStore {
         let mut start = start;
         loop {
             let limit = i32::try_from((wanted - items.len()).min(1_000)).unwrap_or(1_000);
-            let out = query
-                .clone()
-                .set_exclusive_start_key(start.take())
-                .limit(limit)
-                .send()
-                .await
-                .map_err(|e| match e.as_service_error() {
-                    Some(service) if service.meta().code() == Some("ValidationException") => StoreError::InvalidCursor,
-                    _ => unavailable(e),
+            let out =
+                query.clone().set_exclusive_start_key(start.take()).limit(limit).send().await.map_err(|e| {
+                    match e.as_service_error() {
+                        Some(service) if service.meta().code() == Some("ValidationException") => {
+                            StoreError::InvalidCursor
+                        }
+                        _ => unavailable(e),
+                    }
                 })?;
             for item in out.items.unwrap_or_default() {
                 items.push(decode(item)?);
@@ -158,7 +157,12 @@ impl DynamoStore {
         Ok(Page { items: taken, next })
     }
 
-    fn index_query(&self, index: &str, partition: String, descending: bool) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    fn index_query(
+        &self,
+        index: &str,
+        partition: String,
+        descending: bool,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         self.client
             .query()
             .table_name(&self.table)
@@ -173,7 +177,12 @@ impl DynamoStore {
         self.client.transact_write_items().set_transact_items(Some(items)).send().await.map(|_| ())
     }
 
-    fn put(&self, item: Item, condition: Option<&str>, values: &[(&str, AttributeValue)]) -> StoreResult<TransactWriteItem> {
+    fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+        values: &[(&str, AttributeValue)],
+    ) -> StoreResult<TransactWriteItem> {
         let mut put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -187,12 +196,15 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put.build().map_err(unavailable)?).build())
     }
 
-    fn delete(&self, pk: String, sk: &str, condition: &str, values: &[(&str, AttributeValue)]) -> StoreResult<TransactWriteItem> {
-        let mut delete = Delete::builder()
-            .table_name(&self.table)
-            .key("PK", s(pk))
-            .key("SK", s(sk))
-            .condition_expression(condition);
+    fn delete(
+        &self,
+        pk: String,
+        sk: &str,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> StoreResult<TransactWriteItem> {
+        let mut delete =
+            Delete::builder().table_name(&self.table).key("PK", s(pk)).key("SK", s(sk)).condition_expression(condition);
         for (name, value) in values {
             delete = delete.expression_attribute_values(*name, value.clone());
         }
@@ -266,7 +278,8 @@ fn decode<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
 }
 
 fn encode<T: Serialize>(value: &T, keys: &[(&str, String)]) -> StoreResult<Item> {
-    let mut item: Item = serde_dynamo::to_item(value).map_err(|e| StoreError::Unavailable(format!("unencodable item: {e}")))?;
+    let mut item: Item =
+        serde_dynamo::to_item(value).map_err(|e| StoreError::Unavailable(format!("unencodable item: {e}")))?;
     for (name, value) in keys {
         item.insert((*name).to_owned(), s(value.clone()));
     }
@@ -302,7 +315,11 @@ fn tenant_accepted(tenant: &TenantId) -> String {
 }
 
 fn membership_item(m: &Membership) -> StoreResult<Item> {
-    let mut keys = vec![("PK", community_pk(m.community_id)), ("SK", member_sk(&m.tenant)), ("GSI1SK", order::membership_of_tenant(m))];
+    let mut keys = vec![
+        ("PK", community_pk(m.community_id)),
+        ("SK", member_sk(&m.tenant)),
+        ("GSI1SK", order::membership_of_tenant(m)),
+    ];
     if m.is_active() {
         keys.push(("GSI1PK", tenant_communities(&m.tenant)));
     }
@@ -370,7 +387,10 @@ impl Store for DynamoStore {
             None => None,
             Some(cursor) => {
                 let tenant = TenantId::parse("cursor", &cursor.sort).map_err(|_| StoreError::InvalidCursor)?;
-                Some(HashMap::from([("PK".to_owned(), s(community_pk(community))), ("SK".to_owned(), s(member_sk(&tenant)))]))
+                Some(HashMap::from([
+                    ("PK".to_owned(), s(community_pk(community))),
+                    ("SK".to_owned(), s(member_sk(&tenant))),
+                ]))
             }
         };
         let query = self
@@ -415,7 +435,9 @@ impl Store for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Err(StoreError::Conflict),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Err(StoreError::Conflict)
+            }
             Err(e) => Err(unavailable(e)),
         }
     }
@@ -432,7 +454,11 @@ impl Store for DynamoStore {
         self.get(invitation_pk(id), "#INVITATION").await
     }
 
-    async fn list_community_invitations(&self, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Invitation>> {
+    async fn list_community_invitations(
+        &self,
+        community: CommunityId,
+        req: &PageRequest,
+    ) -> StoreResult<Page<Invitation>> {
         let partition = community_invitations(community);
         let start = req.after.as_ref().map(|c| invitation_start(c, "GSI1", partition.clone())).transpose()?;
         self.page(self.index_query("GSI1", partition, true), req, start, order::invitation).await
@@ -462,7 +488,12 @@ impl Store for DynamoStore {
                 guards.push(Guard::Lock);
             }
             LockEffect::Release => {
-                items.push(self.delete(lock_pk(inv), "#LOCK", "invitation = :id", &[(":id", s(inv.id.to_string()))])?);
+                items.push(self.delete(
+                    lock_pk(inv),
+                    "#LOCK",
+                    "invitation = :id",
+                    &[(":id", s(inv.id.to_string()))],
+                )?);
                 guards.push(Guard::Member);
             }
         }

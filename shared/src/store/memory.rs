@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Cursor, Page, PageRequest, Store, StoreError, StoreResult, order};
 use crate::domain::{
-    Community, CommunityId, Invitation, InvitationId, LockEffect, MemberStatus, Membership, MembershipEffect, StoredState,
-    TenantId, Timestamp, Transition,
+    Community, CommunityId, Invitation, InvitationId, LockEffect, MemberStatus, Membership, MembershipEffect,
+    StoredState, TenantId, Timestamp, Transition,
 };
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -179,7 +179,11 @@ impl Store for MemoryStore {
         self.read(|s| s.invitations.get(&id).cloned())
     }
 
-    async fn list_community_invitations(&self, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Invitation>> {
+    async fn list_community_invitations(
+        &self,
+        community: CommunityId,
+        req: &PageRequest,
+    ) -> StoreResult<Page<Invitation>> {
         self.read(|s| {
             let items = s
                 .invitations

@@ -86,7 +86,11 @@ pub trait Store: Send + Sync {
     async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<Invitation>>;
 
     /// A community's invitations, newest first (deleted ones excluded).
-    async fn list_community_invitations(&self, community: CommunityId, page: &PageRequest) -> StoreResult<Page<Invitation>>;
+    async fn list_community_invitations(
+        &self,
+        community: CommunityId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Invitation>>;
 
     /// Invitations accepted by `tenant` and not yet confirmed or declined, newest first.
     async fn list_accepted_invitations(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<Invitation>>;
