@@ -1,1 +1,145 @@
-//! Test support (being written).
+//! Support code for rsvp's black-box tests: the DynamoDB Local connection and small fixture builders.
+//!
+//! Every test file of this package (`store_contract`, `http_api`, `events`, `template`) links this library as
+//! `rsvp_tests`. Run them through `scripts/test`, which starts DynamoDB Local and exports
+//! [`ENDPOINT_VARIABLE`]; a test that needs DynamoDB and does not find it fails, it is never skipped.
+//!
+//! ```no_run
+//! use rsvp::store::Store;
+//! use rsvp_tests::{admin, community, fresh_dynamo_store, T0};
+//!
+//! # async fn example() {
+//! let store = fresh_dynamo_store().await; // an empty table of its own
+//! let owner = admin("acme");
+//! let (c, membership) = community(&owner, "Shared Ops", T0);
+//! store.create_community(&c, &membership).await.unwrap();
+//! # }
+//! ```
+//!
+//! Fixtures are deterministic where it matters (tenants, emails, times) and random where it must be (ids, secrets),
+//! so tests that share a table or run in parallel never collide.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use rsvp::domain::{
+    Actor, Community, CommunityInput, Email, FixedClock, Invitation, InvitationPolicy, Membership, Principal, Role,
+    Secret, TenantId, Timestamp, UserId,
+};
+use rsvp::store::dynamodb::DynamoStore;
+use rsvp::store::{Cursor, PageRequest};
+
+/// The environment variable that holds DynamoDB Local's URL, e.g. `http://127.0.0.1:8000`. `scripts/test` sets it.
+pub const ENDPOINT_VARIABLE: &str = "RSVP_TEST_DYNAMODB_ENDPOINT";
+
+/// A fixed instant (2023-11-14T22:13:20Z) that tests start their clocks from.
+pub const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
+
+/// A client for the DynamoDB Local instance at [`ENDPOINT_VARIABLE`], with fake static credentials in us-east-1.
+///
+/// # Panics
+/// If the variable is not set: the tests need DynamoDB Local, and `scripts/test` is what starts it.
+pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    let endpoint = std::env::var(ENDPOINT_VARIABLE).unwrap_or_else(|_| {
+        panic!(
+            "{ENDPOINT_VARIABLE} is not set: these tests need DynamoDB Local. Run them with `scripts/test` \
+             (e.g. `scripts/test -p rsvp-tests --test store_contract`), which starts it and sets the variable."
+        )
+    });
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("local", "local", None, None, "rsvp-tests"))
+        // A stuck DynamoDB Local fails the test instead of hanging the run.
+        .timeout_config(TimeoutConfig::builder().operation_timeout(Duration::from_secs(30)).build())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A [`DynamoStore`] over a new, empty table with a unique name, created as `template.yaml` declares it.
+///
+/// Each call makes its own table, so tests never see each other's items. Tables live until DynamoDB Local stops.
+///
+/// # Panics
+/// If DynamoDB Local is not configured (see [`dynamodb`]) or refuses to create the table.
+pub async fn fresh_dynamo_store() -> DynamoStore {
+    let client = dynamodb().await;
+    let table = format!("rsvp-test-{}", uuid::Uuid::new_v4().simple());
+    if let Err(e) = DynamoStore::create_table(&client, &table).await {
+        let endpoint = std::env::var(ENDPOINT_VARIABLE).unwrap_or_default();
+        panic!("creating table {table} in DynamoDB Local at {endpoint} failed: {e}");
+    }
+    DynamoStore::new(client, table)
+}
+
+/// A clock standing at [`T0`]; move it with `advance_minutes` / `advance_millis`.
+pub fn clock() -> FixedClock {
+    FixedClock::at(T0)
+}
+
+/// A tenant id; panics if `value` is not a valid one (fixtures use plain names such as `"acme"`).
+pub fn tenant(value: &str) -> TenantId {
+    TenantId::parse("tenant", value).expect("a valid tenant id in a fixture")
+}
+
+/// An email address; panics if `value` is not a valid one.
+pub fn email(value: &str) -> Email {
+    Email::parse(value).expect("a valid email address in a fixture")
+}
+
+/// A signed-in user of `tenant` with a verified `email`, the tenant name `"<tenant> Inc"` and these roles.
+pub fn principal(tenant_id: &str, email_address: &str, roles: &[Role]) -> Principal {
+    Principal {
+        user: UserId::parse("sub", &format!("user-{email_address}")).expect("a valid user id in a fixture"),
+        tenant: tenant(tenant_id),
+        email: Some(email(email_address)),
+        tenant_name: Some(format!("{tenant_id} Inc")),
+        roles: roles.to_vec(),
+    }
+}
+
+/// The TenantAdministrator of `tenant_id`, whose verified address is `admin@<tenant_id>.example.com`.
+pub fn admin(tenant_id: &str) -> Principal {
+    principal(tenant_id, &format!("admin@{tenant_id}.example.com"), &[Role::TenantAdministrator])
+}
+
+/// A plain TenantMember of `tenant_id`, whose verified address is `member@<tenant_id>.example.com`.
+pub fn member(tenant_id: &str) -> Principal {
+    principal(tenant_id, &format!("member@{tenant_id}.example.com"), &[Role::TenantMember])
+}
+
+/// A new community named `name`, owned by `owner`'s tenant and created at `now`, with the owner's (Active)
+/// membership. Write both with `Store::create_community`.
+pub fn community(owner: &Principal, name: &str, now: Timestamp) -> (Community, Membership) {
+    let input =
+        CommunityInput::new(name, Some("A community made by a test."), None).expect("a valid community in a fixture");
+    Community::create(input, owner.tenant.clone(), now)
+}
+
+/// A new invitation to `community` for `recipient`, issued by `by` at `now` under the default policy (valid for
+/// 14 days), with the secret that was sent. Write it with `Store::create_invitation`.
+pub fn invitation(community: &Community, recipient: &str, by: &Principal, now: Timestamp) -> (Invitation, Secret) {
+    Invitation::create(community, email(recipient), by, now, InvitationPolicy::default())
+}
+
+/// `who` acting as the invitation's recipient (for Accept and Decline before acceptance).
+pub fn as_recipient(who: &Principal) -> Actor<'_> {
+    Actor { principal: who, is_recipient: true, is_community_admin: false }
+}
+
+/// `who` acting as an administrator of the community (for Confirm, Decline after acceptance, Resend, Delete).
+pub fn as_community_admin(who: &Principal) -> Actor<'_> {
+    Actor { principal: who, is_recipient: false, is_community_admin: true }
+}
+
+/// The first page of `count` items.
+pub fn first_page(count: u32) -> PageRequest {
+    PageRequest { skip: 0, count, after: None }
+}
+
+/// The page of `count` items after `cursor`.
+pub fn page_after(cursor: &Cursor, count: u32) -> PageRequest {
+    PageRequest { skip: 0, count, after: Some(cursor.clone()) }
+}

@@ -1,1 +1,843 @@
-//! (being written)
+//! The `Store` contract: one suite, written once over `&dyn Store`, run against both adapters.
+//!
+//! Every `async fn` below takes an empty store and asserts one part of the contract. [`contract!`] turns each into
+//! two tests, `memory::<name>` over `MemoryStore::new()` and `dynamodb::<name>` over a fresh DynamoDB Local table,
+//! so the embedded store the local server uses cannot drift from the one that runs in AWS.
+//!
+//! State changes are decided by the domain (`Invitation::process`, `Invitation::delete`), exactly as the
+//! operations do, and every refused change is followed by reading the state back to show that nothing was written.
+
+use rsvp::domain::{
+    Action, Community, CommunityId, Email, Invitation, InvitationId, InvitationPolicy, MemberStatus, Membership,
+    MembershipEffect, Principal, Role, StoredState, TenantId, Timestamp, Transition,
+};
+use rsvp::store::{Cursor, Page, PageRequest, Store, StoreError, StoreResult};
+use rsvp_tests::{
+    T0, admin, as_community_admin, as_recipient, community, email, first_page, invitation, page_after, principal,
+    tenant,
+};
+
+/// Runs each named contract function against both stores.
+macro_rules! contract {
+    ($($test:ident),+ $(,)?) => {
+        /// The contract against the embedded store of the local server.
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(&rsvp::store::memory::MemoryStore::new()).await;
+                }
+            )+
+        }
+
+        /// The contract against DynamoDB Local, one fresh table per test.
+        mod dynamodb {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(&rsvp_tests::fresh_dynamo_store().await).await;
+                }
+            )+
+        }
+    };
+}
+
+contract!(
+    communities_and_owner_memberships_round_trip,
+    members_are_listed_by_tenant_ascending,
+    a_tenants_communities_are_its_active_memberships_newest_first,
+    one_live_invitation_per_community_and_recipient,
+    community_invitations_are_listed_newest_first_without_deleted_ones,
+    paging_walks_every_item_exactly_once,
+    malformed_cursors_are_refused,
+    accept_joins_the_tenant_and_releases_the_lock,
+    a_stale_read_cannot_be_applied,
+    of_two_concurrent_accepts_exactly_one_wins,
+    accept_of_an_expired_invitation_conflicts,
+    a_tenant_already_in_the_community_cannot_join_again,
+    confirm_activates_the_waiting_member,
+    decline_removes_the_waiting_member_or_frees_the_lock,
+    resend_retakes_the_lock_unless_another_invitation_holds_it,
+    delete_withdraws_an_invitation,
+    remove_member_never_removes_the_owner,
+);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------------------------
+
+/// Asserts that `result` is an `Err` matching `pattern` (and the optional guard), showing what it was otherwise.
+macro_rules! assert_fails {
+    ($result:expr, $pattern:pat $(if $guard:expr)? $(,)?) => {
+        match $result {
+            Err($pattern) $(if $guard)? => {}
+            other => panic!("expected Err({}), got {other:?}", stringify!($pattern $(if $guard)?)),
+        }
+    };
+}
+
+const HOUR: i64 = 60;
+const DAY: i64 = 24 * HOUR;
+
+fn policy() -> InvitationPolicy {
+    InvitationPolicy::default()
+}
+
+fn contact() -> Option<Email> {
+    Some(email("ops@guest.example.com"))
+}
+
+/// `who`, a TenantAdministrator of `tenant_id`, signed in with the verified address `address`.
+fn admin_with(tenant_id: &str, address: &str) -> Principal {
+    principal(tenant_id, address, &[Role::TenantAdministrator])
+}
+
+/// The address [`rsvp_tests::admin`] gives the administrator of `tenant_id`.
+fn admin_email(tenant_id: &str) -> String {
+    format!("admin@{tenant_id}.example.com")
+}
+
+/// Writes a new community owned by `owner`'s tenant, created at `at`.
+async fn new_community(store: &dyn Store, owner: &Principal, name: &str, at: Timestamp) -> (Community, Membership) {
+    let (c, m) = community(owner, name, at);
+    store.create_community(&c, &m).await.expect("create_community");
+    (c, m)
+}
+
+/// Writes a new invitation to `c` for `recipient`, issued by `by` at `at`.
+async fn invite(store: &dyn Store, c: &Community, by: &Principal, recipient: &str, at: Timestamp) -> Invitation {
+    let (inv, _) = invitation(c, recipient, by, at);
+    store.create_invitation(&inv, at).await.expect("create_invitation");
+    inv
+}
+
+/// The invitation as stored now.
+async fn stored(store: &dyn Store, id: InvitationId) -> Invitation {
+    store.get_invitation(id).await.expect("get_invitation").expect("the invitation is stored")
+}
+
+fn accept(c: &Community, read: &Invitation, guest: &Principal, at: Timestamp) -> Transition {
+    read.process(c, Action::Accept, as_recipient(guest), contact(), at, policy()).expect("the domain allows Accept")
+}
+
+fn confirm(c: &Community, read: &Invitation, by: &Principal, at: Timestamp) -> Transition {
+    read.process(c, Action::Confirm, as_community_admin(by), None, at, policy()).expect("the domain allows Confirm")
+}
+
+fn decline_as_admin(c: &Community, read: &Invitation, by: &Principal, at: Timestamp) -> Transition {
+    read.process(c, Action::Decline, as_community_admin(by), None, at, policy()).expect("the domain allows Decline")
+}
+
+fn decline_as_recipient(c: &Community, read: &Invitation, by: &Principal, at: Timestamp) -> Transition {
+    read.process(c, Action::Decline, as_recipient(by), None, at, policy()).expect("the domain allows Decline")
+}
+
+fn resend(c: &Community, read: &Invitation, by: &Principal, at: Timestamp) -> Transition {
+    read.process(c, Action::Resend, as_community_admin(by), None, at, policy()).expect("the domain allows Resend")
+}
+
+fn delete(read: &Invitation, by: &Principal, at: Timestamp) -> Transition {
+    read.delete(by, at).expect("the domain allows Delete")
+}
+
+/// The membership an Accept transition writes.
+fn joining(t: &Transition) -> Membership {
+    match &t.membership {
+        MembershipEffect::Join(m) => (**m).clone(),
+        other => panic!("expected a Join, got {other:?}"),
+    }
+}
+
+/// Invites `guest` (at its own address) to `c`, lets it accept at `at`, and confirms it too if `confirmed`.
+/// Returns the invitation as stored at the end.
+async fn join(
+    store: &dyn Store,
+    c: &Community,
+    owner: &Principal,
+    guest: &Principal,
+    at: Timestamp,
+    confirmed: bool,
+) -> Invitation {
+    let address = guest.email.as_ref().expect("the guest has a verified address").to_string();
+    let inv = invite(store, c, owner, &address, at).await;
+    let accepted = accept(c, &inv, guest, at);
+    store.apply(&accepted).await.expect("apply Accept");
+    if !confirmed {
+        return accepted.invitation;
+    }
+    let completed = confirm(c, &accepted.invitation, owner, at);
+    store.apply(&completed).await.expect("apply Confirm");
+    completed.invitation
+}
+
+/// Asserts that `holder` holds the (community, recipient) lock at `now`: a new invitation for the same recipient
+/// is refused naming it, and that refused invitation is not stored.
+async fn assert_lock_held(
+    store: &dyn Store,
+    c: &Community,
+    by: &Principal,
+    recipient: &str,
+    now: Timestamp,
+    holder: InvitationId,
+) {
+    let (probe, _) = invitation(c, recipient, by, now);
+    assert_fails!(store.create_invitation(&probe, now).await, StoreError::PendingInvitation(id) if id == holder);
+    assert_eq!(
+        store.get_invitation(probe.id).await.expect("get_invitation"),
+        None,
+        "a refused invitation is not stored"
+    );
+}
+
+/// Reads every page of a list, asserting the pages chain up to a last one with no cursor.
+async fn all<T>(list: impl AsyncFn(PageRequest) -> StoreResult<Page<T>>) -> Vec<T> {
+    let mut items = Vec::new();
+    let mut req = first_page(50);
+    loop {
+        let page = list(req).await.expect("list");
+        items.extend(page.items);
+        match page.next {
+            Some(cursor) => req = page_after(&cursor, 50),
+            None => return items,
+        }
+        assert!(items.len() < 10_000, "the pages never end");
+    }
+}
+
+/// Everything the store shows about one community and a few invitations and tenants: equal snapshots before and
+/// after a refused change prove it wrote nothing.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    community: Option<Community>,
+    members: Vec<Membership>,
+    listed_invitations: Vec<Invitation>,
+    invitations: Vec<Option<Invitation>>,
+    memberships: Vec<Option<Membership>>,
+    tenant_communities: Vec<Vec<Membership>>,
+    accepted: Vec<Vec<Invitation>>,
+}
+
+async fn snapshot(store: &dyn Store, c: CommunityId, invitations: &[InvitationId], tenants: &[&TenantId]) -> Snapshot {
+    let mut snap = Snapshot {
+        community: store.get_community(c).await.expect("get_community"),
+        members: all(async |req| store.list_members(c, &req).await).await,
+        listed_invitations: all(async |req| store.list_community_invitations(c, &req).await).await,
+        invitations: Vec::new(),
+        memberships: Vec::new(),
+        tenant_communities: Vec::new(),
+        accepted: Vec::new(),
+    };
+    for id in invitations {
+        snap.invitations.push(store.get_invitation(*id).await.expect("get_invitation"));
+    }
+    for t in tenants {
+        snap.memberships.push(store.get_membership(c, t).await.expect("get_membership"));
+        snap.tenant_communities.push(all(async |req| store.list_tenant_communities(t, &req).await).await);
+        snap.accepted.push(all(async |req| store.list_accepted_invitations(t, &req).await).await);
+    }
+    snap
+}
+
+fn ids(invitations: &[Invitation]) -> Vec<InvitationId> {
+    invitations.iter().map(|i| i.id).collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Communities and members
+// ---------------------------------------------------------------------------------------------------------------
+
+async fn communities_and_owner_memberships_round_trip(store: &dyn Store) {
+    let owner = admin("owner");
+    let (c, m) = new_community(store, &owner, "Shared Ops", T0).await;
+
+    assert_eq!(store.get_community(c.id).await.unwrap(), Some(c.clone()));
+    assert_eq!(store.get_membership(c.id, &owner.tenant).await.unwrap(), Some(m.clone()));
+    assert!(m.is_owner && m.status == MemberStatus::Active);
+    assert_eq!(store.get_membership(c.id, &tenant("stranger")).await.unwrap(), None);
+    assert_eq!(store.get_community(CommunityId::new()).await.unwrap(), None);
+    assert_eq!(store.get_membership(CommunityId::new(), &owner.tenant).await.unwrap(), None);
+    assert_eq!(all(async |req| store.list_members(c.id, &req).await).await, std::slice::from_ref(&m));
+    assert_eq!(
+        all(async |req| store.list_tenant_communities(&owner.tenant, &req).await).await,
+        std::slice::from_ref(&m)
+    );
+
+    // A community is created once: a second write with the same id is refused and changes nothing.
+    let other = admin("other");
+    let before = snapshot(store, c.id, &[], &[&owner.tenant, &other.tenant]).await;
+    let (mut again, mut again_owner) = community(&other, "Impostor", T0.plus_minutes(1));
+    again.id = c.id;
+    again_owner.community_id = c.id;
+    assert_fails!(store.create_community(&again, &again_owner).await, StoreError::Conflict);
+    assert_eq!(snapshot(store, c.id, &[], &[&owner.tenant, &other.tenant]).await, before);
+}
+
+async fn members_are_listed_by_tenant_ascending(store: &dyn Store) {
+    let owner = admin("owner");
+    let (c, owner_membership) = new_community(store, &owner, "Ops", T0).await;
+    // Joined in an order unlike the tenants' order; some confirmed, some still waiting.
+    for (i, name) in ["t-5", "t-2", "t-9", "t-1", "a-0"].into_iter().enumerate() {
+        join(store, &c, &owner, &admin(name), T0.plus_minutes(i as i64 + 1), i % 2 == 0).await;
+    }
+    // Another community's members stay out.
+    let (other, _) = new_community(store, &admin("t-3"), "Elsewhere", T0).await;
+    join(store, &other, &admin("t-3"), &admin("t-4"), T0, true).await;
+
+    let members = all(async |req| store.list_members(c.id, &req).await).await;
+    let tenants: Vec<&str> = members.iter().map(|m| m.tenant.as_str()).collect();
+    assert_eq!(tenants, ["a-0", "owner", "t-1", "t-2", "t-5", "t-9"]);
+    assert_eq!(members[1], owner_membership);
+    let statuses: Vec<MemberStatus> = members.iter().map(|m| m.status).collect();
+    use MemberStatus::{Active, AwaitingConfirmation as Waiting};
+    assert_eq!(statuses, [Active, Active, Waiting, Waiting, Active, Active]);
+    assert!(members.iter().all(|m| m.community_id == c.id && m.is_owner == (m.tenant == owner.tenant)));
+}
+
+async fn a_tenants_communities_are_its_active_memberships_newest_first(store: &dyn Store) {
+    let guest = admin("guest");
+    let (_, own_membership) = new_community(store, &guest, "Own", T0).await;
+    let (owner1, owner2) = (admin("owner-1"), admin("owner-2"));
+    let (c1, _) = new_community(store, &owner1, "One", T0).await;
+    let (c2, _) = new_community(store, &owner2, "Two", T0).await;
+    let communities = async || all(async |req| store.list_tenant_communities(&guest.tenant, &req).await).await;
+
+    let inv1 = invite(store, &c1, &owner1, &admin_email("guest"), T0).await;
+    let inv2 = invite(store, &c2, &owner2, &admin_email("guest"), T0).await;
+    let accepted1 = accept(&c1, &inv1, &guest, T0.plus_minutes(10));
+    let accepted2 = accept(&c2, &inv2, &guest, T0.plus_minutes(20));
+    store.apply(&accepted1).await.unwrap();
+    store.apply(&accepted2).await.unwrap();
+    // Awaiting confirmation: members of the community, but not yet among the tenant's communities.
+    assert_eq!(
+        store.get_membership(c1.id, &guest.tenant).await.unwrap().map(|m| m.status),
+        Some(MemberStatus::AwaitingConfirmation)
+    );
+    assert_eq!(communities().await, std::slice::from_ref(&own_membership));
+
+    store.apply(&confirm(&c1, &accepted1.invitation, &owner1, T0.plus_minutes(30))).await.unwrap();
+    let active1 = Membership { status: MemberStatus::Active, ..joining(&accepted1) };
+    assert_eq!(communities().await, [active1.clone(), own_membership.clone()]);
+
+    store.apply(&confirm(&c2, &accepted2.invitation, &owner2, T0.plus_minutes(40))).await.unwrap();
+    let active2 = Membership { status: MemberStatus::Active, ..joining(&accepted2) };
+    // Newest membership (by when it joined) first.
+    assert_eq!(communities().await, [active2, active1, own_membership]);
+    // Other tenants see only their own.
+    assert_eq!(all(async |req| store.list_tenant_communities(&owner1.tenant, &req).await).await.len(), 1);
+    assert_eq!(all(async |req| store.list_tenant_communities(&tenant("nobody"), &req).await).await, []);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Invitations
+// ---------------------------------------------------------------------------------------------------------------
+
+async fn one_live_invitation_per_community_and_recipient(store: &dyn Store) {
+    let owner = admin("owner");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    let (elsewhere, _) = new_community(store, &owner, "Elsewhere", T0).await;
+    let first = invite(store, &c, &owner, "Bob@Guest.example.com", T0).await;
+    assert_eq!(stored(store, first.id).await, first);
+
+    // The same recipient in any letter case, while the first is live: refused, naming the first; nothing written.
+    let before = snapshot(store, c.id, &[first.id], &[]).await;
+    assert_lock_held(store, &c, &owner, "bob@GUEST.example.com", T0.plus_minutes(1), first.id).await;
+    assert_lock_held(store, &c, &owner, "BOB@guest.example.com", first.expires.plus_minutes(-1), first.id).await;
+    let last_live_instant = Timestamp::from_millis(first.expires.millis() - 1);
+    assert_lock_held(store, &c, &owner, "bob@guest.example.com", last_live_instant, first.id).await;
+    // Writing the same invitation twice is a conflict.
+    assert_fails!(store.create_invitation(&first, T0).await, StoreError::Conflict);
+    assert_eq!(snapshot(store, c.id, &[first.id], &[]).await, before);
+
+    // Another recipient, or the same recipient in another community, is independent.
+    invite(store, &c, &owner, "carol@guest.example.com", T0.plus_minutes(2)).await;
+    invite(store, &elsewhere, &owner, "bob@guest.example.com", T0.plus_minutes(2)).await;
+
+    // Once the first has expired (judged by the `now` given), a new one takes the lock.
+    let second = invite(store, &c, &owner, "bob@guest.example.com", first.expires).await;
+    assert_lock_held(store, &c, &owner, "bob@guest.example.com", first.expires.plus_minutes(1), second.id).await;
+    // The expired one is still stored and listed, as it was.
+    assert_eq!(stored(store, first.id).await, first);
+    let listed = all(async |req| store.list_community_invitations(c.id, &req).await).await;
+    assert!(listed.contains(&first) && listed.contains(&second));
+}
+
+async fn community_invitations_are_listed_newest_first_without_deleted_ones(store: &dyn Store) {
+    let owner = admin("owner");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    let (other, _) = new_community(store, &owner, "Other", T0).await;
+    let a = invite(store, &c, &owner, "a@x.example.com", T0).await;
+    let b = invite(store, &c, &owner, "b@x.example.com", T0.plus_minutes(1)).await;
+    let d = invite(store, &c, &owner, "d@x.example.com", T0.plus_minutes(2)).await;
+    let x = invite(store, &other, &owner, "a@x.example.com", T0.plus_minutes(3)).await;
+    let list = async |id: CommunityId| all(async |req| store.list_community_invitations(id, &req).await).await;
+    assert_eq!(list(c.id).await, [d.clone(), b.clone(), a.clone()]);
+
+    let deleted = delete(&b, &owner, T0.plus_minutes(4));
+    store.apply(&deleted).await.unwrap();
+    assert_eq!(list(c.id).await, [d, a]);
+    assert_eq!(list(other.id).await, [x]);
+    // Deleted invitations stay stored for the record; callers decide what to show.
+    let kept = stored(store, b.id).await;
+    assert_eq!(kept.state, StoredState::Deleted);
+    assert_eq!(kept, deleted.invitation);
+    assert_eq!(list(CommunityId::new()).await, []);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Paging
+// ---------------------------------------------------------------------------------------------------------------
+
+/// One of the store's four lists, its items reduced to what identifies them.
+#[derive(Clone, Copy)]
+enum Listing<'a> {
+    Members(CommunityId),
+    TenantCommunities(&'a TenantId),
+    CommunityInvitations(CommunityId),
+    Accepted(&'a TenantId),
+}
+
+async fn list(store: &dyn Store, listing: Listing<'_>, req: &PageRequest) -> StoreResult<Page<String>> {
+    fn keep<T>(page: Page<T>, key: impl Fn(&T) -> String) -> Page<String> {
+        Page { items: page.items.iter().map(key).collect(), next: page.next }
+    }
+    Ok(match listing {
+        Listing::Members(c) => keep(store.list_members(c, req).await?, |m| m.tenant.to_string()),
+        Listing::TenantCommunities(t) => {
+            keep(store.list_tenant_communities(t, req).await?, |m| m.community_id.to_string())
+        }
+        Listing::CommunityInvitations(c) => keep(store.list_community_invitations(c, req).await?, |i| i.id.to_string()),
+        Listing::Accepted(t) => keep(store.list_accepted_invitations(t, req).await?, |i| i.id.to_string()),
+    })
+}
+
+/// Asserts that every way of paging through `listing` shows `expected` (in that order) exactly once.
+async fn assert_pages(store: &dyn Store, listing: Listing<'_>, expected: &[String]) {
+    let n = expected.len();
+    assert_eq!(n, 7, "the paging walk is written for seven items");
+    for count in 1..=n as u32 + 1 {
+        let mut seen: Vec<String> = Vec::new();
+        let mut req = first_page(count);
+        loop {
+            let page = list(store, listing, &req).await.expect("list");
+            assert!(page.items.len() <= count as usize);
+            seen.extend(page.items.iter().cloned());
+            assert!(seen.len() <= n, "count {count}: more items than there are: {seen:?}");
+            match page.next {
+                Some(cursor) => {
+                    assert_eq!(page.items.len(), count as usize, "count {count}: a page before the last is full");
+                    req = page_after(&cursor, count);
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "count {count}: every item once, in order");
+    }
+
+    let page = |skip: u32, count: u32, after: Option<&Cursor>| PageRequest { skip, count, after: after.cloned() };
+    let read = async |req: PageRequest| list(store, listing, &req).await.expect("list");
+    let p = read(page(2, 3, None)).await;
+    assert_eq!((p.items.as_slice(), p.next.is_some()), (&expected[2..5], true));
+    let p = read(page(4, 3, None)).await;
+    assert_eq!((p.items.as_slice(), p.next.is_some()), (&expected[4..7], false), "the last item ends the list");
+    let p = read(page(5, 3, None)).await;
+    assert_eq!((p.items.as_slice(), p.next.is_some()), (&expected[5..], false));
+    let p = read(page(7, 3, None)).await;
+    assert_eq!((p.items.as_slice(), p.next.is_some()), (&[][..], false));
+    let p = read(page(1_000, 3, None)).await;
+    assert_eq!((p.items.as_slice(), p.next.is_some()), (&[][..], false));
+    // `skip` counts from the cursor.
+    let cursor = read(page(0, 3, None)).await.next.expect("more after the first three");
+    let p = read(page(1, 2, Some(&cursor))).await;
+    assert_eq!((p.items.as_slice(), p.next.is_some()), (&expected[4..6], true));
+    let p = read(page(2, 5, Some(&cursor))).await;
+    assert_eq!((p.items.as_slice(), p.next.is_some()), (&expected[5..], false));
+}
+
+async fn paging_walks_every_item_exactly_once(store: &dyn Store) {
+    let guest = admin("guest");
+    // Seven communities invite the guest; issue and acceptance times tie in places, so ids break the ties.
+    let minutes = [0, 1, 1, 2, 3, 3, 3];
+    let mut accepted = Vec::new();
+    for (i, m) in minutes.into_iter().enumerate() {
+        let owner = admin(&format!("owner-{i}"));
+        let (c, _) = new_community(store, &owner, &format!("Community {i}"), T0).await;
+        let inv = invite(store, &c, &owner, &admin_email("guest"), T0.plus_minutes(m)).await;
+        let t = accept(&c, &inv, &guest, T0.plus_minutes(10 + m));
+        store.apply(&t).await.unwrap();
+        accepted.push((c, owner, t));
+    }
+    // Newest first, ties by id, descending: what the zero-padded "time#id" sort value gives.
+    let mut newest_first: Vec<(i64, String)> =
+        accepted.iter().map(|(_, _, t)| (t.invitation.issued.millis(), t.invitation.id.to_string())).collect();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    let expected: Vec<String> = newest_first.into_iter().map(|(_, id)| id).collect();
+    assert_pages(store, Listing::Accepted(&guest.tenant), &expected).await;
+
+    for (c, owner, t) in &accepted {
+        store.apply(&confirm(c, &t.invitation, owner, T0.plus_minutes(30))).await.unwrap();
+    }
+    let mut newest_first: Vec<(i64, String)> =
+        accepted.iter().map(|(c, _, t)| (joining(t).joined.millis(), c.id.to_string())).collect();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    let expected: Vec<String> = newest_first.into_iter().map(|(_, id)| id).collect();
+    assert_pages(store, Listing::TenantCommunities(&guest.tenant), &expected).await;
+
+    // Seven members of one community (the owner and six guests), and seven of its invitations.
+    let (c, owner, _) = &accepted[0];
+    let mut tenants = vec![owner.tenant.to_string(), guest.tenant.to_string()];
+    let mut invitations = vec![(accepted[0].2.invitation.issued.millis(), accepted[0].2.invitation.id.to_string())];
+    for (i, name) in ["m-4", "m-1", "m-5", "m-3", "m-2"].into_iter().enumerate() {
+        let inv = join(store, c, owner, &admin(name), T0.plus_minutes(minutes[i]), i % 2 == 0).await;
+        tenants.push(name.to_owned());
+        invitations.push((inv.issued.millis(), inv.id.to_string()));
+    }
+    tenants.sort();
+    assert_pages(store, Listing::Members(c.id), &tenants).await;
+    let pending = invite(store, c, owner, "pending@x.example.com", T0.plus_minutes(3)).await;
+    invitations.push((pending.issued.millis(), pending.id.to_string()));
+    invitations.sort_by(|a, b| b.cmp(a));
+    let expected: Vec<String> = invitations.into_iter().map(|(_, id)| id).collect();
+    assert_pages(store, Listing::CommunityInvitations(c.id), &expected).await;
+}
+
+async fn malformed_cursors_are_refused(store: &dyn Store) {
+    let guest = admin("guest");
+    let owner = admin("owner");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    let (other, _) = new_community(store, &owner, "Other", T0).await;
+    // One item in each list: an Active membership, an invitation of `c`, an accepted invitation (to `other`).
+    join(store, &c, &owner, &guest, T0, true).await;
+    join(store, &other, &owner, &guest, T0, false).await;
+    let uuid = InvitationId::new().to_string();
+    let with = |sort: String| PageRequest { skip: 0, count: 5, after: Some(Cursor { sort }) };
+
+    let time_ordered = [
+        Listing::TenantCommunities(&guest.tenant),
+        Listing::CommunityInvitations(c.id),
+        Listing::Accepted(&guest.tenant),
+    ];
+    let bad_time_cursors = [
+        String::new(),
+        "garbage".to_owned(),
+        "#".to_owned(),
+        format!("{}#{uuid}", T0.millis()),         // not zero-padded to 15 digits
+        format!("0{:015}#{uuid}", T0.millis()),    // 16 digits
+        format!("{:015}", T0.millis()),            // no id
+        format!("{:015}#", T0.millis()),           // empty id
+        format!("{:015}#not-a-guid", T0.millis()), // id is not a GUID
+        format!("00000000000000x#{uuid}"),         // not digits
+        format!("-{:014}#{uuid}", T0.millis()),    // negative
+        "guest".to_owned(),                        // a members cursor
+    ];
+    for listing in time_ordered {
+        for sort in &bad_time_cursors {
+            let result = list(store, listing, &with(sort.clone())).await;
+            assert!(matches!(result, Err(StoreError::InvalidCursor)), "cursor {sort:?}: {result:?}");
+        }
+        // A well-formed position is accepted even if no item is there: it is only a place in the order.
+        let page = list(store, listing, &with(format!("{:015}#{uuid}", 0))).await.expect("a well-formed cursor");
+        assert_eq!(page, Page { items: vec![], next: None }, "nothing sorts before time zero");
+        let page = list(store, listing, &with(format!("{:015}#{uuid}", 999_999_999_999_999_i64))).await;
+        assert_eq!(page.expect("a well-formed cursor").items.len(), 1, "everything sorts before the far future");
+    }
+
+    let members = Listing::Members(c.id);
+    let bad_tenant_cursors = [
+        String::new(),
+        "a#b".to_owned(),
+        "has space".to_owned(),
+        "x".repeat(65),
+        format!("{:015}#{uuid}", T0.millis()),
+    ];
+    for sort in bad_tenant_cursors {
+        assert_fails!(list(store, members, &with(sort)).await, StoreError::InvalidCursor);
+    }
+    // Any valid tenant id is a position: "h" sorts between "guest" and "owner".
+    assert_eq!(
+        list(store, members, &with("h".into())).await.expect("a valid tenant"),
+        Page { items: vec!["owner".into()], next: None }
+    );
+    assert_eq!(
+        list(store, members, &with("zzz".into())).await.expect("a valid tenant"),
+        Page { items: vec![], next: None }
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Transitions
+// ---------------------------------------------------------------------------------------------------------------
+
+async fn accept_joins_the_tenant_and_releases_the_lock(store: &dyn Store) {
+    let owner = admin("owner");
+    let guest = admin("guest");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    let inv = invite(store, &c, &owner, &admin_email("guest"), T0).await;
+
+    let read = stored(store, inv.id).await;
+    let t = accept(&c, &read, &guest, T0.plus_minutes(HOUR));
+    store.apply(&t).await.expect("Accept applies");
+
+    let now = stored(store, inv.id).await;
+    assert_eq!(now, t.invitation);
+    assert_eq!((now.state, now.version, now.invited_tenant.as_ref()), (StoredState::Accepted, 2, Some(&guest.tenant)));
+    let membership = store.get_membership(c.id, &guest.tenant).await.unwrap().expect("the guest joined");
+    assert_eq!(membership, joining(&t));
+    assert_eq!((membership.status, membership.is_owner), (MemberStatus::AwaitingConfirmation, false));
+    assert!(all(async |req| store.list_members(c.id, &req).await).await.contains(&membership));
+    assert_eq!(all(async |req| store.list_tenant_communities(&guest.tenant, &req).await).await, []);
+    assert_eq!(
+        all(async |req| store.list_accepted_invitations(&guest.tenant, &req).await).await,
+        std::slice::from_ref(&now)
+    );
+    // Still listed in the community (it is not deleted).
+    assert_eq!(all(async |req| store.list_community_invitations(c.id, &req).await).await, [now]);
+    // The lock is free again: a new invitation for the same recipient may be created.
+    invite(store, &c, &owner, &admin_email("guest"), T0.plus_minutes(2 * HOUR)).await;
+}
+
+async fn a_stale_read_cannot_be_applied(store: &dyn Store) {
+    let owner = admin("owner");
+    let guest = admin("guest");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    let read = invite(store, &c, &owner, &admin_email("guest"), T0).await;
+    let t = accept(&c, &read, &guest, T0.plus_minutes(1));
+    store.apply(&t).await.expect("the first apply wins");
+
+    let before = snapshot(store, c.id, &[read.id], &[&guest.tenant]).await;
+    // The same change again, and other changes decided from the same (now stale) read, all conflict.
+    assert_fails!(store.apply(&t).await, StoreError::Conflict);
+    assert_fails!(
+        store.apply(&decline_as_recipient(&c, &read, &guest, T0.plus_minutes(2))).await,
+        StoreError::Conflict
+    );
+    assert_fails!(store.apply(&resend(&c, &read, &owner, T0.plus_minutes(20))).await, StoreError::Conflict);
+    assert_fails!(store.apply(&delete(&read, &owner, T0.plus_minutes(2))).await, StoreError::Conflict);
+    assert_eq!(snapshot(store, c.id, &[read.id], &[&guest.tenant]).await, before);
+
+    // A change to an invitation that was never written conflicts too.
+    let (ghost, _) = invitation(&c, "ghost@x.example.com", &owner, T0);
+    assert_fails!(store.apply(&accept(&c, &ghost, &admin("ghost"), T0)).await, StoreError::Conflict);
+    assert_eq!(store.get_invitation(ghost.id).await.unwrap(), None);
+    assert_eq!(store.get_membership(c.id, &tenant("ghost")).await.unwrap(), None);
+}
+
+async fn of_two_concurrent_accepts_exactly_one_wins(store: &dyn Store) {
+    let owner = admin("owner");
+    for round in 0..5 {
+        let (c, _) = new_community(store, &owner, &format!("Race {round}"), T0).await;
+        let read = invite(store, &c, &owner, "shared@guest.example.com", T0).await;
+        // Two tenants' administrators share the recipient's mailbox; the last round races the same tenant twice.
+        let first = admin_with("guest-a", "shared@guest.example.com");
+        let second = admin_with(if round == 4 { "guest-a" } else { "guest-b" }, "shared@guest.example.com");
+        let (t1, t2) = (accept(&c, &read, &first, T0.plus_minutes(1)), accept(&c, &read, &second, T0.plus_minutes(1)));
+
+        let (r1, r2) = tokio::join!(store.apply(&t1), store.apply(&t2));
+        let (winner, loser, lost) = match (r1, r2) {
+            (Ok(()), Err(e)) => (&t1, &second, e),
+            (Err(e), Ok(())) => (&t2, &first, e),
+            other => panic!("round {round}: expected exactly one Ok, got {other:?}"),
+        };
+        assert!(
+            matches!(lost, StoreError::Conflict | StoreError::AlreadyMember),
+            "round {round}: the loser got {lost:?}"
+        );
+
+        assert_eq!(stored(store, read.id).await, winner.invitation);
+        let winner_tenant = winner.invitation.invited_tenant.as_ref().expect("accepted by a tenant");
+        assert_eq!(store.get_membership(c.id, winner_tenant).await.unwrap(), Some(joining(winner)));
+        if &loser.tenant != winner_tenant {
+            assert_eq!(store.get_membership(c.id, &loser.tenant).await.unwrap(), None, "round {round}");
+        }
+        let members = all(async |req| store.list_members(c.id, &req).await).await;
+        assert_eq!(members.len(), 2, "round {round}: the owner and the winner");
+    }
+}
+
+async fn accept_of_an_expired_invitation_conflicts(store: &dyn Store) {
+    let owner = admin("owner");
+    let guest = admin("guest");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    let read = invite(store, &c, &owner, &admin_email("guest"), T0).await;
+    let before = snapshot(store, c.id, &[read.id], &[&guest.tenant]).await;
+
+    // The store judges liveness at `at` from the stored expiry: at the expiry instant, or after it, the invitation
+    // is no longer live, whatever the decision was based on.
+    for at in [read.expires, read.expires.plus_minutes(DAY)] {
+        let mut t = accept(&c, &read, &guest, read.expires.plus_minutes(-1));
+        t.at = at;
+        assert_fails!(store.apply(&t).await, StoreError::Conflict);
+    }
+    // Declining requires a live invitation too.
+    let mut t = decline_as_recipient(&c, &read, &guest, T0);
+    t.at = read.expires;
+    assert_fails!(store.apply(&t).await, StoreError::Conflict);
+
+    assert_eq!(snapshot(store, c.id, &[read.id], &[&guest.tenant]).await, before);
+    assert_lock_held(store, &c, &owner, &admin_email("guest"), T0.plus_minutes(1), read.id).await;
+}
+
+async fn a_tenant_already_in_the_community_cannot_join_again(store: &dyn Store) {
+    let owner = admin("owner");
+    let guest = admin("guest");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    let first = join(store, &c, &owner, &guest, T0, false).await;
+
+    // Another administrator of the same tenant accepts a second invitation.
+    let colleague = admin_with("guest", "colleague@guest.example.com");
+    let second = invite(store, &c, &owner, "colleague@guest.example.com", T0.plus_minutes(HOUR)).await;
+    let t = accept(&c, &second, &colleague, T0.plus_minutes(2 * HOUR));
+    let before = snapshot(store, c.id, &[first.id, second.id], &[&guest.tenant]).await;
+    assert_fails!(store.apply(&t).await, StoreError::AlreadyMember);
+    assert_eq!(snapshot(store, c.id, &[first.id, second.id], &[&guest.tenant]).await, before);
+    assert_lock_held(store, &c, &owner, "colleague@guest.example.com", T0.plus_minutes(3 * HOUR), second.id).await;
+
+    // The owner's tenant is a member already, too.
+    let insider = admin_with("owner", "insider@owner.example.com");
+    let third = invite(store, &c, &owner, "insider@owner.example.com", T0).await;
+    let before = snapshot(store, c.id, &[third.id], &[&owner.tenant]).await;
+    assert_fails!(store.apply(&accept(&c, &third, &insider, T0.plus_minutes(1))).await, StoreError::AlreadyMember);
+    assert_eq!(snapshot(store, c.id, &[third.id], &[&owner.tenant]).await, before);
+}
+
+async fn confirm_activates_the_waiting_member(store: &dyn Store) {
+    let owner = admin("owner");
+    let guest = admin("guest");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    let accepted = join(store, &c, &owner, &guest, T0.plus_minutes(HOUR), false).await;
+    let waiting = store.get_membership(c.id, &guest.tenant).await.unwrap().expect("waiting");
+
+    // Confirmation does not depend on the invitation's expiry: accepted invitations wait as long as it takes.
+    let t = confirm(&c, &accepted, &owner, accepted.expires.plus_minutes(DAY));
+    store.apply(&t).await.expect("Confirm applies");
+    let active = Membership { status: MemberStatus::Active, ..waiting };
+    assert_eq!(store.get_membership(c.id, &guest.tenant).await.unwrap(), Some(active.clone()));
+    assert_eq!(stored(store, accepted.id).await, t.invitation);
+    assert_eq!(t.invitation.state, StoredState::Completed);
+    assert_eq!(all(async |req| store.list_tenant_communities(&guest.tenant, &req).await).await, [active]);
+    assert_eq!(all(async |req| store.list_accepted_invitations(&guest.tenant, &req).await).await, []);
+
+    let before = snapshot(store, c.id, &[accepted.id], &[&guest.tenant]).await;
+    assert_fails!(store.apply(&t).await, StoreError::Conflict);
+    assert_eq!(snapshot(store, c.id, &[accepted.id], &[&guest.tenant]).await, before);
+
+    // Confirming a tenant that no longer waits (it was removed meanwhile) conflicts and changes nothing.
+    let late = admin("late");
+    let accepted = join(store, &c, &owner, &late, T0, false).await;
+    store.remove_member(c.id, &late.tenant).await.expect("remove the waiting tenant");
+    let before = snapshot(store, c.id, &[accepted.id], &[&late.tenant]).await;
+    assert_fails!(store.apply(&confirm(&c, &accepted, &owner, T0.plus_minutes(1))).await, StoreError::Conflict);
+    assert_eq!(snapshot(store, c.id, &[accepted.id], &[&late.tenant]).await, before);
+}
+
+async fn decline_removes_the_waiting_member_or_frees_the_lock(store: &dyn Store) {
+    let owner = admin("owner");
+    let guest = admin("guest");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+
+    // A community admin declines an accepted invitation: the waiting tenant leaves.
+    let accepted = join(store, &c, &owner, &guest, T0, false).await;
+    let t = decline_as_admin(&c, &accepted, &owner, T0.plus_minutes(1));
+    store.apply(&t).await.expect("Decline applies");
+    assert_eq!(stored(store, accepted.id).await, t.invitation);
+    assert_eq!(t.invitation.state, StoredState::Declined);
+    assert_eq!(store.get_membership(c.id, &guest.tenant).await.unwrap(), None);
+    assert_eq!(all(async |req| store.list_accepted_invitations(&guest.tenant, &req).await).await, []);
+    assert_eq!(all(async |req| store.list_members(c.id, &req).await).await.len(), 1);
+    assert_eq!(ids(&all(async |req| store.list_community_invitations(c.id, &req).await).await), [accepted.id]);
+    let before = snapshot(store, c.id, &[accepted.id], &[&guest.tenant]).await;
+    assert_fails!(store.apply(&t).await, StoreError::Conflict);
+    assert_eq!(snapshot(store, c.id, &[accepted.id], &[&guest.tenant]).await, before);
+
+    // The recipient declines a pending invitation: the lock is freed for a new one.
+    let carol = admin_with("carol", "carol@x.example.com");
+    let pending = invite(store, &c, &owner, "carol@x.example.com", T0).await;
+    let t = decline_as_recipient(&c, &pending, &carol, T0.plus_minutes(1));
+    store.apply(&t).await.expect("Decline applies");
+    assert_eq!(stored(store, pending.id).await.state, StoredState::Declined);
+    assert_eq!(store.get_membership(c.id, &carol.tenant).await.unwrap(), None);
+    invite(store, &c, &owner, "carol@x.example.com", T0.plus_minutes(2)).await;
+}
+
+async fn resend_retakes_the_lock_unless_another_invitation_holds_it(store: &dyn Store) {
+    let owner = admin("owner");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+
+    // Resent after it expired: live again, with a new expiry, and holding the lock again.
+    let inv = invite(store, &c, &owner, "bob@x.example.com", T0).await;
+    let later = inv.expires.plus_minutes(DAY);
+    let t = resend(&c, &inv, &owner, later);
+    store.apply(&t).await.expect("Resend applies");
+    let resent = stored(store, inv.id).await;
+    assert_eq!(resent, t.invitation);
+    assert_eq!((resent.expires, resent.version, resent.state), (later.plus_days(14), 2, StoredState::Created));
+    assert_lock_held(store, &c, &owner, "bob@x.example.com", later.plus_minutes(1), inv.id).await;
+    // Resent while live and still holding its own lock.
+    let t = resend(&c, &resent, &owner, later.plus_minutes(HOUR));
+    store.apply(&t).await.expect("Resend applies");
+    assert_lock_held(store, &c, &owner, "bob@x.example.com", later.plus_minutes(2 * HOUR), inv.id).await;
+
+    // Expired, and meanwhile another invitation for the same recipient took the lock: resending is refused,
+    // naming the holder, and nothing changes.
+    let old = invite(store, &c, &owner, "carol@x.example.com", T0).await;
+    let newer = invite(store, &c, &owner, "Carol@X.example.com", old.expires).await;
+    let before = snapshot(store, c.id, &[old.id, newer.id], &[]).await;
+    let t = resend(&c, &old, &owner, old.expires.plus_minutes(HOUR));
+    assert_fails!(store.apply(&t).await, StoreError::PendingInvitation(id) if id == newer.id);
+    assert_eq!(snapshot(store, c.id, &[old.id, newer.id], &[]).await, before);
+    assert_lock_held(store, &c, &owner, "carol@x.example.com", old.expires.plus_minutes(2 * HOUR), newer.id).await;
+}
+
+async fn delete_withdraws_an_invitation(store: &dyn Store) {
+    let owner = admin("owner");
+    let guest = admin("guest");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+
+    // A live invitation: withdrawn, unlisted, and its lock freed.
+    let live = invite(store, &c, &owner, "bob@x.example.com", T0).await;
+    let t = delete(&live, &owner, T0.plus_minutes(1));
+    store.apply(&t).await.expect("Delete applies");
+    assert_eq!(stored(store, live.id).await, t.invitation);
+    assert!(t.invitation.is_deleted());
+    assert_eq!(all(async |req| store.list_community_invitations(c.id, &req).await).await, []);
+    let replacement = invite(store, &c, &owner, "bob@x.example.com", T0.plus_minutes(2)).await;
+    let before = snapshot(store, c.id, &[live.id, replacement.id], &[]).await;
+    assert_fails!(store.apply(&t).await, StoreError::Conflict);
+    assert_eq!(snapshot(store, c.id, &[live.id, replacement.id], &[]).await, before);
+
+    // An expired invitation whose lock another invitation took: deleting it leaves that lock alone.
+    let expired = invite(store, &c, &owner, "carol@x.example.com", T0).await;
+    let holder = invite(store, &c, &owner, "carol@x.example.com", expired.expires).await;
+    store.apply(&delete(&expired, &owner, expired.expires.plus_minutes(1))).await.expect("Delete applies");
+    assert!(stored(store, expired.id).await.is_deleted());
+    assert_lock_held(store, &c, &owner, "carol@x.example.com", expired.expires.plus_minutes(2), holder.id).await;
+
+    // An accepted invitation: the waiting tenant leaves with it.
+    let accepted = join(store, &c, &owner, &guest, T0, false).await;
+    store.apply(&delete(&accepted, &owner, T0.plus_minutes(1))).await.expect("Delete applies");
+    assert!(stored(store, accepted.id).await.is_deleted());
+    assert_eq!(store.get_membership(c.id, &guest.tenant).await.unwrap(), None);
+    assert_eq!(all(async |req| store.list_accepted_invitations(&guest.tenant, &req).await).await, []);
+    assert_eq!(
+        ids(&all(async |req| store.list_community_invitations(c.id, &req).await).await),
+        [holder.id, replacement.id]
+    );
+}
+
+async fn remove_member_never_removes_the_owner(store: &dyn Store) {
+    let owner = admin("owner");
+    let guest = admin("guest");
+    let (c, owner_membership) = new_community(store, &owner, "Ops", T0).await;
+    join(store, &c, &owner, &guest, T0, true).await;
+
+    let before = snapshot(store, c.id, &[], &[&owner.tenant, &guest.tenant]).await;
+    assert_fails!(store.remove_member(c.id, &owner.tenant).await, StoreError::Conflict);
+    assert_fails!(store.remove_member(c.id, &tenant("stranger")).await, StoreError::Conflict);
+    assert_fails!(store.remove_member(CommunityId::new(), &guest.tenant).await, StoreError::Conflict);
+    assert_eq!(snapshot(store, c.id, &[], &[&owner.tenant, &guest.tenant]).await, before);
+
+    store.remove_member(c.id, &guest.tenant).await.expect("remove a member");
+    assert_eq!(store.get_membership(c.id, &guest.tenant).await.unwrap(), None);
+    assert_eq!(all(async |req| store.list_members(c.id, &req).await).await, [owner_membership]);
+    assert_eq!(all(async |req| store.list_tenant_communities(&guest.tenant, &req).await).await, []);
+    assert_fails!(store.remove_member(c.id, &guest.tenant).await, StoreError::Conflict);
+}

@@ -132,17 +132,21 @@ impl DynamoStore {
         let wanted = req.skip as usize + req.count as usize + 1;
         let mut items: Vec<T> = Vec::new();
         let mut start = start;
+        // Only the first query starts from the caller's cursor, so only its ValidationException can be the cursor's
+        // fault; any other is a bug of ours and must surface as one, not as a 400 blaming the caller.
+        let mut from_cursor = start.is_some();
         loop {
             let limit = i32::try_from((wanted - items.len()).min(1_000)).unwrap_or(1_000);
             let out =
                 query.clone().set_exclusive_start_key(start.take()).limit(limit).send().await.map_err(|e| {
                     match e.as_service_error() {
-                        Some(service) if service.meta().code() == Some("ValidationException") => {
+                        Some(service) if from_cursor && service.meta().code() == Some("ValidationException") => {
                             StoreError::InvalidCursor
                         }
                         _ => unavailable(e),
                     }
                 })?;
+            from_cursor = false;
             for item in out.items.unwrap_or_default() {
                 items.push(decode(item)?);
             }
@@ -196,15 +200,21 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put.build().map_err(unavailable)?).build())
     }
 
+    /// A conditional delete. `names` maps `#placeholders` in `condition` to attribute names, which DynamoDB requires
+    /// for reserved words such as `status`.
     fn delete(
         &self,
         pk: String,
         sk: &str,
         condition: &str,
+        names: &[(&str, &str)],
         values: &[(&str, AttributeValue)],
     ) -> StoreResult<TransactWriteItem> {
         let mut delete =
             Delete::builder().table_name(&self.table).key("PK", s(pk)).key("SK", s(sk)).condition_expression(condition);
+        for (placeholder, name) in names {
+            delete = delete.expression_attribute_names(*placeholder, *name);
+        }
         for (name, value) in values {
             delete = delete.expression_attribute_values(*name, value.clone());
         }
@@ -492,6 +502,7 @@ impl Store for DynamoStore {
                     lock_pk(inv),
                     "#LOCK",
                     "invitation = :id",
+                    &[],
                     &[(":id", s(inv.id.to_string()))],
                 )?);
                 guards.push(Guard::Member);
@@ -524,6 +535,7 @@ impl Store for DynamoStore {
                     community_pk(inv.community_id),
                     &member_sk(tenant),
                     "#status = :awaiting",
+                    &[("#status", "status")],
                     &[(":awaiting", status(MemberStatus::AwaitingConfirmation)?)],
                 )?);
                 guards.push(Guard::Member);

@@ -104,6 +104,23 @@ fn page<T: Clone>(mut items: Vec<(String, T)>, descending: bool, req: &PageReque
     Page { items: taken.into_iter().map(|(_, t)| t).collect(), next }
 }
 
+/// Refuses a members cursor that is not a tenant id, as the DynamoDB adapter must to rebuild its key from it: the
+/// same cursor is then `InvalidCursor` in both stores, never an empty page in one and an error in the other.
+fn check_member_cursor(req: &PageRequest) -> StoreResult<()> {
+    match &req.after {
+        Some(cursor) => TenantId::parse("cursor", &cursor.sort).map(|_| ()).map_err(|_| StoreError::InvalidCursor),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a time-ordered cursor that is not `order::by_time` of an id of the listed kind (`parse_id`), for the
+/// same reason as [`check_member_cursor`].
+fn check_time_cursor<T, E>(req: &PageRequest, parse_id: fn(&'static str, &str) -> Result<T, E>) -> StoreResult<()> {
+    let Some(cursor) = &req.after else { return Ok(()) };
+    let (_, id) = order::parse_time_id(&cursor.sort).ok_or(StoreError::InvalidCursor)?;
+    parse_id("cursor", id).map(|_| ()).map_err(|_| StoreError::InvalidCursor)
+}
+
 fn sorted<T>(mut items: Vec<(String, T)>, descending: bool) -> Vec<(String, T)> {
     items.sort_by(|a, b| if descending { b.0.cmp(&a.0) } else { a.0.cmp(&b.0) });
     items
@@ -131,6 +148,7 @@ impl Store for MemoryStore {
     }
 
     async fn list_members(&self, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Membership>> {
+        check_member_cursor(req)?;
         self.read(|s| {
             let items = s
                 .members
@@ -143,6 +161,7 @@ impl Store for MemoryStore {
     }
 
     async fn list_tenant_communities(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Membership>> {
+        check_time_cursor(req, CommunityId::parse)?;
         self.read(|s| {
             let items = s
                 .members
@@ -184,6 +203,7 @@ impl Store for MemoryStore {
         community: CommunityId,
         req: &PageRequest,
     ) -> StoreResult<Page<Invitation>> {
+        check_time_cursor(req, InvitationId::parse)?;
         self.read(|s| {
             let items = s
                 .invitations
@@ -196,6 +216,7 @@ impl Store for MemoryStore {
     }
 
     async fn list_accepted_invitations(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Invitation>> {
+        check_time_cursor(req, InvitationId::parse)?;
         self.read(|s| {
             let items = s
                 .invitations
