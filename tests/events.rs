@@ -1,1 +1,380 @@
-//! (being written)
+//! Every sample event in `events/` drives its own operation's handler and gets the answer it shows off.
+//!
+//! The events are what `sam local invoke -e events/<operation>.json` and the Lambda console's test tab send, so each
+//! must parse as API Gateway's HTTP API payload 2.0 (as `lambda_http` reads it in Lambda) and must succeed against a
+//! store seeded with the fixture world they are written for:
+//!
+//! - community `3fa85f64-…`, "Shared Operations", owned by `tenant-owner` (administrator `admin@owner.example`);
+//! - `tenant-member` (`carol@member.example`, TenantMember) joined through an earlier, completed invitation;
+//! - invitation `7c9e6679-…` to `bob@guest.example`, administrator of `tenant-guest`.
+//!
+//! Each event is a moment in that world's story: before Bob is invited, while his invitation is pending, or after he
+//! accepted it.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use rsvp::app::{App, Config};
+use rsvp::domain::{
+    Community, CommunityId, Email, FixedClock, HistoryEntry, Invitation, InvitationId, LockEffect, MemberStatus,
+    Membership, MembershipEffect, Secret, StoredState, TenantId, Timestamp, Transition, UserId,
+};
+use rsvp::routes::{ROUTES, Route};
+use rsvp::store::Store;
+use rsvp::store::memory::MemoryStore;
+use serde_json::Value;
+
+/// The instant every event is sent at (2026-03-02T09:00:00Z), matching the events' `requestContext.timeEpoch`.
+const NOW: Timestamp = Timestamp::from_millis(1_772_442_000_000);
+const COMMUNITY: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+const INVITATION: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+/// The completed invitation through which `tenant-member` joined.
+const MEMBER_INVITATION: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
+const DOMAIN: &str = "r7x2k9q4mb.execute-api.us-east-1.amazonaws.com";
+/// The `sub` claims of the owner's administrator, of Bob and of Carol (tenant-member), as in the events.
+const OWNER_ADMIN: &str = "4a7f2c1e-8b3d-4f6a-9c2e-1d5b7a3f9e80";
+const BOB: &str = "c5d9e3b7-2a4f-4e81-b6c0-9f3a1d7e5b24";
+const CAROL: &str = "e1b8f4a2-7c3d-4b59-8e6f-2a0d9c4b7f13";
+
+/// How far the fixture world's story has got when an event is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moment {
+    /// The community and its two member tenants; Bob is not invited yet.
+    BeforeInvitation,
+    /// Bob's invitation is pending (issued yesterday, live for 13 more days).
+    Invited,
+    /// Bob accepted for `tenant-guest`, which awaits the owner's confirmation.
+    Accepted,
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn event_path(route: &Route) -> PathBuf {
+    repo_root().join("events").join(format!("{}.json", route.operation.replace('_', "-")))
+}
+
+fn tenant(id: &str) -> TenantId {
+    TenantId::parse("tenant", id).unwrap()
+}
+
+fn email(address: &str) -> Email {
+    Email::parse(address).unwrap()
+}
+
+fn community_id() -> CommunityId {
+    CommunityId::parse("community", COMMUNITY).unwrap()
+}
+
+fn invitation_id() -> InvitationId {
+    InvitationId::parse("invitation", INVITATION).unwrap()
+}
+
+fn history(at: Timestamp, action: &str, user: &str, tenant_id: &str) -> HistoryEntry {
+    HistoryEntry { at, action: action.into(), user: UserId::parse("sub", user).unwrap(), tenant: tenant(tenant_id) }
+}
+
+fn community() -> Community {
+    Community {
+        id: community_id(),
+        name: "Shared Operations".into(),
+        description: "Runbooks and on-call data shared between partner tenants.".into(),
+        contact_email: Some(email("ops@owner.example")),
+        owner: tenant("tenant-owner"),
+        created: NOW.plus_days(-30),
+    }
+}
+
+fn membership(c: &Community, tenant_id: &str, status: MemberStatus, contact: &str, joined: Timestamp) -> Membership {
+    Membership {
+        community_id: c.id,
+        tenant: tenant(tenant_id),
+        status,
+        is_owner: c.owner == tenant(tenant_id),
+        contact_email: Some(email(contact)),
+        joined,
+        community_name: c.name.clone(),
+        community_description: c.description.clone(),
+        community_created: c.created,
+    }
+}
+
+/// An invitation from the owner's administrator, as `create_community_invitation` stores it.
+fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> Invitation {
+    Invitation {
+        id: InvitationId::parse("invitation", id).unwrap(),
+        community_id: c.id,
+        community_name: c.name.clone(),
+        issuing_tenant: c.owner.clone(),
+        recipient: email(recipient),
+        state: StoredState::Created,
+        issued,
+        expires: issued.plus_days(14),
+        accepted: None,
+        invited_tenant: None,
+        accepted_user_email: None,
+        accepted_tenant_name: None,
+        contact_email: None,
+        secret_hash: Secret::generate().hash(),
+        last_sent: issued,
+        version: 1,
+        history: vec![history(issued, "Create", OWNER_ADMIN, "tenant-owner")],
+    }
+}
+
+/// `inv` accepted for `tenant_id` by `user` at `at`, naming `contact`, with the membership that acceptance adds:
+/// awaiting confirmation, or already Active (then the invitation is Completed, the confirmation folded in).
+fn accept(
+    inv: &Invitation,
+    tenant_id: &str,
+    user: &str,
+    contact: &str,
+    status: MemberStatus,
+    at: Timestamp,
+) -> Transition {
+    let mut next = inv.clone();
+    next.version += 1;
+    next.state = if status == MemberStatus::Active { StoredState::Completed } else { StoredState::Accepted };
+    next.accepted = Some(at);
+    next.invited_tenant = Some(tenant(tenant_id));
+    next.accepted_user_email = Some(inv.recipient.clone());
+    next.contact_email = Some(email(contact));
+    next.history.push(history(at, "Accept", user, tenant_id));
+    let joined = membership(&community(), tenant_id, status, contact, at);
+    Transition {
+        invitation: next,
+        expected_version: inv.version,
+        at,
+        require_live: true,
+        lock: LockEffect::Release,
+        membership: MembershipEffect::Join(Box::new(joined)),
+        new_secret: None,
+        notifies: true,
+    }
+}
+
+/// A fresh store holding the fixture world at `moment`, and the app that serves it with the clock at [`NOW`].
+async fn world(moment: Moment) -> (Arc<App>, Arc<MemoryStore>) {
+    let store = Arc::new(MemoryStore::new());
+    let c = community();
+    let owner = membership(&c, "tenant-owner", MemberStatus::Active, "ops@owner.example", c.created);
+    store.create_community(&c, &owner).await.unwrap();
+
+    // tenant-member joined through an invitation that went all the way; recorded here as one step to Completed.
+    let joined = NOW.plus_days(-20);
+    let member_invitation = invitation(&c, MEMBER_INVITATION, "carol@member.example", joined.plus_days(-1));
+    store.create_invitation(&member_invitation, member_invitation.issued).await.unwrap();
+    let completed =
+        accept(&member_invitation, "tenant-member", CAROL, "ops@member.example", MemberStatus::Active, joined);
+    store.apply(&completed).await.unwrap();
+
+    if moment != Moment::BeforeInvitation {
+        let bobs = invitation(&c, INVITATION, "bob@guest.example", NOW.plus_days(-1));
+        store.create_invitation(&bobs, bobs.issued).await.unwrap();
+        if moment == Moment::Accepted {
+            let at = NOW.plus_minutes(-30);
+            let accepted =
+                accept(&bobs, "tenant-guest", BOB, "ops@guest.example", MemberStatus::AwaitingConfirmation, at);
+            store.apply(&accepted).await.unwrap();
+        }
+    }
+    // The template's parameter defaults (claims `tenant_id` and `roles`, no PublicUrl) are `Config::default()`;
+    // tests/template.rs holds the template to that.
+    let app = App::new(store.clone(), Config::default()).with_clock(Arc::new(FixedClock::at(NOW)));
+    (Arc::new(app), store)
+}
+
+fn json(response: &Response<Body>) -> Value {
+    let text = match response.body() {
+        Body::Text(text) => text.as_str(),
+        other => panic!("expected a JSON text body, got {other:?}"),
+    };
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"))
+}
+
+fn ids(list: &Value) -> Vec<&str> {
+    list.as_array().expect("a JSON array").iter().map(|item| item["Id"].as_str().expect("an Id")).collect()
+}
+
+/// Runs `route` on its sample event against the world at `moment`; the answer and the store afterwards.
+async fn send(route: &Route, moment: Moment) -> (Response<Body>, Arc<MemoryStore>) {
+    let path = event_path(route);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let request = lambda_http::request::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not an HTTP API event: {e}", path.display()));
+    let (app, store) = world(moment).await;
+    (route.call(app, request).await, store)
+}
+
+/// The moment each operation's sample event is written for, the status it must get, and what the answer (or the
+/// store afterwards) must show.
+async fn check(route: &Route) {
+    let op = route.operation;
+    let moment = match op {
+        "create_community" | "create_community_invitation" => Moment::BeforeInvitation,
+        "list_tenant_accepted_invitations" => Moment::Accepted,
+        _ => Moment::Invited,
+    };
+    let (response, store) = send(route, moment).await;
+    let status = response.status();
+    let body_text = match response.body() {
+        Body::Text(t) => t.clone(),
+        Body::Empty => String::new(),
+        Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
+    let expect = |wanted: StatusCode| assert_eq!(status, wanted, "{op}: unexpected status; body: {body_text}");
+    match op {
+        "create_community" => {
+            expect(StatusCode::CREATED);
+            let body = json(&response);
+            assert_eq!(body["Name"], "Incident Response");
+            assert_ne!(body["Id"], COMMUNITY, "a new community gets a new id");
+            assert_eq!(body["Tenants"][0]["Id"], "tenant-owner");
+            assert_eq!(body["Tenants"][0]["IsOwner"], true);
+            let id = CommunityId::parse("Id", body["Id"].as_str().unwrap()).unwrap();
+            assert!(store.get_community(id).await.unwrap().is_some(), "the community was stored");
+        }
+        "list_communities" => {
+            expect(StatusCode::OK);
+            assert_eq!(ids(&json(&response)), [COMMUNITY]);
+        }
+        "get_community" => {
+            expect(StatusCode::OK);
+            let body = json(&response);
+            assert_eq!(body["Id"], COMMUNITY);
+            assert_eq!(body["Name"], "Shared Operations");
+            assert_eq!(ids(&body["Tenants"]), ["tenant-member", "tenant-owner"]);
+        }
+        "list_community_tenants" => {
+            expect(StatusCode::OK);
+            let body = json(&response);
+            assert_eq!(ids(&body), ["tenant-member", "tenant-owner"]);
+            assert_eq!(body[1]["IsOwner"], true);
+            assert_eq!(body[0]["Status"], "Active");
+        }
+        "remove_community_tenant" => {
+            expect(StatusCode::NO_CONTENT);
+            assert!(body_text.is_empty());
+            assert!(store.get_membership(community_id(), &tenant("tenant-member")).await.unwrap().is_none());
+            assert!(store.get_membership(community_id(), &tenant("tenant-owner")).await.unwrap().is_some());
+        }
+        "list_community_invitations" => {
+            expect(StatusCode::OK);
+            let body = json(&response);
+            // Newest first: Bob's pending invitation, then the one tenant-member joined through.
+            assert_eq!(ids(&body), [INVITATION, MEMBER_INVITATION]);
+            assert_eq!(body[0]["State"], "InvitationCreated");
+            assert_eq!(body[1]["State"], "InvitationCompleted");
+        }
+        "create_community_invitation" => {
+            expect(StatusCode::CREATED);
+            let body = json(&response);
+            assert_eq!(body["InvitationRecipient"], "bob@guest.example");
+            assert_eq!(body["State"], "InvitationCreated");
+            assert_eq!(body["CommunityId"], COMMUNITY);
+            // No PublicUrl configured: the link points at the API's own domain from the event.
+            let url = body["InvitationUrl"].as_str().unwrap();
+            assert!(
+                url.starts_with(&format!("https://{DOMAIN}/invite/{}?token=", body["Id"].as_str().unwrap())),
+                "{url}"
+            );
+        }
+        "get_community_invitation" => {
+            expect(StatusCode::OK);
+            let body = json(&response);
+            assert_eq!(body["Id"], INVITATION);
+            assert_eq!(body["InvitationRecipient"], "bob@guest.example");
+            assert_eq!(body["State"], "InvitationCreated");
+        }
+        "delete_community_invitation" => {
+            expect(StatusCode::NO_CONTENT);
+            let stored = store.get_invitation(invitation_id()).await.unwrap().unwrap();
+            assert_eq!(stored.state, StoredState::Deleted);
+        }
+        "get_invitation_details" => {
+            expect(StatusCode::OK);
+            let body = json(&response);
+            assert_eq!(body["CommunityId"], COMMUNITY);
+            assert_eq!(body["CommunityName"], "Shared Operations");
+            assert_eq!(body["InvitationState"], "InvitationCreated");
+            assert_eq!(body["ContactEmail"], "ops@owner.example");
+        }
+        "process_invitation" => {
+            // Accept notifies the community's administrators: 202.
+            expect(StatusCode::ACCEPTED);
+            let stored = store.get_invitation(invitation_id()).await.unwrap().unwrap();
+            assert_eq!(stored.state, StoredState::Accepted);
+            assert_eq!(stored.invited_tenant, Some(tenant("tenant-guest")));
+            let joined = store.get_membership(community_id(), &tenant("tenant-guest")).await.unwrap().unwrap();
+            assert_eq!(joined.status, MemberStatus::AwaitingConfirmation);
+            assert_eq!(joined.contact_email, Some(email("ops@guest.example")));
+        }
+        "list_tenant_accepted_invitations" => {
+            expect(StatusCode::OK);
+            let body = json(&response);
+            assert_eq!(ids(&body), [INVITATION]);
+            assert_eq!(body[0]["State"], "InvitationAccepted");
+            assert_eq!(body[0]["InvitedTenantId"], "tenant-guest");
+        }
+        other => panic!("{other} has no expectation here: add its sample event's expected answer"),
+    }
+}
+
+#[tokio::test]
+async fn every_sample_event_succeeds_with_its_own_handler() {
+    for route in ROUTES {
+        check(route).await;
+    }
+}
+
+#[test]
+fn every_route_has_exactly_one_event_file_and_there_are_no_others() {
+    let dir = repo_root().join("events");
+    let found: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let wanted: BTreeSet<String> = ROUTES.iter().map(|r| format!("{}.json", r.operation.replace('_', "-"))).collect();
+    assert_eq!(found, wanted);
+}
+
+/// The event's route and path parameters are the ones API Gateway would send for this route: an event copied from
+/// another operation and half edited is caught here rather than by a confusing 404 in the console.
+#[test]
+fn every_event_is_shaped_for_its_route() {
+    for route in ROUTES {
+        let path = event_path(route);
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let name = path.display();
+        let route_key = format!("{} {}", route.method, route.path);
+        assert_eq!(event["version"], "2.0", "{name}");
+        assert_eq!(event["routeKey"], route_key.as_str(), "{name}");
+        assert_eq!(event["requestContext"]["routeKey"], route_key.as_str(), "{name}");
+        assert_eq!(event["requestContext"]["http"]["method"], route.method, "{name}");
+        assert_eq!(event["requestContext"]["stage"], "$default", "{name}");
+        let raw_path = event["rawPath"].as_str().unwrap();
+        assert_eq!(event["requestContext"]["http"]["path"], raw_path, "{name}");
+        let params =
+            rsvp::routes::match_path(route.path, raw_path).unwrap_or_else(|| panic!("{name}: rawPath does not match"));
+        let declared = event.get("pathParameters").cloned().unwrap_or(Value::Object(Default::default()));
+        let expected: serde_json::Map<String, Value> = params.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+        assert_eq!(declared, Value::Object(expected), "{name}: pathParameters");
+        let has_body = event.get("body").is_some_and(|b| !b.is_null());
+        assert_eq!(has_body, event["headers"].get("content-type").is_some(), "{name}: a body goes with a content-type");
+        let claims = &event["requestContext"]["authorizer"]["jwt"]["claims"];
+        for claim in ["sub", "email", "tenant_id", "roles"] {
+            assert!(claims[claim].is_string(), "{name}: claim {claim} (API Gateway flattens claims to strings)");
+        }
+        assert!(event["requestContext"]["authorizer"]["jwt"]["scopes"].is_null(), "{name}");
+        let at = event["requestContext"]["timeEpoch"].as_i64().unwrap();
+        assert!(
+            (NOW.millis()..NOW.plus_minutes(10).millis()).contains(&at),
+            "{name}: sent at the fixture world's time"
+        );
+    }
+}

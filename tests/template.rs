@@ -1,1 +1,432 @@
-//! (being written)
+//! `template.yaml` cannot drift from the code: one function per route (named after its operation, built from its own
+//! crate, served at exactly the route's method and path), DynamoDB permissions no wider than each operation's code
+//! path, the table as `DynamoStore` uses it, and the environment `Config::from_env` reads.
+//!
+//! The template is read as CloudFormation reads it: short tags (`!Ref X`, `!GetAtt A.b`, `!Sub ...`) become their
+//! long forms (`{"Ref": "X"}`, `{"Fn::GetAtt": ["A", "b"]}`, ...), so a test can tell a reference from a literal.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rsvp::app::{ClaimNames, Config};
+use rsvp::routes::ROUTES;
+use serde_json::{Map, Value, json};
+use yaml_rust2::Event;
+use yaml_rust2::parser::{EventReceiver, Parser, Tag};
+use yaml_rust2::scanner::TScalarStyle;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Builds a JSON value from YAML parser events, expanding CloudFormation's short-form tags.
+#[derive(Default)]
+struct CfnLoader {
+    /// Open collections: an array, or an object with the key waiting for its value.
+    stack: Vec<(Value, Option<String>, Option<Tag>)>,
+    done: Option<Value>,
+    error: Option<String>,
+}
+
+impl CfnLoader {
+    fn push(&mut self, value: Value) {
+        match self.stack.last_mut() {
+            None => self.done = Some(value),
+            Some((Value::Array(items), _, _)) => items.push(value),
+            Some((Value::Object(map), key, _)) => match key.take() {
+                None => match value {
+                    Value::String(k) => *key = Some(k),
+                    other => *key = Some(other.to_string()),
+                },
+                Some(k) => {
+                    if map.insert(k.clone(), value).is_some() {
+                        self.error.get_or_insert(format!("duplicate key {k}"));
+                    }
+                }
+            },
+            Some(_) => unreachable!("only collections are stacked"),
+        }
+    }
+
+    /// `!Name value` as CloudFormation expands it: `Ref` and `Condition` keep their names, the rest are `Fn::Name`,
+    /// and `!GetAtt Resource.Attribute` splits at the first dot.
+    fn expand(&mut self, tag: Option<Tag>, value: Value) -> Value {
+        let Some(tag) = tag else { return value };
+        if tag.handle != "!" {
+            self.error.get_or_insert(format!("unexpected tag {}{}", tag.handle, tag.suffix));
+            return value;
+        }
+        let value = match (tag.suffix.as_str(), value) {
+            ("GetAtt", Value::String(s)) => match s.split_once('.') {
+                Some((resource, attribute)) => json!([resource, attribute]),
+                None => Value::String(s),
+            },
+            (_, value) => value,
+        };
+        let name = match tag.suffix.as_str() {
+            "Ref" | "Condition" => tag.suffix.clone(),
+            other => format!("Fn::{other}"),
+        };
+        json!({ name: value })
+    }
+}
+
+impl EventReceiver for CfnLoader {
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Scalar(text, style, _, tag) => {
+                let value = if tag.is_some() || style != TScalarStyle::Plain {
+                    Value::String(text)
+                } else {
+                    plain_scalar(&text)
+                };
+                let value = self.expand(tag, value);
+                self.push(value);
+            }
+            Event::SequenceStart(_, tag) => self.stack.push((Value::Array(Vec::new()), None, tag)),
+            Event::MappingStart(_, tag) => self.stack.push((Value::Object(Map::new()), None, tag)),
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (value, _, tag) = self.stack.pop().expect("balanced collections");
+                let value = self.expand(tag, value);
+                self.push(value);
+            }
+            Event::Alias(_) => {
+                self.error.get_or_insert("aliases are not used in template.yaml".into());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A plain (unquoted) scalar as YAML's core schema reads it.
+fn plain_scalar(text: &str) -> Value {
+    match yaml_rust2::Yaml::from_str(text) {
+        yaml_rust2::Yaml::Integer(i) => json!(i),
+        yaml_rust2::Yaml::Real(r) => r.parse::<f64>().map_or_else(|_| json!(text), |f| json!(f)),
+        yaml_rust2::Yaml::Boolean(b) => json!(b),
+        yaml_rust2::Yaml::Null => Value::Null,
+        _ => json!(text),
+    }
+}
+
+fn load_cfn_yaml(text: &str) -> Value {
+    let mut loader = CfnLoader::default();
+    Parser::new_from_str(text).load(&mut loader, false).expect("template.yaml is valid YAML");
+    if let Some(error) = loader.error {
+        panic!("template.yaml: {error}");
+    }
+    loader.done.expect("template.yaml holds a document")
+}
+
+fn template() -> Value {
+    let path = repo_root().join("template.yaml");
+    load_cfn_yaml(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+fn resources(t: &Value) -> &Map<String, Value> {
+    t["Resources"].as_object().expect("Resources")
+}
+
+/// Logical ids and properties of every resource of `kind`.
+fn of_type<'a>(t: &'a Value, kind: &str) -> BTreeMap<&'a str, &'a Value> {
+    resources(t).iter().filter(|(_, r)| r["Type"] == kind).map(|(id, r)| (id.as_str(), r)).collect()
+}
+
+/// `create_community_invitation` → `CreateCommunityInvitationFunction`.
+fn function_id(operation: &str) -> String {
+    let pascal: String = operation
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect();
+    format!("{pascal}Function")
+}
+
+fn crate_name(operation: &str) -> String {
+    operation.replace('_', "-")
+}
+
+fn reference(name: &str) -> Value {
+    json!({ "Ref": name })
+}
+
+#[test]
+fn function_ids_are_the_operations_in_pascal_case() {
+    assert_eq!(function_id("create_community_invitation"), "CreateCommunityInvitationFunction");
+    assert_eq!(function_id("get_community"), "GetCommunityFunction");
+}
+
+#[test]
+fn short_tags_read_as_their_long_forms() {
+    let doc = load_cfn_yaml(
+        "a: !Ref Table\nb: !GetAtt Table.StreamArn\nc: !Sub ${Table.Arn}/index/GSI1\nd: [1, true, '1']\n",
+    );
+    assert_eq!(doc["a"], json!({ "Ref": "Table" }));
+    assert_eq!(doc["b"], json!({ "Fn::GetAtt": ["Table", "StreamArn"] }));
+    assert_eq!(doc["c"], json!({ "Fn::Sub": "${Table.Arn}/index/GSI1" }));
+    assert_eq!(doc["d"], json!([1, true, "1"]));
+}
+
+#[test]
+fn every_route_is_served_by_exactly_its_own_function() {
+    let t = template();
+    assert_eq!(t["Transform"], "AWS::Serverless-2016-10-31");
+    let mut declared = BTreeSet::new();
+    for (id, function) in of_type(&t, "AWS::Serverless::Function") {
+        let events = function["Properties"]["Events"].as_object().unwrap_or_else(|| panic!("{id} has no Events"));
+        assert_eq!(events.len(), 1, "{id}: one route per function");
+        for event in events.values() {
+            assert_eq!(event["Type"], "HttpApi", "{id}");
+            let p = &event["Properties"];
+            assert_eq!(p["ApiId"], reference("HttpApi"), "{id}: served by the API that carries the JWT authorizer");
+            // The handlers read API Gateway's payload 2.0 (tests/events.rs); 1.0 would not parse the same.
+            assert_eq!(p["PayloadFormatVersion"], "2.0", "{id}");
+            // No route may opt out of the default JWT authorizer.
+            assert!(p.get("Auth").is_none(), "{id}: routes keep the default authorizer");
+            let method = p["Method"].as_str().unwrap().to_ascii_uppercase();
+            declared.insert((method, p["Path"].as_str().unwrap().to_owned(), id.to_owned()));
+        }
+    }
+    let wanted: BTreeSet<_> =
+        ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned(), function_id(r.operation))).collect();
+    assert_eq!(declared, wanted);
+}
+
+#[test]
+fn every_function_builds_its_own_crate_and_every_crate_is_deployed() {
+    let t = template();
+    let mut binaries = Vec::new();
+    for route in ROUTES {
+        let id = function_id(route.operation);
+        let function = &resources(&t)[&id];
+        assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
+        let binary =
+            function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap_or_else(|| panic!("{id}: Binary"));
+        assert_eq!(binary, crate_name(route.operation), "{id}");
+        // cargo-lambda builds `--bin <Binary>` from the workspace at CodeUri.
+        assert_eq!(function["Properties"]["CodeUri"], ".", "{id}");
+        let manifest = repo_root().join("functions").join(binary).join("Cargo.toml");
+        let manifest = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
+        assert!(
+            manifest.lines().any(|l| l.trim() == format!("name = \"{binary}\"")),
+            "functions/{binary} is the crate {binary}"
+        );
+        binaries.push(binary.to_owned());
+    }
+    assert_eq!(of_type(&t, "AWS::Serverless::Function").len(), ROUTES.len(), "no function without a route");
+    let mut crates: Vec<String> = std::fs::read_dir(repo_root().join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    crates.sort();
+    binaries.sort();
+    assert_eq!(binaries, crates, "each crate under functions/ is deployed by exactly one function");
+}
+
+#[test]
+fn every_function_runs_the_rust_binary_on_arm64_with_the_settings_the_code_reads() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"], json!(["arm64"]));
+    assert_eq!(globals["Handler"], "bootstrap");
+    // API Gateway gives up on an integration after 30 s; a function must answer well before.
+    assert!(globals["Timeout"].as_i64().unwrap() < 30);
+    for (id, function) in of_type(&t, "AWS::Serverless::Function") {
+        for key in ["Runtime", "Architectures", "Handler", "Environment"] {
+            assert!(function["Properties"].get(key).is_none(), "{id} overrides Globals.Function.{key}");
+        }
+    }
+
+    let env = globals["Environment"]["Variables"].as_object().unwrap();
+    assert_eq!(env["RSVP_TABLE_NAME"], reference("Table"));
+    assert_eq!(env["RSVP_PUBLIC_URL"], reference("PublicUrl"));
+    assert_eq!(env["RSVP_CLAIM_TENANT"], reference("ClaimTenant"));
+    assert_eq!(env["RSVP_CLAIM_ROLES"], reference("ClaimRoles"));
+
+    // Every RSVP_ setting the template passes is one the code reads (a misspelt name would be silently ignored),
+    // and with the parameters' defaults the configuration is the code's own default.
+    let read = RefCell::new(BTreeSet::from(["RSVP_TABLE_NAME".to_owned()]));
+    let parameters = &t["Parameters"];
+    let value_of = |name: &str| -> Option<String> {
+        read.borrow_mut().insert(name.to_owned());
+        let value = env.get(name)?;
+        let resolved = match value.get("Ref").and_then(Value::as_str) {
+            Some(parameter) => &parameters[parameter]["Default"],
+            None => value,
+        };
+        resolved.as_str().map(str::to_owned)
+    };
+    let config = Config::from_lookup(value_of).expect("the defaults make a valid configuration");
+    assert_eq!(config.public_url, None, "an empty PublicUrl means links use the API's own domain");
+    let defaults = ClaimNames::default();
+    assert_eq!(config.claims.tenant, defaults.tenant);
+    assert_eq!(config.claims.roles, defaults.roles);
+    for name in env.keys().filter(|n| n.starts_with("RSVP_")) {
+        assert!(read.borrow().contains(name), "{name} is set by the template but read by nothing");
+    }
+}
+
+#[test]
+fn the_api_verifies_a_jwt_on_every_request() {
+    let t = template();
+    let apis = of_type(&t, "AWS::Serverless::HttpApi");
+    assert_eq!(apis.keys().copied().collect::<Vec<_>>(), ["HttpApi"]);
+    let auth = &apis["HttpApi"]["Properties"]["Auth"];
+    let default = auth["DefaultAuthorizer"].as_str().expect("a default authorizer");
+    let authorizer = &auth["Authorizers"][default];
+    assert_eq!(authorizer["IdentitySource"], "$request.header.Authorization");
+    assert_eq!(authorizer["JwtConfiguration"]["issuer"], reference("JwtIssuer"));
+    assert_eq!(authorizer["JwtConfiguration"]["audience"], reference("JwtAudience"));
+    assert_eq!(t["Parameters"]["JwtAudience"]["Type"], "CommaDelimitedList");
+}
+
+#[test]
+fn the_table_is_the_one_the_dynamodb_adapter_uses() {
+    let t = template();
+    let table = &resources(&t)["Table"];
+    assert_eq!(table["Type"], "AWS::DynamoDB::Table");
+    assert_eq!(table["DeletionPolicy"], "Retain");
+    assert_eq!(table["UpdateReplacePolicy"], "Retain");
+    let p = &table["Properties"];
+    assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
+    let key = |hash: &str, range: &str| json!([{ "AttributeName": hash, "KeyType": "HASH" }, { "AttributeName": range, "KeyType": "RANGE" }]);
+    assert_eq!(p["KeySchema"], key("PK", "SK"));
+    let attributes: BTreeMap<&str, &str> = p["AttributeDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["AttributeName"].as_str().unwrap(), a["AttributeType"].as_str().unwrap()))
+        .collect();
+    let strings = ["GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "PK", "SK"].map(|name| (name, "S"));
+    assert_eq!(attributes, BTreeMap::from(strings));
+    let indexes: BTreeMap<&str, &Value> =
+        p["GlobalSecondaryIndexes"].as_array().unwrap().iter().map(|i| (i["IndexName"].as_str().unwrap(), i)).collect();
+    assert_eq!(indexes.keys().copied().collect::<Vec<_>>(), ["GSI1", "GSI2"]);
+    for (name, index) in indexes {
+        assert_eq!(index["KeySchema"], key(&format!("{name}PK"), &format!("{name}SK")), "{name}");
+        // Lists read whole items from the index, with no second read per item.
+        assert_eq!(index["Projection"]["ProjectionType"], "ALL", "{name}");
+    }
+    // The adapter writes expiry as `ttl`, in epoch seconds.
+    assert_eq!(p["TimeToLiveSpecification"], json!({ "AttributeName": "ttl", "Enabled": true }));
+    assert_eq!(p["StreamSpecification"]["StreamViewType"], "NEW_AND_OLD_IMAGES");
+    assert_eq!(p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
+    for output in ["ApiUrl", "TableName", "TableStreamArn"] {
+        assert!(t["Outputs"][output]["Value"].is_object(), "output {output}");
+    }
+    assert_eq!(t["Outputs"]["TableStreamArn"]["Value"], json!({ "Fn::GetAtt": ["Table", "StreamArn"] }));
+}
+
+/// What each operation's code path asks of DynamoDB, from the `DynamoStore` methods it calls:
+///
+/// - `get_community`, `get_membership`, `get_invitation`: `GetItem`;
+/// - `list_members`: `Query` on the table; `list_tenant_communities`, `list_community_invitations`: `Query` on GSI1;
+///   `list_accepted_invitations`: `Query` on GSI2;
+/// - `create_community`, `create_invitation`: a transaction of `Put`s (`PutItem`); `remove_member`: `DeleteItem`;
+/// - `apply`: a transaction that `Put`s the invitation, takes (`Put`) or releases (`Delete`) its lock, and joins
+///   (`Put`), activates (`Update`) or removes (`Delete`) a membership, as the operation's transitions can.
+///
+/// Transactions need only the item-level actions they contain; there is no separate TransactWriteItems permission.
+fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
+    let set = |pairs: &[(&str, &'static str)]| pairs.iter().map(|(action, on)| ((*action).to_owned(), *on)).collect();
+    match operation {
+        "create_community" => set(&[("dynamodb:PutItem", "table")]),
+        "list_communities" => set(&[("dynamodb:Query", "GSI1")]),
+        "get_community" | "list_community_tenants" => {
+            set(&[("dynamodb:GetItem", "table"), ("dynamodb:Query", "table")])
+        }
+        "remove_community_tenant" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:DeleteItem", "table")]),
+        "list_community_invitations" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:Query", "GSI1")]),
+        // The invitation and its lock are both Puts.
+        "create_community_invitation" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table")]),
+        "get_community_invitation" | "get_invitation_details" => set(&[("dynamodb:GetItem", "table")]),
+        // Delete releases the lock or removes a membership awaiting confirmation.
+        "delete_community_invitation" => {
+            set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("dynamodb:DeleteItem", "table")])
+        }
+        // Accept joins (Put) and releases the lock (Delete), Confirm activates (Update), Decline removes (Delete),
+        // Resend takes the lock (Put).
+        "process_invitation" => set(&[
+            ("dynamodb:GetItem", "table"),
+            ("dynamodb:PutItem", "table"),
+            ("dynamodb:DeleteItem", "table"),
+            ("dynamodb:UpdateItem", "table"),
+        ]),
+        "list_tenant_accepted_invitations" => set(&[("dynamodb:Query", "GSI2")]),
+        other => panic!("{other}: say which DynamoDB actions its code path needs"),
+    }
+}
+
+/// The table, or the index, a policy statement's `Resource` names; anything else fails the test.
+fn resource_name(resource: &Value) -> &'static str {
+    if *resource == json!({ "Fn::GetAtt": ["Table", "Arn"] }) {
+        return "table";
+    }
+    for index in ["GSI1", "GSI2"] {
+        if *resource == json!({ "Fn::Sub": format!("${{Table.Arn}}/index/{index}") }) {
+            return index;
+        }
+    }
+    panic!("unexpected Resource {resource}: name the table or one of its indexes")
+}
+
+fn one_or_many(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    }
+}
+
+#[test]
+fn each_function_may_do_only_what_its_operation_does() {
+    let t = template();
+    for route in ROUTES {
+        let id = function_id(route.operation);
+        let policies =
+            resources(&t)[&id]["Properties"]["Policies"].as_array().unwrap_or_else(|| panic!("{id}: Policies"));
+        let mut granted = BTreeSet::new();
+        for policy in policies {
+            // Only inline statements: a SAM policy template or a managed policy grants more than is written here.
+            let statements =
+                policy["Statement"].as_array().unwrap_or_else(|| panic!("{id}: inline policy statements only"));
+            for statement in statements {
+                assert_eq!(statement["Effect"], "Allow", "{id}");
+                assert!(statement.get("NotAction").is_none() && statement.get("NotResource").is_none(), "{id}");
+                for action in one_or_many(&statement["Action"]) {
+                    let action = action.as_str().unwrap();
+                    assert!(!action.contains('*'), "{id}: {action} is a wildcard");
+                    for resource in one_or_many(&statement["Resource"]) {
+                        assert!(
+                            granted.insert((action.to_owned(), resource_name(resource))),
+                            "{id}: {action} granted twice"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(granted, permissions(route.operation), "{id}");
+    }
+}
+
+#[test]
+fn every_function_logs_to_its_own_group_with_a_retention() {
+    let t = template();
+    let groups = of_type(&t, "AWS::Logs::LogGroup");
+    let mut used = BTreeSet::new();
+    for (id, function) in of_type(&t, "AWS::Serverless::Function") {
+        let group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id}: LoggingConfig.LogGroup"));
+        assert!(used.insert(group), "{id} shares log group {group}");
+        let retention = &groups.get(group).unwrap_or_else(|| panic!("{id}: {group} is not a log group"))["Properties"]
+            ["RetentionInDays"];
+        assert!(!retention.is_null(), "{group} keeps logs forever");
+    }
+    assert_eq!(used.len(), groups.len(), "no log group without a function");
+}
