@@ -1,1 +1,22 @@
-//! (being written)
+//! # rsvp-local
+//!
+//! rsvp on a laptop: every route of [`rsvp::routes::ROUTES`] on one port, the embedded
+//! [`rsvp::store::memory::MemoryStore`], and bearer tokens minted and checked here.
+//!
+//! The server plays API Gateway's part exactly: it routes, verifies the bearer token as the JWT authorizer would,
+//! builds the HTTP API (payload 2.0) event and hands it to the operation through `lambda_http`, so the handlers
+//! run the same code path as in Lambda. A request without a valid token still reaches its operation, which
+//! answers 401 itself: one place decides.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`token`] | [`SigningKey`] and [`TokenClaims`]: minting and verifying HS256 tokens |
+//! | [`event`] | the API Gateway event for a request |
+//! | [`server`] | [`Server`]: accept, route, refuse what API Gateway would, invoke, answer |
+
+pub mod event;
+pub mod server;
+pub mod token;
+
+pub use server::Server;
+pub use token::{SigningKey, TokenClaims};

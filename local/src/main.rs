@@ -1,1 +1,178 @@
-fn main() {}
+//! `rsvp-local`: serve rsvp on one port, or print a bearer token that server accepts.
+
+use std::error::Error;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use rsvp::app::{App, Config};
+use rsvp::domain::{Email, Role, TenantId, UserId};
+use rsvp::store::memory::MemoryStore;
+use rsvp_local::token::now_epoch_seconds;
+use rsvp_local::{Server, SigningKey, TokenClaims};
+use tokio::net::TcpListener;
+
+type Failure = Box<dyn Error>;
+
+#[derive(Parser)]
+#[command(name = "rsvp-local", version, about = "rsvp on a laptop: every route on one port, with local tokens.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every operation on one port, keeping data in the data directory.
+    Serve(ServeArgs),
+    /// Print a bearer token that `serve` accepts (with the same data directory).
+    Token(TokenArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// An address or host name to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Holds the store (store.json) and the token signing key; made if missing.
+    #[arg(long, default_value = ".rsvp")]
+    data_dir: PathBuf,
+    /// Base URL of invitation links; defaults to RSVP_PUBLIC_URL, else the listening URL.
+    #[arg(long, value_parser = parse_public_url)]
+    public_url: Option<String>,
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    #[arg(long, value_parser = parse_tenant)]
+    tenant: String,
+    #[arg(long, value_parser = parse_email)]
+    email: String,
+    /// TenantAdministrator, TenantMember or PortalAdministrator; repeat for more than one.
+    #[arg(long = "role", value_name = "ROLE", required = true, value_parser = parse_role)]
+    roles: Vec<String>,
+    /// The user id; defaults to the email address.
+    #[arg(long, value_parser = parse_sub)]
+    sub: Option<String>,
+    #[arg(long)]
+    tenant_name: Option<String>,
+    /// How long the token is valid.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(i64).range(1..=24 * 366))]
+    hours: i64,
+    #[arg(long, default_value = ".rsvp")]
+    data_dir: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::Token(args) => token(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("rsvp-local: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), Failure> {
+    rsvp::lambda::init_tracing();
+    std::fs::create_dir_all(&args.data_dir).map_err(|e| in_dir(&args.data_dir, e))?;
+    let store_file = args.data_dir.join("store.json");
+    let store = MemoryStore::open(&store_file).map_err(|e| format!("opening {}: {e}", store_file.display()))?;
+    let key = SigningKey::load_or_create(&args.data_dir).map_err(|e| in_dir(&args.data_dir, e))?;
+    let listener = listen(&args.host, args.port).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let config = Config::from_env()?;
+    let public_url = args.public_url.or(config.public_url.clone()).unwrap_or_else(|| url.clone());
+    let config = Config { public_url: Some(public_url), ..config };
+    let app = Arc::new(App::new(Arc::new(store), config));
+    let server = Server::from_listener(listener, app, key)?;
+    println!("rsvp listening on {url}");
+    server.run_until(shutdown_signal()).await?;
+    Ok(())
+}
+
+fn token(args: TokenArgs) -> Result<(), Failure> {
+    let key = SigningKey::load_or_create(&args.data_dir).map_err(|e| in_dir(&args.data_dir, e))?;
+    let roles: Vec<&str> = args.roles.iter().map(String::as_str).collect();
+    let mut claims = TokenClaims::new(&args.tenant, &args.email, &roles);
+    claims.sub = args.sub.unwrap_or(claims.sub);
+    claims.tenant_name = args.tenant_name;
+    claims.exp = now_epoch_seconds() + args.hours * 3600;
+    println!("{}", key.mint(&claims));
+    Ok(())
+}
+
+/// Binds the first address `host` resolves to, so that `--host localhost` works as well as an address.
+async fn listen(host: &str, port: u16) -> Result<TcpListener, Failure> {
+    let addr: SocketAddr = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("resolving --host {host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("--host {host} resolves to no address"))?;
+    Ok(TcpListener::bind(addr).await.map_err(|e| format!("listening on {addr}: {e}"))?)
+}
+
+/// Completes on Ctrl-C, or on SIGTERM where there is one (as `docker stop` and process managers send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+fn in_dir(dir: &Path, error: std::io::Error) -> String {
+    format!("data directory {}: {error}", dir.display())
+}
+
+fn parse_public_url(value: &str) -> Result<String, String> {
+    if value.starts_with("https://") || value.starts_with("http://") {
+        Ok(value.trim_end_matches('/').to_owned())
+    } else {
+        Err("it must start with https:// or http://".into())
+    }
+}
+
+fn parse_tenant(value: &str) -> Result<String, String> {
+    TenantId::parse("the tenant", value).map(|t| t.to_string()).map_err(|e| e.to_string())
+}
+
+/// The normalised address, as the server will read it back from the token.
+fn parse_email(value: &str) -> Result<String, String> {
+    Email::parse(value).map(|e| e.as_str().to_owned()).map_err(|e| format!("not a valid email address: it {e}"))
+}
+
+fn parse_role(value: &str) -> Result<String, String> {
+    Role::parse(value)
+        .map(|_| value.to_owned())
+        .ok_or_else(|| "not a role: use TenantAdministrator, TenantMember or PortalAdministrator".into())
+}
+
+fn parse_sub(value: &str) -> Result<String, String> {
+    UserId::parse("the subject", value).map(|u| u.as_str().to_owned()).map_err(|e| e.to_string())
+}
