@@ -1,1 +1,573 @@
-//! (being written)
+//! The Communities API over real HTTP: the local server (`rsvp-local`) in front of the embedded store and in front
+//! of DynamoDB Local, driven by a client as a user would. Every scenario runs against both stores.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use reqwest::{Client, Method, StatusCode};
+use rsvp::app::{App, Config};
+use rsvp::domain::{FixedClock, Timestamp};
+use rsvp::store::Store;
+use rsvp::store::memory::MemoryStore;
+use rsvp_local::{Server, SigningKey, TokenClaims};
+use serde_json::{Value, json};
+
+const BASE: &str = "/api/v1-preview";
+const OWNER: (&str, &str) = ("tenant-owner", "admin@owner.example");
+const GUEST: (&str, &str) = ("tenant-guest", "bob@guest.example");
+const OTHER: (&str, &str) = ("tenant-other", "eve@other.example");
+const START: Timestamp = Timestamp::from_millis(1_790_000_000_000);
+
+/// One running local server and what a test needs to talk to it.
+struct TestApp {
+    url: String,
+    key: SigningKey,
+    http: Client,
+    clock: Arc<FixedClock>,
+    store: Arc<dyn Store>,
+}
+
+impl TestApp {
+    async fn spawn(store: Arc<dyn Store>) -> Self {
+        let clock = Arc::new(FixedClock::at(START));
+        let config = Config { public_url: Some("https://rsvp.test".into()), ..Config::default() };
+        let app = Arc::new(App::new(Arc::clone(&store), config).with_clock(clock.clone()));
+        let key = SigningKey::generate();
+        let addr: SocketAddr = "127.0.0.1:0".parse().expect("loopback address");
+        let server = Server::bind(addr, app, key.clone()).await.expect("bind the local server");
+        let url = format!("http://{}", server.local_addr());
+        tokio::spawn(server.run());
+        Self { url, key, http: Client::new(), clock, store }
+    }
+
+    fn token(&self, (tenant, email): (&str, &str), roles: &[&str]) -> String {
+        self.key.mint(&TokenClaims::new(tenant, email, roles))
+    }
+
+    fn admin(&self, who: (&str, &str)) -> String {
+        self.token(who, &["TenantAdministrator"])
+    }
+
+    fn member(&self, who: (&str, &str)) -> String {
+        self.token(who, &["TenantMember"])
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Answer::from(request.send().await.expect("the local server answers")).await
+    }
+
+    async fn create_community(&self, name: &str) -> String {
+        let body = json!({"Name": name, "Description": "Shared work", "ContactEmail": "ops@owner.example"});
+        let answer =
+            self.call(Method::POST, &format!("{BASE}/communities"), Some(&self.admin(OWNER)), Some(body)).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        answer.body["Id"].as_str().expect("community id").to_owned()
+    }
+
+    async fn invite(&self, community: &str, recipient: &str) -> Answer {
+        let path = format!("{BASE}/communities/{community}/invitations");
+        self.call(Method::POST, &path, Some(&self.admin(OWNER)), Some(json!({"InvitationRecipient": recipient}))).await
+    }
+
+    async fn process(&self, invitation: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::PUT, &format!("{BASE}/communityinvitations/{invitation}"), Some(token), Some(body)).await
+    }
+
+    async fn get_invitation(&self, community: &str, invitation: &str, token: &str) -> Answer {
+        let path = format!("{BASE}/communities/{community}/invitations/{invitation}");
+        self.call(Method::GET, &path, Some(token), None).await
+    }
+}
+
+/// What came back: status, the `Link` header, and the JSON body (`Null` when there is none).
+struct Answer {
+    status: StatusCode,
+    link: Option<String>,
+    retry_after: Option<String>,
+    body: Value,
+}
+
+impl Answer {
+    async fn from(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let link = header("link");
+        let retry_after = header("retry-after");
+        let text = response.text().await.expect("a readable body");
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("a JSON body") };
+        Self { status, link, retry_after, body }
+    }
+
+    /// Asserts an `ErrorResponse` with this status whose `Reason` contains `reason`.
+    fn assert_error(&self, status: StatusCode, reason: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        for field in ["OperationId", "Error", "Reason", "Resolution"] {
+            assert!(self.body[field].as_str().is_some_and(|v| !v.is_empty()), "{field} missing in {}", self.body);
+        }
+        let actual = self.body["Reason"].as_str().unwrap_or_default();
+        assert!(actual.contains(reason), "Reason {actual:?} should mention {reason:?}");
+    }
+
+    fn id(&self) -> String {
+        self.body["Id"].as_str().expect("an Id").to_owned()
+    }
+
+    fn secret(&self) -> String {
+        let url = self.body["InvitationUrl"].as_str().expect("an InvitationUrl");
+        url.split_once("?token=").expect("a token in the link").1.to_owned()
+    }
+}
+
+async fn memory() -> TestApp {
+    TestApp::spawn(Arc::new(MemoryStore::new())).await
+}
+
+async fn dynamodb() -> TestApp {
+    TestApp::spawn(Arc::new(rsvp_tests::fresh_dynamo_store().await)).await
+}
+
+/// Runs each scenario once per store.
+macro_rules! against_both_stores {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded_store {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() { super::$scenario(super::memory().await).await; })*
+        }
+        mod dynamodb_local {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() { super::$scenario(super::dynamodb().await).await; })*
+        }
+    };
+}
+
+against_both_stores!(
+    three_way_handshake,
+    wrong_roles_and_other_tenants,
+    racing_accepts_have_one_winner,
+    token_holder_accepts_and_declines,
+    expiry_and_resend,
+    bad_input_is_refused_and_changes_nothing,
+    paging_walks_every_invitation_once,
+    deleting_and_removing,
+);
+
+async fn three_way_handshake(app: TestApp) {
+    let community = app.create_community("Shared Operations").await;
+    let created = app.invite(&community, " Bob@Guest.EXAMPLE ").await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["State"], "InvitationCreated");
+    assert_eq!(created.body["InvitationRecipient"], "Bob@guest.example");
+    assert_eq!(created.body["IssuingTenantId"], OWNER.0);
+    assert_eq!(created.body["CommunityName"], "Shared Operations");
+    assert!(created.body["Accepted"].is_null() && created.body["InvitedTenantId"].is_null());
+    let invitation = created.id();
+    let link = created.body["InvitationUrl"].as_str().unwrap_or_default();
+    assert!(link.starts_with(&format!("https://rsvp.test/invite/{invitation}?token=")), "{link}");
+
+    // One pending invitation per (community, recipient), whatever the case of the address.
+    let again = app.invite(&community, "bob@guest.example").await;
+    again.assert_error(StatusCode::CONFLICT, &invitation);
+
+    // The secret is never shown again.
+    let read = app.get_invitation(&community, &invitation, &app.admin(OWNER)).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert!(read.body.get("InvitationUrl").is_none());
+    assert!(!read.body.to_string().contains(&created.secret()));
+
+    let details = app
+        .call(Method::GET, &format!("{BASE}/communityinvitations/{invitation}/details"), Some(&app.admin(GUEST)), None)
+        .await;
+    assert_eq!(details.status, StatusCode::OK, "{}", details.body);
+    assert_eq!(details.body["CommunityName"], "Shared Operations");
+    assert_eq!(details.body["CommunityId"], community.as_str());
+    assert_eq!(details.body["InvitationState"], "InvitationCreated");
+    assert_eq!(details.body["ContactEmail"], "ops@owner.example");
+
+    let accepted = app
+        .process(&invitation, &app.admin(GUEST), json!({"Action": "Accept", "ContactEmail": "ops@guest.example"}))
+        .await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
+
+    let listed = app
+        .call(Method::GET, &format!("{BASE}/tenants/{}/communityinvitations", GUEST.0), Some(&app.admin(GUEST)), None)
+        .await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let items = listed.body.as_array().expect("a list");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["Id"], invitation.as_str());
+    assert_eq!(items[0]["State"], "InvitationAccepted");
+    assert_eq!(items[0]["InvitedTenantId"], GUEST.0);
+    assert_eq!(items[0]["AcceptedUserEmail"], GUEST.1);
+    assert!(items[0]["Accepted"].is_string());
+
+    let tenants =
+        app.call(Method::GET, &format!("{BASE}/communities/{community}/tenants"), Some(&app.member(OWNER)), None).await;
+    assert_eq!(tenants.status, StatusCode::OK);
+    let guest = tenants.body.as_array().and_then(|t| t.iter().find(|t| t["Id"] == GUEST.0)).cloned();
+    assert_eq!(guest.as_ref().map(|g| g["Status"].clone()), Some(json!("AwaitingConfirmation")));
+    assert_eq!(guest.map(|g| g["ContactEmail"].clone()), Some(json!("ops@guest.example")));
+    // Awaiting confirmation is not membership yet.
+    let early = app.call(Method::GET, &format!("{BASE}/communities/{community}"), Some(&app.admin(GUEST)), None).await;
+    early.assert_error(StatusCode::NOT_FOUND, &community);
+
+    let confirmed = app.process(&invitation, &app.admin(OWNER), json!({"Action": "Confirm"})).await;
+    assert_eq!(confirmed.status, StatusCode::ACCEPTED, "{}", confirmed.body);
+
+    let got = app.call(Method::GET, &format!("{BASE}/communities/{community}"), Some(&app.member(GUEST)), None).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+    let statuses: Vec<(Value, Value, Value)> = got.body["Tenants"]
+        .as_array()
+        .expect("tenants")
+        .iter()
+        .map(|t| (t["Id"].clone(), t["Status"].clone(), t["IsOwner"].clone()))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![(json!(GUEST.0), json!("Active"), json!(false)), (json!(OWNER.0), json!("Active"), json!(true))]
+    );
+    let mine = app.call(Method::GET, &format!("{BASE}/communities"), Some(&app.member(GUEST)), None).await;
+    assert_eq!(
+        mine.body.as_array().map(|c| c.iter().map(|c| c["Id"].clone()).collect::<Vec<_>>()),
+        Some(vec![json!(community)])
+    );
+    let done = app.get_invitation(&community, &invitation, &app.member(GUEST)).await;
+    assert_eq!(done.body["State"], "InvitationCompleted");
+    let accepted_now = app
+        .call(Method::GET, &format!("{BASE}/tenants/{}/communityinvitations", GUEST.0), Some(&app.admin(GUEST)), None)
+        .await;
+    assert_eq!(accepted_now.body, json!([]));
+
+    // Every step again is a conflict that names the state reached.
+    for (token, body) in [
+        (app.admin(OWNER), json!({"Action": "Confirm"})),
+        (app.admin(GUEST), json!({"Action": "Accept", "ContactEmail": "ops@guest.example"})),
+        (app.admin(GUEST), json!({"Action": "Decline"})),
+        (app.admin(OWNER), json!({"Action": "Resend"})),
+    ] {
+        app.process(&invitation, &token, body).await.assert_error(StatusCode::CONFLICT, "InvitationCompleted");
+    }
+    // A tenant already in the community cannot come in again through a new invitation.
+    let second = app.invite(&community, GUEST.1).await;
+    assert_eq!(second.status, StatusCode::CREATED);
+    app.process(&second.id(), &app.admin(GUEST), json!({"Action": "Accept", "ContactEmail": "ops@guest.example"}))
+        .await
+        .assert_error(StatusCode::CONFLICT, "already in the community");
+}
+
+async fn wrong_roles_and_other_tenants(app: TestApp) {
+    let no_token = app.call(Method::GET, &format!("{BASE}/communities"), None, None).await;
+    no_token.assert_error(StatusCode::UNAUTHORIZED, "bearer token");
+    let forged = app.call(Method::GET, &format!("{BASE}/communities"), Some("e30.e30.c2ln"), None).await;
+    forged.assert_error(StatusCode::UNAUTHORIZED, "bearer token");
+    let body = json!({"Name": "Nope"});
+    app.call(Method::POST, &format!("{BASE}/communities"), Some(&app.member(OWNER)), Some(body))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "TenantAdministrator");
+
+    let community = app.create_community("Private").await;
+    let invitation = app.invite(&community, GUEST.1).await.id();
+    // A member of the owner tenant may read but not invite or confirm.
+    let as_member = app.member(OWNER);
+    assert_eq!(app.get_invitation(&community, &invitation, &as_member).await.status, StatusCode::OK);
+    let path = format!("{BASE}/communities/{community}/invitations");
+    app.call(Method::POST, &path, Some(&as_member), Some(json!({"InvitationRecipient": "x@y.example"})))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "owner tenant");
+
+    // Another tenant learns nothing: every answer is the same 404 as for a missing resource.
+    let other = app.admin(OTHER);
+    let missing = "00000000-0000-4000-8000-000000000000";
+    for path in [
+        format!("{BASE}/communities/{community}"),
+        format!("{BASE}/communities/{community}/tenants"),
+        format!("{BASE}/communities/{community}/invitations"),
+        format!("{BASE}/communities/{community}/invitations/{invitation}"),
+        format!("{BASE}/communityinvitations/{invitation}/details"),
+        format!("{BASE}/communities/{missing}"),
+        format!("{BASE}/communityinvitations/{missing}/details"),
+    ] {
+        let answer = app.call(Method::GET, &path, Some(&other), None).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}: {}", answer.body);
+    }
+    app.process(&invitation, &other, json!({"Action": "Accept", "ContactEmail": "a@b.example"}))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, &invitation);
+    app.call(Method::DELETE, &format!("{BASE}/communities/{community}/invitations/{invitation}"), Some(&other), None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, &community);
+    app.call(Method::GET, &format!("{BASE}/tenants/{}/communityinvitations", GUEST.0), Some(&other), None)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "TenantAdministrator of this tenant");
+
+    // The recipient must be an administrator to accept, and only community admins confirm.
+    app.process(&invitation, &app.member(GUEST), json!({"Action": "Accept", "ContactEmail": "a@b.example"}))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "TenantAdministrator");
+    app.process(&invitation, &app.admin(GUEST), json!({"Action": "Accept"}))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "ContactEmail");
+    app.process(&invitation, &app.admin(OWNER), json!({"Action": "Confirm"}))
+        .await
+        .assert_error(StatusCode::CONFLICT, "InvitationCreated");
+    assert_eq!(
+        app.process(&invitation, &app.admin(GUEST), json!({"Action": "Accept", "ContactEmail": "a@b.example"}))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+    app.process(&invitation, &app.admin(GUEST), json!({"Action": "Confirm"}))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "community's administrators");
+}
+
+async fn racing_accepts_have_one_winner(app: TestApp) {
+    let community = app.create_community("Race").await;
+    let invitation = app.invite(&community, GUEST.1).await.id();
+    let token = app.admin(GUEST);
+    let body = json!({"Action": "Accept", "ContactEmail": "ops@guest.example"});
+    let (a, b) =
+        tokio::join!(app.process(&invitation, &token, body.clone()), app.process(&invitation, &token, body.clone()));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::ACCEPTED, StatusCode::CONFLICT], "{} / {}", a.body, b.body);
+    let loser = if a.status == StatusCode::CONFLICT { a } else { b };
+    loser.assert_error(StatusCode::CONFLICT, "InvitationAccepted");
+}
+
+async fn token_holder_accepts_and_declines(app: TestApp) {
+    let community = app.create_community("Links").await;
+    // The guest's administrator signs in with another address and presents the secret from the email.
+    let created = app.invite(&community, "shared-inbox@guest.example").await;
+    let invitation = created.id();
+    let admin = app.admin(GUEST);
+    app.process(&invitation, &admin, json!({"Action": "Decline"}))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, &invitation);
+    let with_token = |secret: &str| {
+        app.http
+            .put(format!("{}{BASE}/communityinvitations/{invitation}", app.url))
+            .bearer_auth(&admin)
+            .header("Invitation-Token", secret)
+            .json(&json!({"Action": "Decline"}))
+    };
+    let wrong = Answer::from(with_token("not-the-secret").send().await.expect("answer")).await;
+    wrong.assert_error(StatusCode::NOT_FOUND, &invitation);
+    let declined = Answer::from(with_token(&created.secret()).send().await.expect("answer")).await;
+    assert_eq!(declined.status, StatusCode::OK, "{}", declined.body);
+    assert_eq!(
+        app.get_invitation(&community, &invitation, &app.admin(OWNER)).await.body["State"],
+        "InvitationDeclined"
+    );
+    // Declined frees the recipient for a new invitation.
+    assert_eq!(app.invite(&community, "shared-inbox@guest.example").await.status, StatusCode::CREATED);
+}
+
+async fn expiry_and_resend(app: TestApp) {
+    let community = app.create_community("Expiry").await;
+    let created = app.invite(&community, GUEST.1).await;
+    let invitation = created.id();
+    let owner = app.admin(OWNER);
+    // Resend is limited to once per cooldown (10 minutes by default).
+    let early = app.process(&invitation, &owner, json!({"Action": "Resend"})).await;
+    early.assert_error(StatusCode::TOO_MANY_REQUESTS, "10 minutes");
+    assert_eq!(early.retry_after.as_deref(), Some("600"));
+
+    app.clock.advance_minutes(14 * 24 * 60);
+    assert_eq!(app.get_invitation(&community, &invitation, &owner).await.body["State"], "InvitationExpired");
+    app.process(&invitation, &app.admin(GUEST), json!({"Action": "Accept", "ContactEmail": "a@b.example"}))
+        .await
+        .assert_error(StatusCode::CONFLICT, "InvitationExpired");
+    // An expired invitation no longer blocks a new one for the same recipient...
+    let newer = app.invite(&community, GUEST.1).await;
+    assert_eq!(newer.status, StatusCode::CREATED, "{}", newer.body);
+    // ...and while that one is live, the old one cannot be revived over it.
+    app.process(&invitation, &owner, json!({"Action": "Resend"})).await.assert_error(StatusCode::CONFLICT, &newer.id());
+    app.call(Method::DELETE, &format!("{BASE}/communities/{community}/invitations/{}", newer.id()), Some(&owner), None)
+        .await;
+
+    let resent = app.process(&invitation, &owner, json!({"Action": "Resend"})).await;
+    assert_eq!(resent.status, StatusCode::ACCEPTED, "{}", resent.body);
+    let read = app.get_invitation(&community, &invitation, &owner).await;
+    assert_eq!(read.body["State"], "InvitationCreated");
+    assert_eq!(read.body["Expires"], Timestamp::from_millis(app.clock_now() + 14 * 86_400_000).to_rfc3339());
+    // The old link died with the resend.
+    let stale = app
+        .http
+        .get(format!("{}{BASE}/communityinvitations/{invitation}/details", app.url))
+        .bearer_auth(app.admin(OTHER))
+        .header("Invitation-Token", created.secret())
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(stale.status(), StatusCode::NOT_FOUND);
+}
+
+impl TestApp {
+    fn clock_now(&self) -> i64 {
+        use rsvp::domain::Clock;
+        self.clock.now().millis()
+    }
+}
+
+async fn bad_input_is_refused_and_changes_nothing(app: TestApp) {
+    let community = app.create_community("Strict").await;
+    let owner = app.admin(OWNER);
+    let invitations = format!("{}{BASE}/communities/{community}/invitations", app.url);
+    let raw = |body: Vec<u8>, content_type: &str| {
+        app.http.post(&invitations).bearer_auth(&owner).header("content-type", content_type).body(body)
+    };
+    let cases = [
+        (raw(b"{\"InvitationRecipient\": ".to_vec(), "application/json"), "not valid JSON"),
+        (raw(b"InvitationRecipient=a@b.example".to_vec(), "application/x-www-form-urlencoded"), "Content-Type"),
+        (raw(br#"{"InvitationRecipient":"a@b.example"}"#.to_vec(), "text/plain"), "Content-Type"),
+        (
+            raw(
+                format!(r#"{{"InvitationRecipient":"a@b.example","Pad":"{}"}}"#, "x".repeat(70_000)).into_bytes(),
+                "application/json",
+            ),
+            "64 KiB",
+        ),
+        (raw(b"{}".to_vec(), "application/json"), "InvitationRecipient is required"),
+        (raw(br#"{"InvitationRecipient": 42}"#.to_vec(), "application/json"), "not valid JSON"),
+        (
+            raw(br#"{"InvitationRecipient":"not-an-address"}"#.to_vec(), "application/json"),
+            "InvitationRecipient is not a valid email",
+        ),
+        (
+            raw(br#"{"InvitationRecipient":"a@b.example\r\nBcc: x@y.example"}"#.to_vec(), "application/json"),
+            "not a valid email",
+        ),
+        (raw(Vec::new(), "application/json"), "JSON body"),
+    ];
+    for (request, reason) in cases {
+        Answer::from(request.send().await.expect("answer")).await.assert_error(StatusCode::BAD_REQUEST, reason);
+    }
+    let invitation = app.invite(&community, GUEST.1).await.id();
+    let guest = app.admin(GUEST);
+    app.process(&invitation, &guest, json!({"Action": "Approve"}))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "Accept, Decline, Confirm or Resend");
+    app.process(&invitation, &guest, json!({"ContactEmail": "a@b.example"}))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "Action is required");
+    app.process(&invitation, &guest, json!({"Action": "Accept", "ContactEmail": "nope"}))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "ContactEmail");
+
+    let list = format!("{BASE}/communities/{community}/invitations");
+    for (query, reason) in [
+        ("skip=-1", "skip"),
+        ("skip=abc", "skip"),
+        ("count=0", "count"),
+        ("count=1001", "count"),
+        ("skip=10001", "skip"),
+        ("continuationToken=%21%21", "continuationToken"),
+        ("continuationToken=eyJzIjoiZ2FyYmFnZSJ9", "continuationToken"),
+    ] {
+        app.call(Method::GET, &format!("{list}?{query}"), Some(&owner), None)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, reason);
+    }
+    for path in [
+        format!("{BASE}/communities/not-a-guid"),
+        format!("{BASE}/communities/{community}/invitations/12345"),
+        format!("{BASE}/communityinvitations/%27%3B--/details"),
+        format!("{BASE}/tenants/bad%23tenant/communityinvitations"),
+    ] {
+        let answer = app.call(Method::GET, &path, Some(&owner), None).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path}: {}", answer.body);
+    }
+    let created =
+        app.call(Method::POST, &format!("{BASE}/communities"), Some(&owner), Some(json!({"Name": "  "}))).await;
+    created.assert_error(StatusCode::BAD_REQUEST, "Name");
+
+    // Nothing above changed anything: one invitation, still as created.
+    let listed = app.call(Method::GET, &list, Some(&owner), None).await;
+    let states: Vec<Value> = listed.body.as_array().expect("a list").iter().map(|i| i["State"].clone()).collect();
+    assert_eq!(states, vec![json!("InvitationCreated")]);
+    let mine = app.call(Method::GET, &format!("{BASE}/communities"), Some(&owner), None).await;
+    assert_eq!(mine.body.as_array().map(Vec::len), Some(1));
+}
+
+async fn paging_walks_every_invitation_once(app: TestApp) {
+    let community = app.create_community("Paging").await;
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        app.clock.advance_millis(1);
+        expected.push(app.invite(&community, &format!("person{i}@guest.example")).await.id());
+    }
+    expected.reverse(); // newest first
+    let owner = app.admin(OWNER);
+    let mut seen = Vec::new();
+    let mut next = Some(format!("{BASE}/communities/{community}/invitations?count=2"));
+    let mut pages = 0;
+    while let Some(path) = next.take() {
+        pages += 1;
+        let page = app.call(Method::GET, &path, Some(&owner), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        seen.extend(
+            page.body.as_array().expect("a page").iter().map(|i| i["Id"].as_str().unwrap_or_default().to_owned()),
+        );
+        next = page.link.map(|link| {
+            assert!(link.ends_with(">; rel=\"next\""), "{link}");
+            link.trim_start_matches('<').split('>').next().unwrap_or_default().to_owned()
+        });
+        assert!(pages <= 3, "more pages than items allow");
+    }
+    assert_eq!(seen, expected);
+    let skipped = app
+        .call(Method::GET, &format!("{BASE}/communities/{community}/invitations?skip=3&count=10"), Some(&owner), None)
+        .await;
+    let ids: Vec<&str> = skipped.body.as_array().expect("a page").iter().filter_map(|i| i["Id"].as_str()).collect();
+    assert_eq!(ids, expected[3..].iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(skipped.link.is_none());
+}
+
+async fn deleting_and_removing(app: TestApp) {
+    let community = app.create_community("Tidy").await;
+    let owner = app.admin(OWNER);
+    let created = app.invite(&community, GUEST.1).await;
+    let invitation = created.id();
+    let path = format!("{BASE}/communities/{community}/invitations/{invitation}");
+    let deleted = app.call(Method::DELETE, &path, Some(&owner), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    app.call(Method::GET, &path, Some(&owner), None).await.assert_error(StatusCode::NOT_FOUND, &invitation);
+    app.call(Method::DELETE, &path, Some(&owner), None).await.assert_error(StatusCode::NOT_FOUND, &invitation);
+    app.process(&invitation, &app.admin(GUEST), json!({"Action": "Accept", "ContactEmail": "a@b.example"}))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, &invitation);
+    let stored = app.store.get_invitation(rsvp::domain::InvitationId::parse("id", &invitation).expect("id")).await;
+    assert!(stored.expect("store answers").expect("kept for audit").is_deleted());
+
+    // Bring the guest in, then remove it; the owner itself cannot be removed.
+    let second = app.invite(&community, GUEST.1).await.id();
+    app.process(&second, &app.admin(GUEST), json!({"Action": "Accept", "ContactEmail": "a@b.example"})).await;
+    app.process(&second, &owner, json!({"Action": "Confirm"})).await;
+    let tenants = format!("{BASE}/communities/{community}/tenants");
+    app.call(Method::DELETE, &format!("{tenants}/{}", OWNER.0), Some(&owner), None)
+        .await
+        .assert_error(StatusCode::CONFLICT, "owner tenant");
+    app.call(Method::DELETE, &format!("{tenants}/{}", GUEST.0), Some(&app.admin(GUEST)), None)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "owner tenant");
+    assert_eq!(
+        app.call(Method::DELETE, &format!("{tenants}/{}", GUEST.0), Some(&owner), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    app.call(Method::DELETE, &format!("{tenants}/{}", GUEST.0), Some(&owner), None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, GUEST.0);
+    let left = app.call(Method::GET, &tenants, Some(&owner), None).await;
+    assert_eq!(
+        left.body.as_array().map(|t| t.iter().map(|t| t["Id"].clone()).collect::<Vec<_>>()),
+        Some(vec![json!(OWNER.0)])
+    );
+}
