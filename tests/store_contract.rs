@@ -720,13 +720,14 @@ async fn confirm_activates_the_waiting_member(store: &dyn Store) {
     assert_fails!(store.apply(&t).await, StoreError::Conflict);
     assert_eq!(snapshot(store, c.id, &[accepted.id], &[&guest.tenant]).await, before);
 
-    // Confirming a tenant that no longer waits (it was removed meanwhile) conflicts and changes nothing.
+    // A waiting tenant cannot be removed behind its invitation's back (it would leave the invitation stuck in
+    // Accepted): it leaves through Decline. Refusing changes nothing, and Confirm still works afterwards.
     let late = admin("late");
     let accepted = join(store, &c, &owner, &late, T0, false).await;
-    store.remove_member(c.id, &late.tenant).await.expect("remove the waiting tenant");
     let before = snapshot(store, c.id, &[accepted.id], &[&late.tenant]).await;
-    assert_fails!(store.apply(&confirm(&c, &accepted, &owner, T0.plus_minutes(1))).await, StoreError::Conflict);
+    assert_fails!(store.remove_member(c.id, &late.tenant).await, StoreError::Conflict);
     assert_eq!(snapshot(store, c.id, &[accepted.id], &[&late.tenant]).await, before);
+    store.apply(&confirm(&c, &accepted, &owner, T0.plus_minutes(1))).await.expect("Confirm still applies");
 }
 
 async fn decline_removes_the_waiting_member_or_frees_the_lock(store: &dyn Store) {

@@ -1,5 +1,6 @@
 //! `DELETE /api/v1-preview/communities/{communityId}/tenants/{tenantId}`: a community admin removes a tenant.
-//! The owner tenant cannot be removed from its own community.
+//! The owner tenant cannot be removed from its own community, and a tenant awaiting confirmation leaves through its
+//! invitation (Decline) instead, so that invitation is never left stuck in Accepted.
 
 use std::sync::Arc;
 
@@ -22,7 +23,12 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     }
     match app.store.remove_member(id, &tenant).await {
         Ok(()) => Ok(response::empty(StatusCode::NO_CONTENT)),
-        Err(StoreError::Conflict) => Err(ApiError::NotFound(format!("Tenant {tenant} is not in community {id}."))),
+        Err(StoreError::Conflict) => match app.store.get_membership(id, &tenant).await? {
+            Some(m) if !m.is_active() => Err(ApiError::Conflict(format!(
+                "Tenant {tenant} is awaiting confirmation; decline its accepted invitation instead."
+            ))),
+            _ => Err(ApiError::NotFound(format!("Tenant {tenant} is not in community {id}."))),
+        },
         Err(e) => Err(e.into()),
     }
 }

@@ -439,8 +439,10 @@ impl Store for DynamoStore {
             .table_name(&self.table)
             .key("PK", s(community_pk(community)))
             .key("SK", s(member_sk(tenant)))
-            .condition_expression("attribute_exists(PK) AND is_owner = :false")
+            .condition_expression("attribute_exists(PK) AND is_owner = :false AND #status = :active")
+            .expression_attribute_names("#status", "status")
             .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":active", status(MemberStatus::Active)?)
             .send()
             .await;
         match result {

@@ -175,7 +175,7 @@ impl Store for MemoryStore {
 
     async fn remove_member(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<()> {
         self.write(|s| match s.members.get(&member_key(community, tenant)) {
-            Some(m) if !m.is_owner => {
+            Some(m) if !m.is_owner && m.is_active() => {
                 s.members.remove(&member_key(community, tenant));
                 Ok(())
             }

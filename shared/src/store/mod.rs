@@ -75,7 +75,8 @@ pub trait Store: Send + Sync {
     /// The communities `tenant` is an Active member of, newest membership first.
     async fn list_tenant_communities(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<Membership>>;
 
-    /// Removes a non-owner tenant. [`StoreError::Conflict`] if it is not there.
+    /// Removes an Active, non-owner tenant. [`StoreError::Conflict`] if it is not there, is the owner, or still awaits
+    /// confirmation (it leaves through its invitation's Decline, so that invitation cannot be left stuck in Accepted).
     async fn remove_member(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<()>;
 
     /// Writes a new invitation and takes its (community, recipient) lock, atomically.
