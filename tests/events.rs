@@ -75,7 +75,12 @@ fn invitation_id() -> InvitationId {
 }
 
 fn history(at: Timestamp, action: &str, user: &str, tenant_id: &str) -> HistoryEntry {
-    HistoryEntry { at, action: action.into(), user: UserId::parse("sub", user).unwrap(), tenant: tenant(tenant_id) }
+    HistoryEntry {
+        at,
+        action: action.into(),
+        user: Some(UserId::parse("sub", user).unwrap()),
+        tenant: Some(tenant(tenant_id)),
+    }
 }
 
 fn community() -> Community {

@@ -126,12 +126,12 @@ pub fn invitation(community: &Community, recipient: &str, by: &Principal, now: T
 
 /// `who` acting as the invitation's recipient (for Accept and Decline before acceptance).
 pub fn as_recipient(who: &Principal) -> Actor<'_> {
-    Actor { principal: who, is_recipient: true, is_community_admin: false }
+    Actor { principal: Some(who), is_recipient: true, is_community_admin: false }
 }
 
 /// `who` acting as an administrator of the community (for Confirm, Decline after acceptance, Resend, Delete).
 pub fn as_community_admin(who: &Principal) -> Actor<'_> {
-    Actor { principal: who, is_recipient: false, is_community_admin: true }
+    Actor { principal: Some(who), is_recipient: false, is_community_admin: true }
 }
 
 /// The first page of `count` items.

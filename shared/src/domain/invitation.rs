@@ -84,8 +84,12 @@ impl Action {
 pub struct HistoryEntry {
     pub at: Timestamp,
     pub action: String,
-    pub user: UserId,
-    pub tenant: TenantId,
+    /// The signed-in user and their tenant. Both are absent when whoever held the invitation link acted without
+    /// signing in (Decline on the landing page): the secret was the only credential, so there is no one to name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantId>,
 }
 
 /// A community invitation as stored.
@@ -116,9 +120,18 @@ pub struct Invitation {
 /// How the caller relates to the invitation; worked out by the operation (token or verified email, tenant, roles).
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
-    pub principal: &'a Principal,
+    /// The signed-in caller; `None` for someone who holds the invitation link and is not signed in (the landing
+    /// page), who is the recipient by the secret alone and may only do what needs no tenant: Decline.
+    pub principal: Option<&'a Principal>,
     pub is_recipient: bool,
     pub is_community_admin: bool,
+}
+
+impl<'a> Actor<'a> {
+    /// Whoever presented the invitation's secret on its landing page, without signing in.
+    pub fn link_holder() -> Self {
+        Self { principal: None, is_recipient: true, is_community_admin: false }
+    }
 }
 
 /// What happens to the (community, recipient) uniqueness lock alongside a change.
@@ -223,7 +236,7 @@ impl Invitation {
             secret_hash: secret.hash(),
             last_sent: now,
             version: 1,
-            history: vec![HistoryEntry::new(now, "Create", by)],
+            history: vec![HistoryEntry::new(now, "Create", Some(by))],
         };
         (invitation, secret)
     }
@@ -284,18 +297,18 @@ impl Invitation {
                 if !actor.is_recipient {
                     return Err(InvitationError::NotPermitted("Only the invitation's recipient can accept it."));
                 }
-                if !actor.principal.is_tenant_admin() {
-                    return Err(InvitationError::NotPermitted(
+                // Accepting joins a tenant, so it needs a signed-in administrator of it; the link alone is not enough.
+                let principal =
+                    actor.principal.filter(|p| p.is_tenant_admin()).ok_or(InvitationError::NotPermitted(
                         "Only a TenantAdministrator of the invited tenant can accept an invitation.",
-                    ));
-                }
+                    ))?;
                 let contact = contact_email.ok_or(InvitationError::ContactEmailRequired)?;
-                let tenant = actor.principal.tenant.clone();
+                let tenant = principal.tenant.clone();
                 t.invitation.state = StoredState::Accepted;
                 t.invitation.accepted = Some(now);
                 t.invitation.invited_tenant = Some(tenant.clone());
-                t.invitation.accepted_user_email = actor.principal.email.clone();
-                t.invitation.accepted_tenant_name = actor.principal.tenant_name.clone();
+                t.invitation.accepted_user_email = principal.email.clone();
+                t.invitation.accepted_tenant_name = principal.tenant_name.clone();
                 t.invitation.contact_email = Some(contact.clone());
                 t.require_live = true;
                 t.lock = LockEffect::Release;
@@ -384,7 +397,7 @@ impl Invitation {
         let mut next = self.clone();
         next.version += 1;
         next.state = StoredState::Deleted;
-        next.push_history(now, "Delete", by);
+        next.push_history(now, "Delete", Some(by));
         Ok(Transition {
             invitation: next,
             expected_version: self.version,
@@ -397,7 +410,7 @@ impl Invitation {
         })
     }
 
-    fn push_history(&mut self, now: Timestamp, action: &str, by: &Principal) {
+    fn push_history(&mut self, now: Timestamp, action: &str, by: Option<&Principal>) {
         self.history.push(HistoryEntry::new(now, action, by));
         if self.history.len() > MAX_HISTORY {
             // Keep the creation line; drop the oldest after it.
@@ -407,8 +420,13 @@ impl Invitation {
 }
 
 impl HistoryEntry {
-    fn new(at: Timestamp, action: &str, by: &Principal) -> Self {
-        Self { at, action: action.to_owned(), user: by.user.clone(), tenant: by.tenant.clone() }
+    fn new(at: Timestamp, action: &str, by: Option<&Principal>) -> Self {
+        Self { at, action: action.to_owned(), user: by.map(|p| p.user.clone()), tenant: by.map(|p| p.tenant.clone()) }
+    }
+
+    /// Whether this was done by someone holding the invitation link, not signed in.
+    pub fn by_link_holder(&self) -> bool {
+        self.user.is_none()
     }
 }
 
@@ -447,11 +465,11 @@ mod tests {
     }
 
     fn as_recipient(p: &Principal) -> Actor<'_> {
-        Actor { principal: p, is_recipient: true, is_community_admin: false }
+        Actor { principal: Some(p), is_recipient: true, is_community_admin: false }
     }
 
     fn as_admin(p: &Principal) -> Actor<'_> {
-        Actor { principal: p, is_recipient: false, is_community_admin: true }
+        Actor { principal: Some(p), is_recipient: false, is_community_admin: true }
     }
 
     fn contact() -> Option<Email> {
@@ -599,11 +617,47 @@ mod tests {
     }
 
     #[test]
+    fn a_link_holder_may_decline_a_pending_invitation_and_nothing_else() {
+        let (inv, _) = invitation();
+        let p = Policy::default();
+        let declined = inv.process(&community(), Action::Decline, Actor::link_holder(), None, T0, p).unwrap();
+        assert_eq!(declined.invitation.read_state(T0), ReadState::InvitationDeclined);
+        assert_eq!(declined.lock, LockEffect::Release);
+        assert!(declined.require_live);
+        let line = declined.invitation.history.last().unwrap();
+        assert_eq!((line.action.as_str(), line.by_link_holder()), ("Decline", true));
+        assert_eq!((&line.user, &line.tenant), (&None, &None));
+        assert!(!inv.history[0].by_link_holder(), "signed-in changes name their user");
+
+        // Accepting joins a tenant: the link alone is not enough.
+        assert!(matches!(
+            inv.process(&community(), Action::Accept, Actor::link_holder(), contact(), T0, p),
+            Err(InvitationError::NotPermitted(_))
+        ));
+        for action in [Action::Confirm, Action::Resend] {
+            assert!(matches!(
+                inv.process(&community(), action, Actor::link_holder(), None, T0.plus_days(1), p),
+                Err(InvitationError::NotPermitted(_) | InvitationError::WrongState { .. })
+            ));
+        }
+        // Past its expiry or once accepted, the link can no longer decline.
+        let expired = inv.process(&community(), Action::Decline, Actor::link_holder(), None, T0.plus_days(14), p);
+        assert!(matches!(expired, Err(InvitationError::WrongState { state: ReadState::InvitationExpired, .. })));
+        let guest = invitee();
+        let accepted =
+            inv.process(&community(), Action::Accept, as_recipient(&guest), contact(), T0, p).unwrap().invitation;
+        assert!(matches!(
+            accepted.process(&community(), Action::Decline, Actor::link_holder(), None, T0, p),
+            Err(InvitationError::NotPermitted(_))
+        ));
+    }
+
+    #[test]
     fn history_is_bounded() {
         let (mut inv, _) = invitation();
         let admin = owner();
         for i in 0..150 {
-            inv.push_history(T0.plus_minutes(i), "Resend", &admin);
+            inv.push_history(T0.plus_minutes(i), "Resend", Some(&admin));
         }
         assert_eq!(inv.history.len(), MAX_HISTORY);
         assert_eq!(inv.history[0].action, "Create");

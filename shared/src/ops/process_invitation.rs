@@ -52,7 +52,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         }
         let community =
             app.store.get_community(invitation.community_id).await?.ok_or_else(|| invitation_not_found(id))?;
-        let actor = Actor { principal: &caller, is_recipient, is_community_admin };
+        let actor = Actor { principal: Some(&caller), is_recipient, is_community_admin };
         let transition = invitation.process(
             &community,
             action,
