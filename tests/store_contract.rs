@@ -60,6 +60,7 @@ contract!(
     resend_retakes_the_lock_unless_another_invitation_holds_it,
     delete_withdraws_an_invitation,
     remove_member_never_removes_the_owner,
+    paired_reads_answer_as_the_single_reads_do,
 );
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -270,6 +271,42 @@ async fn communities_and_owner_memberships_round_trip(store: &dyn Store) {
     again_owner.community_id = c.id;
     assert_fails!(store.create_community(&again, &again_owner).await, StoreError::Conflict);
     assert_eq!(snapshot(store, c.id, &[], &[&owner.tenant, &other.tenant]).await, before);
+}
+
+/// `get_membership_and_community` and `get_membership_and_invitation` answer exactly what the two single reads
+/// would, whichever of the two items is missing.
+async fn paired_reads_answer_as_the_single_reads_do(store: &dyn Store) {
+    let owner = admin("owner");
+    let stranger = tenant("stranger");
+    let (c, m) = new_community(store, &owner, "Shared Ops", T0).await;
+    let i = invite(store, &c, &owner, "bob@guest.example", T0).await;
+    let missing_community = CommunityId::new();
+    let missing_invitation = InvitationId::new();
+
+    assert_eq!(
+        store.get_membership_and_community(c.id, &owner.tenant).await.unwrap(),
+        (Some(m.clone()), Some(c.clone()))
+    );
+    assert_eq!(store.get_membership_and_community(c.id, &stranger).await.unwrap(), (None, Some(c.clone())));
+    assert_eq!(store.get_membership_and_community(missing_community, &owner.tenant).await.unwrap(), (None, None));
+
+    assert_eq!(
+        store.get_membership_and_invitation(c.id, &owner.tenant, i.id).await.unwrap(),
+        (Some(m.clone()), Some(stored(store, i.id).await))
+    );
+    assert_eq!(
+        store.get_membership_and_invitation(c.id, &owner.tenant, missing_invitation).await.unwrap(),
+        (Some(m), None)
+    );
+    assert_eq!(
+        store.get_membership_and_invitation(c.id, &stranger, i.id).await.unwrap(),
+        (None, Some(stored(store, i.id).await))
+    );
+    // The invitation is returned whatever community it belongs to: the caller checks.
+    assert_eq!(
+        store.get_membership_and_invitation(missing_community, &owner.tenant, i.id).await.unwrap(),
+        (None, Some(stored(store, i.id).await))
+    );
 }
 
 async fn members_are_listed_by_tenant_ascending(store: &dyn Store) {

@@ -6,7 +6,7 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
 use super::wire::CommunityInvitation;
-use super::{Answer, caller, community_for_member, invitation_in};
+use super::{Answer, caller, invitation_for_member};
 use crate::app::App;
 use crate::domain::{CommunityId, InvitationId};
 use crate::http::{request, response};
@@ -15,7 +15,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let caller = caller(&app, &req)?;
     let community = request::path(&req, "communityId", CommunityId::parse)?;
     let id = request::path(&req, "invitationId", InvitationId::parse)?;
-    community_for_member(&app, community, &caller).await?;
-    let invitation = invitation_in(&app, community, id).await?;
+    // The membership and the invitation in one read: the community itself is not needed to answer.
+    let invitation = invitation_for_member(&app, community, id, &caller).await?;
     Ok(response::json(StatusCode::OK, &CommunityInvitation::new(&invitation, app.clock.now())))
 }

@@ -44,13 +44,47 @@ async fn community_for_member(
     id: CommunityId,
     caller: &Principal,
 ) -> Result<(Community, Membership), ApiError> {
+    require_tenant_member(caller)?;
+    let (membership, community) = app.store.get_membership_and_community(id, &caller.tenant).await?;
+    let membership = membership.filter(Membership::is_active).ok_or_else(|| community_not_found(id))?;
+    let community = community.ok_or_else(|| community_not_found(id))?;
+    Ok((community, membership))
+}
+
+fn require_tenant_member(caller: &Principal) -> Result<(), ApiError> {
     if !caller.is_tenant_member() {
         return Err(ApiError::Forbidden("This needs the TenantMember or TenantAdministrator role.".into()));
     }
-    let membership = app.store.get_membership(id, &caller.tenant).await?;
-    let membership = membership.filter(Membership::is_active).ok_or_else(|| community_not_found(id))?;
-    let community = app.store.get_community(id).await?.ok_or_else(|| community_not_found(id))?;
-    Ok((community, membership))
+    Ok(())
+}
+
+/// Runs `read` (a read of the community's data) together with the check that the caller's tenant is an Active
+/// member of the community, so that a list costs one round trip rather than two; `read`'s result is used only
+/// once the check passes, and another tenant gets the same 404 as for a missing community.
+async fn as_member<T>(
+    app: &App,
+    id: CommunityId,
+    caller: &Principal,
+    read: impl std::future::Future<Output = Result<T, crate::store::StoreError>>,
+) -> Result<T, ApiError> {
+    require_tenant_member(caller)?;
+    let (membership, out) = tokio::join!(app.store.get_membership(id, &caller.tenant), read);
+    membership?.filter(Membership::is_active).ok_or_else(|| community_not_found(id))?;
+    Ok(out?)
+}
+
+/// An invitation of `community` that the caller's tenant, an Active member, may see (deleted ones are missing),
+/// read together with the caller's membership in one store call.
+async fn invitation_for_member(
+    app: &App,
+    community: CommunityId,
+    id: InvitationId,
+    caller: &Principal,
+) -> Result<Invitation, ApiError> {
+    require_tenant_member(caller)?;
+    let (membership, invitation) = app.store.get_membership_and_invitation(community, &caller.tenant, id).await?;
+    membership.filter(Membership::is_active).ok_or_else(|| community_not_found(community))?;
+    invitation.filter(|i| i.community_id == community && !i.is_deleted()).ok_or_else(|| invitation_not_found(id))
 }
 
 /// The community, if the caller is an administrator of the tenant that owns it.

@@ -147,6 +147,23 @@ impl Store for MemoryStore {
         self.read(|s| s.members.get(&member_key(community, tenant)).cloned())
     }
 
+    async fn get_membership_and_community(
+        &self,
+        community: CommunityId,
+        tenant: &TenantId,
+    ) -> StoreResult<(Option<Membership>, Option<Community>)> {
+        self.read(|s| (s.members.get(&member_key(community, tenant)).cloned(), s.communities.get(&community).cloned()))
+    }
+
+    async fn get_membership_and_invitation(
+        &self,
+        community: CommunityId,
+        tenant: &TenantId,
+        invitation: InvitationId,
+    ) -> StoreResult<(Option<Membership>, Option<Invitation>)> {
+        self.read(|s| (s.members.get(&member_key(community, tenant)).cloned(), s.invitations.get(&invitation).cloned()))
+    }
+
     async fn list_members(&self, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Membership>> {
         check_member_cursor(req)?;
         self.read(|s| {

@@ -69,6 +69,23 @@ pub trait Store: Send + Sync {
 
     async fn get_membership(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<Option<Membership>>;
 
+    /// The tenant's membership of `community` and the community, read together at one point in time (one
+    /// request in DynamoDB): what every community-scoped operation checks before it acts.
+    async fn get_membership_and_community(
+        &self,
+        community: CommunityId,
+        tenant: &TenantId,
+    ) -> StoreResult<(Option<Membership>, Option<Community>)>;
+
+    /// The tenant's membership of `community` and an invitation, read together at one point in time (one request
+    /// in DynamoDB). The invitation is returned as stored, whichever community it belongs to: callers check.
+    async fn get_membership_and_invitation(
+        &self,
+        community: CommunityId,
+        tenant: &TenantId,
+        invitation: InvitationId,
+    ) -> StoreResult<(Option<Membership>, Option<Invitation>)>;
+
     /// A community's tenants (owner included), ordered by tenant id.
     async fn list_members(&self, community: CommunityId, page: &PageRequest) -> StoreResult<Page<Membership>>;
 
