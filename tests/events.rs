@@ -6,7 +6,8 @@
 //!
 //! - community `3fa85f64-…`, "Shared Operations", owned by `tenant-owner` (administrator `admin@owner.example`);
 //! - `tenant-member` (`carol@member.example`, TenantMember) joined through an earlier, completed invitation;
-//! - invitation `7c9e6679-…` to `bob@guest.example`, administrator of `tenant-guest`.
+//! - invitation `7c9e6679-…` to `bob@guest.example`, administrator of `tenant-guest`, whose emailed link carries
+//!   the secret [`BOB_TOKEN`] (the landing page events present it).
 //!
 //! Each event is a moment in that world's story: before Bob is invited, while his invitation is pending, or after he
 //! accepted it.
@@ -22,7 +23,7 @@ use rsvp::domain::{
     Community, CommunityId, Email, FixedClock, HistoryEntry, Invitation, InvitationId, LockEffect, MemberStatus,
     Membership, MembershipEffect, Secret, StoredState, TenantId, Timestamp, Transition, UserId,
 };
-use rsvp::routes::{ROUTES, Route};
+use rsvp::routes::{Kind, ROUTES, Route};
 use rsvp::store::Store;
 use rsvp::store::memory::MemoryStore;
 use serde_json::Value;
@@ -34,6 +35,8 @@ const INVITATION: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 /// The completed invitation through which `tenant-member` joined.
 const MEMBER_INVITATION: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
 const DOMAIN: &str = "r7x2k9q4mb.execute-api.us-east-1.amazonaws.com";
+/// The secret in the link emailed to Bob, as the landing page events send it.
+const BOB_TOKEN: &str = "Xk3vQp9LmR2sT8wYb4NcJ7hD1fGz6EaU0oKiV5nHtWq";
 /// The `sub` claims of the owner's administrator, of Bob and of Carol (tenant-member), as in the events.
 const OWNER_ADMIN: &str = "4a7f2c1e-8b3d-4f6a-9c2e-1d5b7a3f9e80";
 const BOB: &str = "c5d9e3b7-2a4f-4e81-b6c0-9f3a1d7e5b24";
@@ -178,7 +181,8 @@ async fn world(moment: Moment) -> (Arc<App>, Arc<MemoryStore>) {
     store.apply(&completed).await.unwrap();
 
     if moment != Moment::BeforeInvitation {
-        let bobs = invitation(&c, INVITATION, "bob@guest.example", NOW.plus_days(-1));
+        let mut bobs = invitation(&c, INVITATION, "bob@guest.example", NOW.plus_days(-1));
+        bobs.secret_hash = Secret::presented(BOB_TOKEN).hash();
         store.create_invitation(&bobs, bobs.issued).await.unwrap();
         if moment == Moment::Accepted {
             let at = NOW.plus_minutes(-30);
@@ -326,6 +330,21 @@ async fn check(route: &Route) {
             assert_eq!(body[0]["State"], "InvitationAccepted");
             assert_eq!(body[0]["InvitedTenantId"], "tenant-guest");
         }
+        "show_invitation_page" => {
+            expect(StatusCode::OK);
+            let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok());
+            assert_eq!(content_type, Some("text/html; charset=utf-8"));
+            for text in ["Shared Operations", "tenant-owner", "InvitationCreated", "2026-03-15 09:00 UTC", BOB_TOKEN] {
+                assert!(body_text.contains(text), "{op}: the page shows {text}");
+            }
+        }
+        "respond_to_invitation_page" => {
+            expect(StatusCode::OK);
+            assert!(body_text.contains("InvitationDeclined") && !body_text.contains(BOB_TOKEN), "{body_text}");
+            let stored = store.get_invitation(invitation_id()).await.unwrap().unwrap();
+            assert_eq!(stored.state, StoredState::Declined);
+            assert!(stored.history.last().unwrap().by_link_holder(), "recorded as done with the link");
+        }
         other => panic!("{other} has no expectation here: add its sample event's expected answer"),
     }
 }
@@ -371,11 +390,17 @@ fn every_event_is_shaped_for_its_route() {
         assert_eq!(declared, Value::Object(expected), "{name}: pathParameters");
         let has_body = event.get("body").is_some_and(|b| !b.is_null());
         assert_eq!(has_body, event["headers"].get("content-type").is_some(), "{name}: a body goes with a content-type");
-        let claims = &event["requestContext"]["authorizer"]["jwt"]["claims"];
-        for claim in ["sub", "email", "tenant_id", "roles"] {
-            assert!(claims[claim].is_string(), "{name}: claim {claim} (API Gateway flattens claims to strings)");
+        if route.kind == Kind::Page {
+            // Public routes have no authorizer: API Gateway sends neither claims nor the caller's Authorization.
+            assert!(event["requestContext"].get("authorizer").is_none(), "{name}: a public page has no authorizer");
+            assert!(event["headers"].get("authorization").is_none(), "{name}");
+        } else {
+            let claims = &event["requestContext"]["authorizer"]["jwt"]["claims"];
+            for claim in ["sub", "email", "tenant_id", "roles"] {
+                assert!(claims[claim].is_string(), "{name}: claim {claim} (API Gateway flattens claims to strings)");
+            }
+            assert!(event["requestContext"]["authorizer"]["jwt"]["scopes"].is_null(), "{name}");
         }
-        assert!(event["requestContext"]["authorizer"]["jwt"]["scopes"].is_null(), "{name}");
         let at = event["requestContext"]["timeEpoch"].as_i64().unwrap();
         assert!(
             (NOW.millis()..NOW.plus_minutes(10).millis()).contains(&at),

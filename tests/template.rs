@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use rsvp::app::{ClaimNames, Config};
-use rsvp::routes::ROUTES;
+use rsvp::routes::{Kind, ROUTES};
 use serde_json::{Map, Value, json};
 use yaml_rust2::Event;
 use yaml_rust2::parser::{EventReceiver, Parser, Tag};
@@ -184,8 +184,12 @@ fn every_route_is_served_by_exactly_its_own_function() {
             assert_eq!(p["ApiId"], reference("HttpApi"), "{id}: served by the API that carries the JWT authorizer");
             // The handlers read API Gateway's payload 2.0 (tests/events.rs); 1.0 would not parse the same.
             assert_eq!(p["PayloadFormatVersion"], "2.0", "{id}");
-            // No route may opt out of the default JWT authorizer.
-            assert!(p.get("Auth").is_none(), "{id}: routes keep the default authorizer");
+            // The API keeps the default JWT authorizer; only the public pages opt out, and only by naming none.
+            let kind = ROUTES.iter().find(|r| function_id(r.operation) == id).map(|r| r.kind);
+            match kind {
+                Some(Kind::Page) => assert_eq!(p["Auth"], json!({ "Authorizer": "NONE" }), "{id}: a public page"),
+                _ => assert!(p.get("Auth").is_none(), "{id}: routes keep the default authorizer"),
+            }
             let method = p["Method"].as_str().unwrap().to_ascii_uppercase();
             declared.insert((method, p["Path"].as_str().unwrap().to_owned(), id.to_owned()));
         }
@@ -193,6 +197,33 @@ fn every_route_is_served_by_exactly_its_own_function() {
     let wanted: BTreeSet<_> =
         ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned(), function_id(r.operation))).collect();
     assert_eq!(declared, wanted);
+}
+
+/// The invitation landing page's two routes are the only ones any caller can reach without a token.
+#[test]
+fn only_the_invitation_pages_are_public() {
+    let t = template();
+    let mut public = BTreeSet::new();
+    for (id, function) in of_type(&t, "AWS::Serverless::Function") {
+        for event in function["Properties"]["Events"].as_object().into_iter().flat_map(|e| e.values()) {
+            let p = &event["Properties"];
+            if p.get("Auth").is_some() {
+                assert_eq!(p["Auth"], json!({ "Authorizer": "NONE" }), "{id}: no other authorizer exists");
+                public.insert(format!("{} {} {id}", p["Method"].as_str().unwrap(), p["Path"].as_str().unwrap()));
+            }
+        }
+    }
+    let expected = BTreeSet::from([
+        "GET /invite/{invitationId} ShowInvitationPageFunction".to_owned(),
+        "POST /invite/{invitationId} RespondToInvitationPageFunction".to_owned(),
+    ]);
+    assert_eq!(public, expected);
+    let pages: BTreeSet<_> = ROUTES
+        .iter()
+        .filter(|r| r.kind == Kind::Page)
+        .map(|r| format!("{} {} {}", r.method, r.path, function_id(r.operation)))
+        .collect();
+    assert_eq!(pages, expected, "the route table's public pages are the template's");
 }
 
 #[test]
@@ -246,6 +277,7 @@ fn every_function_runs_the_rust_binary_on_arm64_with_the_settings_the_code_reads
     let env = globals["Environment"]["Variables"].as_object().unwrap();
     assert_eq!(env["RSVP_TABLE_NAME"], reference("Table"));
     assert_eq!(env["RSVP_PUBLIC_URL"], reference("PublicUrl"));
+    assert_eq!(env["RSVP_SIGN_IN_URL"], reference("SignInUrl"));
     assert_eq!(env["RSVP_CLAIM_TENANT"], reference("ClaimTenant"));
     assert_eq!(env["RSVP_CLAIM_ROLES"], reference("ClaimRoles"));
 
@@ -264,6 +296,7 @@ fn every_function_runs_the_rust_binary_on_arm64_with_the_settings_the_code_reads
     };
     let config = Config::from_lookup(value_of).expect("the defaults make a valid configuration");
     assert_eq!(config.public_url, None, "an empty PublicUrl means links use the API's own domain");
+    assert_eq!(config.sign_in_url, None, "an empty SignInUrl means the landing page explains how to accept");
     let defaults = ClaimNames::default();
     assert_eq!(config.claims.tenant, defaults.tenant);
     assert_eq!(config.claims.roles, defaults.roles);
@@ -359,6 +392,11 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
             ("dynamodb:UpdateItem", "table"),
         ]),
         "list_tenant_accepted_invitations" => set(&[("dynamodb:Query", "GSI2")]),
+        "show_invitation_page" => set(&[("dynamodb:GetItem", "table")]),
+        // Decline from the page: the invitation is a Put, releasing its lock a Delete.
+        "respond_to_invitation_page" => {
+            set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("dynamodb:DeleteItem", "table")])
+        }
         other => panic!("{other}: say which DynamoDB actions its code path needs"),
     }
 }

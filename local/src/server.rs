@@ -21,7 +21,7 @@ use lambda_http::Body;
 use rsvp::app::App;
 use rsvp::http::ErrorResponse;
 use rsvp::http::request::MAX_BODY_BYTES;
-use rsvp::routes::{ROUTES, Route, find, match_path};
+use rsvp::routes::{Kind, ROUTES, Route, find, match_path};
 use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
 use uuid::Uuid;
@@ -146,8 +146,13 @@ async fn dispatch(
     let domain_name = domain_name(&parts, shared.local_addr).ok_or(Refusal::BadHost)?;
     let body = read_body(body).await?;
     let now = OffsetDateTime::now_utc();
-    let claims =
-        bearer_token(&parts.headers).and_then(|token| shared.key.authorizer_claims(token, now.unix_timestamp()));
+    // Public pages have no authorizer in API Gateway (`Auth: Authorizer: NONE`): their events carry no claims.
+    let claims = match route.kind {
+        Kind::Api => {
+            bearer_token(&parts.headers).and_then(|token| shared.key.authorizer_claims(token, now.unix_timestamp()))
+        }
+        Kind::Page => None,
+    };
     let cx = EventContext {
         route,
         path_parameters: &path_parameters,

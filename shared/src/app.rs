@@ -51,6 +51,10 @@ pub struct Config {
     /// Base URL of the invitation landing page links (`{public_url}/invite/{id}?token=...`). When unset, the
     /// API's own domain name from the request is used.
     pub public_url: Option<String>,
+    /// Where a community invitation's landing page sends a recipient who chooses Accept: the product's sign-in,
+    /// given `?invitation=<id>&token=<secret>` (or `&...` when it has a query already). Unset, the page explains
+    /// the next step instead.
+    pub sign_in_url: Option<String>,
     pub claims: ClaimNames,
     pub invitations: InvitationPolicy,
 }
@@ -64,7 +68,7 @@ pub struct ConfigError {
 }
 
 impl Config {
-    /// Reads `RSVP_PUBLIC_URL`, `RSVP_CLAIM_{SUB,EMAIL,TENANT,ROLES,TENANT_NAME}`,
+    /// Reads `RSVP_PUBLIC_URL`, `RSVP_SIGN_IN_URL`, `RSVP_CLAIM_{SUB,EMAIL,TENANT,ROLES,TENANT_NAME}`,
     /// `RSVP_COMMUNITY_INVITATION_VALID_DAYS` (default 14) and `RSVP_RESEND_COOLDOWN_MINUTES` (default 10).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -80,6 +84,16 @@ impl Config {
                 });
             }
             config.public_url = Some(url.trim_end_matches('/').to_owned());
+        }
+        if let Some(url) = get("RSVP_SIGN_IN_URL").filter(|u| !u.is_empty()) {
+            // The page appends the invitation's query to it, which a fragment would swallow.
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains('#') {
+                return Err(ConfigError {
+                    name: "RSVP_SIGN_IN_URL",
+                    why: "it must be an https:// or http:// URL without a #fragment".into(),
+                });
+            }
+            config.sign_in_url = Some(url);
         }
         let claims = &mut config.claims;
         for (name, slot) in [
@@ -123,5 +137,12 @@ mod tests {
         assert!(bad.is_err());
         let url = Config::from_lookup(|n| (n == "RSVP_PUBLIC_URL").then(|| "https://x.example/".into())).unwrap();
         assert_eq!(url.public_url.as_deref(), Some("https://x.example"));
+        let sign_in = |v: &str| Config::from_lookup(|n| (n == "RSVP_SIGN_IN_URL").then(|| v.to_owned()));
+        assert_eq!(
+            sign_in("https://app.example/in?x=1").unwrap().sign_in_url.as_deref(),
+            Some("https://app.example/in?x=1")
+        );
+        assert!(sign_in("javascript:alert(1)").is_err() && sign_in("https://app.example/#/in").is_err());
+        assert_eq!(sign_in("").unwrap().sign_in_url, None);
     }
 }

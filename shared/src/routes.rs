@@ -14,6 +14,16 @@ use crate::ops::{self, Answer};
 /// An operation's entry point, boxed so that every route has the same type.
 pub type Handler = fn(Arc<App>, Request) -> Pin<Box<dyn Future<Output = Answer> + Send>>;
 
+/// Whom a route serves, which decides how it is authorised and in what form it answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The JSON API: behind API Gateway's JWT authorizer; errors are `ErrorResponse`s.
+    Api,
+    /// A public HTML page (the invitation landing page): no authorizer, the invitation's secret in the request is
+    /// the credential; every answer, errors too, is an HTML page with the pages' security headers.
+    Page,
+}
+
 /// One operation and where it is served.
 #[derive(Clone, Copy)]
 pub struct Route {
@@ -22,6 +32,7 @@ pub struct Route {
     pub method: &'static str,
     /// The path as API Gateway writes it, with `{name}` parameters.
     pub path: &'static str,
+    pub kind: Kind,
     pub handler: Handler,
 }
 
@@ -53,20 +64,26 @@ impl Route {
                 } else {
                     tracing::info!(operation = self.operation, operation_id, status, %error, "refused");
                 }
-                error.into_response(&operation_id)
+                match self.kind {
+                    Kind::Api => error.into_response(&operation_id),
+                    Kind::Page => error.into_page(&operation_id),
+                }
             }
         }
     }
 }
 
 macro_rules! routes {
-    ($($konst:ident: $method:literal $path:literal => $op:ident;)*) => {
+    (@kind) => { Kind::Api };
+    (@kind $kind:ident) => { Kind::$kind };
+    ($($konst:ident: $method:literal $path:literal => $op:ident $(($kind:ident))?;)*) => {
         $(
             #[doc = concat!("`", $method, " ", $path, "`")]
             pub const $konst: Route = Route {
                 operation: stringify!($op),
                 method: $method,
                 path: $path,
+                kind: routes!(@kind $($kind)?),
                 handler: |app, req| Box::pin(ops::$op::handle(app, req)),
             };
         )*
@@ -88,6 +105,8 @@ routes! {
     GET_INVITATION_DETAILS: "GET" "/api/v1-preview/communityinvitations/{invitationId}/details" => get_invitation_details;
     PROCESS_INVITATION: "PUT" "/api/v1-preview/communityinvitations/{invitationId}" => process_invitation;
     LIST_TENANT_ACCEPTED_INVITATIONS: "GET" "/api/v1-preview/tenants/{tenantId}/communityinvitations" => list_tenant_accepted_invitations;
+    SHOW_INVITATION_PAGE: "GET" "/invite/{invitationId}" => show_invitation_page (Page);
+    RESPOND_TO_INVITATION_PAGE: "POST" "/invite/{invitationId}" => respond_to_invitation_page (Page);
 }
 
 /// Matches a concrete request path against a route path; on a match, the `{name}` parameters and their values.
@@ -140,5 +159,13 @@ mod tests {
         assert!(find("PATCH", "/api/v1-preview/communities").is_none());
         assert!(find("GET", "/api/v1-preview/communities//tenants").is_none());
         assert!(find("GET", "/api/v1-preview/communities/a/b/c/d").is_none());
+        let (page, _) = find("POST", "/invite/abc").unwrap();
+        assert_eq!((page.operation, page.kind), ("respond_to_invitation_page", Kind::Page));
+    }
+
+    #[test]
+    fn only_the_invitation_pages_are_public() {
+        let public: Vec<_> = ROUTES.iter().filter(|r| r.kind == Kind::Page).map(|r| r.path).collect();
+        assert_eq!(public, ["/invite/{invitationId}", "/invite/{invitationId}"]);
     }
 }

@@ -2,6 +2,7 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+use super::page::{self, ErrorPage};
 use crate::domain::{EmailError, IdError, InvitationError, TextError};
 use crate::store::StoreError;
 
@@ -85,6 +86,32 @@ impl ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
+    }
+}
+
+/// What a page says when the link leads nowhere. Wrong, used-up and missing links all get this exact page, so it
+/// names nothing from the request: whoever holds a guessed or stale link learns nothing from it.
+pub const LINK_NOT_VALID: &str = "This invitation link is not valid. It may have been mistyped, answered already, \
+     withdrawn, or replaced by a newer invitation. Ask whoever invited you to send it again.";
+
+impl ApiError {
+    /// The HTML form, for the public invitation pages: the same status as [`ApiError::into_response`], in words for
+    /// whoever opened the link. A 404 page is always the same; only a fault of the service shows the request id.
+    pub fn into_page(self, operation_id: &str) -> Response<Body> {
+        let status = self.status();
+        let (title, message, reference) = match &self {
+            Self::NotFound(_) => ("Invitation not found", LINK_NOT_VALID, None),
+            Self::BadRequest(reason) => ("This request could not be handled", reason.as_str(), None),
+            Self::Conflict(reason) => ("This invitation cannot be changed now", reason.as_str(), None),
+            Self::Unauthorized(reason) | Self::Forbidden(reason) => ("Not allowed", reason.as_str(), None),
+            Self::TooManyRequests { reason, .. } => ("Too many requests", reason.as_str(), None),
+            Self::Internal(_) => (
+                "Something went wrong",
+                "The service failed to complete the request. Try again later.",
+                Some(operation_id),
+            ),
+        };
+        page::render(status, &ErrorPage { style: page::STYLE, title, message, reference })
     }
 }
 

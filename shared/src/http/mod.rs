@@ -1,8 +1,9 @@
 //! The HTTP edge: API Gateway request in, response out. Parsing with limits ([`request`]), response builders
-//! ([`response`]), and [`ApiError`], the one error type of this layer, mapped to the wire in one place
-//! ([`ApiError::into_response`]).
+//! ([`response`]), the public invitation pages' HTML ([`page`]), and [`ApiError`], the one error type of this layer,
+//! mapped to the wire in one place ([`ApiError::into_response`] for the API, [`ApiError::into_page`] for the pages).
 
 mod error;
+pub mod page;
 pub mod request;
 pub mod response;
 

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::http::header;
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt};
+use lambda_http::{Body, Request, RequestExt, RequestPayloadExt};
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
@@ -144,6 +144,22 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     }
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("The body is not valid JSON for this request: {e}.")))
+}
+
+/// A form body of type `T`: `Content-Type: application/x-www-form-urlencoded`, at most [`MAX_BODY_BYTES`],
+/// well-formed (a repeated field is refused rather than one of its values picked).
+pub fn form_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(ApiError::bad_request("The form must be sent as application/x-www-form-urlencoded."));
+    }
+    if req.body().len() > MAX_BODY_BYTES {
+        return Err(ApiError::bad_request(format!("The body is larger than {} KiB.", MAX_BODY_BYTES / 1024)));
+    }
+    req.form_url_encoded::<T>()
+        .map_err(|_| ApiError::bad_request("The form is not valid."))?
+        .ok_or_else(|| ApiError::bad_request("The request needs a form body."))
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ pub mod list_community_tenants;
 pub mod list_tenant_accepted_invitations;
 pub mod process_invitation;
 pub mod remove_community_tenant;
+pub mod respond_to_invitation_page;
+pub mod show_invitation_page;
 mod wire;
 
 use lambda_http::{Body, Request, Response};

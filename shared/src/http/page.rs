@@ -1,0 +1,152 @@
+//! The HTML edge of the public invitation pages (`/invite/{invitationId}`): the templates, and the one response
+//! builder that every page answer, success or error, goes through, so none can leave without its security headers.
+//!
+//! The page URL carries the invitation's secret, so every answer forbids caching (`no-store`), never sends the URL
+//! on as a referrer, cannot be framed, and runs no script at all: the policy allows only the page's own stylesheet
+//! (by its hash) and forms posted back to this site. Values are HTML-escaped by askama, which escapes by default.
+
+use std::sync::LazyLock;
+
+use askama::Template;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use lambda_http::http::{HeaderName, HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use sha2::{Digest, Sha256};
+
+/// The pages' only stylesheet, inlined so a page is one request; allowed by the policy through its hash.
+pub const STYLE: &str = include_str!("../../templates/page/style.css");
+
+/// No script, no images, no fonts, no frames, no plugins: only the inline stylesheet and forms to this site.
+pub static CONTENT_SECURITY_POLICY: LazyLock<String> = LazyLock::new(|| {
+    let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+    format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+});
+
+/// Where a pending invitation's page stands; decides what it offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Waiting for an answer: Accept and Decline are offered.
+    Pending,
+    /// Past its expiry: nothing can be done but ask for it again.
+    Expired,
+    /// Just declined through this page.
+    Declined,
+}
+
+/// The landing page of one invitation, as its link holder sees it.
+#[derive(Template)]
+#[template(path = "page/invitation.html")]
+pub struct InvitationPage<'a> {
+    pub style: &'static str,
+    pub stage: Stage,
+    /// The invitation id: the form posts back to the page's own path, relative to it (`/invite/{id}`), so the page
+    /// works under whatever base path the public URL has.
+    pub id: String,
+    pub community: &'a str,
+    pub issuer: &'a str,
+    pub recipient: &'a str,
+    pub contact: Option<String>,
+    pub state: &'static str,
+    /// A human form of the expiry, e.g. `15 March 2026, 09:00 UTC`.
+    pub expires: String,
+    /// Present while the invitation is pending: the form carries it back for Decline.
+    pub token: &'a str,
+    /// Where Accept continues (the configured sign-in URL with the invitation and its token), if configured.
+    pub accept_url: Option<String>,
+}
+
+/// A page that says what went wrong, in words meant for whoever opened the link.
+#[derive(Template)]
+#[template(path = "page/error.html")]
+pub struct ErrorPage<'a> {
+    pub style: &'static str,
+    pub title: &'a str,
+    pub message: &'a str,
+    /// The request id, shown for faults of the service only: other pages must not differ from one request to the next.
+    pub reference: Option<&'a str>,
+}
+
+/// A rendered page with every header the pages need. A template that fails to render (a bug) answers a plain 500
+/// page with the same headers rather than panicking.
+pub fn render(status: StatusCode, page: &impl Template) -> Response<Body> {
+    match page.render() {
+        Ok(html) => html_response(status, html),
+        Err(error) => {
+            tracing::error!(%error, "a page template failed to render");
+            html_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "<!doctype html><title>Error</title><p>The service failed to show this page.</p>".to_owned(),
+            )
+        }
+    }
+}
+
+fn html_response(status: StatusCode, html: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(html));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    // The URL holds the secret: no cache may keep the page, and no link may pass the URL on.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if let Ok(policy) = HeaderValue::from_str(&CONTENT_SECURITY_POLICY) {
+        headers.insert(HeaderName::from_static("content-security-policy"), policy);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(stage: Stage, community: &str) -> String {
+        let page = InvitationPage {
+            style: STYLE,
+            stage,
+            id: "7c9e6679-7425-40de-944b-e07fc1f90ae7".into(),
+            community,
+            issuer: "tenant-owner",
+            recipient: "bob@guest.example",
+            contact: Some("ops@owner.example".into()),
+            state: "InvitationCreated",
+            expires: "15 March 2026, 09:00 UTC".into(),
+            token: "c2VjcmV0",
+            accept_url: Some("https://app.example/sign-in?invitation=1&token=c2VjcmV0".into()),
+        };
+        page.render().unwrap()
+    }
+
+    #[test]
+    fn values_are_escaped() {
+        let html = page(Stage::Pending, "<script>alert('x')</script> & \"co\"");
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; &#38; &#34;co&#34;"), "{html}");
+        assert!(
+            html.contains("invitation=1&#38;token=c2VjcmV0"),
+            "the accept link's ampersand is escaped in the attribute"
+        );
+    }
+
+    #[test]
+    fn only_a_pending_invitation_offers_accept_and_decline() {
+        let pending = page(Stage::Pending, "Ops");
+        assert!(pending.contains("name=\"action\" value=\"decline\"") && pending.contains("sign-in?invitation="));
+        for stage in [Stage::Expired, Stage::Declined] {
+            let html = page(stage, "Ops");
+            assert!(!html.contains("<form") && !html.contains("sign-in?invitation=") && !html.contains("c2VjcmV0"));
+        }
+    }
+
+    #[test]
+    fn the_policy_allows_exactly_the_inline_stylesheet() {
+        let html = page(Stage::Pending, "Ops");
+        assert!(html.contains(&format!("<style>{STYLE}</style>")), "the hashed text is the text on the page");
+        assert!(CONTENT_SECURITY_POLICY.starts_with("default-src 'none'; style-src 'sha256-"));
+        assert!(!CONTENT_SECURITY_POLICY.contains("script-src") && !CONTENT_SECURITY_POLICY.contains("unsafe"));
+    }
+}

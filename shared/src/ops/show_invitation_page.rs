@@ -1,0 +1,89 @@
+//! `GET /invite/{invitationId}?token=<secret>`: the landing page every invitation email links to.
+//!
+//! A public page (no JWT): the secret in the link is the credential. It shows what the invitation is for, who sent
+//! it, its state and expiry, and offers Accept (through the product's sign-in, [`crate::app::Config::sign_in_url`])
+//! and Decline (a form posted to `respond_to_invitation_page`). A link opens only while its invitation waits for
+//! an answer; a wrong, used-up or missing token, a withdrawn or unknown invitation, or a malformed id all get the
+//! one not-found page, so a link never tells anyone more than "not valid".
+
+use std::sync::Arc;
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use super::Answer;
+use crate::app::App;
+use crate::domain::{Community, Invitation, InvitationId, Secret, StoredState, Timestamp};
+use crate::http::page::{self, InvitationPage, Stage};
+use crate::http::{ApiError, request};
+
+/// Secrets are 43 characters; anything much longer is not one, and is refused before it is hashed.
+pub const MAX_TOKEN_CHARS: usize = 128;
+
+pub async fn handle(app: Arc<App>, req: Request) -> Answer {
+    let token = req.query_string_parameters_ref().and_then(|q| q.first("token")).map(str::to_owned);
+    let (invitation, community) = open_link(&app, &req, token.as_deref()).await?;
+    let stage = if invitation.is_expired(app.clock.now()) { Stage::Expired } else { Stage::Pending };
+    Ok(render(&app, &invitation, community.as_ref(), stage, token.as_deref().unwrap_or_default()))
+}
+
+/// The invitation a link opens, with its community: the one named in the path, not withdrawn, still waiting for an
+/// answer (live or expired), whose secret is `token`. Anything else is the same not-found.
+pub(super) async fn open_link(
+    app: &App,
+    req: &Request,
+    token: Option<&str>,
+) -> Result<(Invitation, Option<Community>), ApiError> {
+    let not_found = || ApiError::NotFound("The invitation link is not valid.".into());
+    let id = request::path(req, "invitationId", InvitationId::parse).map_err(|_| not_found())?;
+    let token = token.filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_CHARS).ok_or_else(not_found)?;
+    let invitation = app
+        .store
+        .get_invitation(id)
+        .await?
+        .filter(|i| i.state == StoredState::Created && i.secret_matches(&Secret::presented(token)))
+        .ok_or_else(not_found)?;
+    let community = app.store.get_community(invitation.community_id).await?;
+    Ok((invitation, community))
+}
+
+/// The page for `invitation` at `stage`. `token` is the link's secret, put back into the Decline form and the
+/// Accept link while the invitation is pending, and nowhere otherwise.
+pub(super) fn render(
+    app: &App,
+    invitation: &Invitation,
+    community: Option<&Community>,
+    stage: Stage,
+    token: &str,
+) -> Response<Body> {
+    let pending = stage == Stage::Pending;
+    let id = invitation.id.to_string();
+    let accept_url = app.config.sign_in_url.as_ref().filter(|_| pending).map(|base| {
+        let separator = if base.contains('?') { '&' } else { '?' };
+        // Both values are URL-safe as they are: a GUID and base64url.
+        format!("{base}{separator}invitation={id}&token={token}")
+    });
+    let view = InvitationPage {
+        style: page::STYLE,
+        stage,
+        id,
+        community: &invitation.community_name,
+        issuer: invitation.issuing_tenant.as_str(),
+        recipient: invitation.recipient.as_str(),
+        contact: community.and_then(|c| c.contact_email.as_ref()).map(|e| e.to_string()),
+        state: invitation.read_state(app.clock.now()).as_str(),
+        expires: readable(invitation.expires),
+        token: if pending { token } else { "" },
+        accept_url,
+    };
+    page::render(StatusCode::OK, &view)
+}
+
+/// `2026-03-15 09:00 UTC`: unambiguous wherever the reader is.
+fn readable(at: Timestamp) -> String {
+    let text = at.to_rfc3339();
+    match (text.get(..10), text.get(11..16)) {
+        (Some(date), Some(time)) => format!("{date} {time} UTC"),
+        _ => text,
+    }
+}
