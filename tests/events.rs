@@ -131,6 +131,9 @@ fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> In
         last_sent: issued,
         version: 1,
         history: vec![history(issued, "Create", OWNER_ADMIN, "tenant-owner")],
+        inviter_email: None,
+        // Stored before the outbox existed: the answers show no delivery.
+        delivery: None,
     }
 }
 

@@ -8,8 +8,9 @@
 //! operations do, and every refused change is followed by reading the state back to show that nothing was written.
 
 use rsvp::domain::{
-    Action, Community, CommunityId, Email, Invitation, InvitationId, InvitationPolicy, MemberStatus, Membership,
-    MembershipEffect, Principal, Role, StoredState, TenantId, Timestamp, Transition,
+    Action, CLAIM_STALE_MINUTES, Community, CommunityId, DeliveryOutcome, DeliveryState, Email, Invitation,
+    InvitationId, InvitationPolicy, MemberStatus, Membership, MembershipEffect, Principal, Role, StoredState, TenantId,
+    Timestamp, Transition,
 };
 use rsvp::store::{Cursor, Page, PageRequest, Store, StoreError, StoreResult};
 use rsvp_tests::{
@@ -61,6 +62,8 @@ contract!(
     delete_withdraws_an_invitation,
     remove_member_never_removes_the_owner,
     paired_reads_answer_as_the_single_reads_do,
+    a_delivery_is_claimed_once_and_its_outcome_recorded_once,
+    a_failed_or_stale_delivery_is_claimed_again_and_a_newer_one_wins,
 );
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -859,6 +862,71 @@ async fn delete_withdraws_an_invitation(store: &dyn Store) {
         ids(&all(async |req| store.list_community_invitations(c.id, &req).await).await),
         [holder.id, replacement.id]
     );
+}
+
+async fn a_delivery_is_claimed_once_and_its_outcome_recorded_once(store: &dyn Store) {
+    let owner = admin("owner");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    let (mut inv, _) = invitation(&c, "bob@x.example.com", &owner, T0);
+    inv.attach_link("https://x.example/invite/1".into(), "sealed".into());
+    store.create_invitation(&inv, T0).await.expect("create");
+    let pending = stored(store, inv.id).await.delivery.expect("the invitation email is owed");
+    assert_eq!((pending.seq, pending.state, pending.attempts), (1, DeliveryState::Pending, 0));
+    assert_eq!(pending.sealed_secret.as_deref(), Some("sealed"));
+
+    assert_eq!(store.claim_delivery(inv.id, 2, T0).await.unwrap(), None, "no such delivery");
+    assert_eq!(store.claim_delivery(InvitationId::new(), 1, T0).await.unwrap(), None, "no such invitation");
+    let claimed = store.claim_delivery(inv.id, 1, T0).await.unwrap().expect("the first claim wins");
+    let d = claimed.delivery.clone().unwrap();
+    assert_eq!((d.state, d.attempts, d.claimed), (DeliveryState::Sending, 1, Some(T0)));
+    assert_eq!(claimed.version, inv.version + 1, "a claim is a change: stale reads of the invitation conflict");
+    assert_eq!(stored(store, inv.id).await, claimed);
+    assert_eq!(store.claim_delivery(inv.id, 1, T0.plus_minutes(1)).await.unwrap(), None, "a live claim holds");
+
+    let sent = DeliveryOutcome::Sent { message_id: "m-1".into() };
+    assert_fails!(store.finish_delivery(inv.id, 2, &sent, T0).await, StoreError::Conflict);
+    store.finish_delivery(inv.id, 1, &sent, T0.plus_minutes(1)).await.expect("record sent");
+    let done = stored(store, inv.id).await;
+    let d = done.delivery.clone().unwrap();
+    assert_eq!(
+        (d.state, d.message_id.as_deref(), d.sent),
+        (DeliveryState::Sent, Some("m-1"), Some(T0.plus_minutes(1)))
+    );
+    assert_eq!(d.sealed_secret, None, "the sealed secret goes once sent");
+    assert_eq!(done.version, inv.version + 2);
+    assert_fails!(store.finish_delivery(inv.id, 1, &sent, T0).await, StoreError::Conflict);
+    assert_eq!(store.claim_delivery(inv.id, 1, T0.plus_days(1)).await.unwrap(), None, "sent is sent");
+    assert_eq!(stored(store, inv.id).await, done);
+}
+
+async fn a_failed_or_stale_delivery_is_claimed_again_and_a_newer_one_wins(store: &dyn Store) {
+    let owner = admin("owner");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    let inv = invite(store, &c, &owner, "bob@x.example.com", T0).await;
+    store.claim_delivery(inv.id, 1, T0).await.unwrap().expect("claimed");
+    let failed = DeliveryOutcome::Failed { reason: "MessageRejected: not verified".into() };
+    store.finish_delivery(inv.id, 1, &failed, T0).await.expect("record failed");
+    let d = stored(store, inv.id).await.delivery.unwrap();
+    assert_eq!(
+        (d.state, d.failure.as_deref(), d.attempts),
+        (DeliveryState::Failed, Some("MessageRejected: not verified"), 1)
+    );
+
+    // A retry claims the failed delivery again; a claim whose sender died is retaken once stale, not before.
+    store.claim_delivery(inv.id, 1, T0.plus_minutes(1)).await.unwrap().expect("a failed delivery is retried");
+    let fresh = T0.plus_minutes(1 + CLAIM_STALE_MINUTES);
+    assert_eq!(store.claim_delivery(inv.id, 1, fresh).await.unwrap(), None);
+    let retaken = store.claim_delivery(inv.id, 1, fresh.plus_minutes(1)).await.unwrap().expect("stale claim retaken");
+    assert_eq!(retaken.delivery.unwrap().attempts, 3);
+
+    // Resend owes a newer delivery: the old one's outcome can no longer land on it.
+    let read = stored(store, inv.id).await;
+    store.apply(&resend(&c, &read, &owner, T0.plus_days(1))).await.expect("Resend applies");
+    let d = stored(store, inv.id).await.delivery.unwrap();
+    assert_eq!((d.seq, d.state, d.attempts), (2, DeliveryState::Pending, 0));
+    assert_fails!(store.finish_delivery(inv.id, 1, &failed, T0).await, StoreError::Conflict);
+    assert_eq!(store.claim_delivery(inv.id, 1, T0.plus_days(2)).await.unwrap(), None);
+    assert!(store.claim_delivery(inv.id, 2, T0.plus_days(1)).await.unwrap().is_some());
 }
 
 async fn remove_member_never_removes_the_owner(store: &dyn Store) {

@@ -149,6 +149,13 @@ fn crate_name(operation: &str) -> String {
     operation.replace('_', "-")
 }
 
+/// Functions that serve no route: (logical id, crate). They are fed by the table's stream.
+const STREAM_FUNCTIONS: &[(&str, &str)] = &[("DeliverEmailsFunction", "deliver-emails")];
+
+fn is_stream_function(id: &str) -> bool {
+    STREAM_FUNCTIONS.iter().any(|(f, _)| *f == id)
+}
+
 fn reference(name: &str) -> Value {
     json!({ "Ref": name })
 }
@@ -176,6 +183,9 @@ fn every_route_is_served_by_exactly_its_own_function() {
     assert_eq!(t["Transform"], "AWS::Serverless-2016-10-31");
     let mut declared = BTreeSet::new();
     for (id, function) in of_type(&t, "AWS::Serverless::Function") {
+        if is_stream_function(id) {
+            continue;
+        }
         let events = function["Properties"]["Events"].as_object().unwrap_or_else(|| panic!("{id} has no Events"));
         assert_eq!(events.len(), 1, "{id}: one route per function");
         for event in events.values() {
@@ -230,13 +240,16 @@ fn only_the_invitation_pages_are_public() {
 fn every_function_builds_its_own_crate_and_every_crate_is_deployed() {
     let t = template();
     let mut binaries = Vec::new();
-    for route in ROUTES {
-        let id = function_id(route.operation);
+    let functions = ROUTES
+        .iter()
+        .map(|r| (function_id(r.operation), crate_name(r.operation)))
+        .chain(STREAM_FUNCTIONS.iter().map(|(id, krate)| ((*id).to_owned(), (*krate).to_owned())));
+    for (id, krate) in functions {
         let function = &resources(&t)[&id];
         assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
         let binary =
             function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap_or_else(|| panic!("{id}: Binary"));
-        assert_eq!(binary, crate_name(route.operation), "{id}");
+        assert_eq!(binary, krate, "{id}");
         // cargo-lambda builds `--bin <Binary>` from the workspace at CodeUri.
         assert_eq!(function["Properties"]["CodeUri"], ".", "{id}");
         let manifest = repo_root().join("functions").join(binary).join("Cargo.toml");
@@ -247,7 +260,11 @@ fn every_function_builds_its_own_crate_and_every_crate_is_deployed() {
         );
         binaries.push(binary.to_owned());
     }
-    assert_eq!(of_type(&t, "AWS::Serverless::Function").len(), ROUTES.len(), "no function without a route");
+    assert_eq!(
+        of_type(&t, "AWS::Serverless::Function").len(),
+        ROUTES.len() + STREAM_FUNCTIONS.len(),
+        "no function without a route, but the stream consumers"
+    );
     let mut crates: Vec<String> = std::fs::read_dir(repo_root().join("functions"))
         .unwrap()
         .map(|e| e.unwrap())
@@ -283,7 +300,9 @@ fn every_function_runs_the_rust_binary_on_arm64_with_the_settings_the_code_reads
 
     // Every RSVP_ setting the template passes is one the code reads (a misspelt name would be silently ignored),
     // and with the parameters' defaults the configuration is the code's own default.
-    let read = RefCell::new(BTreeSet::from(["RSVP_TABLE_NAME".to_owned()]));
+    let mut names = vec!["RSVP_TABLE_NAME".to_owned()];
+    names.extend(rsvp::lambda::DELIVER_EMAILS_SETTINGS.iter().map(|n| (*n).to_owned()));
+    let read = RefCell::new(BTreeSet::from_iter(names));
     let parameters = &t["Parameters"];
     let value_of = |name: &str| -> Option<String> {
         read.borrow_mut().insert(name.to_owned());
@@ -377,15 +396,19 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
         "remove_community_tenant" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:DeleteItem", "table")]),
         "list_community_invitations" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:Query", "GSI1")]),
         // The invitation and its lock are both Puts.
-        "create_community_invitation" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table")]),
+        // ...and the link secret is sealed for the outbox (KMS Encrypt).
+        "create_community_invitation" => {
+            set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("kms:Encrypt", "key")])
+        }
         "get_community_invitation" | "get_invitation_details" => set(&[("dynamodb:GetItem", "table")]),
         // Delete releases the lock or removes a membership awaiting confirmation.
         "delete_community_invitation" => {
             set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("dynamodb:DeleteItem", "table")])
         }
         // Accept joins (Put) and releases the lock (Delete), Confirm activates (Update), Decline removes (Delete),
-        // Resend takes the lock (Put).
+        // Resend takes the lock (Put) and seals the new secret (KMS Encrypt).
         "process_invitation" => set(&[
+            ("kms:Encrypt", "key"),
             ("dynamodb:GetItem", "table"),
             ("dynamodb:PutItem", "table"),
             ("dynamodb:DeleteItem", "table"),
@@ -405,6 +428,9 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
 fn resource_name(resource: &Value) -> &'static str {
     if *resource == json!({ "Fn::GetAtt": ["Table", "Arn"] }) {
         return "table";
+    }
+    if *resource == json!({ "Fn::GetAtt": ["OutboxKey", "Arn"] }) {
+        return "key";
     }
     for index in ["GSI1", "GSI2"] {
         if *resource == json!({ "Fn::Sub": format!("${{Table.Arn}}/index/{index}") }) {
@@ -467,4 +493,72 @@ fn every_function_logs_to_its_own_group_with_a_retention() {
         assert!(!retention.is_null(), "{group} keeps logs forever");
     }
     assert_eq!(used.len(), groups.len(), "no log group without a function");
+}
+
+#[test]
+fn the_email_consumer_reads_only_pending_deliveries_retries_boundedly_and_may_only_send_as_the_sender() {
+    let t = template();
+    let function = &resources(&t)["DeliverEmailsFunction"]["Properties"];
+    let events = function["Events"].as_object().expect("Events");
+    assert_eq!(events.len(), 1, "fed by one stream");
+    let source = events.values().next().unwrap();
+    assert_eq!(source["Type"], "DynamoDB");
+    let p = &source["Properties"];
+    assert_eq!(p["Stream"], json!({ "Fn::GetAtt": ["Table", "StreamArn"] }));
+    assert_eq!(p["StartingPosition"], "LATEST");
+    assert_eq!(p["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]), "failed records are named");
+    assert_eq!(p["BisectBatchOnFunctionError"], true);
+    let retries = p["MaximumRetryAttempts"].as_i64().expect("bounded retries");
+    assert!((0..=10).contains(&retries), "{retries} retries");
+    assert_eq!(p["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    assert_eq!(
+        p["DestinationConfig"]["OnFailure"]["Destination"],
+        json!({ "Fn::GetAtt": ["DeliverEmailsDeadLetterQueue", "Arn"] })
+    );
+    assert_eq!(resources(&t)["DeliverEmailsDeadLetterQueue"]["Type"], "AWS::SQS::Queue");
+    // Only records whose new image owes an email; the consumer's own write-backs (sending, sent, failed) do not
+    // match, so it never triggers itself.
+    let filters = p["FilterCriteria"]["Filters"].as_array().expect("FilterCriteria");
+    assert_eq!(filters.len(), 1);
+    let pattern: Value = serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).expect("a JSON pattern");
+    let image = &pattern["dynamodb"]["NewImage"];
+    assert_eq!(image["delivery"]["M"]["state"]["S"], json!([rsvp::domain::DeliveryState::Pending.as_str()]));
+    assert_eq!(image["SK"]["S"], json!(["#INVITATION"]));
+
+    let mut granted = BTreeSet::new();
+    for policy in function["Policies"].as_array().expect("Policies") {
+        for statement in policy["Statement"].as_array().expect("inline statements only") {
+            assert_eq!(statement["Effect"], "Allow");
+            for action in one_or_many(&statement["Action"]) {
+                for resource in one_or_many(&statement["Resource"]) {
+                    granted.insert((action.as_str().unwrap().to_owned(), resource.to_string()));
+                }
+            }
+        }
+    }
+    let table = json!({ "Fn::GetAtt": ["Table", "Arn"] }).to_string();
+    let stream = json!({ "Fn::GetAtt": ["Table", "StreamArn"] }).to_string();
+    let streams = json!({ "Fn::Sub": "${Table.Arn}/stream/*" }).to_string();
+    let key = json!({ "Fn::GetAtt": ["OutboxKey", "Arn"] }).to_string();
+    let sender =
+        json!({ "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderAddress}" })
+            .to_string();
+    let dlq = json!({ "Fn::GetAtt": ["DeliverEmailsDeadLetterQueue", "Arn"] }).to_string();
+    let wanted: BTreeSet<(String, String)> = [
+        ("dynamodb:UpdateItem", &table),
+        ("dynamodb:DescribeStream", &stream),
+        ("dynamodb:GetRecords", &stream),
+        ("dynamodb:GetShardIterator", &stream),
+        ("dynamodb:ListStreams", &streams),
+        ("kms:Decrypt", &key),
+        ("ses:SendEmail", &sender),
+        ("ses:SendRawEmail", &sender),
+        ("sqs:SendMessage", &dlq),
+    ]
+    .into_iter()
+    .map(|(a, r)| (a.to_owned(), r.clone()))
+    .collect();
+    assert_eq!(granted, wanted);
+    assert_eq!(resources(&t)["OutboxKey"]["Type"], "AWS::KMS::Key");
+    assert_eq!(resources(&t)["OutboxKey"]["Properties"]["EnableKeyRotation"], true);
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::domain::{Clock, InvitationPolicy, SystemClock};
+use crate::seal::{AesSealer, Sealer};
 use crate::store::Store;
 
 /// Shared state of one process (one Lambda instance, or the local server).
@@ -10,11 +11,20 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub config: Config,
+    /// Seals link secrets for the outbox (see [`crate::seal`]).
+    pub sealer: Arc<dyn Sealer>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
-        Self { store, clock: Arc::new(SystemClock), config }
+        // A key that lives only in this process until `with_sealer` names the real one: whatever it seals can be
+        // unsealed only here, which is right for tests and harmless for operations that issue no secret.
+        Self { store, clock: Arc::new(SystemClock), config, sealer: Arc::new(AesSealer::ephemeral()) }
+    }
+
+    pub fn with_sealer(mut self, sealer: Arc<dyn Sealer>) -> Self {
+        self.sealer = sealer;
+        self
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {

@@ -1,5 +1,5 @@
-//! The Lambda entry point every function's `main` calls: set up logging, configuration, SDK clients and the store
-//! once per cold start, then serve one route.
+//! The Lambda entry points every function's `main` calls: set up logging, configuration, SDK clients and the store
+//! once per cold start, then serve one route ([`run`]) or the outbox stream ([`run_deliver_emails`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -7,7 +7,11 @@ use std::sync::Arc;
 use lambda_http::{Error, service_fn};
 
 use crate::app::{App, Config};
+use crate::domain::SystemClock;
+use crate::mail::deliver::Deliverer;
+use crate::mail::ses::SesMailer;
 use crate::routes::Route;
+use crate::seal::KmsSealer;
 use crate::store::dynamodb::DynamoStore;
 
 /// Runs `route` as this Lambda function's only operation.
@@ -20,12 +24,57 @@ pub async fn run(route: &'static Route) -> Result<(), Error> {
     let table = std::env::var("RSVP_TABLE_NAME").map_err(|_| "RSVP_TABLE_NAME is not set")?;
     let aws = aws_config::load_from_env().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
-    let app = Arc::new(App::new(Arc::new(store), config));
+    let mut app = App::new(Arc::new(store), config);
+    // Set for the operations that issue link secrets (create, Resend); the others never seal.
+    if let Some(key) = env("RSVP_KMS_KEY_ID") {
+        app = app.with_sealer(Arc::new(KmsSealer::new(aws_sdk_kms::Client::new(&aws), key)));
+    }
+    let app = Arc::new(app);
     lambda_http::run(service_fn(move |req| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Infallible>(route.call(app, req).await) }
     }))
     .await
+}
+
+/// The `deliver_emails` function: a DynamoDB stream consumer (not HTTP) that sends the invitations' outbox.
+///
+/// Reads `RSVP_TABLE_NAME`, `RSVP_KMS_KEY_ID` (the key that sealed the link secrets), `RSVP_MAIL_FROM` (the SES
+/// sender, a verified identity) and optionally `RSVP_SES_CONFIGURATION_SET`. Answers each batch with the records
+/// that failed (`batchItemFailures`), so Lambda retries only those.
+pub async fn run_deliver_emails() -> Result<(), Error> {
+    init_tracing();
+    let table = env("RSVP_TABLE_NAME").ok_or("RSVP_TABLE_NAME is not set")?;
+    let key = env("RSVP_KMS_KEY_ID").ok_or("RSVP_KMS_KEY_ID is not set")?;
+    let from = env("RSVP_MAIL_FROM").ok_or("RSVP_MAIL_FROM is not set")?;
+    let aws = aws_config::load_from_env().await;
+    let deliverer = Arc::new(Deliverer {
+        store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table)),
+        sealer: Arc::new(KmsSealer::new(aws_sdk_kms::Client::new(&aws), key)),
+        mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&aws), from, env("RSVP_SES_CONFIGURATION_SET"))),
+        clock: Arc::new(SystemClock),
+    });
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<StreamEvent>| {
+        let deliverer = Arc::clone(&deliverer);
+        async move { Ok::<_, Error>(deliverer.handle_records(&event.payload.records).await) }
+    }))
+    .await
+}
+
+/// The settings [`run_deliver_emails`] reads besides `RSVP_TABLE_NAME` (the template check holds it to them).
+pub const DELIVER_EMAILS_SETTINGS: &[&str] = &["RSVP_KMS_KEY_ID", "RSVP_MAIL_FROM", "RSVP_SES_CONFIGURATION_SET"];
+
+/// A stream event with its records left unparsed, so that one malformed record is skipped rather than failing the
+/// whole batch (which a typed event would do).
+#[derive(serde::Deserialize)]
+pub struct StreamEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<serde_json::Value>,
+}
+
+/// A set, non-empty environment variable.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 /// Plain text lines without colour or timestamps: CloudWatch adds its own. `RUST_LOG` filters (default `info`).

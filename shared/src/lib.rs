@@ -12,13 +12,18 @@
 //! | [`store`] | the [`store::Store`] trait with a DynamoDB adapter and an embedded one for the local server |
 //! | [`routes`] | the route table, read by the local server, the tests and the template check |
 //! | [`app`] | the shared state and configuration built once per cold start |
-//! | [`lambda`] | the Lambda entry point |
+//! | [`lambda`] | the Lambda entry points (HTTP operations, and the stream consumer that sends email) |
+//! | [`mail`] | invitation emails: templates, SES and `.eml` mailers, the outbox consumer |
+//! | [`seal`] | sealing link secrets for the outbox (KMS in AWS, AES-GCM locally) |
 //!
 //! ## Rules that hold everywhere
 //!
 //! - The caller is who API Gateway's JWT authorizer says (`requestContext.authorizer.jwt.claims`), nothing else.
 //! - Another tenant's community or invitation answers exactly as a missing one does (404).
 //! - Invitation secrets are 32 random bytes, shown once, stored only as a SHA-256 hash, compared in constant time.
+//!   The email that carries one gets it sealed ([`seal`]), never in clear, and the seal is dropped once sent.
+//! - An email is recorded on the invitation in the same write as the change that owes it, and sent from the
+//!   table's stream: no change without its email, no email without its change ([`mail::deliver`]).
 //! - Expiry is decided from the stored timestamp on every read and every conditional write, never from whether
 //!   DynamoDB's TTL has removed the item yet.
 //! - Every state change is a conditional write on the version that was read: of two racing changes one wins and
@@ -28,6 +33,8 @@ pub mod app;
 pub mod domain;
 pub mod http;
 pub mod lambda;
+pub mod mail;
 pub mod ops;
 pub mod routes;
+pub mod seal;
 pub mod store;

@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::outbox::{Delivery, DeliveryState, MailKind, recipients};
 use super::{
     Community, CommunityId, Email, InvitationId, MemberStatus, Membership, Principal, Secret, SecretHash, TenantId,
     Timestamp, UserId,
@@ -115,6 +116,12 @@ pub struct Invitation {
     /// Bumped by every change; each write is conditional on the version it read, so racing changes cannot both win.
     pub version: u64,
     pub history: Vec<HistoryEntry>,
+    /// The verified address of the administrator who sent the invitation, told when it is accepted.
+    #[serde(default)]
+    pub inviter_email: Option<Email>,
+    /// The latest email this invitation owes or sent (see [`super::outbox`]); written with the change that owes it.
+    #[serde(default)]
+    pub delivery: Option<Delivery>,
 }
 
 /// How the caller relates to the invitation; worked out by the operation (token or verified email, tenant, roles).
@@ -219,6 +226,7 @@ impl Invitation {
         policy: InvitationPolicy,
     ) -> (Self, Secret) {
         let secret = Secret::generate();
+        let recipient_to = recipient.clone();
         let invitation = Self {
             id: InvitationId::new(),
             community_id: community.id,
@@ -237,6 +245,8 @@ impl Invitation {
             last_sent: now,
             version: 1,
             history: vec![HistoryEntry::new(now, "Create", Some(by))],
+            inviter_email: by.email.clone(),
+            delivery: Some(Delivery::pending(None, MailKind::Invitation, vec![recipient_to], None)),
         };
         (invitation, secret)
     }
@@ -320,6 +330,8 @@ impl Invitation {
                     now,
                 )));
                 t.notifies = true;
+                let to = recipients([self.inviter_email.clone(), community.contact_email.clone()]);
+                t.invitation.owe(MailKind::Accepted, to);
             }
             (Action::Decline, ReadState::InvitationCreated) => {
                 if !actor.is_recipient {
@@ -351,6 +363,8 @@ impl Invitation {
                 t.invitation.state = StoredState::Completed;
                 t.membership = MembershipEffect::Activate { tenant };
                 t.notifies = true;
+                let to = recipients([self.accepted_user_email.clone(), self.contact_email.clone()]);
+                t.invitation.owe(MailKind::Confirmed, to);
             }
             (Action::Resend, ReadState::InvitationCreated | ReadState::InvitationExpired) => {
                 if !actor.is_community_admin {
@@ -372,6 +386,7 @@ impl Invitation {
                 t.lock = LockEffect::Take;
                 t.new_secret = Some(secret);
                 t.notifies = true;
+                t.invitation.owe(MailKind::Invitation, vec![self.recipient.clone()]);
             }
             _ => return Err(wrong_state()),
         }
@@ -408,6 +423,24 @@ impl Invitation {
             new_secret: None,
             notifies: false,
         })
+    }
+
+    /// Records a new pending delivery of `kind` to `to`; with no one to write to, nothing is owed.
+    fn owe(&mut self, kind: MailKind, to: Vec<Email>) {
+        if !to.is_empty() {
+            self.delivery = Some(Delivery::pending(self.delivery.as_ref(), kind, to, None));
+        }
+    }
+
+    /// Puts the landing link and the sealed secret on a pending invitation email, which the domain cannot make
+    /// itself: the link's base comes from the request and sealing is I/O. Anything else is left as it is.
+    pub fn attach_link(&mut self, link: String, sealed_secret: String) {
+        if let Some(d) =
+            self.delivery.as_mut().filter(|d| d.kind == MailKind::Invitation && d.state == DeliveryState::Pending)
+        {
+            d.link = Some(link);
+            d.sealed_secret = Some(sealed_secret);
+        }
     }
 
     fn push_history(&mut self, now: Timestamp, action: &str, by: Option<&Principal>) {
@@ -650,6 +683,34 @@ mod tests {
             accepted.process(&community(), Action::Decline, Actor::link_holder(), None, T0, p),
             Err(InvitationError::NotPermitted(_))
         ));
+    }
+
+    #[test]
+    fn each_notifying_change_owes_one_email_to_the_right_people() {
+        use crate::domain::{DeliveryState, MailKind};
+        let (inv, _) = invitation();
+        let first = inv.delivery.clone().expect("the invitation email");
+        assert_eq!((first.seq, first.kind, first.state), (1, MailKind::Invitation, DeliveryState::Pending));
+        assert_eq!(first.to, vec![Email::parse("bob@guest.com").unwrap()]);
+        assert_eq!(inv.inviter_email, Some(Email::parse("admin@owner.com").unwrap()));
+        let mut with_contact = community();
+        with_contact.contact_email = Some(Email::parse("ops@owner.com").unwrap());
+        let guest = invitee();
+        let accepted = inv
+            .process(&with_contact, Action::Accept, as_recipient(&guest), contact(), T0, Policy::default())
+            .unwrap()
+            .invitation;
+        let d = accepted.delivery.clone().unwrap();
+        assert_eq!((d.seq, d.kind), (2, MailKind::Accepted));
+        assert_eq!(d.to, vec![Email::parse("admin@owner.com").unwrap(), Email::parse("ops@owner.com").unwrap()]);
+        let admin = owner();
+        let confirmed =
+            accepted.process(&community(), Action::Confirm, as_admin(&admin), None, T0, Policy::default()).unwrap();
+        let d = confirmed.invitation.delivery.unwrap();
+        assert_eq!((d.seq, d.kind), (3, MailKind::Confirmed));
+        assert_eq!(d.to, vec![Email::parse("bob@guest.com").unwrap(), Email::parse("ops@guest.com").unwrap()]);
+        let declined = inv.process(&community(), Action::Decline, as_recipient(&guest), None, T0, Policy::default());
+        assert_eq!(declined.unwrap().invitation.delivery.unwrap().seq, 1, "a decline owes no email");
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod community;
 mod email;
 mod ids;
 mod invitation;
+mod outbox;
 mod principal;
 mod secret;
 mod time;
@@ -16,6 +17,7 @@ pub use invitation::{
     Action, Actor, HistoryEntry, Invitation, InvitationError, InvitationPolicy, LockEffect, MembershipEffect,
     ReadState, StoredState, Transition,
 };
+pub use outbox::{CLAIM_STALE_MINUTES, Delivery, DeliveryOutcome, DeliveryState, MailKind, recipients, stale_before};
 pub use principal::{Principal, Role};
 pub use secret::{Secret, SecretHash};
 pub use time::{Clock, FixedClock, SystemClock, Timestamp};

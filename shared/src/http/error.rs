@@ -133,6 +133,13 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A secret that could not be sealed for the outbox: the invitation is not written without its email.
+impl From<crate::seal::SealError> for ApiError {
+    fn from(e: crate::seal::SealError) -> Self {
+        Self::Internal(e.0)
+    }
+}
+
 impl From<InvitationError> for ApiError {
     fn from(e: InvitationError) -> Self {
         match e {

@@ -1,7 +1,9 @@
 //! `POST /api/v1-preview/communities/{communityId}/invitations`: a community admin invites a recipient by email.
 //!
 //! One pending invitation per (community, recipient): a second create answers 409 naming the pending one. The
-//! answer alone carries `InvitationUrl` with the acceptance secret; only the secret's hash is stored.
+//! answer carries `InvitationUrl` with the acceptance secret, and so does the email to the recipient, which is
+//! recorded in the same write (see [`crate::mail::deliver`]); only the secret's hash is stored, and the email's copy
+//! of the secret only sealed.
 
 use std::sync::Arc;
 
@@ -39,9 +41,13 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let recipient = Email::parse(&recipient).map_err(|e| invalid_email("InvitationRecipient", e))?;
     let community = community_for_admin(&app, id, &caller).await?;
     let now = app.clock.now();
-    let (invitation, secret) = Invitation::create(&community, recipient, &caller, now, app.config.invitations);
+    let (mut invitation, secret) = Invitation::create(&community, recipient, &caller, now, app.config.invitations);
+    // The invitation email goes out from the outbox written with the invitation; its link's secret only sealed.
+    let link = format!("{}/invite/{}", public_base(&app, &req), invitation.id);
+    let sealed = app.sealer.seal(invitation.id, &secret).await?;
+    invitation.attach_link(link.clone(), sealed);
     app.store.create_invitation(&invitation, now).await?;
-    let url = format!("{}/invite/{}?token={}", public_base(&app, &req), invitation.id, secret.expose());
+    let url = format!("{link}?token={}", secret.expose());
     let body = Created { invitation: CommunityInvitation::new(&invitation, now), invitation_url: url };
     Ok(response::json(StatusCode::CREATED, &body))
 }

@@ -10,7 +10,7 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
 
-use super::{Answer, caller, invitation_not_found, relation};
+use super::{Answer, caller, invitation_not_found, public_base, relation};
 use crate::app::App;
 use crate::domain::{Action, Actor, Email, InvitationId};
 use crate::http::{ApiError, invalid_email, request, response};
@@ -53,7 +53,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let community =
             app.store.get_community(invitation.community_id).await?.ok_or_else(|| invitation_not_found(id))?;
         let actor = Actor { principal: Some(&caller), is_recipient, is_community_admin };
-        let transition = invitation.process(
+        let mut transition = invitation.process(
             &community,
             action,
             actor,
@@ -61,6 +61,12 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
             app.clock.now(),
             app.config.invitations,
         )?;
+        // Resend's email carries the new secret, sealed, in the outbox written with the change.
+        if let Some(secret) = &transition.new_secret {
+            let link = format!("{}/invite/{id}", public_base(&app, &req));
+            let sealed = app.sealer.seal(id, secret).await?;
+            transition.invitation.attach_link(link, sealed);
+        }
         match app.store.apply(&transition).await {
             Ok(()) => {
                 let status = if transition.notifies { StatusCode::ACCEPTED } else { StatusCode::OK };

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{Community, Invitation, MemberStatus, Membership, Timestamp};
+use crate::domain::{Community, DeliveryState, Invitation, MemberStatus, Membership, Timestamp};
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -19,6 +19,10 @@ pub struct CommunityInvitation {
     pub invitation_recipient: String,
     pub accepted_user_email: Option<String>,
     pub accepted_tenant_name: Option<String>,
+    /// The latest email the invitation owes: `pending` (also while being sent), `sent` or `failed`.
+    pub delivery_state: Option<&'static str>,
+    /// Why the latest email failed, as the mail service said; null unless failed.
+    pub delivery_failure_reason: Option<String>,
 }
 
 impl CommunityInvitation {
@@ -36,6 +40,16 @@ impl CommunityInvitation {
             invitation_recipient: i.recipient.to_string(),
             accepted_user_email: i.accepted_user_email.as_ref().map(ToString::to_string),
             accepted_tenant_name: i.accepted_tenant_name.clone(),
+            delivery_state: i.delivery.as_ref().map(|d| match d.state {
+                DeliveryState::Pending | DeliveryState::Sending => "pending",
+                DeliveryState::Sent => "sent",
+                DeliveryState::Failed => "failed",
+            }),
+            delivery_failure_reason: i
+                .delivery
+                .as_ref()
+                .filter(|d| d.state == DeliveryState::Failed)
+                .and_then(|d| d.failure.clone()),
         }
     }
 

@@ -39,8 +39,8 @@ use serde::de::DeserializeOwned;
 
 use super::{Cursor, Page, PageRequest, Store, StoreError, StoreResult, order};
 use crate::domain::{
-    Community, CommunityId, Invitation, InvitationId, LockEffect, MemberStatus, Membership, MembershipEffect,
-    StoredState, TenantId, Timestamp, Transition,
+    Community, CommunityId, DeliveryOutcome, DeliveryState, Invitation, InvitationId, LockEffect, MemberStatus,
+    Membership, MembershipEffect, StoredState, TenantId, Timestamp, Transition,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -608,6 +608,99 @@ impl Store for DynamoStore {
         }
         self.transact(items).await.map_err(|e| cancelled(e, &guards))
     }
+
+    async fn claim_delivery(&self, id: InvitationId, seq: u64, now: Timestamp) -> StoreResult<Option<Invitation>> {
+        // `Delivery::claimable`, as a condition.
+        let result = self
+            .delivery_update(id, seq)
+            .update_expression(
+                "SET #d.#st = :sending, #d.#claimed = :now, #d.#attempts = #d.#attempts + :one, #v = #v + :one",
+            )
+            .condition_expression(
+                "#d.#seq = :seq AND (#d.#st IN (:pending, :failed) OR (#d.#st = :sending AND #d.#claimed < :stale))",
+            )
+            .expression_attribute_names("#claimed", "claimed")
+            .expression_attribute_names("#attempts", "attempts")
+            .expression_attribute_values(":sending", delivery_state(DeliveryState::Sending))
+            .expression_attribute_values(":pending", delivery_state(DeliveryState::Pending))
+            .expression_attribute_values(":failed", delivery_state(DeliveryState::Failed))
+            .expression_attribute_values(":now", n(now.millis()))
+            .expression_attribute_values(":stale", n(crate::domain::stale_before(now).millis()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => out.attributes.map(decode).transpose(),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: InvitationId,
+        seq: u64,
+        outcome: &DeliveryOutcome,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let update = self
+            .delivery_update(id, seq)
+            .condition_expression("#d.#seq = :seq AND #d.#st = :sending")
+            .expression_attribute_values(":sending", delivery_state(DeliveryState::Sending))
+            .expression_attribute_names("#failure", "failure");
+        let update = match outcome {
+            // Sent: the sealed secret has done its job and goes.
+            DeliveryOutcome::Sent { message_id } => update
+                .update_expression(
+                    "SET #d.#st = :sent, #d.#mid = :mid, #d.#sent = :now, #d.#failure = :null, #v = #v + :one \
+                     REMOVE #d.#sealed",
+                )
+                .expression_attribute_names("#mid", "message_id")
+                .expression_attribute_names("#sent", "sent")
+                .expression_attribute_names("#sealed", "sealed_secret")
+                .expression_attribute_values(":sent", delivery_state(DeliveryState::Sent))
+                .expression_attribute_values(":mid", s(message_id.clone()))
+                .expression_attribute_values(":now", n(now.millis()))
+                .expression_attribute_values(":null", AttributeValue::Null(true)),
+            DeliveryOutcome::Failed { reason } => update
+                .update_expression("SET #d.#st = :failed, #d.#failure = :reason, #v = #v + :one")
+                .expression_attribute_values(":failed", delivery_state(DeliveryState::Failed))
+                .expression_attribute_values(":reason", s(reason.clone())),
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Err(StoreError::Conflict)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+impl DynamoStore {
+    /// An `UpdateItem` of the invitation's delivery with the `#d` (delivery), `#st` (its state) and `#seq` names set,
+    /// `:seq` bound and the version bumped, as both delivery writes need.
+    fn delivery_update(
+        &self,
+        id: InvitationId,
+        seq: u64,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(invitation_pk(id)))
+            .key("SK", s("#INVITATION"))
+            .expression_attribute_names("#d", "delivery")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_names("#seq", "seq")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":seq", n(seq as i64))
+            .expression_attribute_values(":one", n(1))
+    }
+}
+
+fn delivery_state(state: DeliveryState) -> AttributeValue {
+    s(state.as_str())
 }
 
 fn status(status: MemberStatus) -> StoreResult<AttributeValue> {

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Cursor, Page, PageRequest, Store, StoreError, StoreResult, order};
 use crate::domain::{
-    Community, CommunityId, Invitation, InvitationId, LockEffect, MemberStatus, Membership, MembershipEffect,
-    StoredState, TenantId, Timestamp, Transition,
+    Community, CommunityId, DeliveryOutcome, DeliveryState, Invitation, InvitationId, LockEffect, MemberStatus,
+    Membership, MembershipEffect, StoredState, TenantId, Timestamp, Transition,
 };
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -33,12 +33,16 @@ struct Lock {
 pub struct MemoryStore {
     state: Mutex<State>,
     file: Option<PathBuf>,
+    listener: Mutex<Option<Listener>>,
 }
+
+/// Told of each invitation written with a pending delivery.
+type Listener = Box<dyn Fn(&Invitation) + Send + Sync>;
 
 impl MemoryStore {
     /// A store that forgets everything when dropped.
     pub fn new() -> Self {
-        Self { state: Mutex::new(State::default()), file: None }
+        Self { state: Mutex::new(State::default()), file: None, listener: Mutex::new(None) }
     }
 
     /// A store saved to `file` after every change, starting from what the file holds if it exists.
@@ -48,7 +52,7 @@ impl MemoryStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
             Err(e) => return Err(e),
         };
-        Ok(Self { state: Mutex::new(state), file: Some(file.to_owned()) })
+        Ok(Self { state: Mutex::new(state), file: Some(file.to_owned()), listener: Mutex::new(None) })
     }
 
     /// Runs `change` on a copy of the state and keeps it only if it succeeds and (when file-backed) is saved:
@@ -208,7 +212,9 @@ impl Store for MemoryStore {
             take_lock(s, invitation, now)?;
             s.invitations.insert(invitation.id, invitation.clone());
             Ok(())
-        })
+        })?;
+        self.announce(invitation);
+        Ok(())
     }
 
     async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<Invitation>> {
@@ -290,7 +296,58 @@ impl Store for MemoryStore {
             }
             s.invitations.insert(inv.id, inv.clone());
             Ok(())
+        })?;
+        self.announce(&t.invitation);
+        Ok(())
+    }
+
+    async fn claim_delivery(&self, id: InvitationId, seq: u64, now: Timestamp) -> StoreResult<Option<Invitation>> {
+        self.write(|s| {
+            let Some(inv) = s.invitations.get_mut(&id) else { return Ok(None) };
+            let Some(delivery) = inv.delivery.as_mut().filter(|d| d.claimable(seq, now)) else { return Ok(None) };
+            delivery.claim(now);
+            inv.version += 1;
+            Ok(Some(inv.clone()))
         })
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: InvitationId,
+        seq: u64,
+        outcome: &DeliveryOutcome,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|s| {
+            let inv = s.invitations.get_mut(&id).ok_or(StoreError::Conflict)?;
+            let delivery = inv
+                .delivery
+                .as_mut()
+                .filter(|d| d.seq == seq && d.state == DeliveryState::Sending)
+                .ok_or(StoreError::Conflict)?;
+            delivery.finish(outcome, now);
+            inv.version += 1;
+            Ok(())
+        })
+    }
+}
+
+impl MemoryStore {
+    /// Calls `listener` with every invitation written with a pending delivery, after the write is kept: the local
+    /// server's stand-in for the DynamoDB stream and its filter.
+    pub fn on_pending_delivery(&self, listener: impl Fn(&Invitation) + Send + Sync + 'static) {
+        if let Ok(mut slot) = self.listener.lock() {
+            *slot = Some(Box::new(listener));
+        }
+    }
+
+    fn announce(&self, invitation: &Invitation) {
+        if invitation.delivery.as_ref().is_some_and(|d| d.state == DeliveryState::Pending)
+            && let Ok(slot) = self.listener.lock()
+            && let Some(listener) = slot.as_ref()
+        {
+            listener(invitation);
+        }
     }
 }
 

@@ -9,7 +9,9 @@ pub mod memory;
 
 use async_trait::async_trait;
 
-use crate::domain::{Community, CommunityId, Invitation, InvitationId, Membership, TenantId, Timestamp, Transition};
+use crate::domain::{
+    Community, CommunityId, DeliveryOutcome, Invitation, InvitationId, Membership, TenantId, Timestamp, Transition,
+};
 
 /// One page of a list, and where the next page starts if there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +118,23 @@ pub trait Store: Send + Sync {
     /// Applies a decided change with its lock and membership effects, all or nothing.
     /// [`StoreError::Conflict`] if the invitation changed (or expired) since it was read.
     async fn apply(&self, transition: &Transition) -> StoreResult<()>;
+
+    /// Claims delivery `seq` of invitation `id` for sending at `now`, if [`Delivery::claimable`] says it may be:
+    /// the invitation as claimed (version bumped), or `None` if it is not there, was sent, was replaced by a newer
+    /// delivery or is being sent by someone else. Of two racing claims exactly one gets the invitation.
+    ///
+    /// [`Delivery::claimable`]: crate::domain::Delivery::claimable
+    async fn claim_delivery(&self, id: InvitationId, seq: u64, now: Timestamp) -> StoreResult<Option<Invitation>>;
+
+    /// Records how claimed delivery `seq` ended. [`StoreError::Conflict`] if it is no longer that delivery in the
+    /// `sending` state (a newer one replaced it, or a stale claim was retaken).
+    async fn finish_delivery(
+        &self,
+        id: InvitationId,
+        seq: u64,
+        outcome: &DeliveryOutcome,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 }
 
 /// Sort keys for the orders above, shared by both adapters so they order identically.

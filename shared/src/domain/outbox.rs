@@ -1,0 +1,201 @@
+//! The invitation's outbox: the email a change owes someone, kept on the invitation itself.
+//!
+//! A change that must send mail (create, Resend, Accept, Confirm) records a [`Delivery`] in the invitation it
+//! writes, so the email intent is saved in the same conditional write as the state change: a change is never saved
+//! without its email, and no email is sent for a change that was not saved. The stream consumer then claims the
+//! delivery, sends it and writes the outcome back, every step conditional on the delivery's sequence number.
+//!
+//! ```text
+//! pending --claim--> sending --sent--> sent
+//!    ^                  |  \--failed--> failed --claim (a retry)--> sending
+//!    |                  \--claim older than CLAIM_STALE_MINUTES (the sender died)--> sending
+//! a newer delivery (seq + 1) replaces any of them
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use super::{Email, Timestamp};
+
+/// A claim older than this is taken to belong to a consumer that died mid-send, and may be retaken. Long enough
+/// that a slow but live send (SES answers within seconds) is never sent twice.
+pub const CLAIM_STALE_MINUTES: i64 = 5;
+
+/// Where a delivery stands. Stored in lower case; the stream filter matches `pending`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Written with the change; not yet claimed.
+    Pending,
+    /// Claimed by a consumer that is sending it.
+    Sending,
+    Sent,
+    /// The last attempt failed; a retry of the stream record may claim it again.
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// Which email a delivery is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailKind {
+    /// To the recipient, with the landing link and its secret (create, Resend).
+    Invitation,
+    /// To the community (the inviting admin and the community's contact): the invitation was accepted.
+    Accepted,
+    /// To the invitee (the accepting user or the contact they gave): the community confirmed them.
+    Confirmed,
+}
+
+/// One email an invitation owes, and how its sending went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// 1 for the invitation's first delivery, one more for each after it. Every consumer write is conditional on
+    /// it, so an outcome can never land on a newer delivery.
+    pub seq: u64,
+    pub kind: MailKind,
+    pub to: Vec<Email>,
+    pub state: DeliveryState,
+    /// The landing link without its secret (`<public url>/invite/<id>`), for mail that carries one.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// The link's secret sealed by a [`crate::seal::Sealer`] (never in clear), until the email is sent.
+    #[serde(default)]
+    pub sealed_secret: Option<String>,
+    /// When the current claim was taken.
+    #[serde(default)]
+    pub claimed: Option<Timestamp>,
+    /// Claims so far, the current one included.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The mail service's id for the message, once sent.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    #[serde(default)]
+    pub sent: Option<Timestamp>,
+    /// Why the last attempt failed, as the mail service said it.
+    #[serde(default)]
+    pub failure: Option<String>,
+}
+
+/// How a claimed delivery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Sent { message_id: String },
+    Failed { reason: String },
+}
+
+impl Delivery {
+    /// A new pending delivery following `previous` (if any).
+    pub fn pending(previous: Option<&Delivery>, kind: MailKind, to: Vec<Email>, link: Option<String>) -> Self {
+        Self {
+            seq: previous.map_or(1, |d| d.seq + 1),
+            kind,
+            to,
+            state: DeliveryState::Pending,
+            link,
+            sealed_secret: None,
+            claimed: None,
+            attempts: 0,
+            message_id: None,
+            sent: None,
+            failure: None,
+        }
+    }
+
+    /// Whether delivery `seq` may be claimed at `now`: it is this delivery, and it is pending, failed (a retry), or
+    /// claimed so long ago that its sender must have died. Both stores apply exactly this rule atomically.
+    pub fn claimable(&self, seq: u64, now: Timestamp) -> bool {
+        self.seq == seq
+            && match self.state {
+                DeliveryState::Pending | DeliveryState::Failed => true,
+                DeliveryState::Sending => self.claimed.is_some_and(|c| c < stale_before(now)),
+                DeliveryState::Sent => false,
+            }
+    }
+
+    /// The delivery once claimed at `now`.
+    pub fn claim(&mut self, now: Timestamp) {
+        self.state = DeliveryState::Sending;
+        self.claimed = Some(now);
+        self.attempts += 1;
+    }
+
+    /// The delivery once `outcome` is known. A sent delivery no longer needs its sealed secret, so it is dropped.
+    pub fn finish(&mut self, outcome: &DeliveryOutcome, now: Timestamp) {
+        match outcome {
+            DeliveryOutcome::Sent { message_id } => {
+                self.state = DeliveryState::Sent;
+                self.message_id = Some(message_id.clone());
+                self.sent = Some(now);
+                self.failure = None;
+                self.sealed_secret = None;
+            }
+            DeliveryOutcome::Failed { reason } => {
+                self.state = DeliveryState::Failed;
+                self.failure = Some(reason.clone());
+            }
+        }
+    }
+}
+
+/// Claims taken before this instant are stale at `now`.
+pub fn stale_before(now: Timestamp) -> Timestamp {
+    now.plus_minutes(-CLAIM_STALE_MINUTES)
+}
+
+/// Who to write to, in order, without repeats (addresses compared as mail systems do).
+pub fn recipients(candidates: impl IntoIterator<Item = Option<Email>>) -> Vec<Email> {
+    let mut out: Vec<Email> = Vec::new();
+    for email in candidates.into_iter().flatten() {
+        if !out.iter().any(|e| e.matches(&email)) {
+            out.push(email);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
+
+    fn email(s: &str) -> Email {
+        Email::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_delivery_is_claimed_once_until_it_fails_or_its_claim_goes_stale() {
+        let mut d = Delivery::pending(None, MailKind::Invitation, vec![email("bob@guest.com")], None);
+        assert_eq!(d.seq, 1);
+        assert!(d.claimable(1, T0));
+        assert!(!d.claimable(2, T0), "another sequence number is another delivery");
+        d.claim(T0);
+        assert_eq!((d.state, d.attempts), (DeliveryState::Sending, 1));
+        assert!(!d.claimable(1, T0.plus_minutes(CLAIM_STALE_MINUTES)));
+        assert!(d.claimable(1, T0.plus_minutes(CLAIM_STALE_MINUTES + 1)), "a stale claim is retaken");
+        d.finish(&DeliveryOutcome::Failed { reason: "no".into() }, T0);
+        assert!(d.claimable(1, T0), "a failed delivery may be retried");
+        d.claim(T0);
+        d.sealed_secret = Some("sealed".into());
+        d.finish(&DeliveryOutcome::Sent { message_id: "m-1".into() }, T0);
+        assert_eq!((d.state, d.attempts, d.sealed_secret.as_deref()), (DeliveryState::Sent, 2, None));
+        assert!(!d.claimable(1, T0.plus_days(1)), "a sent delivery is never sent again");
+        assert_eq!(Delivery::pending(Some(&d), MailKind::Accepted, vec![], None).seq, 2);
+    }
+
+    #[test]
+    fn recipients_are_not_repeated() {
+        let to = recipients([Some(email("Ops@owner.com")), None, Some(email("ops@owner.com")), Some(email("a@b.com"))]);
+        assert_eq!(to, vec![email("Ops@owner.com"), email("a@b.com")]);
+    }
+}

@@ -1,0 +1,150 @@
+//! The outbox consumer: delivers an invitation's pending email exactly once, whatever the stream does.
+//!
+//! For each stream record whose new image owes an email, [`Deliverer::deliver`] claims the delivery with a
+//! conditional write (`pending -> sending` on its sequence number), so a record seen twice, or by two consumers,
+//! sends once; it then unseals the link secret, renders and sends the message, and writes `sent` (with the mail
+//! service's message id, dropping the sealed secret) or `failed` (with the service's reason) back, again
+//! conditionally. A failed send is reported as a batch item failure, so Lambda retries the record and the retry
+//! claims the failed delivery again; a send whose consumer died leaves a claim that goes stale and is retaken.
+//!
+//! Records it does not understand (other items, `REMOVE`s, TTL deletions, images that do not decode) are skipped:
+//! retrying them could never succeed.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use serde::Deserialize;
+
+use super::{Mailer, templates};
+use crate::domain::{Clock, DeliveryOutcome, DeliveryState, InvitationId};
+use crate::seal::Sealer;
+use crate::store::{Store, StoreError};
+
+/// The longest failure reason stored on the item.
+const MAX_REASON: usize = 500;
+
+/// What the consumer needs: where invitations are, how secrets open, how mail leaves, and the time.
+pub struct Deliverer {
+    pub store: Arc<dyn Store>,
+    pub sealer: Arc<dyn Sealer>,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// What became of one delivery that did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivered {
+    /// Sent now, with the mail service's message id.
+    Sent(String),
+    /// Nothing to do: already sent, replaced by a newer delivery, or being sent by someone else.
+    Skipped,
+}
+
+/// Why a delivery failed; its record is reported for a retry.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    /// The message was not sent; the delivery is recorded as failed with this reason.
+    #[error("sending failed: {0}")]
+    Failed(String),
+    /// The store could not be read or written; the delivery stays as it was (a claim goes stale).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The part of an invitation item's image the consumer looks at.
+#[derive(Deserialize)]
+struct Image {
+    #[serde(rename = "SK")]
+    sk: String,
+    id: InvitationId,
+    delivery: Option<ImageDelivery>,
+}
+
+#[derive(Deserialize)]
+struct ImageDelivery {
+    seq: u64,
+    state: DeliveryState,
+}
+
+/// The (invitation, delivery) a stream record asks to deliver, or `None` for a record to skip.
+pub fn pending_delivery(record: &EventRecord) -> Option<(InvitationId, u64)> {
+    if !matches!(record.event_name.as_str(), "INSERT" | "MODIFY") {
+        return None;
+    }
+    let image: Image = serde_dynamo::from_item(record.change.new_image.clone()).ok()?;
+    let delivery = image.delivery.filter(|d| d.state == DeliveryState::Pending)?;
+    (image.sk == "#INVITATION").then_some((image.id, delivery.seq))
+}
+
+impl Deliverer {
+    /// Delivers email `seq` of invitation `id` if it is still owed and nobody else is sending it.
+    pub async fn deliver(&self, id: InvitationId, seq: u64) -> Result<Delivered, DeliverError> {
+        let Some(invitation) = self.store.claim_delivery(id, seq, self.clock.now()).await? else {
+            return Ok(Delivered::Skipped);
+        };
+        let Some(delivery) = invitation.delivery.clone() else { return Ok(Delivered::Skipped) };
+        let outcome = match self.message(&invitation, &delivery).await {
+            Err(reason) => DeliveryOutcome::Failed { reason },
+            Ok(message) => match self.mailer.send(&message).await {
+                Ok(message_id) => DeliveryOutcome::Sent { message_id },
+                Err(e) => DeliveryOutcome::Failed { reason: e.0.chars().take(MAX_REASON).collect() },
+            },
+        };
+        match self.store.finish_delivery(id, seq, &outcome, self.clock.now()).await {
+            Ok(()) => {}
+            // A newer delivery replaced this one while it was being sent; what was sent was still owed then.
+            Err(StoreError::Conflict) => {
+                tracing::warn!(invitation = %id, seq, "the delivery changed while it was sent")
+            }
+            Err(e) => return Err(e.into()),
+        }
+        match outcome {
+            DeliveryOutcome::Sent { message_id } => {
+                tracing::info!(invitation = %id, seq, message_id, "email sent");
+                Ok(Delivered::Sent(message_id))
+            }
+            DeliveryOutcome::Failed { reason } => {
+                tracing::warn!(invitation = %id, seq, reason, "email not sent");
+                Err(DeliverError::Failed(reason))
+            }
+        }
+    }
+
+    /// The message for `delivery`, or why it cannot be made (the sealed secret does not open).
+    async fn message(
+        &self,
+        invitation: &crate::domain::Invitation,
+        delivery: &crate::domain::Delivery,
+    ) -> Result<super::Message, String> {
+        let link = match (&delivery.link, &delivery.sealed_secret) {
+            (Some(link), Some(sealed)) => {
+                let secret = self.sealer.unseal(invitation.id, sealed).await.map_err(|e| e.to_string())?;
+                Some(format!("{link}?token={}", secret.expose()))
+            }
+            _ => None,
+        };
+        let to = delivery.to.iter().map(ToString::to_string).collect();
+        Ok(templates::render(invitation, delivery.kind, to, link))
+    }
+
+    /// One batch of DynamoDB stream records (the Lambda event's `Records`), delivered in order. The answer names
+    /// the records that failed (by sequence number), for Lambda to retry; records it skips are not failures.
+    pub async fn handle_records(&self, records: &[serde_json::Value]) -> DynamoDbEventResponse {
+        let mut response = DynamoDbEventResponse::default();
+        for value in records {
+            let Ok(record) = serde_json::from_value::<EventRecord>(value.clone()) else {
+                tracing::warn!("skipped a stream record that does not parse");
+                continue;
+            };
+            let Some((id, seq)) = pending_delivery(&record) else { continue };
+            if let Err(error) = self.deliver(id, seq).await {
+                tracing::warn!(invitation = %id, seq, %error, "delivery failed; the record will be retried");
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = record.change.sequence_number.clone();
+                response.batch_item_failures.push(failure);
+            }
+        }
+        response
+    }
+}

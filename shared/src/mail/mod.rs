@@ -1,0 +1,58 @@
+//! Invitation emails: rendering, the [`Mailer`]s that send them, and the stream consumer that delivers the
+//! invitations' outbox ([`deliver`]).
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`templates`] | subject, text and HTML bodies (askama, HTML escaped by default) |
+//! | [`ses`] | [`ses::SesMailer`]: Amazon SES `SendEmail` (Lambda) |
+//! | [`outbox`] | [`outbox::OutboxMailer`]: one `.eml` file per message in a folder (the local server) |
+//! | [`deliver`] | [`deliver::Deliverer`]: claim, render, send, record; and the DynamoDB stream batch around it |
+
+pub mod deliver;
+pub mod outbox;
+pub mod ses;
+pub mod templates;
+
+use async_trait::async_trait;
+
+/// One email, ready to send. Not `Debug`: the text, the HTML and `link` carry the invitation secret.
+pub struct Message {
+    pub to: Vec<String>,
+    /// One line, without control characters (see [`header_text`]).
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// The landing link with its secret, when the message carries one (the local server prints it).
+    pub link: Option<String>,
+}
+
+/// Why a message was not sent, in the mail service's words (it is stored as the delivery's failure reason).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct MailError(pub String);
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends `message`; the mail service's id for it.
+    async fn send(&self, message: &Message) -> Result<String, MailError>;
+}
+
+/// `value` made safe for a header: control characters (CR and LF above all, which would start a new header) become
+/// spaces, runs of spaces one, and it is cut to `max` characters. Names and subjects that callers typed pass here.
+pub fn header_text(value: &str, max: usize) -> String {
+    let cleaned: String = value.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let words: Vec<&str> = cleaned.split_whitespace().collect();
+    words.join(" ").chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_text_cannot_start_a_header() {
+        assert_eq!(header_text("Ops\r\nBcc: evil@x.com\t\u{7}!", 200), "Ops Bcc: evil@x.com !");
+        assert_eq!(header_text("  a   b ", 200), "a b");
+        assert_eq!(header_text("abcdef", 3), "abc");
+    }
+}

@@ -1,0 +1,42 @@
+//! Amazon SES v1 `SendEmail`: the sender (a verified identity) and an optional configuration set come from the
+//! environment (`RSVP_MAIL_FROM`, `RSVP_SES_CONFIGURATION_SET`).
+
+use async_trait::async_trait;
+use aws_sdk_ses::error::DisplayErrorContext;
+use aws_sdk_ses::types::{Body, Content, Destination, Message as SesMessage};
+
+use super::{MailError, Mailer, Message};
+
+pub struct SesMailer {
+    client: aws_sdk_ses::Client,
+    from: String,
+    configuration_set: Option<String>,
+}
+
+impl SesMailer {
+    pub fn new(client: aws_sdk_ses::Client, from: impl Into<String>, configuration_set: Option<String>) -> Self {
+        Self { client, from: from.into(), configuration_set }
+    }
+}
+
+fn content(data: &str) -> Result<Content, MailError> {
+    Content::builder().data(data).charset("UTF-8").build().map_err(|e| MailError(e.to_string()))
+}
+
+#[async_trait]
+impl Mailer for SesMailer {
+    async fn send(&self, message: &Message) -> Result<String, MailError> {
+        let body = Body::builder().text(content(&message.text)?).html(content(&message.html)?).build();
+        let out = self
+            .client
+            .send_email()
+            .source(&self.from)
+            .destination(Destination::builder().set_to_addresses(Some(message.to.clone())).build())
+            .message(SesMessage::builder().subject(content(&message.subject)?).body(body).build())
+            .set_configuration_set_name(self.configuration_set.clone())
+            .send()
+            .await
+            .map_err(|e| MailError(format!("SES SendEmail failed: {}", DisplayErrorContext(e))))?;
+        Ok(out.message_id)
+    }
+}
