@@ -1,7 +1,7 @@
 //! Support code for rsvp's black-box tests: the DynamoDB Local connection and small fixture builders.
 //!
-//! Every test file of this package (`store_contract`, `http_api`, `events`, `template`) links this library as
-//! `rsvp_tests`. Run them through `scripts/test`, which starts DynamoDB Local and exports
+//! Every test file of this package (`store_contract`, `http_api`, `landing_page`, `events`, `template`) links this
+//! library as `rsvp_tests`. Run them through `scripts/test`, which starts DynamoDB Local and exports
 //! [`ENDPOINT_VARIABLE`]; a test that needs DynamoDB and does not find it fails, it is never skipped.
 //!
 //! ```no_run
