@@ -13,8 +13,10 @@
 //! | [`token`] | [`SigningKey`] and [`TokenClaims`]: minting and verifying HS256 tokens |
 //! | [`event`] | the API Gateway event for a request |
 //! | [`server`] | [`Server`]: accept, route, refuse what API Gateway would, invoke, answer |
+//! | [`mail`] | the outbox consumer in-process: invitation emails as `.eml` files, one printed line each |
 
 pub mod event;
+pub mod mail;
 pub mod server;
 pub mod token;
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use rsvp::app::{App, Config};
 use rsvp::domain::{Email, Role, TenantId, UserId};
+use rsvp::seal::AesSealer;
 use rsvp::store::memory::MemoryStore;
 use rsvp_local::token::now_epoch_seconds;
 use rsvp_local::{Server, SigningKey, TokenClaims};
@@ -44,6 +45,9 @@ struct ServeArgs {
     /// Base URL of invitation links; defaults to RSVP_PUBLIC_URL, else the listening URL.
     #[arg(long, value_parser = parse_public_url)]
     public_url: Option<String>,
+    /// Where invitation emails are written as .eml files (one line each is printed); default <data-dir>/outbox.
+    #[arg(long)]
+    outbox: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -86,16 +90,21 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     rsvp::lambda::init_tracing();
     std::fs::create_dir_all(&args.data_dir).map_err(|e| in_dir(&args.data_dir, e))?;
     let store_file = args.data_dir.join("store.json");
-    let store = MemoryStore::open(&store_file).map_err(|e| format!("opening {}: {e}", store_file.display()))?;
+    let store = Arc::new(MemoryStore::open(&store_file).map_err(|e| format!("opening {}: {e}", store_file.display()))?);
+    // Link secrets wait for their email sealed with a key of this data directory, as KMS seals them in AWS.
+    let sealer = Arc::new(AesSealer::load_or_create(&args.data_dir).map_err(|e| in_dir(&args.data_dir, e))?);
+    let outbox = args.outbox.clone().unwrap_or_else(|| args.data_dir.join("outbox"));
+    rsvp_local::mail::start(&store, sealer.clone(), &outbox)
+        .map_err(|e| format!("outbox {}: {e}", outbox.display()))?;
     let key = SigningKey::load_or_create(&args.data_dir).map_err(|e| in_dir(&args.data_dir, e))?;
     let listener = listen(&args.host, args.port).await?;
     let url = format!("http://{}", listener.local_addr()?);
     let config = Config::from_env()?;
     let public_url = args.public_url.or(config.public_url.clone()).unwrap_or_else(|| url.clone());
     let config = Config { public_url: Some(public_url), ..config };
-    let app = Arc::new(App::new(Arc::new(store), config));
+    let app = Arc::new(App::new(store, config).with_sealer(sealer));
     let server = Server::from_listener(listener, app, key)?;
-    println!("rsvp listening on {url}");
+    println!("rsvp listening on {url}; invitation emails go to {}", outbox.display());
     server.run_until(shutdown_signal()).await?;
     Ok(())
 }

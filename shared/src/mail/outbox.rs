@@ -73,10 +73,19 @@ impl Mailer for OutboxMailer {
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let file = self.dir.join(&name);
         // Small local files: blocking briefly is simpler than a blocking pool, and only the local server does it.
-        std::fs::write(&tmp, eml).map_err(|e| MailError(format!("writing {}: {e}", tmp.display())))?;
+        write_private(&tmp, eml.as_bytes()).map_err(|e| MailError(format!("writing {}: {e}", tmp.display())))?;
         std::fs::rename(&tmp, &file).map_err(|e| MailError(format!("writing {}: {e}", file.display())))?;
         Ok(name)
     }
+}
+
+/// Writes `bytes` to a new file only its owner may read: a message carries a live invitation secret.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path)?, bytes)
 }
 
 /// Now, and the same instant as an RFC 5322 date.

@@ -1,0 +1,60 @@
+//! Invitation emails on a laptop: the outbox consumer of `rsvp::mail::deliver`, run in-process in place of the
+//! DynamoDB stream and its Lambda. The embedded store tells it of every invitation written with a pending delivery
+//! (the stream filter's rule), and it delivers each into `.eml` files in the outbox folder, printing one line per
+//! message with the link, so a developer can click through the whole flow.
+//!
+//! There is no stream to retry a failed send here: a failure is logged and recorded on the invitation
+//! (`DeliveryState: failed`), and Resend sends again.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rsvp::domain::SystemClock;
+use rsvp::mail::deliver::Deliverer;
+use rsvp::mail::outbox::OutboxMailer;
+use rsvp::mail::{MailError, Mailer, Message};
+use rsvp::seal::Sealer;
+use rsvp::store::memory::MemoryStore;
+
+/// The sender written into local messages.
+pub const LOCAL_SENDER: &str = "rsvp@localhost";
+
+/// The outbox mailer, and a line on standard output for each message it writes.
+struct Announcing(OutboxMailer);
+
+#[async_trait]
+impl Mailer for Announcing {
+    async fn send(&self, message: &Message) -> Result<String, MailError> {
+        let file = self.0.send(message).await?;
+        let link = message.link.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
+        println!(
+            "mail to {}: {}{link} ({})",
+            message.to.join(", "),
+            message.subject,
+            self.0.dir().join(&file).display()
+        );
+        Ok(file)
+    }
+}
+
+/// Starts delivering `store`'s outbox into `outbox` (made if missing). Call from within the Tokio runtime.
+pub fn start(store: &Arc<MemoryStore>, sealer: Arc<dyn Sealer>, outbox: &Path) -> std::io::Result<()> {
+    let mailer = Arc::new(Announcing(OutboxMailer::new(outbox, LOCAL_SENDER)?));
+    let deliverer = Deliverer { store: store.clone(), sealer, mailer, clock: Arc::new(SystemClock) };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    store.on_pending_delivery(move |invitation| {
+        if let Some(delivery) = &invitation.delivery {
+            // The receiver lives as long as the server; if it is gone, so is everything else.
+            let _ = tx.send((invitation.id, delivery.seq));
+        }
+    });
+    tokio::spawn(async move {
+        while let Some((id, seq)) = rx.recv().await {
+            if let Err(error) = deliverer.deliver(id, seq).await {
+                tracing::warn!(invitation = %id, seq, %error, "the invitation email was not delivered");
+            }
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,515 @@
+//! Invitation emails against real components: the outbox consumer reading DynamoDB Local's stream, sealing with
+//! moto's KMS, sending with moto's SES (which, like SES, refuses unverified senders), and the local server writing
+//! `.eml` files whose link works.
+//!
+//! `scripts/test` starts moto and exports `RSVP_TEST_MOTO_ENDPOINT`; moto's state is shared by every test, so each
+//! test uses addresses and keys of its own and looks only at those.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
+use base64::Engine as _;
+use reqwest::StatusCode;
+use rsvp::app::{App, Config};
+use rsvp::domain::{Action, DeliveryState, Invitation, InvitationPolicy, Secret};
+use rsvp::mail::deliver::Deliverer;
+use rsvp::mail::outbox::OutboxMailer;
+use rsvp::mail::ses::SesMailer;
+use rsvp::seal::{AesSealer, KmsSealer, Sealer};
+use rsvp::store::Store;
+use rsvp::store::dynamodb::DynamoStore;
+use rsvp::store::memory::MemoryStore;
+use rsvp_local::{Server, SigningKey, TokenClaims};
+use rsvp_tests::{T0, admin, as_community_admin, clock, community, dynamodb, email};
+use serde_json::{Value, json};
+
+const MOTO_VARIABLE: &str = "RSVP_TEST_MOTO_ENDPOINT";
+
+fn moto() -> String {
+    std::env::var(MOTO_VARIABLE).unwrap_or_else(|_| {
+        panic!("{MOTO_VARIABLE} is not set: these tests need moto (SES, KMS). Run them with `scripts/test`.")
+    })
+}
+
+fn credentials() -> Credentials {
+    Credentials::new("testing", "testing", None, None, "rsvp-tests")
+}
+
+fn ses_at(endpoint: &str) -> aws_sdk_ses::Client {
+    let config = aws_sdk_ses::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(credentials())
+        // A dead endpoint fails the send at once rather than after the SDK's back-off.
+        .retry_config(aws_sdk_ses::config::retry::RetryConfig::disabled())
+        .timeout_config(
+            aws_sdk_ses::config::timeout::TimeoutConfig::builder().operation_timeout(Duration::from_secs(10)).build(),
+        )
+        .build();
+    aws_sdk_ses::Client::from_conf(config)
+}
+
+fn kms() -> aws_sdk_kms::Client {
+    let config = aws_sdk_kms::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(moto())
+        .credentials_provider(credentials())
+        .build();
+    aws_sdk_kms::Client::from_conf(config)
+}
+
+async fn kms_sealer() -> KmsSealer {
+    let client = kms();
+    let key = client.create_key().send().await.expect("moto creates a KMS key");
+    let id = key.key_metadata().expect("key metadata").key_id().to_owned();
+    KmsSealer::new(client, id)
+}
+
+fn unique_address(who: &str) -> String {
+    format!("{who}-{}@mail.example", uuid::Uuid::new_v4().simple())
+}
+
+async fn verify(address: &str) {
+    ses_at(&moto()).verify_email_identity().email_address(address).send().await.expect("VerifyEmailIdentity");
+}
+
+/// The messages moto's SES sent to `recipient`.
+async fn sent_to(recipient: &str) -> Vec<Value> {
+    let data: Value = reqwest::get(format!("{}/moto-api/data.json", moto()))
+        .await
+        .expect("moto answers")
+        .json()
+        .await
+        .expect("moto's state is JSON");
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m["destinations"]["ToAddresses"].as_array().is_some_and(|to| to.iter().any(|a| a == recipient)))
+        .collect()
+}
+
+/// A table of its own in DynamoDB Local (with its stream), and a store over it.
+async fn table() -> (Arc<DynamoStore>, String) {
+    let client = dynamodb().await;
+    let name = format!("rsvp-mail-{}", uuid::Uuid::new_v4().simple());
+    DynamoStore::create_table(&client, &name).await.expect("create the table");
+    (Arc::new(DynamoStore::new(client, name.clone())), name)
+}
+
+/// Every record of the table's stream so far, shaped as Lambda hands them to the consumer.
+async fn stream_records(table: &str) -> Vec<Value> {
+    let endpoint = std::env::var(rsvp_tests::ENDPOINT_VARIABLE).expect("scripts/test sets the DynamoDB endpoint");
+    let arn = dynamodb()
+        .await
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .expect("DescribeTable")
+        .table
+        .and_then(|t| t.latest_stream_arn)
+        .expect("the table has a stream");
+    let config = aws_sdk_dynamodbstreams::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(credentials())
+        .build();
+    let streams = aws_sdk_dynamodbstreams::Client::from_conf(config);
+    let description = streams.describe_stream().stream_arn(&arn).send().await.expect("DescribeStream");
+    let mut out = Vec::new();
+    for shard in description.stream_description().map(|d| d.shards()).unwrap_or_default() {
+        let mut iterator = streams
+            .get_shard_iterator()
+            .stream_arn(&arn)
+            .shard_id(shard.shard_id().unwrap_or_default())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .expect("GetShardIterator")
+            .shard_iterator;
+        // An open shard always hands out a next iterator; a read that returns nothing means "caught up".
+        while let Some(current) = iterator.take() {
+            let page = streams.get_records().shard_iterator(current).send().await.expect("GetRecords");
+            if page.records().is_empty() {
+                break;
+            }
+            out.extend(page.records().iter().map(lambda_record));
+            iterator = page.next_shard_iterator;
+        }
+    }
+    out
+}
+
+fn attribute(value: &AttributeValue) -> Value {
+    let map = |m: &HashMap<String, AttributeValue>| -> Value {
+        m.iter().map(|(k, v)| (k.clone(), attribute(v))).collect::<serde_json::Map<_, _>>().into()
+    };
+    match value {
+        AttributeValue::S(s) => json!({ "S": s }),
+        AttributeValue::N(n) => json!({ "N": n }),
+        AttributeValue::Bool(b) => json!({ "BOOL": b }),
+        AttributeValue::Null(_) => json!({ "NULL": true }),
+        AttributeValue::M(m) => json!({ "M": map(m) }),
+        AttributeValue::L(l) => json!({ "L": l.iter().map(attribute).collect::<Vec<_>>() }),
+        AttributeValue::Ss(ss) => json!({ "SS": ss }),
+        AttributeValue::Ns(ns) => json!({ "NS": ns }),
+        AttributeValue::B(b) => json!({ "B": base64::engine::general_purpose::STANDARD.encode(b.as_ref()) }),
+        other => panic!("an attribute type rsvp does not write: {other:?}"),
+    }
+}
+
+/// A DynamoDB Streams record as the Lambda event source mapping passes it on.
+fn lambda_record(record: &Record) -> Value {
+    let change = record.dynamodb().expect("a stream record carries its change");
+    let image = |i: Option<&HashMap<String, AttributeValue>>| -> Value {
+        i.map_or(Value::Null, |m| m.iter().map(|(k, v)| (k.clone(), attribute(v))).collect())
+    };
+    json!({
+        "eventID": record.event_id(),
+        "eventName": record.event_name().map(|n| n.as_str()),
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/rsvp/stream/test",
+        "dynamodb": {
+            "Keys": image(change.keys()),
+            "NewImage": image(change.new_image()),
+            "OldImage": image(change.old_image()),
+            "SequenceNumber": change.sequence_number(),
+            "SizeBytes": change.size_bytes().unwrap_or_default(),
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+    })
+}
+
+/// A community of the `owner` tenant in `store`, and an invitation of it to `recipient`, written as
+/// `create_community_invitation` writes it: the link's secret sealed into the outbox.
+async fn invite(store: &dyn Store, sealer: &dyn Sealer, recipient: &str) -> (Invitation, Secret) {
+    let owner = admin("owner");
+    let (c, membership) = community(&owner, "Shared Operations", T0);
+    store.create_community(&c, &membership).await.expect("create the community");
+    let (mut invitation, secret) = Invitation::create(&c, email(recipient), &owner, T0, InvitationPolicy::default());
+    let sealed = sealer.seal(invitation.id, &secret).await.expect("seal the secret");
+    invitation.attach_link(format!("https://rsvp.test/invite/{}", invitation.id), sealed);
+    store.create_invitation(&invitation, T0).await.expect("create the invitation");
+    (invitation, secret)
+}
+
+async fn delivery(store: &dyn Store, invitation: &Invitation) -> rsvp::domain::Delivery {
+    store.get_invitation(invitation.id).await.unwrap().expect("the invitation").delivery.expect("a delivery")
+}
+
+#[tokio::test]
+async fn kms_seals_a_secret_that_opens_only_for_its_invitation() {
+    let sealer = kms_sealer().await;
+    let secret = Secret::generate();
+    let id = rsvp::domain::InvitationId::new();
+    let sealed = sealer.seal(id, &secret).await.expect("KMS Encrypt");
+    assert!(!sealed.contains(secret.expose()));
+    assert_eq!(sealer.unseal(id, &sealed).await.expect("KMS Decrypt").expose(), secret.expose());
+    let other = rsvp::domain::InvitationId::new();
+    assert!(sealer.unseal(other, &sealed).await.is_err(), "the encryption context binds it to its invitation");
+}
+
+#[tokio::test]
+async fn a_stream_record_is_sent_once_through_ses_and_recorded_on_the_item() {
+    let (store, table) = table().await;
+    let sealer = Arc::new(kms_sealer().await);
+    let (sender, recipient) = (unique_address("sender"), unique_address("bob"));
+    verify(&sender).await;
+    let (invitation, secret) = invite(store.as_ref(), sealer.as_ref(), &recipient).await;
+    let stored = delivery(store.as_ref(), &invitation).await;
+    assert_eq!(stored.state, DeliveryState::Pending);
+    let sealed = stored.sealed_secret.clone().expect("the sealed secret waits in the outbox");
+    assert!(!sealed.contains(secret.expose()), "the table holds the secret only sealed");
+
+    let records = stream_records(&table).await;
+    // The community, its owner's membership, the invitation and its lock.
+    assert_eq!(records.len(), 4, "{records:#?}");
+    let deliverer = Deliverer {
+        store: store.clone(),
+        sealer,
+        mailer: Arc::new(SesMailer::new(ses_at(&moto()), sender.clone(), None)),
+        clock: Arc::new(clock()),
+    };
+    let answer = deliverer.handle_records(&records).await;
+    assert!(answer.batch_item_failures.is_empty(), "{:?}", answer.batch_item_failures);
+
+    let sent = sent_to(&recipient).await;
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0]["source"], sender.as_str());
+    assert_eq!(sent[0]["subject"], "admin@owner.example.com invites you to join Shared Operations");
+    let link = format!("https://rsvp.test/invite/{}?token={}", invitation.id, secret.expose());
+    assert!(sent[0]["body"].as_str().unwrap_or_default().contains(&link), "{}", sent[0]["body"]);
+
+    let done = delivery(store.as_ref(), &invitation).await;
+    assert_eq!(done.state, DeliveryState::Sent);
+    assert_eq!(done.message_id.as_deref(), sent[0]["id"].as_str(), "SES's message id is recorded");
+    assert_eq!((done.attempts, done.sealed_secret.as_deref()), (1, None), "the sealed secret is gone once sent");
+
+    // The same records again (Lambda delivers at least once), now with the consumer's own write-backs in the
+    // stream as well: nothing is sent twice, and nothing fails.
+    let again = stream_records(&table).await;
+    assert!(again.len() > records.len());
+    let answer = deliverer.handle_records(&again).await;
+    assert!(answer.batch_item_failures.is_empty(), "{:?}", answer.batch_item_failures);
+    assert_eq!(sent_to(&recipient).await.len(), 1, "a record seen twice sends once");
+}
+
+#[tokio::test]
+async fn a_failing_ses_fails_the_record_with_its_reason_and_the_retry_sends() {
+    let (store, table) = table().await;
+    let sealer = Arc::new(kms_sealer().await);
+    let (sender, recipient) = (unique_address("sender"), unique_address("bob"));
+    let (invitation, secret) = invite(store.as_ref(), sealer.as_ref(), &recipient).await;
+    let records = stream_records(&table).await;
+    let pending: Vec<&Value> = records.iter().filter(|r| r["dynamodb"]["Keys"]["SK"]["S"] == "#INVITATION").collect();
+    assert_eq!(pending.len(), 1);
+    let sequence = pending[0]["dynamodb"]["SequenceNumber"].as_str().expect("a sequence number").to_owned();
+    let deliverer = |ses: aws_sdk_ses::Client| Deliverer {
+        store: store.clone(),
+        sealer: sealer.clone(),
+        mailer: Arc::new(SesMailer::new(ses, sender.clone(), None)),
+        clock: Arc::new(clock()),
+    };
+
+    // SES cannot be reached: the record fails, and the item says why.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        format!("http://{}", listener.local_addr().expect("its address"))
+    };
+    let answer = deliverer(ses_at(&closed)).handle_records(&records).await;
+    let failed: Vec<_> = answer.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+    assert_eq!(failed, [Some(sequence.clone())], "only the invitation's record fails, by its sequence number");
+    let d = delivery(store.as_ref(), &invitation).await;
+    assert_eq!((d.state, d.attempts), (DeliveryState::Failed, 1));
+    assert!(d.failure.as_deref().is_some_and(|f| f.contains("SendEmail")), "{:?}", d.failure);
+
+    // SES answers but refuses the unverified sender, as real SES does: failed again, with SES's own reason.
+    let answer = deliverer(ses_at(&moto())).handle_records(&records).await;
+    assert_eq!(answer.batch_item_failures.len(), 1);
+    let d = delivery(store.as_ref(), &invitation).await;
+    assert_eq!((d.state, d.attempts), (DeliveryState::Failed, 2));
+    assert!(d.failure.as_deref().is_some_and(|f| f.contains("not verified")), "{:?}", d.failure);
+    assert!(sent_to(&recipient).await.is_empty());
+
+    // Lambda retries the record once the sender is verified: sent, once, with the original link.
+    verify(&sender).await;
+    let answer = deliverer(ses_at(&moto())).handle_records(&records).await;
+    assert!(answer.batch_item_failures.is_empty(), "{:?}", answer.batch_item_failures);
+    let d = delivery(store.as_ref(), &invitation).await;
+    assert_eq!((d.state, d.attempts, d.failure), (DeliveryState::Sent, 3, None));
+    let sent = sent_to(&recipient).await;
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0]["body"].as_str().unwrap_or_default().contains(secret.expose()));
+}
+
+#[tokio::test]
+async fn resend_after_a_failure_sends_the_new_link() {
+    let (store, table) = table().await;
+    let sealer = Arc::new(kms_sealer().await);
+    let (sender, recipient) = (unique_address("sender"), unique_address("bob"));
+    let (invitation, old_secret) = invite(store.as_ref(), sealer.as_ref(), &recipient).await;
+    let deliverer = Deliverer {
+        store: store.clone(),
+        sealer: sealer.clone(),
+        mailer: Arc::new(SesMailer::new(ses_at(&moto()), sender.clone(), None)),
+        clock: Arc::new(clock()),
+    };
+    let first = stream_records(&table).await;
+    assert_eq!(deliverer.handle_records(&first).await.batch_item_failures.len(), 1, "the sender is unverified");
+
+    // The admin resends (as process_invitation does: a new secret, sealed into a new pending delivery).
+    verify(&sender).await;
+    let owner = admin("owner");
+    let read = store.get_invitation(invitation.id).await.unwrap().unwrap();
+    let c = store.get_community(invitation.community_id).await.unwrap().unwrap();
+    let later = T0.plus_days(1);
+    let mut resend = read
+        .process(&c, Action::Resend, as_community_admin(&owner), None, later, InvitationPolicy::default())
+        .expect("Resend is allowed");
+    let secret = resend.new_secret.take().expect("a new secret");
+    let sealed = sealer.seal(invitation.id, &secret).await.unwrap();
+    resend.invitation.attach_link(format!("https://rsvp.test/invite/{}", invitation.id), sealed);
+    store.apply(&resend).await.expect("Resend applies");
+
+    let records = stream_records(&table).await;
+    let new: Vec<Value> = records[first.len()..].to_vec();
+    let answer = deliverer.handle_records(&new).await;
+    assert!(answer.batch_item_failures.is_empty(), "{:?}", answer.batch_item_failures);
+    let d = delivery(store.as_ref(), &invitation).await;
+    assert_eq!((d.seq, d.state), (2, DeliveryState::Sent));
+    let sent = sent_to(&recipient).await;
+    assert_eq!(sent.len(), 1);
+    let body = sent[0]["body"].as_str().unwrap_or_default();
+    assert!(body.contains(secret.expose()) && !body.contains(old_secret.expose()), "the new link, not the old");
+    // A late retry of the first delivery's record finds it replaced: nothing more is sent.
+    assert!(deliverer.handle_records(&first).await.batch_item_failures.is_empty());
+    assert_eq!(sent_to(&recipient).await.len(), 1);
+}
+
+#[tokio::test]
+async fn records_the_consumer_does_not_understand_are_skipped() {
+    let store = Arc::new(MemoryStore::new());
+    let dir = temp_dir();
+    let deliverer = Deliverer {
+        store: store.clone(),
+        sealer: Arc::new(AesSealer::ephemeral()),
+        mailer: Arc::new(OutboxMailer::new(&dir, "rsvp@localhost").unwrap()),
+        clock: Arc::new(clock()),
+    };
+    let image = json!({"PK": {"S": "INVITATION#x"}, "SK": {"S": "#INVITATION"}, "id": {"S": "not-an-id"}});
+    let pending = json!({"M": {"seq": {"N": "1"}, "state": {"S": "pending"}}});
+    let id = rsvp::domain::InvitationId::new().to_string();
+    let record = |name: &str, new_image: Value| {
+        json!({"eventID": "1", "eventName": name, "awsRegion": "us-east-1",
+               "dynamodb": {"NewImage": new_image, "SequenceNumber": "100", "SizeBytes": 1}})
+    };
+    let records = vec![
+        json!("not a record"),
+        json!({"eventName": "INSERT"}),
+        record("REMOVE", json!({})),
+        // DynamoDB Local's TTL deletions carry an event name of their own.
+        record("TTL", json!({"SK": {"S": "#INVITATION"}, "id": {"S": id}, "delivery": pending})),
+        record("INSERT", image),
+        record("INSERT", json!({"SK": {"S": "#COMMUNITY"}, "id": {"S": id}})),
+        // Well formed, but no such invitation: nothing to send, nothing to retry.
+        record("MODIFY", json!({"SK": {"S": "#INVITATION"}, "id": {"S": id}, "delivery": pending})),
+    ];
+    let answer = deliverer.handle_records(&records).await;
+    assert!(answer.batch_item_failures.is_empty(), "{:?}", answer.batch_item_failures);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing was sent");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rsvp-mail-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    dir
+}
+
+/// The `.eml` files in `dir`, waiting up to ten seconds for at least `count`.
+async fn emls(dir: &Path, count: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+        if files.len() >= count {
+            files.sort();
+            return files.iter().map(|f| std::fs::read_to_string(f).expect("a readable .eml")).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {count} messages arrived in {}", dir.display());
+}
+
+/// The decoded text/plain part of an `.eml` the outbox mailer wrote.
+fn text_part(eml: &str) -> String {
+    let part = eml.split("Content-Type: text/plain").nth(1).expect("a text part");
+    let body = part.split("\r\n\r\n").nth(1).expect("a part body");
+    let encoded: String = body.lines().take_while(|l| !l.starts_with("--")).collect();
+    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).expect("base64")).expect("UTF-8")
+}
+
+fn header<'a>(eml: &'a str, name: &str) -> &'a str {
+    eml.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_local_server_writes_each_email_as_an_eml_whose_link_works() {
+    let dir = temp_dir();
+    let outbox = dir.join("outbox");
+    let store = Arc::new(MemoryStore::new());
+    let sealer = Arc::new(AesSealer::load_or_create(&dir).expect("the local key"));
+    rsvp_local::mail::start(&store, sealer.clone(), &outbox).expect("start the local mailer");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0".parse::<SocketAddr>().unwrap()).await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let config = Config { public_url: Some(url.clone()), ..Config::default() };
+    let app = Arc::new(App::new(store, config).with_sealer(sealer));
+    let key = SigningKey::generate();
+    tokio::spawn(Server::from_listener(listener, app, key.clone()).expect("the server").run());
+    let http = reqwest::Client::new();
+    let api = format!("{url}/api/v1-preview");
+    let owner = key.mint(&TokenClaims::new("tenant-owner", "admin@owner.example", &["TenantAdministrator"]));
+
+    let answer = http
+        .post(format!("{api}/communities"))
+        .bearer_auth(&owner)
+        .json(&json!({"Name": "Shared Operations", "ContactEmail": "ops@owner.example"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    let community = answer.json::<Value>().await.unwrap()["Id"].as_str().unwrap().to_owned();
+    let answer = http
+        .post(format!("{api}/communities/{community}/invitations"))
+        .bearer_auth(&owner)
+        .json(&json!({"InvitationRecipient": "bob@guest.example"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    let created: Value = answer.json().await.unwrap();
+    let invitation = created["Id"].as_str().unwrap().to_owned();
+
+    let messages = emls(&outbox, 1).await;
+    let eml = &messages[0];
+    assert_eq!(header(eml, "To"), "bob@guest.example");
+    assert_eq!(header(eml, "Subject"), "admin@owner.example invites you to join Shared Operations");
+    let text = text_part(eml);
+    let link = text.lines().find(|l| l.starts_with(&format!("{url}/invite/{invitation}?token="))).expect("the link");
+    assert_eq!(link, created["InvitationUrl"], "the email carries the link the answer shows");
+    let token = link.split_once("?token=").unwrap().1;
+
+    // The link's token works: someone signed in with another address reads the invitation with it...
+    let stranger = key.mint(&TokenClaims::new("tenant-guest", "it@guest.example", &["TenantAdministrator"]));
+    let details = http
+        .get(format!("{api}/communityinvitations/{invitation}/details"))
+        .bearer_auth(&stranger)
+        .header("Invitation-Token", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(details.status(), StatusCode::OK);
+    // ...and the link itself opens the landing page.
+    assert_eq!(http.get(link).send().await.unwrap().status(), StatusCode::OK);
+
+    // The API shows the email as sent.
+    let listed: Value = http
+        .get(format!("{api}/communities/{community}/invitations"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["DeliveryState"], "sent", "{listed}");
+    assert_eq!(listed[0]["DeliveryFailureReason"], Value::Null);
+
+    // Accepting tells the community: the inviting admin and the community's contact, in one message.
+    let answer = http
+        .put(format!("{api}/communityinvitations/{invitation}"))
+        .bearer_auth(&stranger)
+        .header("Invitation-Token", token)
+        .json(&json!({"Action": "Accept", "ContactEmail": "ops@guest.example"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::ACCEPTED);
+    let messages = emls(&outbox, 2).await;
+    assert_eq!(header(&messages[1], "To"), "admin@owner.example, ops@owner.example");
+    assert!(!text_part(&messages[1]).contains(token), "only the invitation email carries the secret");
+    std::fs::remove_dir_all(&dir).ok();
+}
