@@ -39,7 +39,7 @@ struct ServeArgs {
     /// An address or host name to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
-    /// Holds the store (store.json) and the token signing key; made if missing.
+    /// Holds the store (store.json), the token signing key, the outbox key and the outbox; made if missing.
     #[arg(long, default_value = ".rsvp")]
     data_dir: PathBuf,
     /// Base URL of invitation links; defaults to RSVP_PUBLIC_URL, else the listening URL.
