@@ -276,8 +276,8 @@ async fn communities_and_owner_memberships_round_trip(store: &dyn Store) {
     assert_eq!(snapshot(store, c.id, &[], &[&owner.tenant, &other.tenant]).await, before);
 }
 
-/// `get_membership_and_community` and `get_membership_and_invitation` answer exactly what the two single reads
-/// would, whichever of the two items is missing.
+/// `get_membership_and_community`, `get_membership_and_invitation` and `get_community_with_members` answer exactly
+/// what the single reads would, whichever item is missing.
 async fn paired_reads_answer_as_the_single_reads_do(store: &dyn Store) {
     let owner = admin("owner");
     let stranger = tenant("stranger");
@@ -305,6 +305,17 @@ async fn paired_reads_answer_as_the_single_reads_do(store: &dyn Store) {
         store.get_membership_and_invitation(c.id, &stranger, i.id).await.unwrap(),
         (None, Some(stored(store, i.id).await))
     );
+    // The community with the first page of its tenants, as list_members pages them.
+    let guest = admin("guest");
+    join(store, &c, &owner, &guest, T0, true).await;
+    let (found, page) = store.get_community_with_members(c.id, 1).await.unwrap();
+    assert_eq!(found, Some(c.clone()));
+    assert_eq!(page, store.list_members(c.id, &first_page(1)).await.unwrap());
+    let (_, page) = store.get_community_with_members(c.id, 10).await.unwrap();
+    assert_eq!(page, store.list_members(c.id, &first_page(10)).await.unwrap());
+    let (found, page) = store.get_community_with_members(missing_community, 10).await.unwrap();
+    assert_eq!((found, page.items.len(), page.next), (None, 0, None));
+
     // The invitation is returned whatever community it belongs to: the caller checks.
     assert_eq!(
         store.get_membership_and_invitation(missing_community, &owner.tenant, i.id).await.unwrap(),

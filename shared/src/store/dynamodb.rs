@@ -11,7 +11,8 @@
 //!
 //! - get community, membership, invitation: `GetItem`; a membership with its community or with an invitation:
 //!   one `TransactGetItems` of the two (see [`DynamoStore::get_two`]).
-//! - a community's tenants: `Query PK = COMMUNITY#<id> AND begins_with(SK, "TENANT#")`.
+//! - a community's tenants: `Query PK = COMMUNITY#<id> AND begins_with(SK, "TENANT#")`; with the community
+//!   itself: `Query PK = COMMUNITY#<id> AND SK BETWEEN "#COMMUNITY" AND "TENANT$"` (`#COMMUNITY` sorts first).
 //! - a tenant's communities: `Query GSI1` (sparse: memberships appear once Active).
 //! - a community's invitations, newest first: `Query GSI1`, descending.
 //! - a tenant's accepted invitations: `Query GSI2` (sparse: present only while Accepted).
@@ -453,6 +454,50 @@ impl Store for DynamoStore {
         invitation: InvitationId,
     ) -> StoreResult<(Option<Membership>, Option<Invitation>)> {
         self.get_two((community_pk(community), &member_sk(tenant)), (invitation_pk(invitation), "#INVITATION")).await
+    }
+
+    async fn get_community_with_members(
+        &self,
+        community: CommunityId,
+        count: u32,
+    ) -> StoreResult<(Option<Community>, Page<Membership>)> {
+        // The community item sorts before every `TENANT#` item of its partition: one range read has both.
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :community AND :end")
+            .expression_attribute_values(":pk", s(community_pk(community)))
+            .expression_attribute_values(":community", s("#COMMUNITY"))
+            .expression_attribute_values(":end", s("TENANT$"));
+        // The community item, `count` members and one more, to know whether more exist.
+        let wanted = count as usize + 2;
+        let mut items: Vec<Item> = Vec::new();
+        let mut start = None;
+        loop {
+            let limit = i32::try_from((wanted - items.len()).min(1_000)).unwrap_or(1_000);
+            let out =
+                query.clone().set_exclusive_start_key(start.take()).limit(limit).send().await.map_err(unavailable)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) if items.len() < wanted => start = Some(key),
+                _ => break,
+            }
+        }
+        let mut found = None;
+        let mut members = Vec::new();
+        for item in items {
+            match item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                Some("#COMMUNITY") => found = Some(decode(item)?),
+                Some(sk) if sk.starts_with("TENANT#") => members.push(decode::<Membership>(item)?),
+                _ => {}
+            }
+        }
+        let more = members.len() > count as usize;
+        members.truncate(count as usize);
+        let next = if more { members.last().map(|m| Cursor { sort: order::member_of_community(m) }) } else { None };
+        Ok((found, Page { items: members, next }))
     }
 
     async fn list_members(&self, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Membership>> {

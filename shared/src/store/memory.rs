@@ -168,6 +168,15 @@ impl Store for MemoryStore {
         self.read(|s| (s.members.get(&member_key(community, tenant)).cloned(), s.invitations.get(&invitation).cloned()))
     }
 
+    async fn get_community_with_members(
+        &self,
+        community: CommunityId,
+        count: u32,
+    ) -> StoreResult<(Option<Community>, Page<Membership>)> {
+        let first = PageRequest { skip: 0, count, after: None };
+        Ok((self.get_community(community).await?, self.list_members(community, &first).await?))
+    }
+
     async fn list_members(&self, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Membership>> {
         check_member_cursor(req)?;
         self.read(|s| {
@@ -341,14 +350,30 @@ impl MemoryStore {
         }
     }
 
+    /// Calls the listener with every invitation whose delivery is still pending: what a previous run wrote but did
+    /// not get to send. The stream keeps such records for a day; the local server asks for them when it starts.
+    pub fn announce_pending(&self) {
+        let pending: Vec<Invitation> = match self.state.lock() {
+            Ok(state) => state.invitations.values().filter(|i| is_pending(i)).cloned().collect(),
+            Err(_) => return,
+        };
+        for invitation in &pending {
+            self.announce(invitation);
+        }
+    }
+
     fn announce(&self, invitation: &Invitation) {
-        if invitation.delivery.as_ref().is_some_and(|d| d.state == DeliveryState::Pending)
+        if is_pending(invitation)
             && let Ok(slot) = self.listener.lock()
             && let Some(listener) = slot.as_ref()
         {
             listener(invitation);
         }
     }
+}
+
+fn is_pending(invitation: &Invitation) -> bool {
+    invitation.delivery.as_ref().is_some_and(|d| d.state == DeliveryState::Pending)
 }
 
 /// Takes the (community, recipient) lock for `invitation` if it is free, stale at `now`, or already its own.

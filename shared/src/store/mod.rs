@@ -88,6 +88,14 @@ pub trait Store: Send + Sync {
         invitation: InvitationId,
     ) -> StoreResult<(Option<Membership>, Option<Invitation>)>;
 
+    /// The community and the first `count` of its tenants (as [`Store::list_members`] pages them), read together
+    /// (one request in DynamoDB, where they share a partition).
+    async fn get_community_with_members(
+        &self,
+        community: CommunityId,
+        count: u32,
+    ) -> StoreResult<(Option<Community>, Page<Membership>)>;
+
     /// A community's tenants (owner included), ordered by tenant id.
     async fn list_members(&self, community: CommunityId, page: &PageRequest) -> StoreResult<Page<Membership>>;
 
