@@ -513,3 +513,23 @@ async fn the_local_server_writes_each_email_as_an_eml_whose_link_works() {
     assert!(!text_part(&messages[1]).contains(token), "only the invitation email carries the secret");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn the_local_mailer_sends_what_a_previous_run_left_pending() {
+    let dir = temp_dir();
+    let store = Arc::new(MemoryStore::new());
+    let sealer = Arc::new(AesSealer::load_or_create(&dir).expect("the local key"));
+    // Written while no mailer was running, as when the server stopped before sending.
+    let (invitation, secret) = invite(store.as_ref(), sealer.as_ref(), "bob@guest.example").await;
+    rsvp_local::mail::start(&store, sealer, &dir.join("outbox")).expect("start the local mailer");
+    let messages = emls(&dir.join("outbox"), 1).await;
+    assert!(text_part(&messages[0]).contains(&format!("invite/{}?token={}", invitation.id, secret.expose())));
+    for _ in 0..50 {
+        if delivery(store.as_ref(), &invitation).await.state == DeliveryState::Sent {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(delivery(store.as_ref(), &invitation).await.state, DeliveryState::Sent);
+    std::fs::remove_dir_all(&dir).ok();
+}

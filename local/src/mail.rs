@@ -38,7 +38,8 @@ impl Mailer for Announcing {
     }
 }
 
-/// Starts delivering `store`'s outbox into `outbox` (made if missing). Call from within the Tokio runtime.
+/// Starts delivering `store`'s outbox into `outbox` (made if missing), beginning with what is still pending from a
+/// previous run. Call from within the Tokio runtime.
 pub fn start(store: &Arc<MemoryStore>, sealer: Arc<dyn Sealer>, outbox: &Path) -> std::io::Result<()> {
     let mailer = Arc::new(Announcing(OutboxMailer::new(outbox, LOCAL_SENDER)?));
     let deliverer = Deliverer { store: store.clone(), sealer, mailer, clock: Arc::new(SystemClock) };
@@ -49,6 +50,7 @@ pub fn start(store: &Arc<MemoryStore>, sealer: Arc<dyn Sealer>, outbox: &Path) -
             let _ = tx.send((invitation.id, delivery.seq));
         }
     });
+    store.announce_pending();
     tokio::spawn(async move {
         while let Some((id, seq)) = rx.recv().await {
             if let Err(error) = deliverer.deliver(id, seq).await {

@@ -47,6 +47,7 @@ pub async fn run_deliver_emails() -> Result<(), Error> {
     let table = env("RSVP_TABLE_NAME").ok_or("RSVP_TABLE_NAME is not set")?;
     let key = env("RSVP_KMS_KEY_ID").ok_or("RSVP_KMS_KEY_ID is not set")?;
     let from = env("RSVP_MAIL_FROM").ok_or("RSVP_MAIL_FROM is not set")?;
+    crate::domain::Email::parse(&from).map_err(|e| format!("RSVP_MAIL_FROM is not an email address: it {e}"))?;
     let aws = aws_config::load_from_env().await;
     let deliverer = Arc::new(Deliverer {
         store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table)),

@@ -21,6 +21,9 @@ use crate::domain::{Clock, DeliveryOutcome, DeliveryState, InvitationId};
 use crate::seal::Sealer;
 use crate::store::{Store, StoreError};
 
+/// How often the outcome's write-back is tried.
+const RECORD_TRIES: u64 = 3;
+
 /// The longest failure reason stored on the item.
 const MAX_REASON: usize = 500;
 
@@ -91,14 +94,7 @@ impl Deliverer {
                 Err(e) => DeliveryOutcome::Failed { reason: e.0.chars().take(MAX_REASON).collect() },
             },
         };
-        match self.store.finish_delivery(id, seq, &outcome, self.clock.now()).await {
-            Ok(()) => {}
-            // A newer delivery replaced this one while it was being sent; what was sent was still owed then.
-            Err(StoreError::Conflict) => {
-                tracing::warn!(invitation = %id, seq, "the delivery changed while it was sent")
-            }
-            Err(e) => return Err(e.into()),
-        }
+        self.record(id, seq, &outcome).await?;
         match outcome {
             DeliveryOutcome::Sent { message_id } => {
                 tracing::info!(invitation = %id, seq, message_id, "email sent");
@@ -107,6 +103,28 @@ impl Deliverer {
             DeliveryOutcome::Failed { reason } => {
                 tracing::warn!(invitation = %id, seq, reason, "email not sent");
                 Err(DeliverError::Failed(reason))
+            }
+        }
+    }
+
+    /// Writes the outcome back. A write that fails is tried again a few times: until it lands, the delivery stays
+    /// claimed, and a claimed delivery is retaken only once its claim is stale.
+    async fn record(&self, id: InvitationId, seq: u64, outcome: &DeliveryOutcome) -> Result<(), DeliverError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.store.finish_delivery(id, seq, outcome, self.clock.now()).await {
+                Ok(()) => return Ok(()),
+                // A newer delivery replaced this one while it was being sent; what was sent was still owed then.
+                Err(StoreError::Conflict) => {
+                    tracing::warn!(invitation = %id, seq, "the delivery changed while it was sent");
+                    return Ok(());
+                }
+                Err(e) if tries >= RECORD_TRIES => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(invitation = %id, seq, error = %e, "recording the outcome failed; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(200 * tries)).await;
+                }
             }
         }
     }
