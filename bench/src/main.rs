@@ -56,11 +56,13 @@ struct Args {
     command: String,
     date: String,
     notes: Vec<String>,
+    /// Extra `NAME=VALUE` settings for the function processes (e.g. `RUST_LOG=warn`), for experiments.
+    function_env: Vec<(String, String)>,
 }
 
 const USAGE: &str = "usage: rsvp-bench --endpoint URL [--out FILE] [--bin-dir DIR] [--lambda-dir DIR] \
 [--python EXE] [--python-script FILE] [--spawns N] [--warm N] [--sizes N,N,...] [--command TEXT] [--date TEXT] \
-[--note TEXT]...";
+[--note TEXT]... [--function-env NAME=VALUE]...";
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut a = Args {
@@ -76,6 +78,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         command: "scripts/bench".into(),
         date: String::new(),
         notes: Vec::new(),
+        function_env: Vec::new(),
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
@@ -96,6 +99,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--command" => a.command = value()?,
             "--date" => a.date = value()?,
             "--note" => a.notes.push(value()?),
+            "--function-env" => {
+                let setting = value()?;
+                let (name, v) = setting.split_once('=').ok_or_else(|| format!("{flag}: expected NAME=VALUE"))?;
+                a.function_env.push((name.to_owned(), v.to_owned()));
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -263,6 +271,7 @@ impl Function {
             .args(&self.args)
             .env_clear()
             .envs(lambda_env(self.name, &api.address(), &ctx.endpoint, &ctx.table))
+            .envs(ctx.extra_env.iter().cloned())
             .stdin(Stdio::null())
             .stdout(Stdio::from(file))
             .stderr(Stdio::from(file2))
@@ -282,6 +291,7 @@ fn log_tail(log: &Path) -> String {
 struct Ctx {
     endpoint: String,
     table: String,
+    extra_env: Vec<(String, String)>,
 }
 
 fn check(response: &[u8], status: u16) -> Result<(), String> {
@@ -597,7 +607,7 @@ async fn run(args: &Args) -> Result<(), String> {
     let plain = client(&args.endpoint, None);
     let table = format!("rsvp-bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     DynamoStore::create_table(&plain, &table).await.map_err(|e| format!("creating table {table}: {e}"))?;
-    let ctx = Ctx { endpoint: args.endpoint.clone(), table: table.clone() };
+    let ctx = Ctx { endpoint: args.endpoint.clone(), table: table.clone(), extra_env: args.function_env.clone() };
     let app_plain = app(plain.clone(), &table);
     let fx = fixture(&app_plain).await?;
     say(&format!("table {table} seeded with a community and 31 invitations"));
@@ -778,6 +788,9 @@ async fn run(args: &Args) -> Result<(), String> {
     );
     for note in &args.notes {
         let _ = writeln!(w, "- {note}");
+    }
+    for (name, value) in &args.function_env {
+        let _ = writeln!(w, "- Function environment adds `{name}={value}`.");
     }
     let _ = writeln!(w, "\n## Cold start\n");
     let _ = writeln!(
@@ -972,6 +985,9 @@ mod tests {
         assert_eq!(a.sizes, vec![100, 10_000]);
         assert_eq!(a.notes, vec!["x".to_owned()]);
         assert_eq!(a.out, PathBuf::from("BENCHMARKS.md"));
+        let a = parse(&["--endpoint", "e", "--function-env", "RUST_LOG=warn"]).unwrap();
+        assert_eq!(a.function_env, vec![("RUST_LOG".to_owned(), "warn".to_owned())]);
+        assert!(parse(&["--endpoint", "e", "--function-env", "RUST_LOG"]).is_err());
     }
 
     #[test]
