@@ -171,7 +171,8 @@ async fn the_page_shows_the_invitation_with_every_value_escaped() {
     assert!(!page.body.contains("<b onmouseover"), "the name is not markup: {}", page.body);
     let escaped = "&#60;b onmouseover=&#34;x()&#34;&#62;Ops&#60;/b&#62; &#38; &#39;Co&#39;";
     assert!(page.body.contains(&format!("<h1>{escaped}</h1>")), "{}", page.body);
-    for shown in ["tenant-owner", GUEST.1, "InvitationCreated", "ops@owner.example", "Decline invitation"] {
+    let from = format!("<dd>{}, {}</dd>", OWNER.1, OWNER.0);
+    for shown in [from.as_str(), GUEST.1, "InvitationCreated", "ops@owner.example", "Decline invitation"] {
         assert!(page.body.contains(shown), "the page shows {shown}: {}", page.body);
     }
     // Accept continues to the product's sign-in with the invitation and its secret.

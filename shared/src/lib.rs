@@ -19,6 +19,8 @@
 //! ## Rules that hold everywhere
 //!
 //! - The caller is who API Gateway's JWT authorizer says (`requestContext.authorizer.jwt.claims`), nothing else.
+//!   The only routes without it are the invitation landing page's ([`routes::Kind::Page`]), where the invitation's
+//!   secret in the request is the credential.
 //! - Another tenant's community or invitation answers exactly as a missing one does (404).
 //! - Invitation secrets are 32 random bytes, shown once, stored only as a SHA-256 hash, compared in constant time.
 //!   The email that carries one gets it sealed ([`seal`]), never in clear, and the seal is dropped once sent.

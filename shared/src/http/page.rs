@@ -46,7 +46,9 @@ pub struct InvitationPage<'a> {
     /// works under whatever base path the public URL has.
     pub id: String,
     pub community: &'a str,
+    /// The issuing tenant, and the verified address of the administrator who sent the invitation (when known).
     pub issuer: &'a str,
+    pub inviter: Option<String>,
     pub recipient: &'a str,
     pub contact: Option<String>,
     pub state: &'static str,
@@ -111,6 +113,7 @@ mod tests {
             id: "7c9e6679-7425-40de-944b-e07fc1f90ae7".into(),
             community,
             issuer: "tenant-owner",
+            inviter: Some("admin@owner.example".into()),
             recipient: "bob@guest.example",
             contact: Some("ops@owner.example".into()),
             state: "InvitationCreated",
@@ -126,6 +129,7 @@ mod tests {
         let html = page(Stage::Pending, "<script>alert('x')</script> & \"co\"");
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; &#38; &#34;co&#34;"), "{html}");
+        assert!(html.contains("<dd>admin@owner.example, tenant-owner</dd>"), "{html}");
         assert!(
             html.contains("invitation=1&#38;token=c2VjcmV0"),
             "the accept link's ampersand is escaped in the attribute"

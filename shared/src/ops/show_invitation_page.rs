@@ -69,6 +69,7 @@ pub(super) fn render(
         id,
         community: &invitation.community_name,
         issuer: invitation.issuing_tenant.as_str(),
+        inviter: invitation.inviter_email.as_ref().map(|e| e.to_string()),
         recipient: invitation.recipient.as_str(),
         contact: community.and_then(|c| c.contact_email.as_ref()).map(|e| e.to_string()),
         state: invitation.read_state(app.clock.now()).as_str(),
