@@ -533,3 +533,33 @@ async fn the_local_mailer_sends_what_a_previous_run_left_pending() {
     assert_eq!(delivery(store.as_ref(), &invitation).await.state, DeliveryState::Sent);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn the_sample_stream_event_sends_the_acceptance_notice_once() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/deliver-emails.json");
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("the sample event")).unwrap();
+    let records = event["Records"].as_array().expect("Records").clone();
+    // The invitation as the record's new image shows it, in a store of its own.
+    let image = records.iter().find(|r| r["eventName"] == "MODIFY").expect("the invitation's change");
+    let item: serde_dynamo::Item = serde_json::from_value(image["dynamodb"]["NewImage"].clone()).unwrap();
+    let invitation: Invitation = serde_dynamo::from_item(item).expect("an invitation item");
+    let store = Arc::new(MemoryStore::new());
+    store.create_invitation(&invitation, T0).await.unwrap();
+    let dir = temp_dir();
+    let deliverer = Deliverer {
+        store: store.clone(),
+        sealer: Arc::new(AesSealer::ephemeral()),
+        mailer: Arc::new(OutboxMailer::new(&dir, "rsvp@localhost").unwrap()),
+        clock: Arc::new(clock()),
+    };
+    for _ in 0..2 {
+        let answer = deliverer.handle_records(&records).await;
+        assert!(answer.batch_item_failures.is_empty(), "{:?}", answer.batch_item_failures);
+    }
+    let messages = emls(&dir, 1).await;
+    assert_eq!(messages.len(), 1, "the lock's removal and the new membership send nothing; the change sends once");
+    assert_eq!(header(&messages[0], "To"), "admin@owner.example.com");
+    assert_eq!(header(&messages[0], "Subject"), "tenant-guest Inc accepted the invitation to Shared Operations");
+    assert_eq!(delivery(store.as_ref(), &invitation).await.state, DeliveryState::Sent);
+    std::fs::remove_dir_all(&dir).ok();
+}
