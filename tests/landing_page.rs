@@ -4,7 +4,8 @@
 //!
 //! The browser test needs two things `scripts/test` installs and names: `RSVP_TEST_CHROMIUM` (the browser) and
 //! `RSVP_TEST_NODE_MODULES` (a node_modules holding playwright-core). Without them it fails and says so; it never
-//! skips.
+//! skips. It leaves screenshots of the page before and after Decline, on a phone-sized screen, in
+//! `target/tmp/landing-page/` (replaced on every run; the test prints the path).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -315,8 +316,10 @@ fn browser_tools() -> (String, String) {
     (chromium, modules)
 }
 
+/// Cargo's scratch directory for integration tests, emptied of the previous run's screenshots.
 fn screenshot_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rsvp-landing-page-{}", uuid::Uuid::new_v4().simple()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("landing-page");
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a directory for the screenshots");
     dir
 }
