@@ -26,8 +26,10 @@ pub async fn run(route: &'static Route) -> Result<(), Error> {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
     let mut app = App::new(Arc::new(store), config);
     // Set for the operations that issue link secrets (create, Resend); the others never seal.
-    if let Some(key) = env("RSVP_KMS_KEY_ID") {
-        app = app.with_sealer(Arc::new(KmsSealer::new(aws_sdk_kms::Client::new(&aws), key)));
+    match env("RSVP_KMS_KEY_ID") {
+        Some(key) => app = app.with_sealer(Arc::new(KmsSealer::new(aws_sdk_kms::Client::new(&aws), key))),
+        // Harmless for operations that issue no secret; for create and Resend, their emails could not be sent.
+        None => tracing::warn!("RSVP_KMS_KEY_ID is not set: link secrets are sealed with a key of this instance only"),
     }
     let app = Arc::new(app);
     lambda_http::run(service_fn(move |req| {

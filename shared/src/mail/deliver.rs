@@ -17,7 +17,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use serde::Deserialize;
 
 use super::{Mailer, templates};
-use crate::domain::{Clock, DeliveryOutcome, DeliveryState, InvitationId};
+use crate::domain::{Clock, DeliveryOutcome, DeliveryState, InvitationId, MailKind};
 use crate::seal::Sealer;
 use crate::store::{Store, StoreError};
 
@@ -140,6 +140,8 @@ impl Deliverer {
                 let secret = self.sealer.unseal(invitation.id, sealed).await.map_err(|e| e.to_string())?;
                 Some(format!("{link}?token={}", secret.expose()))
             }
+            // An invitation email is its link: without one there is nothing worth sending.
+            _ if delivery.kind == MailKind::Invitation => return Err("the invitation email has no link to send".into()),
             _ => None,
         };
         let to = delivery.to.iter().map(ToString::to_string).collect();
