@@ -563,3 +563,85 @@ async fn the_sample_stream_event_sends_the_acceptance_notice_once() {
     assert_eq!(delivery(store.as_ref(), &invitation).await.state, DeliveryState::Sent);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Polls `GET .../invitations/{id}` until its `DeliveryState` is not pending (ten seconds at most).
+async fn settled(http: &reqwest::Client, url: &str, token: &str) -> Value {
+    for _ in 0..100 {
+        let body: Value = http.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        if body["DeliveryState"] != "pending" {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} stayed pending");
+}
+
+#[tokio::test]
+async fn the_api_shows_a_failed_email_and_resend_sends_it_again() {
+    let dir = temp_dir();
+    let outbox = dir.join("outbox");
+    let store = Arc::new(MemoryStore::new());
+    let sealer = Arc::new(AesSealer::load_or_create(&dir).expect("the local key"));
+    rsvp_local::mail::start(&store, sealer.clone(), &outbox).expect("start the local mailer");
+    // The outbox folder turns into a file: every write into it fails, as a mail service that refuses would.
+    std::fs::remove_dir(&outbox).unwrap();
+    std::fs::write(&outbox, b"").unwrap();
+    let clock = Arc::new(rsvp::domain::FixedClock::at(rsvp::domain::Clock::now(&rsvp::domain::SystemClock)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0".parse::<SocketAddr>().unwrap()).await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let config = Config { public_url: Some(url.clone()), ..Config::default() };
+    let app = Arc::new(App::new(store, config).with_sealer(sealer).with_clock(clock.clone()));
+    let key = SigningKey::generate();
+    tokio::spawn(Server::from_listener(listener, app, key.clone()).expect("the server").run());
+    let http = reqwest::Client::new();
+    let api = format!("{url}/api/v1-preview");
+    let owner = key.mint(&TokenClaims::new("tenant-owner", "admin@owner.example", &["TenantAdministrator"]));
+    let community: Value = http
+        .post(format!("{api}/communities"))
+        .bearer_auth(&owner)
+        .json(&json!({"Name": "Shared Operations"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let community = community["Id"].as_str().unwrap().to_owned();
+    let created: Value = http
+        .post(format!("{api}/communities/{community}/invitations"))
+        .bearer_auth(&owner)
+        .json(&json!({"InvitationRecipient": "bob@guest.example"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let invitation = created["Id"].as_str().unwrap().to_owned();
+    let read = format!("{api}/communities/{community}/invitations/{invitation}");
+
+    let failed = settled(&http, &read, &owner).await;
+    assert_eq!(failed["DeliveryState"], "failed", "{failed}");
+    let reason = failed["DeliveryFailureReason"].as_str().expect("a reason");
+    assert!(reason.contains("writing"), "{reason}");
+
+    // The mail service recovers; Resend (after its cool-down) sends the invitation again, with a new link.
+    std::fs::remove_file(&outbox).unwrap();
+    std::fs::create_dir(&outbox).unwrap();
+    clock.advance_minutes(11);
+    let answer = http
+        .put(format!("{api}/communityinvitations/{invitation}"))
+        .bearer_auth(&owner)
+        .json(&json!({"Action": "Resend"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::ACCEPTED);
+    let sent = settled(&http, &read, &owner).await;
+    assert_eq!((&sent["DeliveryState"], &sent["DeliveryFailureReason"]), (&json!("sent"), &Value::Null), "{sent}");
+    let messages = emls(&outbox, 1).await;
+    let old_token = created["InvitationUrl"].as_str().unwrap().split_once("?token=").unwrap().1;
+    let text = text_part(&messages[0]);
+    assert!(text.contains(&format!("{url}/invite/{invitation}?token=")) && !text.contains(old_token), "a new link");
+    std::fs::remove_dir_all(&dir).ok();
+}
