@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use rsvp::store::Store;
 use rsvp::store::dynamodb::DynamoStore;
 use rsvp::store::memory::MemoryStore;
 use rsvp_local::{Server, SigningKey, TokenClaims};
-use rsvp_tests::{T0, admin, as_community_admin, clock, community, dynamodb, email};
+use rsvp_tests::{T0, admin, as_community_admin, clock, community, dynamodb, email, eml};
 use serde_json::{Value, json};
 
 const MOTO_VARIABLE: &str = "RSVP_TEST_MOTO_ENDPOINT";
@@ -361,7 +361,7 @@ async fn resend_after_a_failure_sends_the_new_link() {
 #[tokio::test]
 async fn records_the_consumer_does_not_understand_are_skipped() {
     let store = Arc::new(MemoryStore::new());
-    let dir = temp_dir();
+    let dir = eml::temp_dir();
     let deliverer = Deliverer {
         store: store.clone(),
         sealer: Arc::new(AesSealer::ephemeral()),
@@ -392,43 +392,9 @@ async fn records_the_consumer_does_not_understand_are_skipped() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rsvp-mail-test-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("a temporary folder");
-    dir
-}
-
-/// The `.eml` files in `dir`, waiting up to ten seconds for at least `count`.
-async fn emls(dir: &Path, count: usize) -> Vec<String> {
-    for _ in 0..100 {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
-        if files.len() >= count {
-            files.sort();
-            return files.iter().map(|f| std::fs::read_to_string(f).expect("a readable .eml")).collect();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("fewer than {count} messages arrived in {}", dir.display());
-}
-
-/// The decoded text/plain part of an `.eml` the outbox mailer wrote.
-fn text_part(eml: &str) -> String {
-    let part = eml.split("Content-Type: text/plain").nth(1).expect("a text part");
-    let body = part.split("\r\n\r\n").nth(1).expect("a part body");
-    let encoded: String = body.lines().take_while(|l| !l.starts_with("--")).collect();
-    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).expect("base64")).expect("UTF-8")
-}
-
-fn header<'a>(eml: &'a str, name: &str) -> &'a str {
-    eml.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))).unwrap_or_default()
-}
-
 #[tokio::test]
 async fn the_local_server_writes_each_email_as_an_eml_whose_link_works() {
-    let dir = temp_dir();
+    let dir = eml::temp_dir();
     let outbox = dir.join("outbox");
     let store = Arc::new(MemoryStore::new());
     let sealer = Arc::new(AesSealer::load_or_create(&dir).expect("the local key"));
@@ -463,11 +429,11 @@ async fn the_local_server_writes_each_email_as_an_eml_whose_link_works() {
     let created: Value = answer.json().await.unwrap();
     let invitation = created["Id"].as_str().unwrap().to_owned();
 
-    let messages = emls(&outbox, 1).await;
+    let messages = eml::messages(&outbox, 1).await;
     let eml = &messages[0];
-    assert_eq!(header(eml, "To"), "bob@guest.example");
-    assert_eq!(header(eml, "Subject"), "admin@owner.example invites you to join Shared Operations");
-    let text = text_part(eml);
+    assert_eq!(eml::header(eml, "To"), "bob@guest.example");
+    assert_eq!(eml::header(eml, "Subject"), "admin@owner.example invites you to join Shared Operations");
+    let text = eml::text_part(eml);
     let link = text.lines().find(|l| l.starts_with(&format!("{url}/invite/{invitation}?token="))).expect("the link");
     assert_eq!(link, created["InvitationUrl"], "the email carries the link the answer shows");
     let token = link.split_once("?token=").unwrap().1;
@@ -508,22 +474,22 @@ async fn the_local_server_writes_each_email_as_an_eml_whose_link_works() {
         .await
         .unwrap();
     assert_eq!(answer.status(), StatusCode::ACCEPTED);
-    let messages = emls(&outbox, 2).await;
-    assert_eq!(header(&messages[1], "To"), "admin@owner.example, ops@owner.example");
-    assert!(!text_part(&messages[1]).contains(token), "only the invitation email carries the secret");
+    let messages = eml::messages(&outbox, 2).await;
+    assert_eq!(eml::header(&messages[1], "To"), "admin@owner.example, ops@owner.example");
+    assert!(!eml::text_part(&messages[1]).contains(token), "only the invitation email carries the secret");
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]
 async fn the_local_mailer_sends_what_a_previous_run_left_pending() {
-    let dir = temp_dir();
+    let dir = eml::temp_dir();
     let store = Arc::new(MemoryStore::new());
     let sealer = Arc::new(AesSealer::load_or_create(&dir).expect("the local key"));
     // Written while no mailer was running, as when the server stopped before sending.
     let (invitation, secret) = invite(store.as_ref(), sealer.as_ref(), "bob@guest.example").await;
     rsvp_local::mail::start(&store, sealer, &dir.join("outbox")).expect("start the local mailer");
-    let messages = emls(&dir.join("outbox"), 1).await;
-    assert!(text_part(&messages[0]).contains(&format!("invite/{}?token={}", invitation.id, secret.expose())));
+    let messages = eml::messages(&dir.join("outbox"), 1).await;
+    assert!(eml::text_part(&messages[0]).contains(&format!("invite/{}?token={}", invitation.id, secret.expose())));
     for _ in 0..50 {
         if delivery(store.as_ref(), &invitation).await.state == DeliveryState::Sent {
             break;
@@ -545,7 +511,7 @@ async fn the_sample_stream_event_sends_the_acceptance_notice_once() {
     let invitation: Invitation = serde_dynamo::from_item(item).expect("an invitation item");
     let store = Arc::new(MemoryStore::new());
     store.create_invitation(&invitation, T0).await.unwrap();
-    let dir = temp_dir();
+    let dir = eml::temp_dir();
     let deliverer = Deliverer {
         store: store.clone(),
         sealer: Arc::new(AesSealer::ephemeral()),
@@ -556,10 +522,10 @@ async fn the_sample_stream_event_sends_the_acceptance_notice_once() {
         let answer = deliverer.handle_records(&records).await;
         assert!(answer.batch_item_failures.is_empty(), "{:?}", answer.batch_item_failures);
     }
-    let messages = emls(&dir, 1).await;
+    let messages = eml::messages(&dir, 1).await;
     assert_eq!(messages.len(), 1, "the lock's removal and the new membership send nothing; the change sends once");
-    assert_eq!(header(&messages[0], "To"), "admin@owner.example.com");
-    assert_eq!(header(&messages[0], "Subject"), "tenant-guest Inc accepted the invitation to Shared Operations");
+    assert_eq!(eml::header(&messages[0], "To"), "admin@owner.example.com");
+    assert_eq!(eml::header(&messages[0], "Subject"), "tenant-guest Inc accepted the invitation to Shared Operations");
     assert_eq!(delivery(store.as_ref(), &invitation).await.state, DeliveryState::Sent);
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -578,7 +544,7 @@ async fn settled(http: &reqwest::Client, url: &str, token: &str) -> Value {
 
 #[tokio::test]
 async fn the_api_shows_a_failed_email_and_resend_sends_it_again() {
-    let dir = temp_dir();
+    let dir = eml::temp_dir();
     let outbox = dir.join("outbox");
     let store = Arc::new(MemoryStore::new());
     let sealer = Arc::new(AesSealer::load_or_create(&dir).expect("the local key"));
@@ -639,9 +605,9 @@ async fn the_api_shows_a_failed_email_and_resend_sends_it_again() {
     assert_eq!(answer.status(), StatusCode::ACCEPTED);
     let sent = settled(&http, &read, &owner).await;
     assert_eq!((&sent["DeliveryState"], &sent["DeliveryFailureReason"]), (&json!("sent"), &Value::Null), "{sent}");
-    let messages = emls(&outbox, 1).await;
+    let messages = eml::messages(&outbox, 1).await;
     let old_token = created["InvitationUrl"].as_str().unwrap().split_once("?token=").unwrap().1;
-    let text = text_part(&messages[0]);
+    let text = eml::text_part(&messages[0]);
     assert!(text.contains(&format!("{url}/invite/{invitation}?token=")) && !text.contains(old_token), "a new link");
     std::fs::remove_dir_all(&dir).ok();
 }

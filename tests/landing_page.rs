@@ -16,9 +16,11 @@ use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, StatusCode};
 use rsvp::app::{App, Config};
 use rsvp::domain::{FixedClock, InvitationId, Timestamp};
+use rsvp::seal::AesSealer;
 use rsvp::store::Store;
 use rsvp::store::memory::MemoryStore;
 use rsvp_local::{Server, SigningKey, TokenClaims};
+use rsvp_tests::eml;
 use serde_json::{Value, json};
 
 const BASE: &str = "/api/v1-preview";
@@ -37,6 +39,8 @@ struct TestApp {
     http: Client,
     clock: Arc<FixedClock>,
     store: Arc<MemoryStore>,
+    /// Where the local mailer writes each email as an `.eml` file, as `rsvp-local serve` does.
+    outbox: PathBuf,
 }
 
 impl TestApp {
@@ -47,14 +51,18 @@ impl TestApp {
         let url = format!("http://{}", listener.local_addr().expect("a bound address"));
         let clock = Arc::new(FixedClock::at(START));
         let store = Arc::new(MemoryStore::new());
+        let data = eml::temp_dir();
+        let outbox = data.join("outbox");
+        let sealer = Arc::new(AesSealer::load_or_create(&data).expect("the local outbox key"));
+        rsvp_local::mail::start(&store, sealer.clone(), &outbox).expect("start the local mailer");
         let config = Config { public_url: Some(url.clone()), sign_in_url: Some(SIGN_IN.into()), ..Config::default() };
-        let app = Arc::new(App::new(store.clone(), config).with_clock(clock.clone()));
+        let app = Arc::new(App::new(store.clone(), config).with_clock(clock.clone()).with_sealer(sealer));
         let key = SigningKey::generate();
         let server = Server::from_listener(listener, app, key.clone()).expect("serve on the listener");
         tokio::spawn(server.run());
         // No redirects followed: the pages' answers are checked as they are sent.
         let http = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("an HTTP client");
-        Self { url, key, http, clock, store }
+        Self { url, key, http, clock, store, outbox }
     }
 
     fn admin(&self, (tenant, email): (&str, &str)) -> String {
@@ -328,7 +336,12 @@ fn screenshot_dir() -> PathBuf {
 async fn in_a_browser_the_recipient_opens_the_link_and_declines() {
     let (chromium, modules) = browser_tools();
     let app = TestApp::spawn().await;
-    let (community, id, link) = app.invitation("Shared Operations & Partners").await;
+    let (community, id, answered) = app.invitation("Shared Operations & Partners").await;
+    // The recipient follows the link in the email the local mailer wrote, as a person trying rsvp would.
+    let email = eml::messages(&app.outbox, 1).await.remove(0);
+    assert_eq!(eml::header(&email, "To"), GUEST.1);
+    let link = eml::link(&email, &format!("{}/invite/{id}?token=", app.url));
+    assert_eq!(link, answered, "the email carries the link the create answer showed");
     let screenshots = screenshot_dir();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser").join("decline.cjs");
 

@@ -143,3 +143,57 @@ pub fn first_page(count: u32) -> PageRequest {
 pub fn page_after(cursor: &Cursor, count: u32) -> PageRequest {
     PageRequest { skip: 0, count, after: Some(cursor.clone()) }
 }
+
+/// Reading what the local outbox mailer writes: one `.eml` file per message.
+pub mod eml {
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    use base64::Engine as _;
+
+    /// A fresh folder under the system's temporary directory, for an outbox or a data dir.
+    pub fn temp_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("rsvp-mail-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("a temporary folder");
+        dir
+    }
+
+    /// The `.eml` files in `dir`, oldest name first, waiting up to ten seconds for at least `count`
+    /// (the local mailer sends in the background).
+    pub async fn messages(dir: &Path, count: usize) -> Vec<String> {
+        for _ in 0..100 {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+            if files.len() >= count {
+                files.sort();
+                return files.iter().map(|f| std::fs::read_to_string(f).expect("a readable .eml")).collect();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("fewer than {count} messages arrived in {}", dir.display());
+    }
+
+    /// The decoded text/plain part of an `.eml`.
+    pub fn text_part(eml: &str) -> String {
+        let part = eml.split("Content-Type: text/plain").nth(1).expect("a text part");
+        let body = part.split("\r\n\r\n").nth(1).expect("a part body");
+        let encoded: String = body.lines().take_while(|l| !l.starts_with("--")).collect();
+        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).expect("base64")).expect("UTF-8")
+    }
+
+    /// The value of header `name`, or "" when there is none.
+    pub fn header<'a>(eml: &'a str, name: &str) -> &'a str {
+        eml.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))).unwrap_or_default()
+    }
+
+    /// The first line of the text part that starts with `prefix`: the link an email carries.
+    pub fn link(eml: &str, prefix: &str) -> String {
+        text_part(eml)
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix}… link in {eml}"))
+            .to_owned()
+    }
+}
