@@ -16,7 +16,7 @@ use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use base64::Engine as _;
 use reqwest::StatusCode;
 use rsvp::app::{App, Config};
-use rsvp::domain::{Action, DeliveryState, Invitation, InvitationPolicy, Secret};
+use rsvp::domain::{Action, Actor, DeliveryState, Invitation, InvitationPolicy, Secret};
 use rsvp::mail::deliver::Deliverer;
 use rsvp::mail::outbox::OutboxMailer;
 use rsvp::mail::ses::SesMailer;
@@ -264,6 +264,34 @@ async fn a_stream_record_is_sent_once_through_ses_and_recorded_on_the_item() {
     let answer = deliverer.handle_records(&again).await;
     assert!(answer.batch_item_failures.is_empty(), "{:?}", answer.batch_item_failures);
     assert_eq!(sent_to(&recipient).await.len(), 1, "a record seen twice sends once");
+}
+
+#[tokio::test]
+async fn an_invitation_declined_before_its_email_went_out_is_not_emailed() {
+    let (store, table) = table().await;
+    let sealer = Arc::new(kms_sealer().await);
+    let (sender, recipient) = (unique_address("sender"), unique_address("bob"));
+    verify(&sender).await;
+    let (invitation, _) = invite(store.as_ref(), sealer.as_ref(), &recipient).await;
+    // The recipient declines through the link (e.g. from another channel) before the consumer runs.
+    let c = store.get_community(invitation.community_id).await.unwrap().expect("the community");
+    let declined = invitation
+        .process(&c, Action::Decline, Actor::link_holder(), None, T0, InvitationPolicy::default())
+        .expect("a link holder may decline");
+    store.apply(&declined).await.expect("the decline is written");
+    let withdrawn = delivery(store.as_ref(), &invitation).await;
+    assert_eq!((withdrawn.state, withdrawn.sealed_secret.as_deref()), (DeliveryState::Cancelled, None));
+
+    let deliverer = Deliverer {
+        store: store.clone(),
+        sealer,
+        mailer: Arc::new(SesMailer::new(ses_at(&moto()), sender, None)),
+        clock: Arc::new(clock()),
+    };
+    let answer = deliverer.handle_records(&stream_records(&table).await).await;
+    assert!(answer.batch_item_failures.is_empty(), "a withdrawn email is no failure: {:?}", answer.batch_item_failures);
+    assert_eq!(sent_to(&recipient).await, Vec::<Value>::new(), "no email with a dead link goes out");
+    assert_eq!(delivery(store.as_ref(), &invitation).await.state, DeliveryState::Cancelled);
 }
 
 #[tokio::test]

@@ -340,6 +340,7 @@ impl Invitation {
                     ));
                 }
                 t.invitation.state = StoredState::Declined;
+                t.invitation.withdraw_invitation_email();
                 t.require_live = true;
                 t.lock = LockEffect::Release;
             }
@@ -412,6 +413,7 @@ impl Invitation {
         let mut next = self.clone();
         next.version += 1;
         next.state = StoredState::Deleted;
+        next.withdraw_invitation_email();
         next.push_history(now, "Delete", Some(by));
         Ok(Transition {
             invitation: next,
@@ -429,6 +431,14 @@ impl Invitation {
     fn owe(&mut self, kind: MailKind, to: Vec<Email>) {
         if !to.is_empty() {
             self.delivery = Some(Delivery::pending(self.delivery.as_ref(), kind, to, None));
+        }
+    }
+
+    /// An invitation email that has not gone out yet is not sent once the invitation is answered or withdrawn: its
+    /// link would only lead to the not-found page.
+    fn withdraw_invitation_email(&mut self) {
+        if let Some(d) = self.delivery.as_mut().filter(|d| d.kind == MailKind::Invitation) {
+            d.cancel();
         }
     }
 
@@ -710,7 +720,19 @@ mod tests {
         assert_eq!((d.seq, d.kind), (3, MailKind::Confirmed));
         assert_eq!(d.to, vec![Email::parse("bob@guest.com").unwrap(), Email::parse("ops@guest.com").unwrap()]);
         let declined = inv.process(&community(), Action::Decline, as_recipient(&guest), None, T0, Policy::default());
-        assert_eq!(declined.unwrap().invitation.delivery.unwrap().seq, 1, "a decline owes no email");
+        let waiting = declined.unwrap().invitation.delivery.unwrap();
+        assert_eq!(waiting.seq, 1, "a decline owes no email");
+        assert_eq!(waiting.state, DeliveryState::Cancelled, "and the unsent invitation email is withdrawn");
+        let deleted = inv.delete(&owner(), T0).unwrap().invitation.delivery.unwrap();
+        assert_eq!(deleted.state, DeliveryState::Cancelled);
+        // Once it went out, it stays sent whatever happens to the invitation.
+        let mut sent = inv.clone();
+        if let Some(d) = sent.delivery.as_mut() {
+            d.claim(T0);
+            d.finish(&crate::domain::DeliveryOutcome::Sent { message_id: "m".into() }, T0);
+        }
+        let after = sent.process(&community(), Action::Decline, as_recipient(&guest), None, T0, Policy::default());
+        assert_eq!(after.unwrap().invitation.delivery.unwrap().state, DeliveryState::Sent);
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub enum DeliveryState {
     Sent,
     /// The last attempt failed; a retry of the stream record may claim it again.
     Failed,
+    /// Withdrawn before it went out: the invitation was declined or deleted while its email waited, so the email
+    /// would only carry a dead link. Never claimed again.
+    Cancelled,
 }
 
 impl DeliveryState {
@@ -40,6 +43,7 @@ impl DeliveryState {
             Self::Sending => "sending",
             Self::Sent => "sent",
             Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
         }
     }
 }
@@ -118,8 +122,17 @@ impl Delivery {
             && match self.state {
                 DeliveryState::Pending | DeliveryState::Failed => true,
                 DeliveryState::Sending => self.claimed.is_some_and(|c| c < stale_before(now)),
-                DeliveryState::Sent => false,
+                DeliveryState::Sent | DeliveryState::Cancelled => false,
             }
+    }
+
+    /// Withdraws a delivery that has not been claimed (pending, or failed and waiting for a retry), and drops its
+    /// sealed secret. One being sent is left to finish: it may already be out.
+    pub fn cancel(&mut self) {
+        if matches!(self.state, DeliveryState::Pending | DeliveryState::Failed) {
+            self.state = DeliveryState::Cancelled;
+            self.sealed_secret = None;
+        }
     }
 
     /// The delivery once claimed at `now`.
@@ -191,6 +204,23 @@ mod tests {
         assert_eq!((d.state, d.attempts, d.sealed_secret.as_deref()), (DeliveryState::Sent, 2, None));
         assert!(!d.claimable(1, T0.plus_days(1)), "a sent delivery is never sent again");
         assert_eq!(Delivery::pending(Some(&d), MailKind::Accepted, vec![], None).seq, 2);
+    }
+
+    #[test]
+    fn only_a_delivery_that_waits_can_be_cancelled_and_then_it_is_never_claimed() {
+        let mut waiting = Delivery::pending(None, MailKind::Invitation, vec![email("bob@guest.com")], None);
+        waiting.sealed_secret = Some("sealed".into());
+        waiting.cancel();
+        assert_eq!((waiting.state, waiting.sealed_secret.as_deref()), (DeliveryState::Cancelled, None));
+        assert!(!waiting.claimable(1, T0.plus_days(1)));
+
+        let mut sending = Delivery::pending(None, MailKind::Invitation, vec![], None);
+        sending.claim(T0);
+        sending.cancel();
+        assert_eq!(sending.state, DeliveryState::Sending, "a send in flight may already be out");
+        sending.finish(&DeliveryOutcome::Sent { message_id: "m".into() }, T0);
+        sending.cancel();
+        assert_eq!(sending.state, DeliveryState::Sent);
     }
 
     #[test]

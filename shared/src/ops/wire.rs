@@ -44,6 +44,7 @@ impl CommunityInvitation {
                 DeliveryState::Pending | DeliveryState::Sending => "pending",
                 DeliveryState::Sent => "sent",
                 DeliveryState::Failed => "failed",
+                DeliveryState::Cancelled => "cancelled",
             }),
             delivery_failure_reason: i
                 .delivery
