@@ -119,7 +119,7 @@ pub struct Invitation {
     /// The verified address of the administrator who sent the invitation, told when it is accepted.
     #[serde(default)]
     pub inviter_email: Option<Email>,
-    /// The latest email this invitation owes or sent (see [`super::outbox`]); written with the change that owes it.
+    /// The latest email this invitation owes or sent (see [`Delivery`]); written with the change that owes it.
     #[serde(default)]
     pub delivery: Option<Delivery>,
 }

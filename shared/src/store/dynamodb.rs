@@ -10,7 +10,7 @@
 //! | pending lock | `LOCK#<community>#<recipient>` | `#LOCK` | | |
 //!
 //! - get community, membership, invitation: `GetItem`; a membership with its community or with an invitation:
-//!   one `TransactGetItems` of the two (see [`DynamoStore::get_two`]).
+//!   one `TransactGetItems` of the two.
 //! - a community's tenants: `Query PK = COMMUNITY#<id> AND begins_with(SK, "TENANT#")`; with the community
 //!   itself: `Query PK = COMMUNITY#<id> AND SK BETWEEN "#COMMUNITY" AND "TENANT$"` (`#COMMUNITY` sorts first).
 //! - a tenant's communities: `Query GSI1` (sparse: memberships appear once Active).
