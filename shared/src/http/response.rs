@@ -1,6 +1,8 @@
 use lambda_http::http::{HeaderValue, StatusCode, header};
-use lambda_http::{Body, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
+
+use crate::store::{Cursor, PageRequest};
 
 /// A JSON answer. Serialising our own response types cannot fail; if it ever did, the caller gets a 500, not a panic.
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
@@ -26,8 +28,13 @@ fn with_body(status: StatusCode, content_type: &'static str, text: String) -> Re
     response
 }
 
+/// A page of a list: 200 with `items`, and `Link: <next>; rel="next"` when more follow `next`.
+pub fn page<T: Serialize>(req: &Request, paging: &PageRequest, next: Option<&Cursor>, items: &T) -> Response<Body> {
+    with_next_link(json(StatusCode::OK, items), super::request::next_page_url(req, paging, next))
+}
+
 /// Adds `Link: <next>; rel="next"` when there is a next page.
-pub fn with_next_link(mut response: Response<Body>, next: Option<String>) -> Response<Body> {
+fn with_next_link(mut response: Response<Body>, next: Option<String>) -> Response<Body> {
     if let Some(url) = next
         && let Ok(value) = HeaderValue::from_str(&format!("<{url}>; rel=\"next\""))
     {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
-use super::{Answer, caller, community_for_admin, invitation_in};
+use super::{Answer, caller, invitation_for_admin};
 use crate::app::App;
 use crate::domain::{CommunityId, InvitationId};
 use crate::http::{request, response};
@@ -15,8 +15,8 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let caller = caller(&app, &req)?;
     let community = request::path(&req, "communityId", CommunityId::parse)?;
     let id = request::path(&req, "invitationId", InvitationId::parse)?;
-    community_for_admin(&app, community, &caller).await?;
-    let invitation = invitation_in(&app, community, id).await?;
+    // The membership (an owner admin's) and the invitation in one read, as get_community_invitation does.
+    let invitation = invitation_for_admin(&app, community, id, &caller).await?;
     let transition = invitation.delete(&caller, app.clock.now())?;
     app.store.apply(&transition).await?;
     Ok(response::empty(StatusCode::NO_CONTENT))

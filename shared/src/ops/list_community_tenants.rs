@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use lambda_http::Request;
-use lambda_http::http::StatusCode;
 
 use super::wire::CommunityTenant;
 use super::{Answer, as_member, caller};
@@ -17,6 +16,5 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let paging = request::paging(&req)?;
     let page = as_member(&app, id, &caller, app.store.list_members(id, &paging)).await?;
     let body: Vec<_> = page.items.iter().map(CommunityTenant::new).collect();
-    let next = request::next_page_url(&req, &paging, page.next.as_ref());
-    Ok(response::with_next_link(response::json(StatusCode::OK, &body), next))
+    Ok(response::page(&req, &paging, page.next.as_ref(), &body))
 }

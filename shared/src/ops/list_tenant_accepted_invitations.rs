@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use lambda_http::Request;
-use lambda_http::http::StatusCode;
 
 use super::wire::CommunityInvitation;
 use super::{Answer, caller};
@@ -23,6 +22,5 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     }
     let page = app.store.list_accepted_invitations(&tenant, &paging).await?;
     let body = CommunityInvitation::list(&page.items, app.clock.now());
-    let next = request::next_page_url(&req, &paging, page.next.as_ref());
-    Ok(response::with_next_link(response::json(StatusCode::OK, &body), next))
+    Ok(response::page(&req, &paging, page.next.as_ref(), &body))
 }

@@ -83,30 +83,57 @@ async fn invitation_for_member(
     id: InvitationId,
     caller: &Principal,
 ) -> Result<Invitation, ApiError> {
+    invitation_of(app, community, id, caller, Access::Member).await
+}
+
+/// As [`invitation_for_member`], for an administrator of the community's owner tenant.
+async fn invitation_for_admin(
+    app: &App,
+    community: CommunityId,
+    id: InvitationId,
+    caller: &Principal,
+) -> Result<Invitation, ApiError> {
+    invitation_of(app, community, id, caller, Access::Admin).await
+}
+
+/// Who an invitation read is for.
+enum Access {
+    Member,
+    Admin,
+}
+
+/// The membership decides first (404 for another tenant, 403 for a member who is not an admin when one is needed),
+/// then the invitation.
+async fn invitation_of(
+    app: &App,
+    community: CommunityId,
+    id: InvitationId,
+    caller: &Principal,
+    access: Access,
+) -> Result<Invitation, ApiError> {
     require_tenant_member(caller)?;
     let (membership, invitation) = app.store.get_membership_and_invitation(community, &caller.tenant, id).await?;
-    membership.filter(Membership::is_active).ok_or_else(|| community_not_found(community))?;
+    let membership = membership.filter(Membership::is_active).ok_or_else(|| community_not_found(community))?;
+    if let Access::Admin = access {
+        require_owner_admin(&membership, caller)?;
+    }
     invitation.filter(|i| i.community_id == community && !i.is_deleted()).ok_or_else(|| invitation_not_found(id))
 }
 
 /// The community, if the caller is an administrator of the tenant that owns it.
 async fn community_for_admin(app: &App, id: CommunityId, caller: &Principal) -> Result<Community, ApiError> {
     let (community, membership) = community_for_member(app, id, caller).await?;
+    require_owner_admin(&membership, caller)?;
+    Ok(community)
+}
+
+fn require_owner_admin(membership: &Membership, caller: &Principal) -> Result<(), ApiError> {
     if !membership.is_owner || !caller.is_tenant_admin() {
         return Err(ApiError::Forbidden(
             "Only a TenantAdministrator of the community's owner tenant can do this.".into(),
         ));
     }
-    Ok(community)
-}
-
-/// An invitation of `community` that the caller's tenant may see (it is a member); deleted ones are missing.
-async fn invitation_in(app: &App, community: CommunityId, id: InvitationId) -> Result<Invitation, ApiError> {
-    app.store
-        .get_invitation(id)
-        .await?
-        .filter(|i| i.community_id == community && !i.is_deleted())
-        .ok_or_else(|| invitation_not_found(id))
+    Ok(())
 }
 
 /// The header through which a recipient who is not signed in with the invited address presents the secret.
