@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +16,9 @@ use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use base64::Engine as _;
 use reqwest::StatusCode;
 use rsvp::app::{App, Config};
-use rsvp::domain::{Action, Actor, DeliveryState, Invitation, InvitationPolicy, Secret};
+use rsvp::domain::{
+    Action, Actor, Clock as _, DeliveryState, FixedClock, Invitation, InvitationPolicy, Secret, SystemClock,
+};
 use rsvp::mail::deliver::Deliverer;
 use rsvp::mail::outbox::OutboxMailer;
 use rsvp::mail::ses::SesMailer;
@@ -420,41 +422,60 @@ async fn records_the_consumer_does_not_understand_are_skipped() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A local server as `rsvp-local serve` runs it: the embedded store, the outbox mailer writing into `<dir>/outbox`,
+/// links pointing at itself, a clock the test can move, and an owner admin's token.
+struct Local {
+    url: String,
+    api: String,
+    http: reqwest::Client,
+    key: SigningKey,
+    owner: String,
+    outbox: PathBuf,
+    clock: Arc<FixedClock>,
+}
+
+impl Local {
+    async fn start(dir: &Path) -> Self {
+        let outbox = dir.join("outbox");
+        let store = Arc::new(MemoryStore::new());
+        let sealer = Arc::new(AesSealer::load_or_create(dir).expect("the local key"));
+        rsvp_local::mail::start(&store, sealer.clone(), &outbox).expect("start the local mailer");
+        let clock = Arc::new(FixedClock::at(SystemClock.now()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0".parse::<SocketAddr>().unwrap()).await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let config = Config { public_url: Some(url.clone()), ..Config::default() };
+        let app = Arc::new(App::new(store, config).with_sealer(sealer).with_clock(clock.clone()));
+        let key = SigningKey::generate();
+        tokio::spawn(Server::from_listener(listener, app, key.clone()).expect("the server").run());
+        let owner = key.mint(&TokenClaims::new("tenant-owner", "admin@owner.example", &["TenantAdministrator"]));
+        let api = format!("{url}/api/v1-preview");
+        Self { url, api, http: reqwest::Client::new(), key, owner, outbox, clock }
+    }
+
+    /// Creates "Shared Operations" (contact `ops@owner.example`) and invites bob@guest.example over HTTP: the
+    /// community's id and the create answer.
+    async fn invite(http: &reqwest::Client, api: &str, owner: &str) -> (String, Value) {
+        let post = async |path: String, body: Value| {
+            let answer = http.post(format!("{api}{path}")).bearer_auth(owner).json(&body).send().await.unwrap();
+            assert_eq!(answer.status(), StatusCode::CREATED);
+            answer.json::<Value>().await.unwrap()
+        };
+        let community =
+            post("/communities".into(), json!({"Name": "Shared Operations", "ContactEmail": "ops@owner.example"}))
+                .await;
+        let community = community["Id"].as_str().unwrap().to_owned();
+        let created =
+            post(format!("/communities/{community}/invitations"), json!({"InvitationRecipient": "bob@guest.example"}))
+                .await;
+        (community, created)
+    }
+}
+
 #[tokio::test]
 async fn the_local_server_writes_each_email_as_an_eml_whose_link_works() {
     let dir = eml::temp_dir();
-    let outbox = dir.join("outbox");
-    let store = Arc::new(MemoryStore::new());
-    let sealer = Arc::new(AesSealer::load_or_create(&dir).expect("the local key"));
-    rsvp_local::mail::start(&store, sealer.clone(), &outbox).expect("start the local mailer");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0".parse::<SocketAddr>().unwrap()).await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let config = Config { public_url: Some(url.clone()), ..Config::default() };
-    let app = Arc::new(App::new(store, config).with_sealer(sealer));
-    let key = SigningKey::generate();
-    tokio::spawn(Server::from_listener(listener, app, key.clone()).expect("the server").run());
-    let http = reqwest::Client::new();
-    let api = format!("{url}/api/v1-preview");
-    let owner = key.mint(&TokenClaims::new("tenant-owner", "admin@owner.example", &["TenantAdministrator"]));
-
-    let answer = http
-        .post(format!("{api}/communities"))
-        .bearer_auth(&owner)
-        .json(&json!({"Name": "Shared Operations", "ContactEmail": "ops@owner.example"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::CREATED);
-    let community = answer.json::<Value>().await.unwrap()["Id"].as_str().unwrap().to_owned();
-    let answer = http
-        .post(format!("{api}/communities/{community}/invitations"))
-        .bearer_auth(&owner)
-        .json(&json!({"InvitationRecipient": "bob@guest.example"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::CREATED);
-    let created: Value = answer.json().await.unwrap();
+    let Local { url, api, http, key, owner, outbox, .. } = Local::start(&dir).await;
+    let (community, created) = Local::invite(&http, &api, &owner).await;
     let invitation = created["Id"].as_str().unwrap().to_owned();
 
     let messages = eml::messages(&outbox, 1).await;
@@ -573,44 +594,11 @@ async fn settled(http: &reqwest::Client, url: &str, token: &str) -> Value {
 #[tokio::test]
 async fn the_api_shows_a_failed_email_and_resend_sends_it_again() {
     let dir = eml::temp_dir();
-    let outbox = dir.join("outbox");
-    let store = Arc::new(MemoryStore::new());
-    let sealer = Arc::new(AesSealer::load_or_create(&dir).expect("the local key"));
-    rsvp_local::mail::start(&store, sealer.clone(), &outbox).expect("start the local mailer");
+    let Local { url, api, http, owner, outbox, clock, .. } = Local::start(&dir).await;
     // The outbox folder turns into a file: every write into it fails, as a mail service that refuses would.
     std::fs::remove_dir(&outbox).unwrap();
     std::fs::write(&outbox, b"").unwrap();
-    let clock = Arc::new(rsvp::domain::FixedClock::at(rsvp::domain::Clock::now(&rsvp::domain::SystemClock)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0".parse::<SocketAddr>().unwrap()).await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let config = Config { public_url: Some(url.clone()), ..Config::default() };
-    let app = Arc::new(App::new(store, config).with_sealer(sealer).with_clock(clock.clone()));
-    let key = SigningKey::generate();
-    tokio::spawn(Server::from_listener(listener, app, key.clone()).expect("the server").run());
-    let http = reqwest::Client::new();
-    let api = format!("{url}/api/v1-preview");
-    let owner = key.mint(&TokenClaims::new("tenant-owner", "admin@owner.example", &["TenantAdministrator"]));
-    let community: Value = http
-        .post(format!("{api}/communities"))
-        .bearer_auth(&owner)
-        .json(&json!({"Name": "Shared Operations"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let community = community["Id"].as_str().unwrap().to_owned();
-    let created: Value = http
-        .post(format!("{api}/communities/{community}/invitations"))
-        .bearer_auth(&owner)
-        .json(&json!({"InvitationRecipient": "bob@guest.example"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (community, created) = Local::invite(&http, &api, &owner).await;
     let invitation = created["Id"].as_str().unwrap().to_owned();
     let read = format!("{api}/communities/{community}/invitations/{invitation}");
 
