@@ -44,17 +44,15 @@ pub fn start(store: &Arc<MemoryStore>, sealer: Arc<dyn Sealer>, outbox: &Path) -
     let mailer = Arc::new(Announcing(OutboxMailer::new(outbox, LOCAL_SENDER)?));
     let deliverer = Deliverer { store: store.clone(), sealer, mailer, clock: Arc::new(SystemClock) };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    store.on_pending_delivery(move |invitation| {
-        if let Some(delivery) = &invitation.delivery {
-            // The receiver lives as long as the server; if it is gone, so is everything else.
-            let _ = tx.send((invitation.id, delivery.seq));
-        }
+    store.on_pending_delivery(move |item, seq| {
+        // The receiver lives as long as the server; if it is gone, so is everything else.
+        let _ = tx.send((item, seq));
     });
     store.announce_pending();
     tokio::spawn(async move {
-        while let Some((id, seq)) = rx.recv().await {
-            if let Err(error) = deliverer.deliver(id, seq).await {
-                tracing::warn!(invitation = %id, seq, %error, "the invitation email was not delivered");
+        while let Some((item, seq)) = rx.recv().await {
+            if let Err(error) = deliverer.deliver(item, seq).await {
+                tracing::warn!(invitation = %item.id(), seq, %error, "the invitation email was not delivered");
             }
         }
     });

@@ -151,7 +151,7 @@ async fn dispatch(
         Kind::Api => {
             bearer_token(&parts.headers).and_then(|token| shared.key.authorizer_claims(token, now.unix_timestamp()))
         }
-        Kind::Page => None,
+        Kind::Page | Kind::Public => None,
     };
     let cx = EventContext {
         route,

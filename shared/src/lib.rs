@@ -19,7 +19,8 @@
 //! ## Rules that hold everywhere
 //!
 //! - The caller is who API Gateway's JWT authorizer says (`requestContext.authorizer.jwt.claims`), nothing else.
-//!   The only routes without it are the invitation landing page's ([`routes::Kind::Page`]), where the invitation's
+//!   The only routes without it are the invitation landing page's ([`routes::Kind::Page`]) and the two a person
+//!   invited to the platform uses before they have an account ([`routes::Kind::Public`]), where the invitation's
 //!   secret in the request is the credential.
 //! - Another tenant's community or invitation answers exactly as a missing one does (404).
 //! - Invitation secrets are 32 random bytes, shown once, stored only as a SHA-256 hash, compared in constant time.

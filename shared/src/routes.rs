@@ -22,6 +22,9 @@ pub enum Kind {
     /// A public HTML page (the invitation landing page): no authorizer, the invitation's secret in the request is
     /// the credential; every answer, errors too, is an HTML page with the pages' security headers.
     Page,
+    /// A JSON API route without the authorizer, for the person a platform invitation was sent to, who has no
+    /// account yet: the invitation code in the request is the credential. Errors are `ErrorResponse`s.
+    Public,
 }
 
 /// One operation and where it is served.
@@ -65,7 +68,7 @@ impl Route {
                     tracing::info!(operation = self.operation, operation_id, status, %error, "refused");
                 }
                 match self.kind {
-                    Kind::Api => error.into_response(&operation_id),
+                    Kind::Api | Kind::Public => error.into_response(&operation_id),
                     Kind::Page => error.into_page(&operation_id),
                 }
             }
@@ -105,6 +108,14 @@ routes! {
     GET_INVITATION_DETAILS: "GET" "/api/v1-preview/communityinvitations/{invitationId}/details" => get_invitation_details;
     PROCESS_INVITATION: "PUT" "/api/v1-preview/communityinvitations/{invitationId}" => process_invitation;
     LIST_TENANT_ACCEPTED_INVITATIONS: "GET" "/api/v1-preview/tenants/{tenantId}/communityinvitations" => list_tenant_accepted_invitations;
+    INVITE_USERS: "POST" "/api/users/invitations" => invite_users;
+    GET_BUSINESS_SETTINGS: "GET" "/api/businesses/{businessId}/settings" => get_business_settings;
+    UPDATE_USER_SETTINGS: "PUT" "/api/businesses/{businessId}/usersettings" => update_user_settings;
+    LIST_USER_INVITATIONS: "GET" "/api/users/invitations" => list_user_invitations;
+    REVOKE_USER_INVITATION: "DELETE" "/api/users/invitations/{invitationId}" => revoke_user_invitation;
+    RESEND_USER_INVITATION: "POST" "/api/users/invitations/{invitationId}/resend" => resend_user_invitation;
+    VERIFY_INVITATION: "POST" "/api/users/verifyInvitation" => verify_invitation (Public);
+    ACCEPT_USER_INVITATION: "POST" "/api/users/signupUser/{invitationCode}" => accept_user_invitation (Public);
     SHOW_INVITATION_PAGE: "GET" "/invite/{invitationId}" => show_invitation_page (Page);
     RESPOND_TO_INVITATION_PAGE: "POST" "/invite/{invitationId}" => respond_to_invitation_page (Page);
 }
@@ -164,8 +175,16 @@ mod tests {
     }
 
     #[test]
-    fn only_the_invitation_pages_are_public() {
-        let public: Vec<_> = ROUTES.iter().filter(|r| r.kind == Kind::Page).map(|r| r.path).collect();
-        assert_eq!(public, ["/invite/{invitationId}", "/invite/{invitationId}"]);
+    fn only_the_invitation_pages_and_the_code_holders_routes_are_public() {
+        let public: Vec<_> = ROUTES.iter().filter(|r| r.kind != Kind::Api).map(|r| r.path).collect();
+        assert_eq!(
+            public,
+            [
+                "/api/users/verifyInvitation",
+                "/api/users/signupUser/{invitationCode}",
+                "/invite/{invitationId}",
+                "/invite/{invitationId}"
+            ]
+        );
     }
 }

@@ -66,6 +66,11 @@ impl Email {
         self.0.eq_ignore_ascii_case(&other.0)
     }
 
+    /// The domain, lower-case (as [`Email::parse`] leaves it).
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, domain)| domain)
+    }
+
     /// The form used as a uniqueness key: one pending invitation per lower-cased address.
     pub fn key(&self) -> String {
         self.0.to_ascii_lowercase()

@@ -437,33 +437,46 @@ impl Invitation {
     /// An invitation email that has not gone out yet is not sent once the invitation is answered or withdrawn: its
     /// link would only lead to the not-found page.
     fn withdraw_invitation_email(&mut self) {
-        if let Some(d) = self.delivery.as_mut().filter(|d| d.kind == MailKind::Invitation) {
-            d.cancel();
-        }
+        withdraw_invitation_email(&mut self.delivery);
     }
 
     /// Puts the landing link and the sealed secret on a pending invitation email, which the domain cannot make
     /// itself: the link's base comes from the request and sealing is I/O. Anything else is left as it is.
     pub fn attach_link(&mut self, link: String, sealed_secret: String) {
-        if let Some(d) =
-            self.delivery.as_mut().filter(|d| d.kind == MailKind::Invitation && d.state == DeliveryState::Pending)
-        {
-            d.link = Some(link);
-            d.sealed_secret = Some(sealed_secret);
-        }
+        attach_link(&mut self.delivery, link, sealed_secret);
     }
 
     fn push_history(&mut self, now: Timestamp, action: &str, by: Option<&Principal>) {
-        self.history.push(HistoryEntry::new(now, action, by));
-        if self.history.len() > MAX_HISTORY {
-            // Keep the creation line; drop the oldest after it.
-            self.history.remove(1);
-        }
+        push_history(&mut self.history, now, action, by);
+    }
+}
+
+/// Adds a line to an audit trail, keeping it bounded: beyond [`MAX_HISTORY`] lines the oldest after the creation
+/// line goes, so an item cannot grow without bound through resends.
+pub(super) fn push_history(history: &mut Vec<HistoryEntry>, now: Timestamp, action: &str, by: Option<&Principal>) {
+    history.push(HistoryEntry::new(now, action, by));
+    if history.len() > MAX_HISTORY {
+        history.remove(1);
+    }
+}
+
+/// An invitation email that has not gone out yet is withdrawn (see [`Delivery::cancel`]); other mail is left.
+pub(super) fn withdraw_invitation_email(delivery: &mut Option<Delivery>) {
+    if let Some(d) = delivery.as_mut().filter(|d| d.kind == MailKind::Invitation) {
+        d.cancel();
+    }
+}
+
+/// Puts the landing link and the sealed secret on a pending invitation email; anything else is left as it is.
+pub(super) fn attach_link(delivery: &mut Option<Delivery>, link: String, sealed_secret: String) {
+    if let Some(d) = delivery.as_mut().filter(|d| d.kind == MailKind::Invitation && d.state == DeliveryState::Pending) {
+        d.link = Some(link);
+        d.sealed_secret = Some(sealed_secret);
     }
 }
 
 impl HistoryEntry {
-    fn new(at: Timestamp, action: &str, by: Option<&Principal>) -> Self {
+    pub(super) fn new(at: Timestamp, action: &str, by: Option<&Principal>) -> Self {
         Self { at, action: action.to_owned(), user: by.map(|p| p.user.clone()), tenant: by.map(|p| p.tenant.clone()) }
     }
 

@@ -14,7 +14,46 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Email, Timestamp};
+use super::{Email, Invitation, InvitationId, Timestamp, UserInvitation};
+
+/// The invitation an email belongs to. Community and platform invitations keep their outbox the same way, in
+/// different items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailItem {
+    Community(InvitationId),
+    Platform(InvitationId),
+}
+
+impl MailItem {
+    pub fn id(self) -> InvitationId {
+        match self {
+            Self::Community(id) | Self::Platform(id) => id,
+        }
+    }
+}
+
+/// An invitation whose delivery was just claimed, as the consumer renders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimed {
+    Community(Invitation),
+    Platform(UserInvitation),
+}
+
+impl Claimed {
+    pub fn delivery(&self) -> Option<&Delivery> {
+        match self {
+            Self::Community(i) => i.delivery.as_ref(),
+            Self::Platform(i) => i.delivery.as_ref(),
+        }
+    }
+
+    pub fn item(&self) -> MailItem {
+        match self {
+            Self::Community(i) => MailItem::Community(i.id),
+            Self::Platform(i) => MailItem::Platform(i.id),
+        }
+    }
+}
 
 /// A claim older than this is taken to belong to a consumer that died mid-send, and may be retaken. Long enough
 /// that a slow but live send (SES answers within seconds) is never sent twice.

@@ -25,6 +25,11 @@ impl Secret {
         Self(value.chars().take(128).collect())
     }
 
+    /// Text that carries a secret (a create answer kept for an idempotent replay), to be sealed like one.
+    pub fn carrying(text: String) -> Self {
+        Self(text)
+    }
+
     /// The text to hand to the invitee (link, create answer). Call only where the secret must leave the service.
     pub fn expose(&self) -> &str {
         &self.0

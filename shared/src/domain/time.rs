@@ -22,6 +22,10 @@ impl Timestamp {
         self.0.div_euclid(1000)
     }
 
+    pub const fn plus_seconds(self, seconds: i64) -> Self {
+        Self(self.0 + seconds * 1000)
+    }
+
     pub const fn plus_minutes(self, minutes: i64) -> Self {
         Self(self.0 + minutes * 60_000)
     }

@@ -3,7 +3,9 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use super::page::{self, ErrorPage};
-use crate::domain::{EmailError, IdError, InvitationError, TextError};
+use crate::domain::{
+    EmailError, IdError, InvitationError, InviteError, KeyError, SettingsError, TextError, UserInvitationError,
+};
 use crate::store::StoreError;
 
 /// Everything a request can fail with. Each variant carries the sentence the caller reads as `Reason`.
@@ -20,6 +22,13 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The request is well-formed but cannot be taken as it is (an `Idempotency-Key` reused for another body).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// The caller is signed in, but the tenant's settings forbid what they ask: the seed's 401 for inviting while
+    /// `InviteUnregisteredUsers` is disabled.
+    #[error("{0}")]
+    ForbiddenBySettings(String),
     #[error("{reason}")]
     TooManyRequests { reason: String, retry_after_seconds: i64 },
     /// A bug or an outage. The detail goes to the log only; the caller gets a generic sentence.
@@ -49,6 +58,8 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::ForbiddenBySettings(_) => StatusCode::UNAUTHORIZED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -61,6 +72,10 @@ impl ApiError {
             Self::Forbidden(_) => "Ask an administrator with the required role to do this.",
             Self::NotFound(_) => "Check the identifiers in the path.",
             Self::Conflict(_) => "Read the resource again to see its current state before retrying.",
+            Self::Unprocessable(_) => "Send the request with a new Idempotency-Key, or resend the original body.",
+            Self::ForbiddenBySettings(_) => {
+                "Ask a TenantAdministrator to change the tenant's user settings (PUT /api/businesses/{businessId}/usersettings)."
+            }
             Self::TooManyRequests { .. } => "Wait for the time given in the Retry-After header, then try again.",
             Self::Internal(_) => "Try again later; if it persists, report the OperationId to the operators.",
         }
@@ -102,8 +117,12 @@ impl ApiError {
         let (title, message, reference) = match &self {
             Self::NotFound(_) => ("Invitation not found", LINK_NOT_VALID, None),
             Self::BadRequest(reason) => ("This request could not be handled", reason.as_str(), None),
-            Self::Conflict(reason) => ("This invitation cannot be changed now", reason.as_str(), None),
-            Self::Unauthorized(reason) | Self::Forbidden(reason) => ("Not allowed", reason.as_str(), None),
+            Self::Conflict(reason) | Self::Unprocessable(reason) => {
+                ("This invitation cannot be changed now", reason.as_str(), None)
+            }
+            Self::Unauthorized(reason) | Self::Forbidden(reason) | Self::ForbiddenBySettings(reason) => {
+                ("Not allowed", reason.as_str(), None)
+            }
             Self::TooManyRequests { reason, .. } => ("Too many requests", reason.as_str(), None),
             Self::Internal(_) => (
                 "Something went wrong",
@@ -125,6 +144,14 @@ impl From<StoreError> for ApiError {
             StoreError::PendingInvitation(id) => {
                 Self::Conflict(format!("Invitation {id} is already pending for this recipient in this community."))
             }
+            StoreError::PendingRecipients(emails) => Self::Conflict(format!(
+                "{} of the addresses already have a pending invitation from this tenant.",
+                emails.len()
+            )),
+            StoreError::LimitReached { used } => Self::TooManyRequests {
+                reason: format!("The tenant's daily invitation limit is reached ({used} sent today)."),
+                retry_after_seconds: 60,
+            },
             StoreError::InvalidCursor => Self::bad_request(
                 "continuationToken is not valid for this list; start again from the first page without it.",
             ),
@@ -150,6 +177,36 @@ impl From<InvitationError> for ApiError {
                 Self::TooManyRequests { reason: e.to_string(), retry_after_seconds }
             }
         }
+    }
+}
+
+impl From<UserInvitationError> for ApiError {
+    fn from(e: UserInvitationError) -> Self {
+        match e {
+            UserInvitationError::WrongState { .. } => Self::Conflict(e.to_string()),
+            UserInvitationError::NotPermitted => Self::Forbidden(e.to_string()),
+            UserInvitationError::ResendTooSoon { retry_after_seconds, .. } => {
+                Self::TooManyRequests { reason: e.to_string(), retry_after_seconds }
+            }
+        }
+    }
+}
+
+impl From<InviteError> for ApiError {
+    fn from(e: InviteError) -> Self {
+        Self::BadRequest(e.to_string())
+    }
+}
+
+impl From<SettingsError> for ApiError {
+    fn from(e: SettingsError) -> Self {
+        Self::BadRequest(e.to_string())
+    }
+}
+
+impl From<KeyError> for ApiError {
+    fn from(e: KeyError) -> Self {
+        Self::BadRequest(e.to_string())
     }
 }
 

@@ -130,12 +130,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if !essence.eq_ignore_ascii_case("application/json") {
         return Err(ApiError::bad_request("The body must be JSON, sent with Content-Type: application/json."));
     }
-    let bytes: &[u8] = match req.body() {
-        Body::Empty => &[],
-        Body::Text(t) => t.as_bytes(),
-        Body::Binary(b) => b,
-        _ => &[],
-    };
+    let bytes = body_bytes(req);
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::bad_request(format!("The body is larger than {} KiB.", MAX_BODY_BYTES / 1024)));
     }
@@ -144,6 +139,15 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     }
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("The body is not valid JSON for this request: {e}.")))
+}
+
+/// The body's bytes as sent (empty when there is none).
+pub fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    }
 }
 
 /// A form body of type `T`: `Content-Type: application/x-www-form-urlencoded`, at most [`MAX_BODY_BYTES`],

@@ -14,6 +14,11 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
     }
 }
 
+/// A JSON answer whose body is already serialised (a replayed one).
+pub fn json_text(status: StatusCode, text: String) -> Response<Body> {
+    with_body(status, "application/json; charset=utf-8", text)
+}
+
 /// An answer with no body (204, or 200/202 where the seed defines none).
 pub fn empty(status: StatusCode) -> Response<Body> {
     let mut response = Response::new(Body::Empty);

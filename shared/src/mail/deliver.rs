@@ -17,7 +17,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use serde::Deserialize;
 
 use super::{Mailer, templates};
-use crate::domain::{Clock, DeliveryOutcome, DeliveryState, InvitationId, MailKind};
+use crate::domain::{Claimed, Clock, Delivery, DeliveryOutcome, DeliveryState, InvitationId, MailItem, MailKind};
 use crate::seal::Sealer;
 use crate::store::{Store, StoreError};
 
@@ -71,30 +71,36 @@ struct ImageDelivery {
 }
 
 /// The (invitation, delivery) a stream record asks to deliver, or `None` for a record to skip.
-pub fn pending_delivery(record: &EventRecord) -> Option<(InvitationId, u64)> {
+pub fn pending_delivery(record: &EventRecord) -> Option<(MailItem, u64)> {
     if !matches!(record.event_name.as_str(), "INSERT" | "MODIFY") {
         return None;
     }
     let image: Image = serde_dynamo::from_item(record.change.new_image.clone()).ok()?;
     let delivery = image.delivery.filter(|d| d.state == DeliveryState::Pending)?;
-    (image.sk == "#INVITATION").then_some((image.id, delivery.seq))
+    let item = match image.sk.as_str() {
+        "#INVITATION" => MailItem::Community(image.id),
+        "#USERINVITATION" => MailItem::Platform(image.id),
+        _ => return None,
+    };
+    Some((item, delivery.seq))
 }
 
 impl Deliverer {
-    /// Delivers email `seq` of invitation `id` if it is still owed and nobody else is sending it.
-    pub async fn deliver(&self, id: InvitationId, seq: u64) -> Result<Delivered, DeliverError> {
-        let Some(invitation) = self.store.claim_delivery(id, seq, self.clock.now()).await? else {
+    /// Delivers email `seq` of invitation `item` if it is still owed and nobody else is sending it.
+    pub async fn deliver(&self, item: MailItem, seq: u64) -> Result<Delivered, DeliverError> {
+        let id = item.id();
+        let Some(claimed) = self.store.claim_delivery(item, seq, self.clock.now()).await? else {
             return Ok(Delivered::Skipped);
         };
-        let Some(delivery) = invitation.delivery.clone() else { return Ok(Delivered::Skipped) };
-        let outcome = match self.message(&invitation, &delivery).await {
+        let Some(delivery) = claimed.delivery().cloned() else { return Ok(Delivered::Skipped) };
+        let outcome = match self.message(&claimed, &delivery).await {
             Err(reason) => DeliveryOutcome::Failed { reason },
             Ok(message) => match self.mailer.send(&message).await {
                 Ok(message_id) => DeliveryOutcome::Sent { message_id },
                 Err(e) => DeliveryOutcome::Failed { reason: e.0.chars().take(MAX_REASON).collect() },
             },
         };
-        self.record(id, seq, &outcome).await?;
+        self.record(item, seq, &outcome).await?;
         match outcome {
             DeliveryOutcome::Sent { message_id } => {
                 tracing::info!(invitation = %id, seq, message_id, "email sent");
@@ -109,11 +115,12 @@ impl Deliverer {
 
     /// Writes the outcome back. A write that fails is tried again a few times: until it lands, the delivery stays
     /// claimed, and a claimed delivery is retaken only once its claim is stale.
-    async fn record(&self, id: InvitationId, seq: u64, outcome: &DeliveryOutcome) -> Result<(), DeliverError> {
+    async fn record(&self, item: MailItem, seq: u64, outcome: &DeliveryOutcome) -> Result<(), DeliverError> {
+        let id = item.id();
         let mut tries = 0;
         loop {
             tries += 1;
-            match self.store.finish_delivery(id, seq, outcome, self.clock.now()).await {
+            match self.store.finish_delivery(item, seq, outcome, self.clock.now()).await {
                 Ok(()) => return Ok(()),
                 // A newer delivery replaced this one while it was being sent; what was sent was still owed then.
                 Err(StoreError::Conflict) => {
@@ -130,14 +137,10 @@ impl Deliverer {
     }
 
     /// The message for `delivery`, or why it cannot be made (the sealed secret does not open).
-    async fn message(
-        &self,
-        invitation: &crate::domain::Invitation,
-        delivery: &crate::domain::Delivery,
-    ) -> Result<super::Message, String> {
+    async fn message(&self, claimed: &Claimed, delivery: &Delivery) -> Result<super::Message, String> {
         let link = match (&delivery.link, &delivery.sealed_secret) {
             (Some(link), Some(sealed)) => {
-                let secret = self.sealer.unseal(invitation.id, sealed).await.map_err(|e| e.to_string())?;
+                let secret = self.sealer.unseal(claimed.item().id(), sealed).await.map_err(|e| e.to_string())?;
                 Some(format!("{link}?token={}", secret.expose()))
             }
             // An invitation email is its link: without one there is nothing worth sending.
@@ -145,7 +148,7 @@ impl Deliverer {
             _ => None,
         };
         let to = delivery.to.iter().map(ToString::to_string).collect();
-        Ok(templates::render(invitation, delivery.kind, to, link))
+        Ok(templates::render(claimed, delivery.kind, to, link))
     }
 
     /// One batch of DynamoDB stream records (the Lambda event's `Records`), delivered in order. The answer names
@@ -157,9 +160,9 @@ impl Deliverer {
                 tracing::warn!("skipped a stream record that does not parse");
                 continue;
             };
-            let Some((id, seq)) = pending_delivery(&record) else { continue };
-            if let Err(error) = self.deliver(id, seq).await {
-                tracing::warn!(invitation = %id, seq, %error, "delivery failed; the record will be retried");
+            let Some((item, seq)) = pending_delivery(&record) else { continue };
+            if let Err(error) = self.deliver(item, seq).await {
+                tracing::warn!(invitation = %item.id(), seq, %error, "delivery failed; the record will be retried");
                 let mut failure = DynamoDbBatchItemFailure::default();
                 failure.item_identifier = record.change.sequence_number.clone();
                 response.batch_item_failures.push(failure);

@@ -1,10 +1,11 @@
 //! The emails' words. Bodies are askama templates in `shared/templates/`: HTML escapes every value, so a community
-//! name cannot inject markup; the subject goes through [`super::header_text`], so no name can add a header.
+//! name or a sender's message cannot inject markup; the subject goes through [`super::header_text`], so no name can
+//! add a header. The text body is plain text (`mail.txt` is not escaped: it is not HTML).
 
 use askama::Template;
 
 use super::{Message, header_text};
-use crate::domain::{Invitation, MailKind};
+use crate::domain::{Claimed, Invitation, MailKind, UserInvitation};
 
 /// The longest subject line; longer names are cut.
 const MAX_SUBJECT: usize = 150;
@@ -16,6 +17,7 @@ const MAX_NAME: usize = 100;
 struct Text<'a> {
     kind: &'a str,
     community: &'a str,
+    message: &'a str,
     inviter: &'a str,
     invitee: &'a str,
     link: &'a str,
@@ -27,14 +29,61 @@ struct Text<'a> {
 struct Html<'a> {
     kind: &'a str,
     community: &'a str,
+    message: &'a str,
     inviter: &'a str,
     invitee: &'a str,
     link: &'a str,
     expires: &'a str,
 }
 
-/// The message `invitation`'s current delivery sends, to `to`; `link` is the landing link with its secret.
-pub fn render(invitation: &Invitation, kind: MailKind, to: Vec<String>, link: Option<String>) -> Message {
+/// What an email says, whichever invitation it is for.
+struct Words {
+    kind: &'static str,
+    subject: String,
+    community: String,
+    inviter: String,
+    invitee: String,
+    message: String,
+    expires: String,
+}
+
+/// The message `claimed`'s current delivery sends, to `to`; `link` is the landing link with its secret.
+pub fn render(claimed: &Claimed, kind: MailKind, to: Vec<String>, link: Option<String>) -> Message {
+    let words = match claimed {
+        Claimed::Community(invitation) => community_words(invitation, kind),
+        Claimed::Platform(invitation) => platform_words(invitation),
+    };
+    let link_text = link.as_deref().unwrap_or_default();
+    let text = Text {
+        kind: words.kind,
+        community: &words.community,
+        message: &words.message,
+        inviter: &words.inviter,
+        invitee: &words.invitee,
+        link: link_text,
+        expires: &words.expires,
+    };
+    let html = Html {
+        kind: words.kind,
+        community: &words.community,
+        message: &words.message,
+        inviter: &words.inviter,
+        invitee: &words.invitee,
+        link: link_text,
+        expires: &words.expires,
+    };
+    Message {
+        to,
+        subject: header_text(&words.subject, MAX_SUBJECT),
+        // Rendering plain fields cannot fail (askama fails only on a failing Display); an empty body would still
+        // carry the subject, so it is not worth failing the delivery over.
+        text: text.render().unwrap_or_default(),
+        html: html.render().unwrap_or_default(),
+        link,
+    }
+}
+
+fn community_words(invitation: &Invitation, kind: MailKind) -> Words {
     let community = header_text(&invitation.community_name, MAX_NAME);
     let inviter = header_text(
         &invitation.inviter_email.as_ref().map_or_else(|| invitation.issuing_tenant.to_string(), |e| e.to_string()),
@@ -48,43 +97,45 @@ pub fn render(invitation: &Invitation, kind: MailKind, to: Vec<String>, link: Op
             .unwrap_or_else(|| invitation.recipient.to_string()),
         MAX_NAME,
     );
-    let (kind_name, subject) = match kind {
+    let (kind, subject) = match kind {
         MailKind::Invitation => ("Invitation", format!("{inviter} invites you to join {community}")),
         MailKind::Accepted => ("Accepted", format!("{invitee} accepted the invitation to {community}")),
         MailKind::Confirmed => ("Confirmed", format!("You are now a member of {community}")),
     };
-    let expires = invitation.expires.to_rfc3339();
-    let link_text = link.as_deref().unwrap_or_default();
-    let text = Text {
-        kind: kind_name,
-        community: &community,
-        inviter: &inviter,
-        invitee: &invitee,
-        link: link_text,
-        expires: &expires,
-    };
-    let html = Html {
-        kind: kind_name,
-        community: &community,
-        inviter: &inviter,
-        invitee: &invitee,
-        link: link_text,
-        expires: &expires,
-    };
-    Message {
-        to,
-        subject: header_text(&subject, MAX_SUBJECT),
-        // Rendering plain fields cannot fail (askama fails only on a failing Display); an empty body would still
-        // carry the subject, so it is not worth failing the delivery over.
-        text: text.render().unwrap_or_default(),
-        html: html.render().unwrap_or_default(),
-        link,
+    Words {
+        kind,
+        subject,
+        community,
+        inviter,
+        invitee,
+        message: String::new(),
+        expires: invitation.expires.to_rfc3339(),
+    }
+}
+
+/// A platform invitation's only email: the invitation, with the sender's message as they wrote it (the HTML
+/// template escapes it; the text part carries it as plain text).
+fn platform_words(invitation: &UserInvitation) -> Words {
+    let tenant = header_text(invitation.tenant_name.as_deref().unwrap_or(invitation.tenant.as_str()), MAX_NAME);
+    let inviter = header_text(
+        &invitation.inviter_email.as_ref().map_or_else(|| invitation.inviter.as_str().to_owned(), |e| e.to_string()),
+        MAX_NAME,
+    );
+    Words {
+        kind: "UserInvitation",
+        subject: format!("{inviter} invites you to join {tenant}"),
+        community: tenant,
+        inviter,
+        invitee: invitation.recipient.to_string(),
+        message: invitation.message.clone().unwrap_or_default(),
+        expires: invitation.expires.to_rfc3339(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::UserInvitation;
     use crate::domain::{
         Community, CommunityInput, Email, InvitationPolicy, Principal, Role, TenantId, Timestamp, UserId,
     };
@@ -104,9 +155,36 @@ mod tests {
         let (inv, _) =
             Invitation::create(&community, recipient, &owner, Timestamp::from_millis(0), InvitationPolicy::default());
         let link = "https://x.example/invite/1?token=abc".to_owned();
-        let m = render(&inv, MailKind::Invitation, vec!["bob@guest.com".into()], Some(link.clone()));
+        let m =
+            render(&Claimed::Community(inv), MailKind::Invitation, vec!["bob@guest.com".into()], Some(link.clone()));
         assert_eq!(m.subject, "admin@owner.com invites you to join <b>Ops</b> Bcc: x@y.com");
         assert!(m.html.contains("&#60;b&#62;Ops") && !m.html.contains("<b>Ops"), "{}", m.html);
+        assert!(m.text.contains(&link) && m.html.contains(&link));
+    }
+
+    #[test]
+    fn a_platform_invitation_carries_the_message_escaped_in_html_and_plain_in_text() {
+        let by = Principal {
+            user: UserId::parse("sub", "u").unwrap(),
+            tenant: TenantId::parse("t", "acme").unwrap(),
+            email: Some(Email::parse("mia@acme.com").unwrap()),
+            tenant_name: Some("Acme".into()),
+            roles: vec![Role::TenantMember],
+        };
+        let message = "Join <us> & \"friends\"\nSee you".to_owned();
+        let (inv, _) = UserInvitation::create(
+            &by,
+            Email::parse("jane@x.com").unwrap(),
+            Some(message.clone()),
+            Timestamp::from_millis(0),
+            &crate::domain::UserSettings::default(),
+        );
+        let link = "https://x.example/invite/1?token=abc".to_owned();
+        let m = render(&Claimed::Platform(inv), MailKind::Invitation, vec!["jane@x.com".into()], Some(link.clone()));
+        assert_eq!(m.subject, "mia@acme.com invites you to join Acme");
+        assert!(m.text.contains(&message), "{}", m.text);
+        assert!(m.html.contains("Join &#60;us&#62; &#38; &#34;friends&#34;"), "{}", m.html);
+        assert!(!m.html.contains("<us>"));
         assert!(m.text.contains(&link) && m.html.contains(&link));
     }
 }

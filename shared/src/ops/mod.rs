@@ -1,20 +1,30 @@
 //! One module per operation. Each `handle` parses the request, authorises the caller, applies the domain rule,
 //! persists, and answers. Errors are [`ApiError`]s; [`crate::routes::Route::call`] turns them into the wire form.
 
+pub mod accept_user_invitation;
 pub mod create_community;
 pub mod create_community_invitation;
 pub mod delete_community_invitation;
+pub mod get_business_settings;
 pub mod get_community;
 pub mod get_community_invitation;
 pub mod get_invitation_details;
+pub mod idempotency;
+pub mod invite_users;
 pub mod list_communities;
 pub mod list_community_invitations;
 pub mod list_community_tenants;
 pub mod list_tenant_accepted_invitations;
+pub mod list_user_invitations;
 pub mod process_invitation;
 pub mod remove_community_tenant;
+pub mod resend_user_invitation;
 pub mod respond_to_invitation_page;
+pub mod revoke_user_invitation;
 pub mod show_invitation_page;
+pub mod update_user_settings;
+mod users;
+pub mod verify_invitation;
 mod wire;
 
 use lambda_http::{Body, Request, Response};

@@ -1,8 +1,10 @@
-//! The seed's JSON shapes (PascalCase), built from domain types.
+//! The seeds' JSON shapes (PascalCase), built from domain types.
 
 use serde::Serialize;
 
-use crate::domain::{Community, DeliveryState, Invitation, MemberStatus, Membership, Timestamp};
+use crate::domain::{
+    Community, DeliveryState, Invitation, MemberStatus, Membership, Timestamp, UserInvitation, UserSettings,
+};
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -40,17 +42,8 @@ impl CommunityInvitation {
             invitation_recipient: i.recipient.to_string(),
             accepted_user_email: i.accepted_user_email.as_ref().map(ToString::to_string),
             accepted_tenant_name: i.accepted_tenant_name.clone(),
-            delivery_state: i.delivery.as_ref().map(|d| match d.state {
-                DeliveryState::Pending | DeliveryState::Sending => "pending",
-                DeliveryState::Sent => "sent",
-                DeliveryState::Failed => "failed",
-                DeliveryState::Cancelled => "cancelled",
-            }),
-            delivery_failure_reason: i
-                .delivery
-                .as_ref()
-                .filter(|d| d.state == DeliveryState::Failed)
-                .and_then(|d| d.failure.clone()),
+            delivery_state: delivery_state(i.delivery.as_ref()),
+            delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
         }
     }
 
@@ -112,6 +105,95 @@ impl CommunityBody {
             description: m.community_description.clone(),
             date_created: m.community_created.to_rfc3339(),
             tenants: None,
+        }
+    }
+}
+
+/// The state of an invitation's latest email, as both dialects show it: `pending` (also while being sent), `sent`,
+/// `failed` or `cancelled`.
+pub fn delivery_state(delivery: Option<&crate::domain::Delivery>) -> Option<&'static str> {
+    delivery.map(|d| match d.state {
+        DeliveryState::Pending | DeliveryState::Sending => "pending",
+        DeliveryState::Sent => "sent",
+        DeliveryState::Failed => "failed",
+        DeliveryState::Cancelled => "cancelled",
+    })
+}
+
+/// Why the latest email failed, as the mail service said; `None` unless it failed.
+pub fn delivery_failure(delivery: Option<&crate::domain::Delivery>) -> Option<String> {
+    delivery.filter(|d| d.state == DeliveryState::Failed).and_then(|d| d.failure.clone())
+}
+
+/// A platform invitation as its sender and the tenant's administrators see it (never its code).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UserInvitationBody {
+    pub id: String,
+    pub email_address: String,
+    /// The sender's verified address, or their user id when the token carried none.
+    pub invited_by: String,
+    pub message: Option<String>,
+    pub state: &'static str,
+    #[serde(rename = "BusinessID")]
+    pub business_id: String,
+    pub issued: String,
+    pub expires: String,
+    pub accepted: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub delivery_state: Option<&'static str>,
+    pub delivery_failure_reason: Option<String>,
+}
+
+impl UserInvitationBody {
+    pub fn new(i: &UserInvitation, now: Timestamp) -> Self {
+        Self {
+            id: i.id.to_string(),
+            email_address: i.recipient.to_string(),
+            invited_by: inviter(i),
+            message: i.message.clone(),
+            state: i.read_state(now).as_str(),
+            business_id: i.tenant.to_string(),
+            issued: i.issued.to_rfc3339(),
+            expires: i.expires.to_rfc3339(),
+            accepted: i.accepted.map(Timestamp::to_rfc3339),
+            first_name: i.first_name.clone(),
+            last_name: i.last_name.clone(),
+            delivery_state: delivery_state(i.delivery.as_ref()),
+            delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
+        }
+    }
+}
+
+/// Who sent a platform invitation, as the person invited is told.
+pub fn inviter(i: &UserInvitation) -> String {
+    i.inviter_email.as_ref().map_or_else(|| i.inviter.as_str().to_owned(), ToString::to_string)
+}
+
+/// The seed's flag values for a feature switch.
+pub const FEATURE_ENABLED: &str = "com.soa.feature.enabled";
+pub const FEATURE_DISABLED: &str = "com.soa.feature.disabled";
+
+/// `BusinessUserSettings`: the seed's fields and ours.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UserSettingsBody {
+    pub invite_unregistered_users: &'static str,
+    pub invited_user_valid_days: i64,
+    pub allowed_email_domains: Vec<String>,
+    pub max_invitations_per_day: u32,
+    pub resend_cooldown_minutes: i64,
+}
+
+impl UserSettingsBody {
+    pub fn new(s: &UserSettings) -> Self {
+        Self {
+            invite_unregistered_users: if s.invite_unregistered_users { FEATURE_ENABLED } else { FEATURE_DISABLED },
+            invited_user_valid_days: s.invited_user_valid_days,
+            allowed_email_domains: s.allowed_email_domains.clone(),
+            max_invitations_per_day: s.max_invitations_per_day,
+            resend_cooldown_minutes: s.resend_cooldown_minutes,
         }
     }
 }

@@ -8,6 +8,11 @@
 //! | membership | `COMMUNITY#<id>` | `TENANT#<tenant>` | `TENANT#<tenant>#COMMUNITIES` / `<joined>#<community>` (Active only) | |
 //! | invitation | `INVITATION#<id>` | `#INVITATION` | `COMMUNITY#<id>#INVITATIONS` / `<issued>#<id>` (not when deleted) | `TENANT#<tenant>#ACCEPTED` / `<issued>#<id>` (Accepted only) |
 //! | pending lock | `LOCK#<community>#<recipient>` | `#LOCK` | | |
+//! | user settings | `TENANT#<tenant>` | `#USERSETTINGS` | | |
+//! | day's invitation count | `TENANT#<tenant>` | `INVITECOUNT#<yyyy-mm-dd>` | | |
+//! | platform invitation | `USERINVITATION#<id>` | `#USERINVITATION` | `TENANT#<tenant>#USERINVITATIONS` / `<issued>#<id>` | `TENANT#<tenant>#USERINVITATIONS#BY#<user>` / `<issued>#<id>` |
+//! | platform pending lock | `USERLOCK#<tenant>#<recipient>` | `#LOCK` | | |
+//! | idempotency key | `IDEMPOTENCY#<scope hash>` | `#IDEMPOTENCY` | | |
 //!
 //! - get community, membership, invitation: `GetItem`; a membership with its community or with an invitation:
 //!   one `TransactGetItems` of the two.
@@ -16,7 +21,10 @@
 //! - a tenant's communities: `Query GSI1` (sparse: memberships appear once Active).
 //! - a community's invitations, newest first: `Query GSI1`, descending.
 //! - a tenant's accepted invitations: `Query GSI2` (sparse: present only while Accepted).
-//! - every change: one conditional `PutItem`/`DeleteItem`, or a `TransactWriteItems` when several items change.
+//! - a tenant's platform invitations: `Query GSI1`; those one user sent: `Query GSI2`; a state is a filter.
+//! - the day's invitation count: one conditional `UpdateItem ADD`, so racing requests can never pass the limit.
+//! - every change: one conditional `PutItem`/`DeleteItem`, or a `TransactWriteItems` when several items change
+//!   (an invite_users request: its invitations and their locks, at most 50 of each, in one transaction of 100).
 //!
 //! The lock item enforces one pending invitation per (community, recipient): creating or resending takes it only if
 //! it is free, stale (its invitation expired) or already held by the same invitation.
@@ -38,10 +46,13 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::UserInvitationFilter;
 use super::{Cursor, Page, PageRequest, Store, StoreError, StoreResult, order};
+use crate::domain::IDEMPOTENCY_CLAIM_STALE_SECONDS;
 use crate::domain::{
-    Community, CommunityId, DeliveryOutcome, DeliveryState, Invitation, InvitationId, LockEffect, MemberStatus,
-    Membership, MembershipEffect, StoredState, TenantId, Timestamp, Transition,
+    Claimed, Community, CommunityId, DeliveryOutcome, DeliveryState, IdempotencyRecord, Invitation, InvitationId,
+    LockEffect, MailItem, MemberStatus, Membership, MembershipEffect, StoredState, TenantId, Timestamp, Transition,
+    UserInvitation, UserInvitationState, UserReadState, UserSettings, UserTransition,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -359,6 +370,65 @@ fn lock_pk(invitation: &Invitation) -> String {
     format!("LOCK#{}#{}", invitation.community_id, invitation.recipient.key())
 }
 
+fn user_invitation_pk(id: InvitationId) -> String {
+    format!("USERINVITATION#{id}")
+}
+
+fn user_lock_pk(invitation: &UserInvitation) -> String {
+    format!("USERLOCK#{}#{}", invitation.tenant, invitation.recipient.key())
+}
+
+fn tenant_pk(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}")
+}
+
+fn tenant_user_invitations(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#USERINVITATIONS")
+}
+
+/// The user id comes last: the prefix before it is fixed, so no user id can make two partitions collide.
+fn sender_user_invitations(tenant: &TenantId, user: &crate::domain::UserId) -> String {
+    format!("TENANT#{tenant}#USERINVITATIONS#BY#{user}", user = user.as_str())
+}
+
+fn idempotency_pk(scope: &str) -> String {
+    format!("IDEMPOTENCY#{scope}")
+}
+
+/// The table key of the invitation an email belongs to.
+fn mail_key(item: MailItem) -> (String, &'static str) {
+    match item {
+        MailItem::Community(id) => (invitation_pk(id), "#INVITATION"),
+        MailItem::Platform(id) => (user_invitation_pk(id), "#USERINVITATION"),
+    }
+}
+
+fn user_invitation_item(i: &UserInvitation) -> StoreResult<Item> {
+    let sort = order::user_invitation(i);
+    let keys = vec![
+        ("PK", user_invitation_pk(i.id)),
+        ("SK", "#USERINVITATION".to_owned()),
+        ("GSI1PK", tenant_user_invitations(&i.tenant)),
+        ("GSI1SK", sort.clone()),
+        ("GSI2PK", sender_user_invitations(&i.tenant, &i.inviter)),
+        ("GSI2SK", sort),
+    ];
+    let mut item = encode(i, &keys)?;
+    // Pending ones go some time after they expire, answered or revoked ones some time after that; accepted ones
+    // are the record of how a user joined and stay.
+    let ttl = match i.state {
+        UserInvitationState::Pending => Some(i.expires.plus_days(RETENTION_DAYS)),
+        UserInvitationState::Declined | UserInvitationState::Revoked => {
+            i.history.last().map(|h| h.at.plus_days(RETENTION_DAYS))
+        }
+        UserInvitationState::Accepted => None,
+    };
+    if let Some(ttl) = ttl {
+        item.insert("ttl".into(), n(ttl.epoch_seconds()));
+    }
+    Ok(item)
+}
+
 fn tenant_communities(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}#COMMUNITIES")
 }
@@ -408,13 +478,24 @@ fn invitation_item(i: &Invitation) -> StoreResult<Item> {
     Ok(item)
 }
 
-/// The key of the item a time-ordered cursor points at, or `InvalidCursor` if it names none.
+/// The key of the community invitation a time-ordered cursor points at, or `InvalidCursor` if it names none.
 fn invitation_start(cursor: &Cursor, index: &str, partition: String) -> StoreResult<Item> {
+    time_start(cursor, index, partition, invitation_pk, "#INVITATION")
+}
+
+/// The key of the item (`pk` of the id, `sk`) a time-ordered cursor points at, or `InvalidCursor`.
+fn time_start(
+    cursor: &Cursor,
+    index: &str,
+    partition: String,
+    pk: fn(InvitationId) -> String,
+    sk: &str,
+) -> StoreResult<Item> {
     let (_, id) = order::parse_time_id(&cursor.sort).ok_or(StoreError::InvalidCursor)?;
     let id = InvitationId::parse("cursor", id).map_err(|_| StoreError::InvalidCursor)?;
     Ok(HashMap::from([
-        ("PK".to_owned(), s(invitation_pk(id))),
-        ("SK".to_owned(), s("#INVITATION")),
+        ("PK".to_owned(), s(pk(id))),
+        ("SK".to_owned(), s(sk)),
         (format!("{index}PK"), s(partition)),
         (format!("{index}SK"), s(cursor.sort.clone())),
     ]))
@@ -654,10 +735,10 @@ impl Store for DynamoStore {
         self.transact(items).await.map_err(|e| cancelled(e, &guards))
     }
 
-    async fn claim_delivery(&self, id: InvitationId, seq: u64, now: Timestamp) -> StoreResult<Option<Invitation>> {
+    async fn claim_delivery(&self, item: MailItem, seq: u64, now: Timestamp) -> StoreResult<Option<Claimed>> {
         // `Delivery::claimable`, as a condition.
         let result = self
-            .delivery_update(id, seq)
+            .delivery_update(item, seq)
             .update_expression(
                 "SET #d.#st = :sending, #d.#claimed = :now, #d.#attempts = #d.#attempts + :one, #v = #v + :one",
             )
@@ -675,7 +756,11 @@ impl Store for DynamoStore {
             .send()
             .await;
         match result {
-            Ok(out) => out.attributes.map(decode).transpose(),
+            Ok(out) => match (item, out.attributes) {
+                (_, None) => Ok(None),
+                (MailItem::Community(_), Some(attributes)) => Ok(Some(Claimed::Community(decode(attributes)?))),
+                (MailItem::Platform(_), Some(attributes)) => Ok(Some(Claimed::Platform(decode(attributes)?))),
+            },
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(None),
             Err(e) => Err(unavailable(e)),
         }
@@ -683,13 +768,13 @@ impl Store for DynamoStore {
 
     async fn finish_delivery(
         &self,
-        id: InvitationId,
+        item: MailItem,
         seq: u64,
         outcome: &DeliveryOutcome,
         now: Timestamp,
     ) -> StoreResult<()> {
         let update = self
-            .delivery_update(id, seq)
+            .delivery_update(item, seq)
             .condition_expression("#d.#seq = :seq AND #d.#st = :sending")
             .expression_attribute_values(":sending", delivery_state(DeliveryState::Sending))
             .expression_attribute_names("#failure", "failure");
@@ -720,6 +805,302 @@ impl Store for DynamoStore {
             Err(e) => Err(unavailable(e)),
         }
     }
+
+    async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>> {
+        let stored: Option<StoredSettings> = self.get(tenant_pk(tenant), "#USERSETTINGS").await?;
+        Ok(stored.map(|s| (s.settings, s.version)))
+    }
+
+    async fn put_user_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &UserSettings,
+        expected: Option<u64>,
+    ) -> StoreResult<()> {
+        let version = expected.unwrap_or(0) + 1;
+        let stored = StoredSettings { settings: settings.clone(), version };
+        let item = encode(&stored, &[("PK", tenant_pk(tenant)), ("SK", "#USERSETTINGS".to_owned())])?;
+        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        let put = match expected {
+            None => put.condition_expression("attribute_not_exists(PK)"),
+            Some(v) => put.condition_expression("version = :v").expression_attribute_values(":v", n(v as i64)),
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Err(StoreError::Conflict)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn reserve_invitations(
+        &self,
+        tenant: &TenantId,
+        day: &str,
+        count: u32,
+        max: u32,
+        until: Timestamp,
+    ) -> StoreResult<()> {
+        let sk = format!("INVITECOUNT#{day}");
+        if count > max {
+            let used = self.day_count(tenant, &sk).await?;
+            return Err(StoreError::LimitReached { used });
+        }
+        // One atomic add, only while there is room for all of it: racing requests are serialised by DynamoDB.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(tenant_pk(tenant)))
+            .key("SK", s(sk.clone()))
+            .update_expression("ADD #count :count SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#count) OR #count <= :room")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":count", n(i64::from(count)))
+            .expression_attribute_values(":room", n(i64::from(max - count)))
+            .expression_attribute_values(":ttl", n(until.epoch_seconds()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                let used = self.day_count(tenant, &sk).await?;
+                Err(StoreError::LimitReached { used })
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn release_invitations(&self, tenant: &TenantId, day: &str, count: u32) -> StoreResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(tenant_pk(tenant)))
+            .key("SK", s(format!("INVITECOUNT#{day}")))
+            .update_expression("ADD #count :minus")
+            .condition_expression("attribute_exists(#count)")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":minus", n(-i64::from(count)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn create_user_invitations(&self, invitations: &[UserInvitation], now: Timestamp) -> StoreResult<()> {
+        let mut items = Vec::with_capacity(invitations.len() * 2);
+        for i in invitations {
+            items.push(self.put(user_invitation_item(i)?, Some("attribute_not_exists(PK)"), &[])?);
+            items.push(self.take_user_lock(i, now)?);
+        }
+        let Err(error) = self.transact(items).await else { return Ok(()) };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = error.as_service_error() else {
+            return Err(unavailable(error));
+        };
+        let reasons = cancel.cancellation_reasons();
+        // Items alternate invitation, lock: a failed lock (odd index) is a recipient with a pending invitation.
+        let held: Vec<_> = reasons
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| i % 2 == 1 && r.code() == Some("ConditionalCheckFailed"))
+            .filter_map(|(i, _)| invitations.get(i / 2).map(|inv| inv.recipient.clone()))
+            .collect();
+        if !held.is_empty() {
+            return Err(StoreError::PendingRecipients(held));
+        }
+        if reasons.iter().any(|r| matches!(r.code(), Some("ConditionalCheckFailed" | "TransactionConflict"))) {
+            return Err(StoreError::Conflict);
+        }
+        Err(unavailable(error))
+    }
+
+    async fn get_user_invitation(&self, id: InvitationId) -> StoreResult<Option<UserInvitation>> {
+        self.get(user_invitation_pk(id), "#USERINVITATION").await
+    }
+
+    async fn list_user_invitations(
+        &self,
+        tenant: &TenantId,
+        filter: &UserInvitationFilter,
+        req: &PageRequest,
+    ) -> StoreResult<Page<UserInvitation>> {
+        let (index, partition) = match &filter.inviter {
+            Some(user) => ("GSI2", sender_user_invitations(tenant, user)),
+            None => ("GSI1", tenant_user_invitations(tenant)),
+        };
+        let start = req
+            .after
+            .as_ref()
+            .map(|c| time_start(c, index, partition.clone(), user_invitation_pk, "#USERINVITATION"))
+            .transpose()?;
+        let mut query = self.index_query(index, partition, true);
+        if let Some(state) = filter.state {
+            // The derived state as a filter: Pending and Expired are both stored Pending, told apart by the time.
+            let (expression, stored) = match state {
+                UserReadState::Pending => ("#st = :st AND expires > :now", UserInvitationState::Pending),
+                UserReadState::Expired => ("#st = :st AND expires <= :now", UserInvitationState::Pending),
+                UserReadState::Accepted => ("#st = :st", UserInvitationState::Accepted),
+                UserReadState::Declined => ("#st = :st", UserInvitationState::Declined),
+                UserReadState::Revoked => ("#st = :st", UserInvitationState::Revoked),
+            };
+            query = query
+                .filter_expression(expression)
+                .expression_attribute_names("#st", "state")
+                .expression_attribute_values(
+                    ":st",
+                    serde_dynamo::to_attribute_value(stored).map_err(|e| StoreError::Unavailable(e.to_string()))?,
+                );
+            if expression.contains(":now") {
+                query = query.expression_attribute_values(":now", n(filter.now.millis()));
+            }
+        }
+        self.page(query, req, start, order::user_invitation).await
+    }
+
+    async fn apply_user_invitation(&self, t: &UserTransition) -> StoreResult<()> {
+        let inv = &t.invitation;
+        let mut values = vec![(":version", n(t.expected_version as i64))];
+        let condition = if t.require_live {
+            values.push((":at", n(t.at.millis())));
+            "version = :version AND expires > :at"
+        } else {
+            "version = :version"
+        };
+        let mut items = vec![self.put(user_invitation_item(inv)?, Some(condition), &values)?];
+        let mut guards = vec![Guard::Invitation];
+        match t.lock {
+            LockEffect::None => {}
+            LockEffect::Take => {
+                items.push(self.take_user_lock(inv, t.at)?);
+                guards.push(Guard::Lock);
+            }
+            LockEffect::Release => {
+                items.push(self.delete(
+                    user_lock_pk(inv),
+                    "#LOCK",
+                    "invitation = :id",
+                    &[],
+                    &[(":id", s(inv.id.to_string()))],
+                )?);
+                guards.push(Guard::Member);
+            }
+        }
+        self.transact(items).await.map_err(|e| cancelled(e, &guards))
+    }
+
+    async fn claim_idempotency(
+        &self,
+        record: &IdempotencyRecord,
+        now: Timestamp,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
+        let pk = idempotency_pk(&record.scope);
+        let item = self.idempotency_item(record)?;
+        let stale = now.plus_seconds(-IDEMPOTENCY_CLAIM_STALE_SECONDS);
+        // `IdempotencyRecord::replaceable`, as a condition.
+        for _ in 0..3 {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.clone()))
+                .condition_expression(
+                    "attribute_not_exists(PK) OR expires <= :now OR (attribute_not_exists(answer) AND claimed <= :stale)",
+                )
+                .expression_attribute_values(":now", n(now.millis()))
+                .expression_attribute_values(":stale", n(stale.millis()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(None),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                    // Held: read who holds it. Released in between, it is free again: try once more.
+                    if let Some(existing) = self.get(pk.clone(), "#IDEMPOTENCY").await? {
+                        return Ok(Some(existing));
+                    }
+                }
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    async fn answer_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.idempotency_item(record)?))
+            .condition_expression("claimed = :claimed AND attribute_not_exists(answer)")
+            .expression_attribute_values(":claimed", n(record.claimed.millis()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Err(StoreError::Conflict)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn release_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(idempotency_pk(&record.scope)))
+            .key("SK", s("#IDEMPOTENCY"))
+            .condition_expression("claimed = :claimed AND attribute_not_exists(answer)")
+            .expression_attribute_values(":claimed", n(record.claimed.millis()))
+            .send()
+            .await;
+        match result {
+            // Someone else's claim or answer is not ours to drop.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
+            other => other.map(|_| ()).map_err(unavailable),
+        }
+    }
+}
+
+/// The settings item: the settings and the version every save is conditional on.
+#[derive(Serialize, serde::Deserialize)]
+struct StoredSettings {
+    settings: UserSettings,
+    version: u64,
+}
+
+impl DynamoStore {
+    /// The day's count so far (0 when nothing was counted).
+    async fn day_count(&self, tenant: &TenantId, sk: &str) -> StoreResult<u32> {
+        #[derive(serde::Deserialize)]
+        struct Count {
+            count: u32,
+        }
+        let count: Option<Count> = self.get(tenant_pk(tenant), sk).await?;
+        Ok(count.map_or(0, |c| c.count))
+    }
+
+    fn idempotency_item(&self, record: &IdempotencyRecord) -> StoreResult<Item> {
+        let mut item = encode(record, &[("PK", idempotency_pk(&record.scope)), ("SK", "#IDEMPOTENCY".to_owned())])?;
+        item.insert("ttl".into(), n(record.expires.epoch_seconds()));
+        Ok(item)
+    }
+
+    fn take_user_lock(&self, invitation: &UserInvitation, at: Timestamp) -> StoreResult<TransactWriteItem> {
+        let mut item = Item::new();
+        item.insert("PK".into(), s(user_lock_pk(invitation)));
+        item.insert("SK".into(), s("#LOCK"));
+        item.insert("invitation".into(), s(invitation.id.to_string()));
+        item.insert("expires".into(), n(invitation.expires.millis()));
+        item.insert("ttl".into(), n(invitation.expires.plus_days(RETENTION_DAYS).epoch_seconds()));
+        self.put(
+            item,
+            Some("attribute_not_exists(PK) OR invitation = :id OR expires <= :at"),
+            &[(":id", s(invitation.id.to_string())), (":at", n(at.millis()))],
+        )
+    }
 }
 
 impl DynamoStore {
@@ -727,14 +1108,15 @@ impl DynamoStore {
     /// `:seq` bound and the version bumped, as both delivery writes need.
     fn delivery_update(
         &self,
-        id: InvitationId,
+        item: MailItem,
         seq: u64,
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        let (pk, sk) = mail_key(item);
         self.client
             .update_item()
             .table_name(&self.table)
-            .key("PK", s(invitation_pk(id)))
-            .key("SK", s("#INVITATION"))
+            .key("PK", s(pk))
+            .key("SK", s(sk))
             .expression_attribute_names("#d", "delivery")
             .expression_attribute_names("#st", "state")
             .expression_attribute_names("#seq", "seq")

@@ -8,10 +8,11 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Cursor, Page, PageRequest, Store, StoreError, StoreResult, order};
+use super::{Cursor, Page, PageRequest, Store, StoreError, StoreResult, UserInvitationFilter, order};
 use crate::domain::{
-    Community, CommunityId, DeliveryOutcome, DeliveryState, Invitation, InvitationId, LockEffect, MemberStatus,
-    Membership, MembershipEffect, StoredState, TenantId, Timestamp, Transition,
+    Claimed, Community, CommunityId, Delivery, DeliveryOutcome, DeliveryState, IdempotencyRecord, Invitation,
+    InvitationId, LockEffect, MailItem, MemberStatus, Membership, MembershipEffect, StoredState, TenantId, Timestamp,
+    Transition, UserInvitation, UserSettings, UserTransition,
 };
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -22,6 +23,20 @@ struct State {
     invitations: BTreeMap<InvitationId, Invitation>,
     /// (community, recipient key) -> the invitation holding the one-pending-invitation lock, and until when.
     locks: BTreeMap<String, Lock>,
+    /// Tenant -> its user settings and their version.
+    #[serde(default)]
+    user_settings: BTreeMap<String, (UserSettings, u64)>,
+    /// (tenant, UTC day) -> invitations counted.
+    #[serde(default)]
+    day_counts: BTreeMap<String, u32>,
+    #[serde(default)]
+    user_invitations: BTreeMap<InvitationId, UserInvitation>,
+    /// (tenant, recipient key) -> the platform invitation pending for that address.
+    #[serde(default)]
+    user_locks: BTreeMap<String, Lock>,
+    /// Scope -> the idempotency record.
+    #[serde(default)]
+    idempotency: BTreeMap<String, IdempotencyRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,8 +51,8 @@ pub struct MemoryStore {
     listener: Mutex<Option<Listener>>,
 }
 
-/// Told of each invitation written with a pending delivery.
-type Listener = Box<dyn Fn(&Invitation) + Send + Sync>;
+/// Told of each invitation written with a pending delivery, and that delivery's sequence number.
+type Listener = Box<dyn Fn(MailItem, u64) + Send + Sync>;
 
 impl MemoryStore {
     /// A store that forgets everything when dropped.
@@ -92,6 +107,14 @@ fn member_key(community: CommunityId, tenant: &TenantId) -> String {
 
 fn lock_key(invitation: &Invitation) -> String {
     format!("{}/{}", invitation.community_id, invitation.recipient.key())
+}
+
+fn user_lock_key(invitation: &UserInvitation) -> String {
+    format!("{}/{}", invitation.tenant, invitation.recipient.key())
+}
+
+fn day_key(tenant: &TenantId, day: &str) -> String {
+    format!("{tenant}/{day}")
 }
 
 /// Pages `items`, already filtered and sorted by `key` in the list's direction (`descending` for newest first).
@@ -310,32 +333,215 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn claim_delivery(&self, id: InvitationId, seq: u64, now: Timestamp) -> StoreResult<Option<Invitation>> {
+    async fn claim_delivery(&self, item: MailItem, seq: u64, now: Timestamp) -> StoreResult<Option<Claimed>> {
         self.write(|s| {
-            let Some(inv) = s.invitations.get_mut(&id) else { return Ok(None) };
-            let Some(delivery) = inv.delivery.as_mut().filter(|d| d.claimable(seq, now)) else { return Ok(None) };
-            delivery.claim(now);
-            inv.version += 1;
-            Ok(Some(inv.clone()))
+            let claim = |delivery: &mut Option<Delivery>, version: &mut u64| match delivery {
+                Some(d) if d.claimable(seq, now) => {
+                    d.claim(now);
+                    *version += 1;
+                    true
+                }
+                _ => false,
+            };
+            Ok(match item {
+                MailItem::Community(id) => s
+                    .invitations
+                    .get_mut(&id)
+                    .and_then(|i| claim(&mut i.delivery, &mut i.version).then(|| Claimed::Community(i.clone()))),
+                MailItem::Platform(id) => s
+                    .user_invitations
+                    .get_mut(&id)
+                    .and_then(|i| claim(&mut i.delivery, &mut i.version).then(|| Claimed::Platform(i.clone()))),
+            })
         })
     }
 
     async fn finish_delivery(
         &self,
-        id: InvitationId,
+        item: MailItem,
         seq: u64,
         outcome: &DeliveryOutcome,
         now: Timestamp,
     ) -> StoreResult<()> {
         self.write(|s| {
-            let inv = s.invitations.get_mut(&id).ok_or(StoreError::Conflict)?;
-            let delivery = inv
-                .delivery
+            let (delivery, version) = match item {
+                MailItem::Community(id) => {
+                    let i = s.invitations.get_mut(&id).ok_or(StoreError::Conflict)?;
+                    (&mut i.delivery, &mut i.version)
+                }
+                MailItem::Platform(id) => {
+                    let i = s.user_invitations.get_mut(&id).ok_or(StoreError::Conflict)?;
+                    (&mut i.delivery, &mut i.version)
+                }
+            };
+            let delivery = delivery
                 .as_mut()
                 .filter(|d| d.seq == seq && d.state == DeliveryState::Sending)
                 .ok_or(StoreError::Conflict)?;
             delivery.finish(outcome, now);
-            inv.version += 1;
+            *version += 1;
+            Ok(())
+        })
+    }
+
+    async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>> {
+        self.read(|s| s.user_settings.get(tenant.as_str()).cloned())
+    }
+
+    async fn put_user_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &UserSettings,
+        expected: Option<u64>,
+    ) -> StoreResult<()> {
+        self.write(|s| {
+            let current = s.user_settings.get(tenant.as_str()).map(|(_, v)| *v);
+            if current != expected {
+                return Err(StoreError::Conflict);
+            }
+            s.user_settings.insert(tenant.to_string(), (settings.clone(), expected.unwrap_or(0) + 1));
+            Ok(())
+        })
+    }
+
+    async fn reserve_invitations(
+        &self,
+        tenant: &TenantId,
+        day: &str,
+        count: u32,
+        max: u32,
+        _until: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|s| {
+            let used = s.day_counts.entry(day_key(tenant, day)).or_insert(0);
+            if used.saturating_add(count) > max {
+                return Err(StoreError::LimitReached { used: *used });
+            }
+            *used += count;
+            Ok(())
+        })
+    }
+
+    async fn release_invitations(&self, tenant: &TenantId, day: &str, count: u32) -> StoreResult<()> {
+        self.write(|s| {
+            if let Some(used) = s.day_counts.get_mut(&day_key(tenant, day)) {
+                *used = used.saturating_sub(count);
+            }
+            Ok(())
+        })
+    }
+
+    async fn create_user_invitations(&self, invitations: &[UserInvitation], now: Timestamp) -> StoreResult<()> {
+        self.write(|s| {
+            let held: Vec<_> = invitations
+                .iter()
+                .filter(|i| {
+                    s.user_locks.get(&user_lock_key(i)).is_some_and(|l| l.invitation != i.id && l.expires > now)
+                })
+                .map(|i| i.recipient.clone())
+                .collect();
+            if !held.is_empty() {
+                return Err(StoreError::PendingRecipients(held));
+            }
+            for i in invitations {
+                if s.user_invitations.contains_key(&i.id) {
+                    return Err(StoreError::Conflict);
+                }
+                s.user_locks.insert(user_lock_key(i), Lock { invitation: i.id, expires: i.expires });
+                s.user_invitations.insert(i.id, i.clone());
+            }
+            Ok(())
+        })?;
+        for i in invitations {
+            self.announce_user(i);
+        }
+        Ok(())
+    }
+
+    async fn get_user_invitation(&self, id: InvitationId) -> StoreResult<Option<UserInvitation>> {
+        self.read(|s| s.user_invitations.get(&id).cloned())
+    }
+
+    async fn list_user_invitations(
+        &self,
+        tenant: &TenantId,
+        filter: &UserInvitationFilter,
+        req: &PageRequest,
+    ) -> StoreResult<Page<UserInvitation>> {
+        check_time_cursor(req, InvitationId::parse)?;
+        self.read(|s| {
+            let items = s
+                .user_invitations
+                .values()
+                .filter(|i| &i.tenant == tenant && filter.keeps(i))
+                .map(|i| (order::user_invitation(i), i.clone()))
+                .collect();
+            page(sorted(items, true), true, req)
+        })
+    }
+
+    async fn apply_user_invitation(&self, t: &UserTransition) -> StoreResult<()> {
+        self.write(|s| {
+            let inv = &t.invitation;
+            let current = s.user_invitations.get(&inv.id).ok_or(StoreError::Conflict)?;
+            let live = !t.require_live || current.expires > t.at;
+            if current.version != t.expected_version || !live {
+                return Err(StoreError::Conflict);
+            }
+            let key = user_lock_key(inv);
+            match t.lock {
+                LockEffect::None => {}
+                LockEffect::Take => match s.user_locks.get(&key) {
+                    Some(lock) if lock.invitation != inv.id && lock.expires > t.at => {
+                        return Err(StoreError::PendingInvitation(lock.invitation));
+                    }
+                    _ => {
+                        s.user_locks.insert(key, Lock { invitation: inv.id, expires: inv.expires });
+                    }
+                },
+                LockEffect::Release => match s.user_locks.get(&key) {
+                    Some(lock) if lock.invitation == inv.id => {
+                        s.user_locks.remove(&key);
+                    }
+                    _ => return Err(StoreError::Conflict),
+                },
+            }
+            s.user_invitations.insert(inv.id, inv.clone());
+            Ok(())
+        })?;
+        self.announce_user(&t.invitation);
+        Ok(())
+    }
+
+    async fn claim_idempotency(
+        &self,
+        record: &IdempotencyRecord,
+        now: Timestamp,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
+        self.write(|s| match s.idempotency.get(&record.scope) {
+            Some(existing) if !existing.replaceable(now) => Ok(Some(existing.clone())),
+            _ => {
+                s.idempotency.insert(record.scope.clone(), record.clone());
+                Ok(None)
+            }
+        })
+    }
+
+    async fn answer_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
+        self.write(|s| match s.idempotency.get(&record.scope) {
+            Some(existing) if existing.claimed == record.claimed && existing.answer.is_none() => {
+                s.idempotency.insert(record.scope.clone(), record.clone());
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        })
+    }
+
+    async fn release_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
+        self.write(|s| {
+            if s.idempotency.get(&record.scope).is_some_and(|e| e.claimed == record.claimed && e.answer.is_none()) {
+                s.idempotency.remove(&record.scope);
+            }
             Ok(())
         })
     }
@@ -344,7 +550,7 @@ impl Store for MemoryStore {
 impl MemoryStore {
     /// Calls `listener` with every invitation written with a pending delivery, after the write is kept: the local
     /// server's stand-in for the DynamoDB stream and its filter.
-    pub fn on_pending_delivery(&self, listener: impl Fn(&Invitation) + Send + Sync + 'static) {
+    pub fn on_pending_delivery(&self, listener: impl Fn(MailItem, u64) + Send + Sync + 'static) {
         if let Ok(mut slot) = self.listener.lock() {
             *slot = Some(Box::new(listener));
         }
@@ -353,27 +559,45 @@ impl MemoryStore {
     /// Calls the listener with every invitation whose delivery is still pending: what a previous run wrote but did
     /// not get to send. The stream keeps such records for a day; the local server asks for them when it starts.
     pub fn announce_pending(&self) {
-        let pending: Vec<Invitation> = match self.state.lock() {
-            Ok(state) => state.invitations.values().filter(|i| is_pending(i)).cloned().collect(),
+        let pending: Vec<(MailItem, u64)> = match self.state.lock() {
+            Ok(state) => {
+                let community =
+                    state.invitations.values().filter_map(|i| pending(MailItem::Community(i.id), &i.delivery));
+                let platform =
+                    state.user_invitations.values().filter_map(|i| pending(MailItem::Platform(i.id), &i.delivery));
+                community.chain(platform).collect()
+            }
             Err(_) => return,
         };
-        for invitation in &pending {
-            self.announce(invitation);
+        for (item, seq) in pending {
+            self.tell(item, seq);
         }
     }
 
     fn announce(&self, invitation: &Invitation) {
-        if is_pending(invitation)
-            && let Ok(slot) = self.listener.lock()
+        if let Some((item, seq)) = pending(MailItem::Community(invitation.id), &invitation.delivery) {
+            self.tell(item, seq);
+        }
+    }
+
+    fn announce_user(&self, invitation: &UserInvitation) {
+        if let Some((item, seq)) = pending(MailItem::Platform(invitation.id), &invitation.delivery) {
+            self.tell(item, seq);
+        }
+    }
+
+    fn tell(&self, item: MailItem, seq: u64) {
+        if let Ok(slot) = self.listener.lock()
             && let Some(listener) = slot.as_ref()
         {
-            listener(invitation);
+            listener(item, seq);
         }
     }
 }
 
-fn is_pending(invitation: &Invitation) -> bool {
-    invitation.delivery.as_ref().is_some_and(|d| d.state == DeliveryState::Pending)
+/// The delivery to announce for `item`, if it is pending (the stream filter's rule).
+fn pending(item: MailItem, delivery: &Option<Delivery>) -> Option<(MailItem, u64)> {
+    delivery.as_ref().filter(|d| d.state == DeliveryState::Pending).map(|d| (item, d.seq))
 }
 
 /// Takes the (community, recipient) lock for `invitation` if it is free, stale at `now`, or already its own.

@@ -10,7 +10,8 @@ pub mod memory;
 use async_trait::async_trait;
 
 use crate::domain::{
-    Community, CommunityId, DeliveryOutcome, Invitation, InvitationId, Membership, TenantId, Timestamp, Transition,
+    Claimed, Community, CommunityId, DeliveryOutcome, Email, IdempotencyRecord, Invitation, InvitationId, MailItem,
+    Membership, TenantId, Timestamp, Transition, UserId, UserInvitation, UserReadState, UserSettings, UserTransition,
 };
 
 /// One page of a list, and where the next page starts if there is one.
@@ -52,6 +53,12 @@ pub enum StoreError {
     /// Another live invitation holds the (community, recipient) lock.
     #[error("invitation {0} is already pending for this recipient")]
     PendingInvitation(InvitationId),
+    /// These recipients already have a live invitation from the tenant (their (tenant, recipient) lock is held).
+    #[error("{} recipient(s) already have a pending invitation", .0.len())]
+    PendingRecipients(Vec<Email>),
+    /// The tenant's invitations for the day would go over its limit; `used` are already counted.
+    #[error("the daily invitation limit would be exceeded ({used} used)")]
+    LimitReached { used: u32 },
     /// A continuation cursor that does not denote a position in the list asked for.
     #[error("invalid cursor")]
     InvalidCursor,
@@ -127,27 +134,103 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Conflict`] if the invitation changed (or expired) since it was read.
     async fn apply(&self, transition: &Transition) -> StoreResult<()>;
 
-    /// Claims delivery `seq` of invitation `id` for sending at `now`, if [`Delivery::claimable`] says it may be:
+    /// Claims delivery `seq` of invitation `item` for sending at `now`, if [`Delivery::claimable`] says it may be:
     /// the invitation as claimed (version bumped), or `None` if it is not there, was sent, was replaced by a newer
     /// delivery or is being sent by someone else. Of two racing claims exactly one gets the invitation.
     ///
     /// [`Delivery::claimable`]: crate::domain::Delivery::claimable
-    async fn claim_delivery(&self, id: InvitationId, seq: u64, now: Timestamp) -> StoreResult<Option<Invitation>>;
+    async fn claim_delivery(&self, item: MailItem, seq: u64, now: Timestamp) -> StoreResult<Option<Claimed>>;
 
     /// Records how claimed delivery `seq` ended. [`StoreError::Conflict`] if it is no longer that delivery in the
     /// `sending` state (a newer one replaced it, or a stale claim was retaken).
     async fn finish_delivery(
         &self,
-        id: InvitationId,
+        item: MailItem,
         seq: u64,
         outcome: &DeliveryOutcome,
         now: Timestamp,
     ) -> StoreResult<()>;
+
+    /// The tenant's user settings and their version, if it ever saved any.
+    async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>>;
+
+    /// Saves the tenant's settings as version `expected + 1` (1 when `expected` is `None`: none saved yet).
+    /// [`StoreError::Conflict`] if the stored version is not `expected`.
+    async fn put_user_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &UserSettings,
+        expected: Option<u64>,
+    ) -> StoreResult<()>;
+
+    /// Counts `count` more of the tenant's invitations on UTC `day`, atomically and only if the day's total stays
+    /// at most `max`; [`StoreError::LimitReached`] otherwise, counting nothing. The count lives until `until`.
+    async fn reserve_invitations(
+        &self,
+        tenant: &TenantId,
+        day: &str,
+        count: u32,
+        max: u32,
+        until: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// Gives back `count` reserved but unused invitations of `day`.
+    async fn release_invitations(&self, tenant: &TenantId, day: &str, count: u32) -> StoreResult<()>;
+
+    /// Writes new platform invitations (at most 50) with their (tenant, recipient) locks, all or nothing.
+    /// [`StoreError::PendingRecipients`] names the recipients whose lock a live invitation holds.
+    async fn create_user_invitations(&self, invitations: &[UserInvitation], now: Timestamp) -> StoreResult<()>;
+
+    async fn get_user_invitation(&self, id: InvitationId) -> StoreResult<Option<UserInvitation>>;
+
+    /// A tenant's platform invitations, newest first: all of them, or those `filter` selects.
+    async fn list_user_invitations(
+        &self,
+        tenant: &TenantId,
+        filter: &UserInvitationFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UserInvitation>>;
+
+    /// Applies a decided change of a platform invitation with its lock effect, all or nothing.
+    /// [`StoreError::Conflict`] if the invitation changed (or expired) since it was read.
+    async fn apply_user_invitation(&self, transition: &UserTransition) -> StoreResult<()>;
+
+    /// Claims an idempotency key: `None` if `record` is now stored (the key was free, expired, or held by a
+    /// request that died), else the record that holds it.
+    async fn claim_idempotency(
+        &self,
+        record: &IdempotencyRecord,
+        now: Timestamp,
+    ) -> StoreResult<Option<IdempotencyRecord>>;
+
+    /// Stores `record` (with its answer) over the claim made with the same `claimed` time.
+    /// [`StoreError::Conflict`] if another request took the key over meanwhile.
+    async fn answer_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()>;
+
+    /// Drops a claim that got no answer (the request failed), so the key may be used again.
+    async fn release_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()>;
+}
+
+/// Which platform invitations a list shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInvitationFilter {
+    /// Only those this user sent.
+    pub inviter: Option<UserId>,
+    /// Only those in this state at `now` (expiry is derived, so the filter needs the time).
+    pub state: Option<UserReadState>,
+    pub now: Timestamp,
+}
+
+impl UserInvitationFilter {
+    pub fn keeps(&self, invitation: &UserInvitation) -> bool {
+        self.inviter.as_ref().is_none_or(|u| u == &invitation.inviter)
+            && self.state.is_none_or(|s| invitation.read_state(self.now) == s)
+    }
 }
 
 /// Sort keys for the orders above, shared by both adapters so they order identically.
 pub(crate) mod order {
-    use crate::domain::{Invitation, Membership, Timestamp};
+    use crate::domain::{Invitation, Membership, Timestamp, UserInvitation};
 
     /// Zero-padded milliseconds then the id: sorts by time as text, ties broken by id.
     pub fn by_time(t: Timestamp, id: &str) -> String {
@@ -155,6 +238,10 @@ pub(crate) mod order {
     }
 
     pub fn invitation(i: &Invitation) -> String {
+        by_time(i.issued, &i.id.to_string())
+    }
+
+    pub fn user_invitation(i: &UserInvitation) -> String {
         by_time(i.issued, &i.id.to_string())
     }
 

@@ -1,0 +1,87 @@
+//! `Idempotency-Key` for the creates (invite_users, create_community_invitation): the same key and body within
+//! 24 hours replays the first answer and does nothing else (no second invitation, no second email); the same key
+//! with another body is refused with 422; a key whose first request is still running is a 409. The rules are the
+//! domain's ([`crate::domain::IdempotencyRecord`]); this is the I/O around them.
+//!
+//! An answer that carries an invitation secret (create_community_invitation's `InvitationUrl`) is stored sealed,
+//! like the outbox's copy, so the table never holds a secret in clear.
+
+use std::future::Future;
+
+use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::{Body, Request, Response};
+
+use super::Answer;
+use crate::app::App;
+use crate::domain::{Claim, IdempotencyRecord, InvitationId, Principal, Secret, StoredAnswer};
+use crate::http::{ApiError, request};
+
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+/// Set on a replayed answer, so a client can tell it from a first one.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// An operation's answer, and the invitation whose secret it carries (to seal it with), if any.
+pub type Created = Result<(Response<Body>, Option<InvitationId>), ApiError>;
+
+/// Runs `create` once per (caller, operation, key): without the header it simply runs.
+pub async fn once<F>(app: &App, req: &Request, caller: &Principal, operation: &str, create: F) -> Answer
+where
+    F: Future<Output = Created>,
+{
+    let Some(key) = req.headers().get(IDEMPOTENCY_KEY_HEADER) else {
+        return create.await.map(|(response, _)| response);
+    };
+    let key = key.to_str().map_err(|_| ApiError::from(crate::domain::KeyError))?;
+    let now = app.clock.now();
+    let record = IdempotencyRecord::claim(caller, operation, key, req.uri().path(), request::body_bytes(req), now)?;
+    if let Some(existing) = app.store.claim_idempotency(&record, now).await? {
+        return match existing.meets(&record.fingerprint) {
+            Claim::Replay(answer) => replay(app, &answer).await,
+            Claim::InFlight => Err(ApiError::Conflict(
+                "A request with this Idempotency-Key is still being processed; retry it in a moment.".into(),
+            )),
+            Claim::Mismatch => Err(ApiError::Unprocessable(
+                "This Idempotency-Key was used for a different request in the last 24 hours.".into(),
+            )),
+            Claim::Fresh => Err(ApiError::Internal("a held key cannot be fresh".into())),
+        };
+    }
+    match create.await {
+        Ok((response, sealed_for)) => {
+            let body = match response.body() {
+                Body::Text(text) => text.clone(),
+                _ => String::new(),
+            };
+            let body = match sealed_for {
+                Some(id) => app.sealer.seal(id, &Secret::carrying(body)).await?,
+                None => body,
+            };
+            let answer = StoredAnswer { status: response.status().as_u16(), body, sealed_for };
+            // The work is done and its answer goes out whatever happens here; a key left unanswered is taken over
+            // after a minute, and the creates' own uniqueness rules keep a retry from doubling anything.
+            if let Err(error) =
+                app.store.answer_idempotency(&IdempotencyRecord { answer: Some(answer), ..record }).await
+            {
+                tracing::warn!(%error, "the answer for an Idempotency-Key was not stored");
+            }
+            Ok(response)
+        }
+        Err(error) => {
+            if let Err(release) = app.store.release_idempotency(&record).await {
+                tracing::warn!(error = %release, "an Idempotency-Key of a failed request was not released");
+            }
+            Err(error)
+        }
+    }
+}
+
+async fn replay(app: &App, answer: &StoredAnswer) -> Answer {
+    let body = match answer.sealed_for {
+        Some(id) => app.sealer.unseal(id, &answer.body).await?.expose().to_owned(),
+        None => answer.body.clone(),
+    };
+    let status = StatusCode::from_u16(answer.status).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut response = crate::http::response::json_text(status, body);
+    response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    Ok(response)
+}

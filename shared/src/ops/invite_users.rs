@@ -1,0 +1,97 @@
+//! `POST /api/users/invitations` `{EmailAddresses, Message}`: a signed-in user invites people to their tenant.
+//!
+//! In order: the tenant's settings must allow it (`InviteUnregisteredUsers`, else the seed's 401); the request is
+//! checked whole (every bad or disallowed address named, nothing created: 400); the day's count is reserved
+//! atomically against `MaxInvitationsPerDay` (429 with `Retry-After` until the next UTC day when it would go
+//! over); then the invitations, their emails (in the outbox, codes sealed) and their one-pending-per-address locks
+//! are written in one transaction. An address that already has a pending invitation from the tenant is not invited
+//! again: it is left out of the answer, and its reservation given back. The answer lists the addresses invited.
+
+use std::sync::Arc;
+
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use serde::Deserialize;
+
+use super::users::{ATTEMPTS, attach_code, settings_of};
+use super::{Answer, caller, idempotency, require_tenant_member};
+use crate::app::App;
+use crate::domain::{InviteRequest, Principal, UserInvitation, next_day, seconds_to_next_day, utc_day};
+use crate::http::{ApiError, request, response};
+use crate::store::StoreError;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Input {
+    email_addresses: Option<Vec<String>>,
+    message: Option<String>,
+}
+
+pub async fn handle(app: Arc<App>, req: Request) -> Answer {
+    let caller = caller(&app, &req)?;
+    require_tenant_member(&caller)?;
+    let input: Input = request::json_body(&req)?;
+    idempotency::once(&app, &req, &caller, "invite_users", async {
+        let invited = invite(&app, &req, &caller, input).await?;
+        let addresses: Vec<String> = invited.iter().map(|i| i.recipient.to_string()).collect();
+        Ok((response::json(StatusCode::OK, &addresses), None))
+    })
+    .await
+}
+
+async fn invite(app: &App, req: &Request, caller: &Principal, input: Input) -> Result<Vec<UserInvitation>, ApiError> {
+    let (settings, _) = settings_of(app, &caller.tenant).await?;
+    if !settings.invite_unregistered_users {
+        return Err(ApiError::ForbiddenBySettings(
+            "The tenant's settings forbid inviting users: InviteUnregisteredUsers is disabled.".into(),
+        ));
+    }
+    let addresses = input
+        .email_addresses
+        .ok_or_else(|| ApiError::bad_request("EmailAddresses is required: the addresses to invite."))?;
+    let request = InviteRequest::parse(&addresses, input.message.as_deref(), &settings)?;
+    let now = app.clock.now();
+    let day = utc_day(now);
+    let mut invitations = Vec::with_capacity(request.recipients.len());
+    for recipient in request.recipients {
+        let (mut invitation, code) = UserInvitation::create(caller, recipient, request.message.clone(), now, &settings);
+        attach_code(app, req, &mut invitation, &code).await?;
+        invitations.push(invitation);
+    }
+    let max = settings.max_invitations_per_day;
+    for _ in 0..ATTEMPTS {
+        if invitations.is_empty() {
+            return Ok(invitations);
+        }
+        let count = u32::try_from(invitations.len()).unwrap_or(u32::MAX);
+        match app.store.reserve_invitations(&caller.tenant, &day, count, max, next_day(now).plus_days(1)).await {
+            Ok(()) => {}
+            Err(StoreError::LimitReached { used }) => {
+                return Err(ApiError::TooManyRequests {
+                    reason: format!(
+                        "The tenant may send {max} invitations a day; {used} were sent today (UTC) and this \
+                         request needs {count}."
+                    ),
+                    retry_after_seconds: seconds_to_next_day(now),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let written = app.store.create_user_invitations(&invitations, now).await;
+        if written.is_err() {
+            // Nothing was written: give the reservation back (a failure to do so only errs on the safe side).
+            if let Err(error) = app.store.release_invitations(&caller.tenant, &day, count).await {
+                tracing::warn!(%error, "a reservation of the day's invitations was not given back");
+            }
+        }
+        match written {
+            Ok(()) => return Ok(invitations),
+            // Another invitation of the tenant is pending for these addresses: leave them out, write the rest.
+            Err(StoreError::PendingRecipients(held)) => {
+                invitations.retain(|i| !held.iter().any(|h| h.matches(&i.recipient)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict("The addresses are being invited by other requests; try again.".into()))
+}
