@@ -1,4 +1,5 @@
-//! The HTML edge of the public invitation pages (`/invite/{invitationId}`): the templates, and the one response
+//! The HTML edge of the public invitation pages (`/invite/{invitationId}`, for community and platform
+//! invitations alike): the templates, and the one response
 //! builder that every page answer, success or error, goes through, so none can leave without its security headers.
 //!
 //! The page URL carries the invitation's secret, so every answer forbids caching (`no-store`), never sends the URL
@@ -58,6 +59,39 @@ pub struct InvitationPage<'a> {
     pub token: &'a str,
     /// Where Accept continues (the configured sign-in URL with the invitation and its token), if configured.
     pub accept_url: Option<String>,
+}
+
+/// Where a platform invitation's page stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStage {
+    /// Waiting for an answer: Accept (with the person's name) and Decline are offered.
+    Pending,
+    Expired,
+    /// Just declined through this page.
+    Declined,
+    /// Just accepted through this page.
+    Accepted,
+}
+
+/// The landing page of a platform invitation: the person invited accepts or declines here, signed in or not.
+#[derive(Template)]
+#[template(path = "page/user_invitation.html")]
+pub struct UserInvitationPage<'a> {
+    pub style: &'static str,
+    pub stage: UserStage,
+    pub id: String,
+    /// The tenant's name (its id when the sender's token named none).
+    pub tenant: &'a str,
+    pub inviter: String,
+    pub recipient: &'a str,
+    /// The sender's message, escaped like every value.
+    pub message: Option<&'a str>,
+    pub state: &'static str,
+    pub expires: String,
+    /// Present while pending: the forms carry it back.
+    pub token: &'a str,
+    /// The name given, once accepted.
+    pub first_name: &'a str,
 }
 
 /// A page that says what went wrong, in words meant for whoever opened the link.
@@ -143,6 +177,34 @@ mod tests {
         for stage in [Stage::Expired, Stage::Declined] {
             let html = page(stage, "Ops");
             assert!(!html.contains("<form") && !html.contains("sign-in?invitation=") && !html.contains("c2VjcmV0"));
+        }
+    }
+
+    fn user_page(stage: UserStage, message: &str) -> String {
+        let page = UserInvitationPage {
+            style: STYLE,
+            stage,
+            id: "7c9e6679-7425-40de-944b-e07fc1f90ae7".into(),
+            tenant: "Acme",
+            inviter: "mia@acme.example".into(),
+            recipient: "jane@x.example",
+            message: Some(message),
+            state: "Pending",
+            expires: "15 March 2026, 09:00 UTC".into(),
+            token: "c2VjcmV0",
+            first_name: "",
+        };
+        page.render().unwrap()
+    }
+
+    #[test]
+    fn a_platform_invitation_page_escapes_the_message_and_offers_answers_only_while_pending() {
+        let html = user_page(UserStage::Pending, "<img src=x onerror=alert(1)> join us");
+        assert!(!html.contains("<img") && html.contains("&#60;img src=x onerror=alert(1)&#62; join us"), "{html}");
+        assert!(html.contains("value=\"accept\"") && html.contains("value=\"decline\"") && html.contains("c2VjcmV0"));
+        for stage in [UserStage::Expired, UserStage::Declined, UserStage::Accepted] {
+            let html = user_page(stage, "hi");
+            assert!(!html.contains("<form") && !html.contains("c2VjcmV0"), "{stage:?}");
         }
     }
 

@@ -3,7 +3,8 @@
 //! One pending invitation per (community, recipient): a second create answers 409 naming the pending one. The
 //! answer carries `InvitationUrl` with the acceptance secret, and so does the email to the recipient, which is
 //! recorded in the same write (see [`crate::mail::deliver`]); only the secret's hash is stored, and the email's copy
-//! of the secret only sealed.
+//! of the secret only sealed. With an `Idempotency-Key`, a retry of the same request replays the first answer
+//! (see [`super::idempotency`]).
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::wire::CommunityInvitation;
-use super::{Answer, caller, community_for_admin, public_base};
+use super::{Answer, caller, community_for_admin, idempotency, public_base};
 use crate::app::App;
 use crate::domain::{CommunityId, Email, Invitation};
 use crate::http::{ApiError, invalid_email, request, response};
@@ -39,15 +40,19 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         .invitation_recipient
         .ok_or_else(|| ApiError::bad_request("InvitationRecipient is required: the email address to invite."))?;
     let recipient = Email::parse(&recipient).map_err(|e| invalid_email("InvitationRecipient", e))?;
-    let community = community_for_admin(&app, id, &caller).await?;
-    let now = app.clock.now();
-    let (mut invitation, secret) = Invitation::create(&community, recipient, &caller, now, app.config.invitations);
-    // The invitation email goes out from the outbox written with the invitation; its link's secret only sealed.
-    let link = format!("{}/invite/{}", public_base(&app, &req), invitation.id);
-    let sealed = app.sealer.seal(invitation.id, &secret).await?;
-    invitation.attach_link(link.clone(), sealed);
-    app.store.create_invitation(&invitation, now).await?;
-    let url = format!("{link}?token={}", secret.expose());
-    let body = Created { invitation: CommunityInvitation::new(&invitation, now), invitation_url: url };
-    Ok(response::json(StatusCode::CREATED, &body))
+    idempotency::once(&app, &req, &caller, "create_community_invitation", async {
+        let community = community_for_admin(&app, id, &caller).await?;
+        let now = app.clock.now();
+        let (mut invitation, secret) = Invitation::create(&community, recipient, &caller, now, app.config.invitations);
+        // The invitation email goes out from the outbox written with the invitation; its link's secret only sealed.
+        let link = format!("{}/invite/{}", public_base(&app, &req), invitation.id);
+        let sealed = app.sealer.seal(invitation.id, &secret).await?;
+        invitation.attach_link(link.clone(), sealed);
+        app.store.create_invitation(&invitation, now).await?;
+        let url = format!("{link}?token={}", secret.expose());
+        let body = Created { invitation: CommunityInvitation::new(&invitation, now), invitation_url: url };
+        // The answer carries the secret: kept for a replay, it is sealed for this invitation.
+        Ok((response::json(StatusCode::CREATED, &body), Some(invitation.id)))
+    })
+    .await
 }

@@ -3,6 +3,7 @@
 //! The domain decides whether the (state, action, caller) triple is allowed; the store writes the decision only if
 //! the invitation is still the version that was read, so of two racing requests exactly one wins and the other gets
 //! a 409 naming the state the winner left behind. 202 when someone is notified (Accept, Confirm, Resend), else 200.
+//! Resend is paced by the community owner tenant's `ResendCooldownMinutes` (its user settings).
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
 
+use super::users::settings_of;
 use super::{Answer, caller, invitation_not_found, public_base, relation};
 use crate::app::App;
 use crate::domain::{Action, Actor, Email, InvitationId};
@@ -53,14 +55,14 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let community =
             app.store.get_community(invitation.community_id).await?.ok_or_else(|| invitation_not_found(id))?;
         let actor = Actor { principal: Some(&caller), is_recipient, is_community_admin };
-        let mut transition = invitation.process(
-            &community,
-            action,
-            actor,
-            contact_email.clone(),
-            app.clock.now(),
-            app.config.invitations,
-        )?;
+        let mut policy = app.config.invitations;
+        if action == Action::Resend {
+            // Resend is paced by the owner tenant's ResendCooldownMinutes, as platform invitations are.
+            policy.resend_cooldown_minutes =
+                settings_of(&app, &invitation.issuing_tenant).await?.0.resend_cooldown_minutes;
+        }
+        let mut transition =
+            invitation.process(&community, action, actor, contact_email.clone(), app.clock.now(), policy)?;
         // Resend's email carries the new secret, sealed, in the outbox written with the change.
         if let Some(secret) = &transition.new_secret {
             let link = format!("{}/invite/{id}", public_base(&app, &req));

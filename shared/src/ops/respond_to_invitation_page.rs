@@ -1,9 +1,13 @@
-//! `POST /invite/{invitationId}` with the form `token=<secret>&action=decline`: Decline from the landing page.
+//! `POST /invite/{invitationId}` with the form `token=<secret>&action=decline|accept`: answering from the landing
+//! page.
 //!
-//! Public like the page itself: the secret is the credential, and whoever holds it declines as the link holder
-//! ([`crate::domain::Actor::link_holder`]) through the same rule as the API's Decline. The answer is the page in
-//! its new state (200), not a redirect: the link stops working once the invitation is answered, so there is no
-//! page to redirect to that would show it, and reloading the answer only re-asks and gets the not-found page.
+//! Public like the page itself: the secret is the credential. Decline works for both kinds: whoever holds the link
+//! declines as the link holder ([`crate::domain::Actor::link_holder`] for a community invitation) through the same
+//! rule as the API's Decline. Accept works here for platform invitations only (with `first_name` and `last_name`,
+//! exactly as `signupUser` does); a community invitation is accepted by a signed-in administrator of the invited
+//! tenant. The answer is the page in its new state (200), not a redirect: the link stops working once the
+//! invitation is answered, so there is no page to redirect to that would show it, and reloading the answer only
+//! re-asks and gets the not-found page.
 
 use std::sync::Arc;
 
@@ -11,43 +15,75 @@ use lambda_http::Request;
 use serde::Deserialize;
 
 use super::Answer;
-use super::show_invitation_page::{open_link, render};
+use super::accept_user_invitation::accept;
+use super::show_invitation_page::{Opened, open_link, render, render_platform};
+use super::users::ATTEMPTS;
 use crate::app::App;
-use crate::domain::{Action, Actor};
-use crate::http::page::Stage;
+use crate::domain::{Action, Actor, MAX_NAME_CHARS, bounded_text};
+use crate::http::page::{Stage, UserStage};
 use crate::http::{ApiError, request};
 use crate::store::StoreError;
-
-/// Reads and decisions made before giving up on a contended invitation.
-const ATTEMPTS: usize = 3;
 
 #[derive(Deserialize)]
 struct Form {
     token: Option<String>,
     action: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
 }
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let form: Form = request::form_body(&req)?;
     match form.action.as_deref() {
-        Some("decline") => {}
-        Some(_) => return Err(ApiError::bad_request("This page can only decline an invitation.")),
-        None => return Err(ApiError::bad_request("The form does not say what to do.")),
+        Some("decline") => decline(&app, &req, form.token.as_deref()).await,
+        Some("accept") => {
+            // Accepting a community invitation joins a tenant, which needs its signed-in administrator.
+            let Opened::Platform(_) = open_link(&app, &req, form.token.as_deref()).await? else {
+                return Err(ApiError::bad_request(
+                    "A community invitation is accepted by an administrator of your organisation, signed in.",
+                ));
+            };
+            let first = bounded_text("First name", form.first_name.as_deref().unwrap_or_default(), MAX_NAME_CHARS)?;
+            let last = bounded_text("Last name", form.last_name.as_deref().unwrap_or_default(), MAX_NAME_CHARS)?;
+            let code = form.token.unwrap_or_default();
+            let accepted = accept(&app, &code, first, last).await?;
+            Ok(render_platform(&app, &accepted, UserStage::Accepted, ""))
+        }
+        Some(_) => Err(ApiError::bad_request("This page can only accept or decline an invitation.")),
+        None => Err(ApiError::bad_request("The form does not say what to do.")),
     }
-    // A lost race is retried from a fresh read: if the other request answered the invitation, the link is used up.
+}
+
+/// A lost race is retried from a fresh read: if the other request answered the invitation, the link is used up.
+async fn decline(app: &App, req: &Request, token: Option<&str>) -> Answer {
     for _ in 0..ATTEMPTS {
-        let (invitation, community) = open_link(&app, &req, form.token.as_deref()).await?;
-        let community = community.ok_or_else(|| ApiError::NotFound("The invitation's community is gone.".into()))?;
-        let transition = invitation.process(
-            &community,
-            Action::Decline,
-            Actor::link_holder(),
-            None,
-            app.clock.now(),
-            app.config.invitations,
-        )?;
-        match app.store.apply(&transition).await {
-            Ok(()) => return Ok(render(&app, &transition.invitation, Some(&community), Stage::Declined, "")),
+        let written = match open_link(app, req, token).await? {
+            Opened::Community(invitation, community) => {
+                let community =
+                    community.ok_or_else(|| ApiError::NotFound("The invitation's community is gone.".into()))?;
+                let transition = invitation.process(
+                    &community,
+                    Action::Decline,
+                    Actor::link_holder(),
+                    None,
+                    app.clock.now(),
+                    app.config.invitations,
+                )?;
+                app.store
+                    .apply(&transition)
+                    .await
+                    .map(|()| render(app, &transition.invitation, Some(&community), Stage::Declined, ""))
+            }
+            Opened::Platform(invitation) => {
+                let transition = invitation.decline(app.clock.now())?;
+                app.store
+                    .apply_user_invitation(&transition)
+                    .await
+                    .map(|()| render_platform(app, &transition.invitation, UserStage::Declined, ""))
+            }
+        };
+        match written {
+            Ok(page) => return Ok(page),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }

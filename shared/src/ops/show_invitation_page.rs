@@ -1,10 +1,12 @@
 //! `GET /invite/{invitationId}?token=<secret>`: the landing page every invitation email links to.
 //!
 //! A public page (no JWT): the secret in the link is the credential. It shows what the invitation is for, who sent
-//! it, its state and expiry, and offers Accept (through the product's sign-in, [`crate::app::Config::sign_in_url`])
-//! and Decline (a form posted to `respond_to_invitation_page`). A link opens only while its invitation waits for
-//! an answer; a wrong, used-up or missing token, a withdrawn or unknown invitation, or a malformed id all get the
-//! one not-found page, so a link never tells anyone more than "not valid".
+//! it, its state and expiry. A community invitation offers Accept (through the product's sign-in,
+//! [`crate::app::Config::sign_in_url`], where the tenant's administrator accepts) and Decline; a platform
+//! invitation offers Accept (the person gives their name) and Decline, both posted to `respond_to_invitation_page`.
+//! A link opens only while its invitation waits for an answer; a wrong, used-up or missing token, a withdrawn or
+//! unknown invitation, or a malformed id all get the one not-found page, so a link never tells anyone more than
+//! "not valid".
 
 use std::sync::Arc;
 
@@ -12,39 +14,60 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use super::Answer;
+use super::wire::inviter;
 use crate::app::App;
-use crate::domain::{Community, Invitation, InvitationId, Secret, StoredState, Timestamp};
-use crate::http::page::{self, InvitationPage, Stage};
+use crate::domain::{
+    Community, Invitation, InvitationId, Secret, StoredState, Timestamp, UserInvitation, UserInvitationState,
+};
+use crate::http::page::{self, InvitationPage, Stage, UserInvitationPage, UserStage};
 use crate::http::{ApiError, request};
 
-/// Secrets are 43 characters; anything much longer is not one, and is refused before it is hashed.
+/// Secrets are 43 characters and platform codes 80; anything much longer is not one, and is refused before it is
+/// hashed.
 pub const MAX_TOKEN_CHARS: usize = 128;
+
+/// What a link opened.
+pub(super) enum Opened {
+    Community(Invitation, Option<Community>),
+    Platform(UserInvitation),
+}
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let token = req.query_string_parameters_ref().and_then(|q| q.first("token")).map(str::to_owned);
-    let (invitation, community) = open_link(&app, &req, token.as_deref()).await?;
-    let stage = if invitation.is_expired(app.clock.now()) { Stage::Expired } else { Stage::Pending };
-    Ok(render(&app, &invitation, community.as_ref(), stage, token.as_deref().unwrap_or_default()))
+    let token = token.as_deref().unwrap_or_default();
+    let now = app.clock.now();
+    Ok(match open_link(&app, &req, Some(token)).await? {
+        Opened::Community(invitation, community) => {
+            let stage = if invitation.is_expired(now) { Stage::Expired } else { Stage::Pending };
+            render(&app, &invitation, community.as_ref(), stage, token)
+        }
+        Opened::Platform(invitation) => {
+            let stage = if invitation.is_expired(now) { UserStage::Expired } else { UserStage::Pending };
+            render_platform(&app, &invitation, stage, token)
+        }
+    })
 }
 
-/// The invitation a link opens, with its community: the one named in the path, not withdrawn, still waiting for an
-/// answer (live or expired), whose secret is `token`. Anything else is the same not-found.
-pub(super) async fn open_link(
-    app: &App,
-    req: &Request,
-    token: Option<&str>,
-) -> Result<(Invitation, Option<Community>), ApiError> {
+/// The invitation a link opens: the one named in the path, of either kind, not withdrawn, still waiting for an
+/// answer (live or expired), whose secret is `token`. Anything else is the same not-found. Both kinds are looked
+/// up at once, so a link costs one round trip whichever it is.
+pub(super) async fn open_link(app: &App, req: &Request, token: Option<&str>) -> Result<Opened, ApiError> {
     let not_found = || ApiError::NotFound("The invitation link is not valid.".into());
     let id = request::path(req, "invitationId", InvitationId::parse).map_err(|_| not_found())?;
     let token = token.filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_CHARS).ok_or_else(not_found)?;
-    let invitation = app
-        .store
-        .get_invitation(id)
-        .await?
-        .filter(|i| i.state == StoredState::Created && i.secret_matches(&Secret::presented(token)))
-        .ok_or_else(not_found)?;
-    let community = app.store.get_community(invitation.community_id).await?;
-    Ok((invitation, community))
+    let secret = Secret::presented(token);
+    let (community_invitation, user_invitation) =
+        tokio::join!(app.store.get_invitation(id), app.store.get_user_invitation(id));
+    if let Some(invitation) =
+        community_invitation?.filter(|i| i.state == StoredState::Created && i.secret_matches(&secret))
+    {
+        let community = app.store.get_community(invitation.community_id).await?;
+        return Ok(Opened::Community(invitation, community));
+    }
+    user_invitation?
+        .filter(|i| i.state == UserInvitationState::Pending && i.code_matches(&secret))
+        .map(Opened::Platform)
+        .ok_or_else(not_found)
 }
 
 /// The page for `invitation` at `stage`. `token` is the link's secret, put back into the Decline form and the
@@ -76,6 +99,25 @@ pub(super) fn render(
         expires: readable(invitation.expires),
         token: if pending { token } else { "" },
         accept_url,
+    };
+    page::render(StatusCode::OK, &view)
+}
+
+/// The page for a platform invitation at `stage`; `token` goes into the forms while it is pending only.
+pub(super) fn render_platform(app: &App, invitation: &UserInvitation, stage: UserStage, token: &str) -> Response<Body> {
+    let pending = stage == UserStage::Pending;
+    let view = UserInvitationPage {
+        style: page::STYLE,
+        stage,
+        id: invitation.id.to_string(),
+        tenant: invitation.tenant_name.as_deref().unwrap_or(invitation.tenant.as_str()),
+        inviter: inviter(invitation),
+        recipient: invitation.recipient.as_str(),
+        message: invitation.message.as_deref(),
+        state: invitation.read_state(app.clock.now()).as_str(),
+        expires: readable(invitation.expires),
+        token: if pending { token } else { "" },
+        first_name: invitation.first_name.as_deref().unwrap_or_default(),
     };
     page::render(StatusCode::OK, &view)
 }

@@ -13,11 +13,18 @@ use crate::http::ApiError;
 /// Reads and decisions made before giving up on a contended invitation or settings item.
 pub(super) const ATTEMPTS: usize = 3;
 
-/// The tenant's settings and their stored version (`None`: never saved, so the defaults hold).
+/// The tenant's settings and their stored version (`None`: never saved, so the defaults hold, with this
+/// deployment's configured Resend cooldown).
 pub(super) async fn settings_of(app: &App, tenant: &TenantId) -> Result<(UserSettings, Option<u64>), ApiError> {
     Ok(match app.store.get_user_settings(tenant).await? {
         Some((settings, version)) => (settings, Some(version)),
-        None => (UserSettings::default(), None),
+        None => (
+            UserSettings {
+                resend_cooldown_minutes: app.config.invitations.resend_cooldown_minutes,
+                ..UserSettings::default()
+            },
+            None,
+        ),
     })
 }
 
