@@ -8,9 +8,9 @@
 //! operations do, and every refused change is followed by reading the state back to show that nothing was written.
 
 use rsvp::domain::{
-    Action, CLAIM_STALE_MINUTES, Community, CommunityId, DeliveryOutcome, DeliveryState, Email, Invitation,
-    InvitationId, InvitationPolicy, MemberStatus, Membership, MembershipEffect, Principal, Role, StoredState, TenantId,
-    Timestamp, Transition,
+    Action, CLAIM_STALE_MINUTES, Claimed, Community, CommunityId, DeliveryOutcome, DeliveryState, Email, Invitation,
+    InvitationId, InvitationPolicy, MailItem, MemberStatus, Membership, MembershipEffect, Principal, Role, StoredState,
+    TenantId, Timestamp, Transition,
 };
 use rsvp::store::{Cursor, Page, PageRequest, Store, StoreError, StoreResult};
 use rsvp_tests::{
@@ -875,6 +875,14 @@ async fn delete_withdraws_an_invitation(store: &dyn Store) {
     );
 }
 
+/// Claims a community invitation's delivery, as the consumer does.
+async fn claim(store: &dyn Store, id: InvitationId, seq: u64, at: Timestamp) -> StoreResult<Option<Invitation>> {
+    Ok(store.claim_delivery(MailItem::Community(id), seq, at).await?.map(|claimed| match claimed {
+        Claimed::Community(invitation) => invitation,
+        Claimed::Platform(other) => panic!("a community claim answered with platform invitation {}", other.id),
+    }))
+}
+
 async fn a_delivery_is_claimed_once_and_its_outcome_recorded_once(store: &dyn Store) {
     let owner = admin("owner");
     let (c, _) = new_community(store, &owner, "Ops", T0).await;
@@ -885,18 +893,18 @@ async fn a_delivery_is_claimed_once_and_its_outcome_recorded_once(store: &dyn St
     assert_eq!((pending.seq, pending.state, pending.attempts), (1, DeliveryState::Pending, 0));
     assert_eq!(pending.sealed_secret.as_deref(), Some("sealed"));
 
-    assert_eq!(store.claim_delivery(inv.id, 2, T0).await.unwrap(), None, "no such delivery");
-    assert_eq!(store.claim_delivery(InvitationId::new(), 1, T0).await.unwrap(), None, "no such invitation");
-    let claimed = store.claim_delivery(inv.id, 1, T0).await.unwrap().expect("the first claim wins");
+    assert_eq!(claim(store, inv.id, 2, T0).await.unwrap(), None, "no such delivery");
+    assert_eq!(claim(store, InvitationId::new(), 1, T0).await.unwrap(), None, "no such invitation");
+    let claimed = claim(store, inv.id, 1, T0).await.unwrap().expect("the first claim wins");
     let d = claimed.delivery.clone().unwrap();
     assert_eq!((d.state, d.attempts, d.claimed), (DeliveryState::Sending, 1, Some(T0)));
     assert_eq!(claimed.version, inv.version + 1, "a claim is a change: stale reads of the invitation conflict");
     assert_eq!(stored(store, inv.id).await, claimed);
-    assert_eq!(store.claim_delivery(inv.id, 1, T0.plus_minutes(1)).await.unwrap(), None, "a live claim holds");
+    assert_eq!(claim(store, inv.id, 1, T0.plus_minutes(1)).await.unwrap(), None, "a live claim holds");
 
     let sent = DeliveryOutcome::Sent { message_id: "m-1".into() };
-    assert_fails!(store.finish_delivery(inv.id, 2, &sent, T0).await, StoreError::Conflict);
-    store.finish_delivery(inv.id, 1, &sent, T0.plus_minutes(1)).await.expect("record sent");
+    assert_fails!(store.finish_delivery(MailItem::Community(inv.id), 2, &sent, T0).await, StoreError::Conflict);
+    store.finish_delivery(MailItem::Community(inv.id), 1, &sent, T0.plus_minutes(1)).await.expect("record sent");
     let done = stored(store, inv.id).await;
     let d = done.delivery.clone().unwrap();
     assert_eq!(
@@ -905,8 +913,8 @@ async fn a_delivery_is_claimed_once_and_its_outcome_recorded_once(store: &dyn St
     );
     assert_eq!(d.sealed_secret, None, "the sealed secret goes once sent");
     assert_eq!(done.version, inv.version + 2);
-    assert_fails!(store.finish_delivery(inv.id, 1, &sent, T0).await, StoreError::Conflict);
-    assert_eq!(store.claim_delivery(inv.id, 1, T0.plus_days(1)).await.unwrap(), None, "sent is sent");
+    assert_fails!(store.finish_delivery(MailItem::Community(inv.id), 1, &sent, T0).await, StoreError::Conflict);
+    assert_eq!(claim(store, inv.id, 1, T0.plus_days(1)).await.unwrap(), None, "sent is sent");
     assert_eq!(stored(store, inv.id).await, done);
 }
 
@@ -914,9 +922,9 @@ async fn a_failed_or_stale_delivery_is_claimed_again_and_a_newer_one_wins(store:
     let owner = admin("owner");
     let (c, _) = new_community(store, &owner, "Ops", T0).await;
     let inv = invite(store, &c, &owner, "bob@x.example.com", T0).await;
-    store.claim_delivery(inv.id, 1, T0).await.unwrap().expect("claimed");
+    claim(store, inv.id, 1, T0).await.unwrap().expect("claimed");
     let failed = DeliveryOutcome::Failed { reason: "MessageRejected: not verified".into() };
-    store.finish_delivery(inv.id, 1, &failed, T0).await.expect("record failed");
+    store.finish_delivery(MailItem::Community(inv.id), 1, &failed, T0).await.expect("record failed");
     let d = stored(store, inv.id).await.delivery.unwrap();
     assert_eq!(
         (d.state, d.failure.as_deref(), d.attempts),
@@ -924,10 +932,10 @@ async fn a_failed_or_stale_delivery_is_claimed_again_and_a_newer_one_wins(store:
     );
 
     // A retry claims the failed delivery again; a claim whose sender died is retaken once stale, not before.
-    store.claim_delivery(inv.id, 1, T0.plus_minutes(1)).await.unwrap().expect("a failed delivery is retried");
+    claim(store, inv.id, 1, T0.plus_minutes(1)).await.unwrap().expect("a failed delivery is retried");
     let fresh = T0.plus_minutes(1 + CLAIM_STALE_MINUTES);
-    assert_eq!(store.claim_delivery(inv.id, 1, fresh).await.unwrap(), None);
-    let retaken = store.claim_delivery(inv.id, 1, fresh.plus_minutes(1)).await.unwrap().expect("stale claim retaken");
+    assert_eq!(claim(store, inv.id, 1, fresh).await.unwrap(), None);
+    let retaken = claim(store, inv.id, 1, fresh.plus_minutes(1)).await.unwrap().expect("stale claim retaken");
     assert_eq!(retaken.delivery.unwrap().attempts, 3);
 
     // Resend owes a newer delivery: the old one's outcome can no longer land on it.
@@ -935,9 +943,9 @@ async fn a_failed_or_stale_delivery_is_claimed_again_and_a_newer_one_wins(store:
     store.apply(&resend(&c, &read, &owner, T0.plus_days(1))).await.expect("Resend applies");
     let d = stored(store, inv.id).await.delivery.unwrap();
     assert_eq!((d.seq, d.state, d.attempts), (2, DeliveryState::Pending, 0));
-    assert_fails!(store.finish_delivery(inv.id, 1, &failed, T0).await, StoreError::Conflict);
-    assert_eq!(store.claim_delivery(inv.id, 1, T0.plus_days(2)).await.unwrap(), None);
-    assert!(store.claim_delivery(inv.id, 2, T0.plus_days(1)).await.unwrap().is_some());
+    assert_fails!(store.finish_delivery(MailItem::Community(inv.id), 1, &failed, T0).await, StoreError::Conflict);
+    assert_eq!(claim(store, inv.id, 1, T0.plus_days(2)).await.unwrap(), None);
+    assert!(claim(store, inv.id, 2, T0.plus_days(1)).await.unwrap().is_some());
 }
 
 async fn remove_member_never_removes_the_owner(store: &dyn Store) {
@@ -957,4 +965,302 @@ async fn remove_member_never_removes_the_owner(store: &dyn Store) {
     assert_eq!(all(async |req| store.list_members(c.id, &req).await).await, [owner_membership]);
     assert_eq!(all(async |req| store.list_tenant_communities(&guest.tenant, &req).await).await, []);
     assert_fails!(store.remove_member(c.id, &guest.tenant).await, StoreError::Conflict);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Platform invitations, tenant settings, the day's count and idempotency keys
+// ---------------------------------------------------------------------------------------------------------------
+
+mod platform {
+    use futures::future::join_all;
+    use rsvp::domain::{
+        Claimed, DeliveryOutcome, DeliveryState, IDEMPOTENCY_CLAIM_STALE_SECONDS, IdempotencyRecord, InvitationId,
+        MailItem, Principal, Role, StoredAnswer, Timestamp, UserInvitation, UserReadState, UserSettings,
+    };
+    use rsvp::store::{PageRequest, Store, StoreError, UserInvitationFilter};
+    use rsvp_tests::{T0, email, principal, tenant};
+
+    use super::all;
+
+    macro_rules! assert_fails {
+        ($result:expr, $pattern:pat $(if $guard:expr)? $(,)?) => {
+            match $result {
+                Err($pattern) $(if $guard)? => {}
+                other => panic!("expected Err({}), got {other:?}", stringify!($pattern $(if $guard)?)),
+            }
+        };
+    }
+
+    macro_rules! contract {
+        ($($test:ident),+ $(,)?) => {
+            mod memory {
+                $(
+                    #[tokio::test]
+                    async fn $test() {
+                        super::$test(&rsvp::store::memory::MemoryStore::new()).await;
+                    }
+                )+
+            }
+            mod dynamodb {
+                $(
+                    #[tokio::test]
+                    async fn $test() {
+                        super::$test(&rsvp_tests::fresh_dynamo_store().await).await;
+                    }
+                )+
+            }
+        };
+    }
+
+    contract!(
+        settings_are_saved_on_the_version_read,
+        the_days_count_is_never_passed_by_concurrent_reservations,
+        one_pending_invitation_per_tenant_and_address,
+        fifty_invitations_are_written_in_one_request,
+        user_invitations_are_listed_newest_first_by_sender_and_by_state,
+        of_concurrent_accepts_exactly_one_wins_and_the_address_is_free_again,
+        a_stale_or_expired_change_conflicts,
+        an_idempotency_key_is_claimed_once_answered_once_and_replayable,
+        a_platform_delivery_is_claimed_once,
+    );
+
+    fn sender(name: &str) -> Principal {
+        principal("acme", &format!("{name}@acme.example.com"), &[Role::TenantMember])
+    }
+
+    fn settings() -> UserSettings {
+        UserSettings { invite_unregistered_users: true, ..UserSettings::default() }
+    }
+
+    fn new_invitation(by: &Principal, to: &str, at: Timestamp) -> UserInvitation {
+        UserInvitation::create(by, email(to), Some("Join us".into()), at, &settings()).0
+    }
+
+    async fn stored(store: &dyn Store, id: InvitationId) -> UserInvitation {
+        store.get_user_invitation(id).await.unwrap().expect("stored")
+    }
+
+    async fn listed(store: &dyn Store, filter: UserInvitationFilter) -> Vec<InvitationId> {
+        let acme = tenant("acme");
+        let items = all(async |req: PageRequest| store.list_user_invitations(&acme, &filter, &req).await).await;
+        items.iter().map(|i| i.id).collect()
+    }
+
+    async fn settings_are_saved_on_the_version_read(store: &dyn Store) {
+        let acme = tenant("acme");
+        assert_eq!(store.get_user_settings(&acme).await.unwrap(), None, "never saved: the defaults hold");
+        let mut s = settings();
+        s.allowed_email_domains = vec!["acme.example.com".into()];
+        store.put_user_settings(&acme, &s, None).await.expect("first save");
+        assert_eq!(store.get_user_settings(&acme).await.unwrap(), Some((s.clone(), 1)));
+        let other = UserSettings::default();
+        assert_fails!(store.put_user_settings(&acme, &other, None).await, StoreError::Conflict);
+        assert_fails!(store.put_user_settings(&acme, &other, Some(2)).await, StoreError::Conflict);
+        store.put_user_settings(&acme, &other, Some(1)).await.expect("save on the version read");
+        assert_eq!(store.get_user_settings(&acme).await.unwrap(), Some((other, 2)));
+        assert_eq!(store.get_user_settings(&tenant("globex")).await.unwrap(), None, "settings are per tenant");
+    }
+
+    async fn the_days_count_is_never_passed_by_concurrent_reservations(store: &dyn Store) {
+        let acme = tenant("acme");
+        let until = T0.plus_days(2);
+        // 20 requests of 3 race for a limit of 50: exactly 16 fit (48), whatever the interleaving.
+        let results = join_all((0..20).map(|_| store.reserve_invitations(&acme, "2023-11-14", 3, 50, until))).await;
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(won, 16, "{results:?}");
+        for r in results.iter().filter(|r| r.is_err()) {
+            assert!(matches!(r, Err(StoreError::LimitReached { used }) if *used >= 48), "{r:?}");
+        }
+        assert_fails!(
+            store.reserve_invitations(&acme, "2023-11-14", 3, 50, until).await,
+            StoreError::LimitReached { used: 48 }
+        );
+        store.reserve_invitations(&acme, "2023-11-14", 2, 50, until).await.expect("the last two fit");
+        assert_fails!(
+            store.reserve_invitations(&acme, "2023-11-14", 1, 50, until).await,
+            StoreError::LimitReached { used: 50 }
+        );
+        assert_fails!(
+            store.reserve_invitations(&acme, "2023-11-15", 51, 50, until).await,
+            StoreError::LimitReached { used: 0 }
+        );
+        store.reserve_invitations(&acme, "2023-11-15", 50, 50, until).await.expect("another day counts anew");
+        store.reserve_invitations(&tenant("globex"), "2023-11-14", 50, 50, until).await.expect("another tenant");
+        store.release_invitations(&acme, "2023-11-14", 5).await.expect("give back");
+        store.reserve_invitations(&acme, "2023-11-14", 5, 50, until).await.expect("what was given back is free");
+        assert_fails!(
+            store.reserve_invitations(&acme, "2023-11-14", 1, 50, until).await,
+            StoreError::LimitReached { .. }
+        );
+    }
+
+    async fn one_pending_invitation_per_tenant_and_address(store: &dyn Store) {
+        let mia = sender("mia");
+        let first = new_invitation(&mia, "jane@x.example.com", T0);
+        store.create_user_invitations(std::slice::from_ref(&first), T0).await.expect("create");
+        // A batch with one address already pending is refused whole, naming that address.
+        let batch =
+            [new_invitation(&mia, "new@x.example.com", T0), new_invitation(&sender("tom"), "JANE@x.example.com", T0)];
+        match store.create_user_invitations(&batch, T0).await {
+            Err(StoreError::PendingRecipients(held)) => assert_eq!(held, [email("JANE@x.example.com")]),
+            other => panic!("expected PendingRecipients, got {other:?}"),
+        }
+        for i in &batch {
+            assert_eq!(store.get_user_invitation(i.id).await.unwrap(), None, "nothing of the batch was written");
+        }
+        let globex = principal("globex", "ann@globex.example.com", &[Role::TenantMember]);
+        store
+            .create_user_invitations(&[new_invitation(&globex, "jane@x.example.com", T0)], T0)
+            .await
+            .expect("another tenant may invite the same address");
+        // Once the first has expired, the address may be invited again.
+        let later = first.expires;
+        store
+            .create_user_invitations(&[new_invitation(&mia, "jane@x.example.com", later)], later)
+            .await
+            .expect("an expired invitation no longer holds the address");
+    }
+
+    async fn fifty_invitations_are_written_in_one_request(store: &dyn Store) {
+        let mia = sender("mia");
+        let batch: Vec<_> = (0..50).map(|i| new_invitation(&mia, &format!("u{i}@x.example.com"), T0)).collect();
+        store.create_user_invitations(&batch, T0).await.expect("50 invitations and their 50 locks");
+        let filter = UserInvitationFilter { inviter: None, state: None, now: T0 };
+        assert_eq!(listed(store, filter).await.len(), 50);
+    }
+
+    async fn user_invitations_are_listed_newest_first_by_sender_and_by_state(store: &dyn Store) {
+        let (mia, tom) = (sender("mia"), sender("tom"));
+        let mut ids = Vec::new();
+        for (n, by) in [&mia, &tom, &mia, &tom, &mia].into_iter().enumerate() {
+            let at = T0.plus_minutes(n as i64);
+            let i = new_invitation(by, &format!("p{n}@x.example.com"), at);
+            store.create_user_invitations(std::slice::from_ref(&i), at).await.unwrap();
+            ids.push(i.id);
+        }
+        let globex = principal("globex", "ann@globex.example.com", &[Role::TenantMember]);
+        store.create_user_invitations(&[new_invitation(&globex, "p9@x.example.com", T0)], T0).await.unwrap();
+        let accepted = stored(store, ids[1]).await.accept("Pat".into(), "Two".into(), T0.plus_minutes(10)).unwrap();
+        store.apply_user_invitation(&accepted).await.unwrap();
+
+        let now = T0.plus_minutes(10);
+        let all_of = |inviter: Option<&Principal>, state| UserInvitationFilter {
+            inviter: inviter.map(|p| p.user.clone()),
+            state,
+            now,
+        };
+        let newest_first: Vec<_> = ids.iter().rev().copied().collect();
+        assert_eq!(listed(store, all_of(None, None)).await, newest_first, "the tenant's, not another's");
+        assert_eq!(listed(store, all_of(Some(&mia), None)).await, [ids[4], ids[2], ids[0]]);
+        assert_eq!(listed(store, all_of(None, Some(UserReadState::Accepted))).await, [ids[1]]);
+        assert_eq!(listed(store, all_of(Some(&tom), Some(UserReadState::Pending))).await, [ids[3]]);
+        let expired = UserInvitationFilter { inviter: None, state: Some(UserReadState::Expired), now: T0.plus_days(8) };
+        assert_eq!(listed(store, expired).await, [ids[4], ids[3], ids[2], ids[0]], "expiry is derived from the time");
+    }
+
+    async fn of_concurrent_accepts_exactly_one_wins_and_the_address_is_free_again(store: &dyn Store) {
+        let mia = sender("mia");
+        let read = new_invitation(&mia, "jane@x.example.com", T0);
+        store.create_user_invitations(std::slice::from_ref(&read), T0).await.unwrap();
+        let at = T0.plus_minutes(1);
+        let tries: Vec<_> = (0..10).map(|n| read.accept(format!("Jane{n}"), "Mead".into(), at).unwrap()).collect();
+        let results = join_all(tries.iter().map(|t| store.apply_user_invitation(t))).await;
+        let winners: Vec<_> = results.iter().enumerate().filter(|(_, r)| r.is_ok()).map(|(n, _)| n).collect();
+        assert_eq!(winners.len(), 1, "{results:?}");
+        assert!(results.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(StoreError::Conflict))));
+        assert_eq!(stored(store, read.id).await, tries[winners[0]].invitation);
+        // Accepting released the address: it may be invited again.
+        store.create_user_invitations(&[new_invitation(&mia, "jane@x.example.com", at)], at).await.expect("free");
+    }
+
+    async fn a_stale_or_expired_change_conflicts(store: &dyn Store) {
+        let mia = sender("mia");
+        let read = new_invitation(&mia, "jane@x.example.com", T0);
+        store.create_user_invitations(std::slice::from_ref(&read), T0).await.unwrap();
+        let revoked = read.revoke(&mia, T0).unwrap();
+        store.apply_user_invitation(&revoked).await.unwrap();
+        assert_fails!(
+            store.apply_user_invitation(&read.accept("J".into(), "M".into(), T0).unwrap()).await,
+            StoreError::Conflict
+        );
+        assert_eq!(stored(store, read.id).await, revoked.invitation, "the stale accept changed nothing");
+
+        let other = new_invitation(&mia, "ann@x.example.com", T0);
+        store.create_user_invitations(std::slice::from_ref(&other), T0).await.unwrap();
+        // Decided just before expiry, written after: the store refuses it.
+        let mut late = other.accept("A".into(), "B".into(), other.expires.plus_minutes(-1)).unwrap();
+        late.at = other.expires;
+        assert_fails!(store.apply_user_invitation(&late).await, StoreError::Conflict);
+        // Resend retakes the address unless a newer invitation holds it.
+        let newer = new_invitation(&mia, "ann@x.example.com", other.expires);
+        store.create_user_invitations(std::slice::from_ref(&newer), other.expires).await.unwrap();
+        let resent = other.resend(&mia, other.expires.plus_minutes(1), &settings()).unwrap();
+        assert_fails!(store.apply_user_invitation(&resent).await, StoreError::PendingInvitation(id) if id == newer.id);
+        assert_eq!(stored(store, other.id).await, other);
+    }
+
+    async fn an_idempotency_key_is_claimed_once_answered_once_and_replayable(store: &dyn Store) {
+        let mia = sender("mia");
+        let claim =
+            IdempotencyRecord::claim(&mia, "invite_users", "key-1", "/api/users/invitations", b"{}", T0).unwrap();
+        assert_eq!(store.claim_idempotency(&claim, T0).await.unwrap(), None, "a fresh key is ours");
+        assert_eq!(store.claim_idempotency(&claim, T0).await.unwrap(), Some(claim.clone()), "held while in flight");
+        let answered = IdempotencyRecord {
+            answer: Some(StoredAnswer { status: 200, body: "[\"a@x.example.com\"]".into(), sealed_for: None }),
+            ..claim.clone()
+        };
+        store.answer_idempotency(&answered).await.expect("answer");
+        assert_fails!(store.answer_idempotency(&answered).await, StoreError::Conflict);
+        store.release_idempotency(&claim).await.expect("releasing an answered key does nothing");
+        let later = T0.plus_minutes(60);
+        assert_eq!(store.claim_idempotency(&claim, later).await.unwrap(), Some(answered.clone()), "replays");
+
+        // A claim that got no answer is released, or taken over once its request must have died.
+        let other = IdempotencyRecord::claim(&mia, "invite_users", "key-2", "/p", b"{}", T0).unwrap();
+        assert_eq!(store.claim_idempotency(&other, T0).await.unwrap(), None);
+        store.release_idempotency(&other).await.unwrap();
+        assert_eq!(store.claim_idempotency(&other, T0).await.unwrap(), None, "released: free again");
+        let takeover = IdempotencyRecord::claim(
+            &mia,
+            "invite_users",
+            "key-2",
+            "/p",
+            b"{}",
+            T0.plus_seconds(IDEMPOTENCY_CLAIM_STALE_SECONDS),
+        )
+        .unwrap();
+        assert_eq!(
+            store.claim_idempotency(&takeover, takeover.claimed).await.unwrap(),
+            None,
+            "a dead claim is taken over"
+        );
+        assert_fails!(
+            store.answer_idempotency(&IdempotencyRecord { answer: answered.answer.clone(), ..other }).await,
+            StoreError::Conflict
+        );
+        // A day later the answer no longer replays.
+        let next_day = T0.plus_days(1);
+        let again = IdempotencyRecord::claim(&mia, "invite_users", "key-1", "/p", b"{}", next_day).unwrap();
+        assert_eq!(store.claim_idempotency(&again, next_day).await.unwrap(), None);
+    }
+
+    async fn a_platform_delivery_is_claimed_once(store: &dyn Store) {
+        let mut inv = new_invitation(&sender("mia"), "jane@x.example.com", T0);
+        inv.attach_link("https://x.example/invite/1".into(), "sealed".into());
+        store.create_user_invitations(std::slice::from_ref(&inv), T0).await.unwrap();
+        let item = MailItem::Platform(inv.id);
+        assert_eq!(
+            store.claim_delivery(MailItem::Community(inv.id), 1, T0).await.unwrap(),
+            None,
+            "not a community one"
+        );
+        let Some(Claimed::Platform(claimed)) = store.claim_delivery(item, 1, T0).await.unwrap() else {
+            panic!("the first claim wins");
+        };
+        assert_eq!(claimed.delivery.as_ref().map(|d| d.state), Some(DeliveryState::Sending));
+        assert_eq!(store.claim_delivery(item, 1, T0).await.unwrap(), None, "a live claim holds");
+        store.finish_delivery(item, 1, &DeliveryOutcome::Sent { message_id: "m-1".into() }, T0).await.unwrap();
+        let d = stored(store, inv.id).await.delivery.unwrap();
+        assert_eq!((d.state, d.sealed_secret, d.message_id.as_deref()), (DeliveryState::Sent, None, Some("m-1")));
+    }
 }
