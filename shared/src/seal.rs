@@ -81,7 +81,7 @@ impl Sealer for KmsSealer {
         let plain = out.plaintext.ok_or_else(|| SealError("KMS Decrypt returned no plaintext".into()))?;
         let text =
             std::str::from_utf8(plain.as_ref()).map_err(|_| SealError("the unsealed secret is not text".into()))?;
-        Ok(Secret::presented(text))
+        Ok(Secret::carrying(text.to_owned()))
     }
 }
 
@@ -171,7 +171,7 @@ impl Sealer for AesSealer {
             .decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad: aad.as_bytes() })
             .map_err(|_| SealError("the sealed secret does not open with this key for this invitation".into()))?;
         let text = String::from_utf8(plain).map_err(|_| SealError("the unsealed secret is not text".into()))?;
-        Ok(Secret::presented(&text))
+        Ok(Secret::carrying(text))
     }
 }
 

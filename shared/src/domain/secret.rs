@@ -25,7 +25,8 @@ impl Secret {
         Self(value.chars().take(128).collect())
     }
 
-    /// Text that carries a secret (a create answer kept for an idempotent replay), to be sealed like one.
+    /// Text that carries a secret and comes from rsvp itself, kept whole: what a seal opens to, or a create answer
+    /// kept (sealed) for an idempotent replay. What a caller presents goes through [`Secret::presented`].
     pub fn carrying(text: String) -> Self {
         Self(text)
     }

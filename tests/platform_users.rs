@@ -1,0 +1,541 @@
+//! The platform users API (invite_users and the tenant's invitation policy) over real HTTP: the local server in
+//! front of the embedded store, and in front of DynamoDB Local. Every scenario runs against both stores.
+//!
+//! Emails are real too: with the embedded store the local server's own mailer writes `.eml` files as
+//! `rsvp-local serve` does; with DynamoDB Local the test runs the outbox consumer ([`Deliverer`]) over the
+//! invitations' pending deliveries, as the stream's Lambda would, into the same kind of `.eml` outbox. The codes
+//! the tests use are read from those emails, never from the store.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::future::join_all;
+use reqwest::{Client, Method, StatusCode};
+use rsvp::app::{App, Config};
+use rsvp::domain::{FixedClock, InvitationId, MailItem, Timestamp};
+use rsvp::mail::deliver::Deliverer;
+use rsvp::mail::outbox::OutboxMailer;
+use rsvp::seal::{AesSealer, Sealer};
+use rsvp::store::Store;
+use rsvp::store::memory::MemoryStore;
+use rsvp_local::{Server, SigningKey, TokenClaims};
+use rsvp_tests::eml;
+use serde_json::{Value, json};
+
+const ACME: &str = "tenant-acme";
+const ADMIN: &str = "ada@acme.example";
+const MEMBER: &str = "mia@acme.example";
+const OTHER_MEMBER: &str = "tom@acme.example";
+const START: Timestamp = Timestamp::from_millis(1_790_000_000_000);
+const INVITATIONS: &str = "/api/users/invitations";
+const SETTINGS: &str = "/api/businesses/tenant-acme/usersettings";
+
+/// One running local server, its outbox, and how its emails are delivered.
+struct TestApp {
+    url: String,
+    key: SigningKey,
+    http: Client,
+    clock: Arc<FixedClock>,
+    outbox: PathBuf,
+    /// Set for DynamoDB Local: there is no stream here, so the test delivers as the stream's consumer would.
+    deliverer: Option<(Deliverer, Arc<dyn Store>)>,
+}
+
+/// What came back: status, some headers, and the body as JSON (`Null` when empty, a string when not JSON).
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<String>,
+    replayed: bool,
+    body: Value,
+}
+
+impl TestApp {
+    async fn memory() -> Self {
+        let store = Arc::new(MemoryStore::new());
+        let outbox = eml::temp_dir();
+        let sealer: Arc<dyn Sealer> = Arc::new(AesSealer::ephemeral());
+        // Exactly what `rsvp-local serve` runs: the store announces pending mail, the local mailer sends it.
+        rsvp_local::mail::start(&store, sealer.clone(), &outbox).expect("start the local mailer");
+        Self::spawn(store, sealer, outbox, false).await
+    }
+
+    async fn dynamodb() -> Self {
+        let store = Arc::new(rsvp_tests::fresh_dynamo_store().await);
+        Self::spawn(store, Arc::new(AesSealer::ephemeral()), eml::temp_dir(), true).await
+    }
+
+    async fn spawn(store: Arc<dyn Store>, sealer: Arc<dyn Sealer>, outbox: PathBuf, deliver_here: bool) -> Self {
+        let clock = Arc::new(FixedClock::at(START));
+        let config = Config { public_url: Some("https://rsvp.test".into()), ..Config::default() };
+        let app = App::new(Arc::clone(&store), config).with_clock(clock.clone()).with_sealer(sealer.clone());
+        let key = SigningKey::generate();
+        let server = Server::bind("127.0.0.1:0".parse().expect("loopback"), Arc::new(app), key.clone())
+            .await
+            .expect("bind the local server");
+        let url = format!("http://{}", server.local_addr());
+        tokio::spawn(server.run());
+        let deliverer = deliver_here.then(|| {
+            let mailer = Arc::new(OutboxMailer::new(&outbox, "rsvp@localhost").expect("the outbox"));
+            (Deliverer { store: store.clone(), sealer, mailer, clock: clock.clone() }, store)
+        });
+        Self { url, key, http: Client::new(), clock, outbox, deliverer }
+    }
+
+    fn token(&self, email: &str, roles: &[&str]) -> String {
+        self.key.mint(&TokenClaims::new(ACME, email, roles))
+    }
+
+    fn admin(&self) -> String {
+        self.token(ADMIN, &["TenantAdministrator"])
+    }
+
+    fn member(&self) -> String {
+        self.token(MEMBER, &["TenantMember"])
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("the local server answers");
+        let status = response.status();
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let retry_after = header("retry-after");
+        let replayed = header("idempotent-replayed").as_deref() == Some("true");
+        let text = response.text().await.expect("a body");
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Answer { status, retry_after, replayed, body }
+    }
+
+    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.send(request).await
+    }
+
+    async fn invite(&self, token: &str, addresses: &[&str], message: &str) -> Answer {
+        let body = json!({"EmailAddresses": addresses, "Message": message});
+        self.call(Method::POST, INVITATIONS, Some(token), Some(body)).await
+    }
+
+    async fn settings(&self, body: Value) -> Answer {
+        self.call(Method::PUT, SETTINGS, Some(&self.admin()), Some(body)).await
+    }
+
+    async fn enable(&self) {
+        let answer = self.settings(json!({"InviteUnregisteredUsers": "com.soa.feature.enabled"})).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+
+    async fn list(&self, token: &str, query: &str) -> Vec<Value> {
+        let answer = self.call(Method::GET, &format!("{INVITATIONS}{query}"), Some(token), None).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.body.as_array().expect("a list").clone()
+    }
+
+    async fn verify(&self, code: &str) -> Answer {
+        let request =
+            self.http.post(format!("{}/api/users/verifyInvitation", self.url)).form(&[("validationCode", code)]);
+        self.send(request).await
+    }
+
+    async fn sign_up(&self, code: &str) -> Answer {
+        let body = json!({"FirstName": "Jane", "LastName": "Mead"});
+        self.call(Method::POST, &format!("/api/users/signupUser/{code}"), None, Some(body)).await
+    }
+
+    /// The first `count` emails to arrive (oldest first), after delivering what is owed where no mailer runs.
+    async fn emails(&self, count: usize) -> Vec<String> {
+        if let Some((deliverer, store)) = &self.deliverer {
+            for item in self.list(&self.admin(), "").await {
+                let id = InvitationId::parse("Id", item["Id"].as_str().expect("an Id")).expect("a GUID");
+                let invitation = store.get_user_invitation(id).await.expect("read").expect("stored");
+                if let Some(d) = invitation.delivery.filter(|d| d.state == rsvp::domain::DeliveryState::Pending) {
+                    deliverer.deliver(MailItem::Platform(id), d.seq).await.expect("delivered");
+                }
+            }
+        }
+        eml::messages(&self.outbox, count).await
+    }
+}
+
+/// The code a platform invitation email carries: the `token` of its landing link.
+fn code_in(email: &str) -> String {
+    let link = eml::link(email, "https://rsvp.test/invite/");
+    link.split_once("?token=").expect("a token in the link").1.to_owned()
+}
+
+impl Answer {
+    fn assert_error(&self, status: StatusCode, reason: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        let actual = self.body["Reason"].as_str().unwrap_or_default();
+        assert!(actual.contains(reason), "Reason {actual:?} should mention {reason:?}");
+        assert!(self.body["OperationId"].as_str().is_some_and(|v| !v.is_empty()), "{}", self.body);
+    }
+}
+
+macro_rules! against_both_stores {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded_store {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() { super::$scenario(super::TestApp::memory().await).await; })*
+        }
+        mod dynamodb_local {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() { super::$scenario(super::TestApp::dynamodb().await).await; })*
+        }
+    };
+}
+
+against_both_stores!(
+    an_administrator_enables_inviting_and_an_invitation_is_accepted_once,
+    a_request_is_all_or_nothing,
+    the_daily_limit_holds_under_concurrent_requests,
+    an_idempotency_key_replays_the_first_answer,
+    revoke_and_resend,
+    the_landing_page_accepts_and_declines,
+    settings_are_validated_and_scoped_to_the_tenant,
+);
+
+async fn an_administrator_enables_inviting_and_an_invitation_is_accepted_once(app: TestApp) {
+    let addresses = ["jane.mead@acmepayments.example", "raj@partner.example", "li@partner.example"];
+    let message = "You should join this awesome app management platform.";
+    let refused = app.invite(&app.member(), &addresses, message).await;
+    refused.assert_error(StatusCode::UNAUTHORIZED, "settings forbid");
+    assert!(app.list(&app.admin(), "").await.is_empty(), "nothing was created");
+
+    app.enable().await;
+    let settings = app
+        .call(
+            Method::GET,
+            "/api/businesses/tenant-acme/settings?IncludeSecuritySettings=true",
+            Some(&app.member()),
+            None,
+        )
+        .await;
+    assert_eq!(settings.status, StatusCode::OK);
+    assert_eq!(settings.body["SecuritySettings"]["InviteUnregisteredUsers"], "com.soa.feature.enabled");
+    assert!(settings.body.get("UserSettings").is_none(), "only the groups asked for: {}", settings.body);
+
+    let invited = app.invite(&app.member(), &addresses, message).await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    assert_eq!(invited.body, json!(addresses));
+
+    let emails = app.emails(3).await;
+    assert_eq!(emails.len(), 3);
+    let mut to: Vec<_> = emails.iter().map(|e| eml::header(e, "To").to_owned()).collect();
+    to.sort();
+    assert_eq!(to, ["jane.mead@acmepayments.example", "li@partner.example", "raj@partner.example"]);
+    for email in &emails {
+        assert!(eml::text_part(email).contains(message), "the message is in the email: {email}");
+        assert!(eml::header(email, "Subject").contains(MEMBER));
+    }
+    let jane = emails.iter().find(|e| eml::header(e, "To") == addresses[0]).expect("Jane's email");
+    let code = code_in(jane);
+
+    let verified = app.verify(&code).await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    assert_eq!(verified.body["EmailAddress"], addresses[0]);
+    assert_eq!(verified.body["InvitedBy"], MEMBER);
+    assert_eq!(verified.body["Message"], message);
+    assert_eq!(verified.body["State"], "Pending");
+
+    let signed_up = app.sign_up(&code).await;
+    assert_eq!(signed_up.status, StatusCode::OK, "{}", signed_up.body);
+    assert_eq!(signed_up.body["State"], "Accepted");
+    assert_eq!(signed_up.body["EmailAddress"], addresses[0]);
+    app.sign_up(&code).await.assert_error(StatusCode::CONFLICT, "already accepted");
+    app.verify(&code).await.assert_error(StatusCode::CONFLICT, "already accepted");
+
+    let listed = app.list(&app.admin(), "").await;
+    let state_of = |address: &str| {
+        listed.iter().find(|i| i["EmailAddress"] == address).map(|i| i["State"].clone()).unwrap_or_default()
+    };
+    assert_eq!(listed.len(), 3);
+    assert_eq!(state_of(addresses[0]), "Accepted");
+    assert_eq!((state_of(addresses[1]), state_of(addresses[2])), (json!("Pending"), json!("Pending")));
+    assert!(!listed.iter().any(|i| i.to_string().contains(&code)), "no list shows a code");
+    assert_eq!(app.list(&app.admin(), "?State=Pending").await.len(), 2);
+    assert_eq!(app.list(&app.member(), "").await.len(), 3, "the sender sees what they sent");
+    let tom = app.token(OTHER_MEMBER, &["TenantMember"]);
+    assert!(app.list(&tom, "").await.is_empty(), "another member does not see them");
+}
+
+async fn a_request_is_all_or_nothing(app: TestApp) {
+    app.enable().await;
+    let domains = app.settings(json!({"AllowedEmailDomains": ["partner.example"]})).await;
+    assert_eq!(domains.status, StatusCode::OK, "{}", domains.body);
+
+    let bad = app.invite(&app.member(), &["ok@partner.example", "not-an-address", "eve@elsewhere.example"], "hi").await;
+    bad.assert_error(StatusCode::BAD_REQUEST, "not-an-address");
+    bad.assert_error(StatusCode::BAD_REQUEST, "eve@elsewhere.example");
+    assert!(!bad.body["Reason"].as_str().unwrap_or_default().contains("ok@partner.example"), "only the bad are named");
+    assert!(app.list(&app.admin(), "").await.is_empty(), "nothing was created");
+
+    let many: Vec<String> = (0..51).map(|i| format!("u{i}@partner.example")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    app.invite(&app.member(), &many, "hi").await.assert_error(StatusCode::BAD_REQUEST, "at most 50");
+    app.invite(&app.member(), &many[..1], &"x".repeat(1_001)).await.assert_error(StatusCode::BAD_REQUEST, "1000");
+    app.invite(&app.member(), &[], "hi").await.assert_error(StatusCode::BAD_REQUEST, "at least one");
+    let member = app.member();
+    let wrong_type = app.call(Method::POST, INVITATIONS, Some(&member), Some(json!({"EmailAddresses": "a@b.c"})));
+    assert_eq!(wrong_type.await.status, StatusCode::BAD_REQUEST);
+    assert!(app.list(&app.admin(), "").await.is_empty(), "still nothing");
+
+    // Repeats count once; an address with a pending invitation from the tenant is not invited twice.
+    let first = app.invite(&app.member(), &["a@partner.example", "A@PARTNER.example"], "hi").await;
+    assert_eq!(first.body, json!(["a@partner.example"]));
+    let second = app.invite(&app.member(), &["a@partner.example", "b@partner.example"], "hi").await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    assert_eq!(second.body, json!(["b@partner.example"]));
+    assert_eq!(app.list(&app.admin(), "").await.len(), 2);
+    assert_eq!(app.emails(2).await.len(), 2);
+}
+
+async fn the_daily_limit_holds_under_concurrent_requests(app: TestApp) {
+    app.enable().await;
+    assert_eq!(app.settings(json!({"MaxInvitationsPerDay": 7})).await.status, StatusCode::OK);
+    // 12 requests of 2 addresses each race for 7 a day: 3 fit (6), never a 4th.
+    let token = app.member();
+    let addresses: Vec<[String; 2]> =
+        (0..12).map(|i| [format!("r{i}a@partner.example"), format!("r{i}b@partner.example")]).collect();
+    let requests: Vec<[&str; 2]> = addresses.iter().map(|[a, b]| [a.as_str(), b.as_str()]).collect();
+    let answers = join_all(requests.iter().map(|pair| app.invite(&token, pair, "hi"))).await;
+    let ok = answers.iter().filter(|a| a.status == StatusCode::OK).count();
+    assert_eq!(ok, 3, "{:?}", answers.iter().map(|a| (a.status, a.body.clone())).collect::<Vec<_>>());
+    for refused in answers.iter().filter(|a| a.status != StatusCode::OK) {
+        refused.assert_error(StatusCode::TOO_MANY_REQUESTS, "7 invitations a day");
+        let wait: i64 = refused.retry_after.as_deref().and_then(|v| v.parse().ok()).expect("Retry-After in seconds");
+        assert!((1..=86_400).contains(&wait), "until the next UTC day: {wait}");
+    }
+    assert_eq!(app.list(&app.admin(), "").await.len(), 6);
+    let one_more = app.invite(&token, &["last@partner.example"], "hi").await;
+    assert_eq!(one_more.status, StatusCode::OK, "the seventh still fits: {}", one_more.body);
+    app.invite(&token, &["over@partner.example"], "hi")
+        .await
+        .assert_error(StatusCode::TOO_MANY_REQUESTS, "7 were sent");
+
+    // The next UTC day counts anew.
+    app.clock.advance_minutes(24 * 60);
+    assert_eq!(app.invite(&token, &["tomorrow@partner.example"], "hi").await.status, StatusCode::OK);
+}
+
+async fn an_idempotency_key_replays_the_first_answer(app: TestApp) {
+    app.enable().await;
+    let post = |key: &str, body: Value| {
+        app.send(
+            app.http
+                .post(format!("{}{INVITATIONS}", app.url))
+                .bearer_auth(app.member())
+                .header("Idempotency-Key", key)
+                .json(&body),
+        )
+    };
+    let body = json!({"EmailAddresses": ["jane@partner.example"], "Message": "hi"});
+    let first = post("retry-1", body.clone()).await;
+    assert_eq!((first.status, first.replayed), (StatusCode::OK, false), "{}", first.body);
+    let again = post("retry-1", body.clone()).await;
+    assert_eq!((again.status, again.replayed, again.body.clone()), (StatusCode::OK, true, first.body.clone()));
+    assert_eq!(app.list(&app.admin(), "").await.len(), 1, "one invitation");
+    let other = post("retry-1", json!({"EmailAddresses": ["bob@partner.example"]})).await;
+    other.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "different request");
+    assert_eq!(app.list(&app.admin(), "").await.len(), 1);
+    // A key is the caller's own: another user's same key is a request of its own.
+    let tom = app.token(OTHER_MEMBER, &["TenantMember"]);
+    let theirs = app
+        .send(
+            app.http
+                .post(format!("{}{INVITATIONS}", app.url))
+                .bearer_auth(&tom)
+                .header("Idempotency-Key", "retry-1")
+                .json(&json!({"EmailAddresses": ["kim@partner.example"]})),
+        )
+        .await;
+    assert_eq!((theirs.status, theirs.replayed), (StatusCode::OK, false), "{}", theirs.body);
+    assert_eq!(app.emails(2).await.len(), 2, "one email per invitation");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.emails(2).await.len(), 2, "and no second email for the replay");
+    app.send(
+        app.http
+            .post(format!("{}{INVITATIONS}", app.url))
+            .bearer_auth(app.member())
+            .header("Idempotency-Key", "has space")
+            .json(&body),
+    )
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "Idempotency-Key");
+
+    // The Communities API's create honours it too, and replays the link it answered first.
+    let owner = app.admin();
+    let community =
+        app.call(Method::POST, "/api/v1-preview/communities", Some(&owner), Some(json!({"Name": "Ops"}))).await;
+    let path = format!("{}/api/v1-preview/communities/{}/invitations", app.url, community.body["Id"].as_str().unwrap());
+    let create = || {
+        app.send(
+            app.http
+                .post(&path)
+                .bearer_auth(&owner)
+                .header("Idempotency-Key", "c-1")
+                .json(&json!({"InvitationRecipient": "bob@guest.example"})),
+        )
+    };
+    let created = create().await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let replayed = create().await;
+    assert_eq!((replayed.status, replayed.replayed), (StatusCode::CREATED, true));
+    assert_eq!(replayed.body["InvitationUrl"], created.body["InvitationUrl"]);
+    assert_eq!(replayed.body["Id"], created.body["Id"]);
+}
+
+async fn revoke_and_resend(app: TestApp) {
+    app.enable().await;
+    assert_eq!(
+        app.invite(&app.member(), &["jane@partner.example", "raj@partner.example"], "hi").await.status,
+        StatusCode::OK
+    );
+    let emails = app.emails(2).await;
+    let code_for = |to: &str| code_in(emails.iter().find(|e| eml::header(e, "To") == to).expect("an email"));
+    let (jane, raj) = (code_for("jane@partner.example"), code_for("raj@partner.example"));
+    let listed = app.list(&app.admin(), "").await;
+    let id_of = |to: &str| listed.iter().find(|i| i["EmailAddress"] == to).unwrap()["Id"].as_str().unwrap().to_owned();
+
+    let tom = app.token(OTHER_MEMBER, &["TenantMember"]);
+    let path = format!("{INVITATIONS}/{}", id_of("jane@partner.example"));
+    app.call(Method::DELETE, &path, Some(&tom), None).await.assert_error(StatusCode::FORBIDDEN, "sent the invitation");
+    let stranger = app.key.mint(&TokenClaims::new("tenant-other", "eve@other.example", &["TenantAdministrator"]));
+    app.call(Method::DELETE, &path, Some(&stranger), None).await.assert_error(StatusCode::NOT_FOUND, "not found");
+    assert_eq!(app.call(Method::DELETE, &path, Some(&app.member()), None).await.status, StatusCode::NO_CONTENT);
+    app.verify(&jane).await.assert_error(StatusCode::CONFLICT, "revoked");
+    app.sign_up(&jane).await.assert_error(StatusCode::CONFLICT, "revoked");
+    app.call(Method::DELETE, &path, Some(&app.member()), None).await.assert_error(StatusCode::CONFLICT, "Revoked");
+    app.call(Method::POST, &format!("{path}/resend"), Some(&app.admin()), None)
+        .await
+        .assert_error(StatusCode::CONFLICT, "Revoked");
+    app.verify("not-a-code").await.assert_error(StatusCode::NOT_FOUND, "not valid");
+
+    // Resend: within the cooldown it waits; after it, a new code replaces the old one.
+    let resend = format!("{INVITATIONS}/{}/resend", id_of("raj@partner.example"));
+    let early = app.call(Method::POST, &resend, Some(&app.admin()), None).await;
+    early.assert_error(StatusCode::TOO_MANY_REQUESTS, "resent in");
+    assert!(early.retry_after.is_some());
+    app.clock.advance_minutes(11);
+    assert_eq!(app.call(Method::POST, &resend, Some(&app.admin()), None).await.status, StatusCode::ACCEPTED);
+    let emails = app.emails(3).await;
+    let newest = code_in(emails.iter().rev().find(|e| eml::header(e, "To") == "raj@partner.example").unwrap());
+    assert_ne!(newest, raj);
+    app.verify(&raj).await.assert_error(StatusCode::NOT_FOUND, "not valid");
+    assert_eq!(app.verify(&newest).await.status, StatusCode::OK);
+
+    // The tenant's cooldown paces the Communities API's Resend as well.
+    assert_eq!(app.settings(json!({"ResendCooldownMinutes": 0})).await.status, StatusCode::OK);
+    let owner = app.admin();
+    let community =
+        app.call(Method::POST, "/api/v1-preview/communities", Some(&owner), Some(json!({"Name": "Ops"}))).await;
+    let created = app
+        .call(
+            Method::POST,
+            &format!("/api/v1-preview/communities/{}/invitations", community.body["Id"].as_str().unwrap()),
+            Some(&owner),
+            Some(json!({"InvitationRecipient": "bob@guest.example"})),
+        )
+        .await;
+    let process = format!("/api/v1-preview/communityinvitations/{}", created.body["Id"].as_str().unwrap());
+    let resent = app.call(Method::PUT, &process, Some(&owner), Some(json!({"Action": "Resend"}))).await;
+    assert_eq!(resent.status, StatusCode::ACCEPTED, "no cooldown for this tenant: {}", resent.body);
+    assert_eq!(app.settings(json!({"ResendCooldownMinutes": 30})).await.status, StatusCode::OK);
+    app.call(Method::PUT, &process, Some(&owner), Some(json!({"Action": "Resend"})))
+        .await
+        .assert_error(StatusCode::TOO_MANY_REQUESTS, "30 minutes");
+}
+
+async fn the_landing_page_accepts_and_declines(app: TestApp) {
+    app.enable().await;
+    let message = "Come <b>aboard</b> & bring \"friends\"";
+    app.invite(&app.member(), &["jane@partner.example", "raj@partner.example"], message).await;
+    let emails = app.emails(2).await;
+    let link_for =
+        |to: &str| eml::link(emails.iter().find(|e| eml::header(e, "To") == to).unwrap(), "https://rsvp.test/invite/");
+    let local = |link: &str| link.replace("https://rsvp.test", &app.url);
+
+    let jane = link_for("jane@partner.example");
+    let page = app.http.get(local(&jane)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Come &#60;b&#62;aboard&#60;/b&#62; &#38; bring &#34;friends&#34;"), "{page}");
+    assert!(page.contains("value=\"accept\"") && page.contains(MEMBER));
+    let (path, code) = jane.split_once("?token=").unwrap();
+    let form = [("token", code), ("action", "accept"), ("first_name", "Jane"), ("last_name", "Mead")];
+    let accepted = app.http.post(local(path)).form(&form).send().await.unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK);
+    let accepted = accepted.text().await.unwrap();
+    assert!(accepted.contains("Welcome, Jane") && !accepted.contains(code), "{accepted}");
+    app.sign_up(code).await.assert_error(StatusCode::CONFLICT, "already accepted");
+    let used = app.http.get(local(&jane)).send().await.unwrap();
+    assert_eq!(used.status(), StatusCode::NOT_FOUND, "a used link leads nowhere");
+
+    let no_name = app.http.post(local(path)).form(&[("token", code), ("action", "accept")]).send().await.unwrap();
+    assert_eq!(no_name.status(), StatusCode::NOT_FOUND, "and cannot be used again");
+
+    let raj = link_for("raj@partner.example");
+    let (path, code) = raj.split_once("?token=").unwrap();
+    let nameless = app.http.post(local(path)).form(&[("token", code), ("action", "accept")]).send().await.unwrap();
+    assert_eq!(nameless.status(), StatusCode::BAD_REQUEST, "a name is needed");
+    let declined = app.http.post(local(path)).form(&[("token", code), ("action", "decline")]).send().await.unwrap();
+    assert_eq!(declined.status(), StatusCode::OK);
+    app.verify(code).await.assert_error(StatusCode::CONFLICT, "declined");
+    let states: Vec<_> = app.list(&app.admin(), "").await.iter().map(|i| i["State"].clone()).collect();
+    assert!(states.contains(&json!("Accepted")) && states.contains(&json!("Declined")), "{states:?}");
+}
+
+async fn settings_are_validated_and_scoped_to_the_tenant(app: TestApp) {
+    let defaults = app
+        .call(Method::GET, "/api/businesses/tenant-acme/settings?IncludeUserSettings=true", Some(&app.member()), None)
+        .await;
+    assert_eq!(
+        defaults.body["UserSettings"],
+        json!({"InviteUnregisteredUsers": "com.soa.feature.disabled", "InvitedUserValidDays": 7,
+               "AllowedEmailDomains": [], "MaxInvitationsPerDay": 50, "ResendCooldownMinutes": 10})
+    );
+    let none = app.call(Method::GET, "/api/businesses/tenant-acme/settings", Some(&app.member()), None).await;
+    assert_eq!(none.body, json!({"BusinessID": ACME}), "no flag, no group");
+    let bad_flag = "/api/businesses/tenant-acme/settings?IncludeUserSettings=yes";
+    app.call(Method::GET, bad_flag, Some(&app.member()), None)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "IncludeUserSettings");
+
+    let member_change =
+        app.call(Method::PUT, SETTINGS, Some(&app.member()), Some(json!({"InviteUnregisteredUsers": true}))).await;
+    member_change.assert_error(StatusCode::FORBIDDEN, "TenantAdministrator");
+    let stranger = app.key.mint(&TokenClaims::new("tenant-other", "eve@other.example", &["TenantAdministrator"]));
+    app.call(Method::PUT, SETTINGS, Some(&stranger), Some(json!({"InviteUnregisteredUsers": true})))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not found");
+    app.call(Method::GET, "/api/businesses/tenant-acme/settings", Some(&stranger), None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not found");
+
+    let bad = app
+        .settings(json!({"InvitedUserValidDays": 0, "MaxInvitationsPerDay": 100000, "AllowedEmailDomains": ["no way"]}))
+        .await;
+    bad.assert_error(StatusCode::BAD_REQUEST, "InvitedUserValidDays");
+    bad.assert_error(StatusCode::BAD_REQUEST, "MaxInvitationsPerDay");
+    bad.assert_error(StatusCode::BAD_REQUEST, "AllowedEmailDomains");
+    app.settings(json!({"InviteUsers": true})).await.assert_error(StatusCode::BAD_REQUEST, "InviteUsers");
+    app.settings(json!({"InviteUnregisteredUsers": "yes"}))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "com.soa.feature.enabled");
+    let unchanged = app
+        .call(Method::GET, "/api/businesses/tenant-acme/settings?IncludeUserSettings=true", Some(&app.member()), None)
+        .await;
+    assert_eq!(unchanged.body, defaults.body, "a refused change changes nothing");
+
+    let changed = app.settings(json!({"InvitedUserValidDays": 3})).await;
+    assert_eq!(changed.body["InvitedUserValidDays"], 3);
+    assert_eq!(changed.body["InviteUnregisteredUsers"], "com.soa.feature.disabled", "unnamed settings stay");
+    app.enable().await;
+    app.invite(&app.member(), &["jane@partner.example"], "").await;
+    let listed = app.list(&app.admin(), "").await;
+    assert_eq!(listed[0]["Expires"], "2026-09-24T14:13:20Z", "valid for the tenant's 3 days");
+    assert!(listed[0]["Message"].is_null(), "an empty message is none");
+}
