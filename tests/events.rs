@@ -7,10 +7,14 @@
 //! - community `3fa85f64-…`, "Shared Operations", owned by `tenant-owner` (administrator `admin@owner.example`);
 //! - `tenant-member` (`carol@member.example`, TenantMember) joined through an earlier, completed invitation;
 //! - invitation `7c9e6679-…` to `bob@guest.example`, administrator of `tenant-guest`, whose emailed link carries
-//!   the secret [`BOB_TOKEN`] (the landing page events present it).
+//!   the secret [`BOB_TOKEN`] (the landing page events present it);
+//! - `tenant-owner`'s settings for inviting platform users: anyone signed in may invite, for 14 days;
+//! - platform invitation `3fa85f64-…` (Swagger's example id, like the community's, but another item) from the
+//!   owner's administrator to `jane.mead@acmepaymentscorp.com`, whose email carries the code [`JANE_CODE`] (the
+//!   verify and sign-up events present it).
 //!
-//! Each event is a moment in that world's story: before Bob is invited, while his invitation is pending, or after he
-//! accepted it.
+//! Each event is a moment in that world's story: before Bob and Jane are invited, while their invitations are
+//! pending, or after Bob accepted his.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -21,11 +25,12 @@ use lambda_http::{Body, Response};
 use rsvp::app::{App, Config};
 use rsvp::domain::{
     Community, CommunityId, Email, FixedClock, HistoryEntry, Invitation, InvitationId, LockEffect, MemberStatus,
-    Membership, MembershipEffect, Secret, StoredState, TenantId, Timestamp, Transition, UserId,
+    Membership, MembershipEffect, Principal, Role, Secret, SettingsChange, StoredState, TenantId, Timestamp,
+    Transition, UserId, UserInvitation, UserInvitationState, UserReadState, UserSettings,
 };
 use rsvp::routes::{Kind, ROUTES, Route};
-use rsvp::store::Store;
 use rsvp::store::memory::MemoryStore;
+use rsvp::store::{PageRequest, Store, UserInvitationFilter};
 use serde_json::Value;
 
 /// The instant every event is sent at (2026-03-02T09:00:00Z), matching the events' `requestContext.timeEpoch`.
@@ -37,6 +42,13 @@ const MEMBER_INVITATION: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
 const DOMAIN: &str = "r7x2k9q4mb.execute-api.us-east-1.amazonaws.com";
 /// The secret in the link emailed to Bob, as the landing page events send it.
 const BOB_TOKEN: &str = "Xk3vQp9LmR2sT8wYb4NcJ7hD1fGz6EaU0oKiV5nHtWq";
+/// Jane's platform invitation, and the code in the email sent to her (`<invitation id>.<43 characters base64url>`),
+/// as the verify and sign-up events send it.
+const JANE_INVITATION: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+const JANE_CODE: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6.Hq4T-8vLmZ2pXc7Wn_Rb3kYs9DfJ1gAe6UoNi0tKw5E";
+const JANE: &str = "jane.mead@acmepaymentscorp.com";
+/// How long `tenant-owner`'s platform invitations last before the update_user_settings event changes it to 7.
+const OWNER_VALID_DAYS: i64 = 14;
 /// The `sub` claims of the owner's administrator, of Bob and of Carol (tenant-member), as in the events.
 const OWNER_ADMIN: &str = "4a7f2c1e-8b3d-4f6a-9c2e-1d5b7a3f9e80";
 const BOB: &str = "c5d9e3b7-2a4f-4e81-b6c0-9f3a1d7e5b24";
@@ -75,6 +87,48 @@ fn community_id() -> CommunityId {
 
 fn invitation_id() -> InvitationId {
     InvitationId::parse("invitation", INVITATION).unwrap()
+}
+
+fn jane_invitation_id() -> InvitationId {
+    InvitationId::parse("invitation", JANE_INVITATION).unwrap()
+}
+
+/// The owner's administrator as the events' claims present them.
+fn owner_admin() -> Principal {
+    Principal {
+        user: UserId::parse("sub", OWNER_ADMIN).unwrap(),
+        tenant: tenant("tenant-owner"),
+        email: Some(email("admin@owner.example")),
+        tenant_name: Some("Owner Corp".into()),
+        roles: vec![Role::TenantAdministrator],
+    }
+}
+
+/// `tenant-owner`'s settings: its users may invite people who are not registered yet, for [`OWNER_VALID_DAYS`].
+fn owner_settings() -> UserSettings {
+    let change = SettingsChange {
+        invite_unregistered_users: Some(true),
+        invited_user_valid_days: Some(OWNER_VALID_DAYS),
+        ..SettingsChange::default()
+    };
+    UserSettings::default().with(&change).unwrap()
+}
+
+/// Jane's invitation from the owner's administrator, as `invite_users` stores it, with the id and code of the
+/// events (the code's hash, as for Bob's link).
+fn jane_invitation(issued: Timestamp) -> UserInvitation {
+    let message = Some("You should join this awesome app management platform.".to_owned());
+    let (mut janes, _) = UserInvitation::create(&owner_admin(), email(JANE), message, issued, &owner_settings());
+    janes.id = jane_invitation_id();
+    janes.code_hash = Secret::presented(JANE_CODE).hash();
+    janes
+}
+
+/// `tenant-owner`'s platform invitations, newest first, as stored.
+async fn owner_user_invitations(store: &MemoryStore) -> Vec<UserInvitation> {
+    let everything = UserInvitationFilter { inviter: None, state: None, now: NOW };
+    let page = PageRequest { skip: 0, count: 100, after: None };
+    store.list_user_invitations(&tenant("tenant-owner"), &everything, &page).await.unwrap().items
 }
 
 fn history(at: Timestamp, action: &str, user: &str, tenant_id: &str) -> HistoryEntry {
@@ -182,8 +236,12 @@ async fn world(moment: Moment) -> (Arc<App>, Arc<MemoryStore>) {
     let completed =
         accept(&member_invitation, "tenant-member", CAROL, "ops@member.example", MemberStatus::Active, joined);
     store.apply(&completed).await.unwrap();
+    store.put_user_settings(&tenant("tenant-owner"), &owner_settings(), None).await.unwrap();
 
     if moment != Moment::BeforeInvitation {
+        // Jane was invited yesterday: her invitation is pending, and a Resend is long past the cooldown.
+        let issued = NOW.plus_days(-1);
+        store.create_user_invitations(&[jane_invitation(issued)], issued).await.unwrap();
         let mut bobs = invitation(&c, INVITATION, "bob@guest.example", NOW.plus_days(-1));
         bobs.secret_hash = Secret::presented(BOB_TOKEN).hash();
         store.create_invitation(&bobs, bobs.issued).await.unwrap();
@@ -227,7 +285,7 @@ async fn send(route: &Route, moment: Moment) -> (Response<Body>, Arc<MemoryStore
 async fn check(route: &Route) {
     let op = route.operation;
     let moment = match op {
-        "create_community" | "create_community_invitation" => Moment::BeforeInvitation,
+        "create_community" | "create_community_invitation" | "invite_users" => Moment::BeforeInvitation,
         "list_tenant_accepted_invitations" => Moment::Accepted,
         _ => Moment::Invited,
     };
@@ -348,6 +406,100 @@ async fn check(route: &Route) {
             assert_eq!(stored.state, StoredState::Declined);
             assert!(stored.history.last().unwrap().by_link_holder(), "recorded as done with the link");
         }
+        "invite_users" => {
+            // The tenant's settings allow it: Jane is invited, valid for the tenant's InvitedUserValidDays.
+            expect(StatusCode::OK);
+            assert_eq!(json(&response), serde_json::json!([JANE]), "the answer lists the addresses invited");
+            let stored = owner_user_invitations(&store).await;
+            assert_eq!(stored.len(), 1, "{stored:?}");
+            let janes = &stored[0];
+            assert_ne!(janes.id, jane_invitation_id(), "a new invitation gets a new id");
+            assert_eq!(janes.recipient, email(JANE));
+            assert_eq!(janes.read_state(NOW), UserReadState::Pending);
+            assert_eq!(janes.message.as_deref(), Some("You should join this awesome app management platform."));
+            assert_eq!(janes.inviter, UserId::parse("sub", OWNER_ADMIN).unwrap());
+            assert_eq!(janes.expires, NOW.plus_days(OWNER_VALID_DAYS));
+            assert!(janes.delivery.is_some(), "the invitation email waits in the outbox");
+        }
+        "list_user_invitations" => {
+            expect(StatusCode::OK);
+            let body = json(&response);
+            assert_eq!(ids(&body), [JANE_INVITATION]);
+            assert_eq!(body[0]["EmailAddress"], JANE);
+            assert_eq!(body[0]["State"], "Pending");
+            assert_eq!(body[0]["InvitedBy"], "admin@owner.example");
+            assert_eq!(body[0]["BusinessID"], "tenant-owner");
+            assert_eq!(body[0]["Expires"], "2026-03-15T09:00:00Z");
+            assert!(!body_text.contains(JANE_CODE.split_once('.').unwrap().1), "codes never appear in lists");
+        }
+        "revoke_user_invitation" => {
+            expect(StatusCode::NO_CONTENT);
+            assert!(body_text.is_empty());
+            let stored = store.get_user_invitation(jane_invitation_id()).await.unwrap().unwrap();
+            assert_eq!(stored.state, UserInvitationState::Revoked);
+            assert_eq!(stored.history.last().map(|h| h.action.as_str()), Some("Revoke"));
+            // Its (tenant, recipient) lock is released: Jane may be invited again.
+            let (again, _) = UserInvitation::create(&owner_admin(), email(JANE), None, NOW, &owner_settings());
+            store.create_user_invitations(&[again], NOW).await.expect("the address is free again");
+        }
+        "resend_user_invitation" => {
+            // A day after it was sent, well past the cooldown: a new code, a new expiry, a new email.
+            expect(StatusCode::ACCEPTED);
+            let stored = store.get_user_invitation(jane_invitation_id()).await.unwrap().unwrap();
+            assert_eq!(stored.read_state(NOW), UserReadState::Pending);
+            assert!(!stored.code_matches(&Secret::presented(JANE_CODE)), "the old code no longer opens it");
+            assert_eq!(stored.last_sent, NOW);
+            assert_eq!(stored.expires, NOW.plus_days(OWNER_VALID_DAYS));
+            assert_eq!(stored.delivery.map(|d| d.seq), Some(2), "a second email is owed");
+        }
+        "verify_invitation" => {
+            // Public: the code alone opens the invitation; verifying uses nothing up.
+            expect(StatusCode::OK);
+            let body = json(&response);
+            assert_eq!(body["EmailAddress"], JANE);
+            assert_eq!(body["State"], "Pending");
+            assert_eq!(body["InvitedBy"], "admin@owner.example");
+            assert_eq!(body["BusinessID"], "tenant-owner");
+            assert_eq!(body["BusinessName"], "Owner Corp");
+            assert_eq!(body["Message"], "You should join this awesome app management platform.");
+            assert_eq!(body["Expires"], "2026-03-15T09:00:00Z");
+            let stored = store.get_user_invitation(jane_invitation_id()).await.unwrap().unwrap();
+            assert_eq!(stored.state, UserInvitationState::Pending);
+        }
+        "accept_user_invitation" => {
+            expect(StatusCode::OK);
+            let body = json(&response);
+            assert_eq!(body["EmailAddress"], JANE);
+            assert_eq!(body["FirstName"], "Jane");
+            assert_eq!(body["LastName"], "Mead");
+            assert_eq!(body["BusinessID"], "tenant-owner");
+            assert_eq!(body["State"], "Accepted");
+            let stored = store.get_user_invitation(jane_invitation_id()).await.unwrap().unwrap();
+            assert_eq!(stored.state, UserInvitationState::Accepted);
+            assert_eq!(stored.accepted, Some(NOW));
+            assert_eq!((stored.first_name.as_deref(), stored.last_name.as_deref()), (Some("Jane"), Some("Mead")));
+        }
+        "get_business_settings" => {
+            expect(StatusCode::OK);
+            let body = json(&response);
+            assert_eq!(body["BusinessID"], "tenant-owner");
+            let user = &body["UserSettings"];
+            assert_eq!(user["InviteUnregisteredUsers"], "com.soa.feature.enabled");
+            assert_eq!(user["InvitedUserValidDays"], OWNER_VALID_DAYS);
+            assert_eq!(user["MaxInvitationsPerDay"], UserSettings::default().max_invitations_per_day);
+            assert_eq!(body["SecuritySettings"]["InviteUnregisteredUsers"], "com.soa.feature.enabled");
+            assert_eq!(body["SecuritySettings"]["AllowedEmailDomains"], serde_json::json!([]));
+        }
+        "update_user_settings" => {
+            expect(StatusCode::OK);
+            let body = json(&response);
+            assert_eq!(body["InviteUnregisteredUsers"], "com.soa.feature.enabled");
+            assert_eq!(body["InvitedUserValidDays"], 7);
+            let (stored, version) = store.get_user_settings(&tenant("tenant-owner")).await.unwrap().unwrap();
+            let wanted = UserSettings { invited_user_valid_days: 7, ..owner_settings() };
+            assert_eq!(stored, wanted, "only the settings the body names change");
+            assert_eq!(version, 2, "saved over the fixture's version 1");
+        }
         other => panic!("{other} has no expectation here: add its sample event's expected answer"),
     }
 }
@@ -396,9 +548,9 @@ fn every_event_is_shaped_for_its_route() {
         assert_eq!(declared, Value::Object(expected), "{name}: pathParameters");
         let has_body = event.get("body").is_some_and(|b| !b.is_null());
         assert_eq!(has_body, event["headers"].get("content-type").is_some(), "{name}: a body goes with a content-type");
-        if route.kind == Kind::Page {
+        if route.kind != Kind::Api {
             // Public routes have no authorizer: API Gateway sends neither claims nor the caller's Authorization.
-            assert!(event["requestContext"].get("authorizer").is_none(), "{name}: a public page has no authorizer");
+            assert!(event["requestContext"].get("authorizer").is_none(), "{name}: a public route has no authorizer");
             assert!(event["headers"].get("authorization").is_none(), "{name}");
         } else {
             let claims = &event["requestContext"]["authorizer"]["jwt"]["claims"];

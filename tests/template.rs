@@ -194,10 +194,13 @@ fn every_route_is_served_by_exactly_its_own_function() {
             assert_eq!(p["ApiId"], reference("HttpApi"), "{id}: served by the API that carries the JWT authorizer");
             // The handlers read API Gateway's payload 2.0 (tests/events.rs); 1.0 would not parse the same.
             assert_eq!(p["PayloadFormatVersion"], "2.0", "{id}");
-            // The API keeps the default JWT authorizer; only the public pages opt out, and only by naming none.
+            // The API keeps the default JWT authorizer; only the public routes (the pages and the invitation code
+            // holder's) opt out, and only by naming none.
             let kind = ROUTES.iter().find(|r| function_id(r.operation) == id).map(|r| r.kind);
             match kind {
-                Some(Kind::Page) => assert_eq!(p["Auth"], json!({ "Authorizer": "NONE" }), "{id}: a public page"),
+                Some(Kind::Page | Kind::Public) => {
+                    assert_eq!(p["Auth"], json!({ "Authorizer": "NONE" }), "{id}: a public route")
+                }
                 _ => assert!(p.get("Auth").is_none(), "{id}: routes keep the default authorizer"),
             }
             let method = p["Method"].as_str().unwrap().to_ascii_uppercase();
@@ -209,9 +212,10 @@ fn every_route_is_served_by_exactly_its_own_function() {
     assert_eq!(declared, wanted);
 }
 
-/// The invitation landing page's two routes are the only ones any caller can reach without a token.
+/// The invitation landing page's two routes and the two routes of a platform invitation's code holder (who has no
+/// account yet) are the only ones any caller can reach without a token.
 #[test]
-fn only_the_invitation_pages_are_public() {
+fn only_the_invitation_pages_and_the_code_holders_routes_are_public() {
     let t = template();
     let mut public = BTreeSet::new();
     for (id, function) in of_type(&t, "AWS::Serverless::Function") {
@@ -226,14 +230,16 @@ fn only_the_invitation_pages_are_public() {
     let expected = BTreeSet::from([
         "GET /invite/{invitationId} ShowInvitationPageFunction".to_owned(),
         "POST /invite/{invitationId} RespondToInvitationPageFunction".to_owned(),
+        "POST /api/users/verifyInvitation VerifyInvitationFunction".to_owned(),
+        "POST /api/users/signupUser/{invitationCode} AcceptUserInvitationFunction".to_owned(),
     ]);
     assert_eq!(public, expected);
-    let pages: BTreeSet<_> = ROUTES
+    let unauthorised: BTreeSet<_> = ROUTES
         .iter()
-        .filter(|r| r.kind == Kind::Page)
+        .filter(|r| r.kind != Kind::Api)
         .map(|r| format!("{} {} {}", r.method, r.path, function_id(r.operation)))
         .collect();
-    assert_eq!(pages, expected, "the route table's public pages are the template's");
+    assert_eq!(unauthorised, expected, "the route table's public routes (pages and code holders') are the template's");
 }
 
 #[test]
@@ -377,12 +383,17 @@ fn the_table_is_the_one_the_dynamodb_adapter_uses() {
 
 /// What each operation's code path asks of DynamoDB, from the `DynamoStore` methods it calls:
 ///
-/// - `get_community`, `get_membership`, `get_invitation`: `GetItem`;
+/// - `get_community`, `get_membership`, `get_invitation`, `get_user_invitation`, `get_user_settings`: `GetItem`;
 /// - `list_members`: `Query` on the table; `list_tenant_communities`, `list_community_invitations`: `Query` on GSI1;
-///   `list_accepted_invitations`: `Query` on GSI2;
-/// - `create_community`, `create_invitation`: a transaction of `Put`s (`PutItem`); `remove_member`: `DeleteItem`;
+///   `list_accepted_invitations`: `Query` on GSI2; `list_user_invitations`: `Query` on GSI1 (a tenant's) or GSI2
+///   (those one user sent);
+/// - `create_community`, `create_invitation`, `create_user_invitations`: a transaction of `Put`s (`PutItem`);
+///   `remove_member`: `DeleteItem`; `put_user_settings`: a conditional `PutItem`;
 /// - `apply`: a transaction that `Put`s the invitation, takes (`Put`) or releases (`Delete`) its lock, and joins
-///   (`Put`), activates (`Update`) or removes (`Delete`) a membership, as the operation's transitions can.
+///   (`Put`), activates (`Update`) or removes (`Delete`) a membership, as the operation's transitions can; a
+///   platform invitation's transition `Put`s it and takes (`Put`) or releases (`Delete`) its lock;
+/// - the day's invitation count: a conditional `UpdateItem`; an `Idempotency-Key` record: claimed (`PutItem`),
+///   answered (`UpdateItem`) or released (`DeleteItem`).
 ///
 /// Transactions need only the item-level actions they contain; there is no separate TransactWriteItems permission.
 fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
@@ -395,18 +406,24 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
         }
         "remove_community_tenant" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:DeleteItem", "table")]),
         "list_community_invitations" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:Query", "GSI1")]),
-        // The invitation and its lock are both Puts.
-        // ...and the link secret is sealed for the outbox (KMS Encrypt).
-        "create_community_invitation" => {
-            set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("kms:Encrypt", "key")])
-        }
+        // The invitation and its lock are both Puts, and the link secret is sealed for the outbox (KMS Encrypt);
+        // the Idempotency-Key record is claimed and answered (Puts) or released (Delete), and the answer it keeps
+        // is sealed, so a replay unseals it (KMS Decrypt).
+        "create_community_invitation" => set(&[
+            ("dynamodb:GetItem", "table"),
+            ("dynamodb:PutItem", "table"),
+            ("dynamodb:DeleteItem", "table"),
+            ("kms:Encrypt", "key"),
+            ("kms:Decrypt", "key"),
+        ]),
         "get_community_invitation" | "get_invitation_details" => set(&[("dynamodb:GetItem", "table")]),
         // Delete releases the lock or removes a membership awaiting confirmation.
         "delete_community_invitation" => {
             set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("dynamodb:DeleteItem", "table")])
         }
         // Accept joins (Put) and releases the lock (Delete), Confirm activates (Update), Decline removes (Delete),
-        // Resend takes the lock (Put) and seals the new secret (KMS Encrypt).
+        // Resend reads the owner tenant's settings (the cooldown, a Get), takes the lock (Put) and seals the new
+        // secret (KMS Encrypt).
         "process_invitation" => set(&[
             ("kms:Encrypt", "key"),
             ("dynamodb:GetItem", "table"),
@@ -415,9 +432,39 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
             ("dynamodb:UpdateItem", "table"),
         ]),
         "list_tenant_accepted_invitations" => set(&[("dynamodb:Query", "GSI2")]),
+        // The page shows a community invitation (with its community) or a platform invitation.
         "show_invitation_page" => set(&[("dynamodb:GetItem", "table")]),
-        // Decline from the page: the invitation is a Put, releasing its lock a Delete.
+        // Decline from the page (either kind), or Accept (a platform invitation): the invitation is a Put, releasing
+        // its lock a Delete.
         "respond_to_invitation_page" => {
+            set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("dynamodb:DeleteItem", "table")])
+        }
+        // Reads the tenant's settings, reserves the day's count (Update), writes the invitations and their locks
+        // (Puts) and seals each code for the outbox (KMS Encrypt); its Idempotency-Key record as create's.
+        "invite_users" => set(&[
+            ("dynamodb:GetItem", "table"),
+            ("dynamodb:PutItem", "table"),
+            ("dynamodb:UpdateItem", "table"),
+            ("dynamodb:DeleteItem", "table"),
+            ("kms:Encrypt", "key"),
+        ]),
+        "get_business_settings" => set(&[("dynamodb:GetItem", "table")]),
+        // The settings are read, then Put conditionally on the version read.
+        "update_user_settings" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table")]),
+        // A tenant's invitations from GSI1 (for an administrator), those the caller sent from GSI2.
+        "list_user_invitations" => set(&[("dynamodb:Query", "GSI1"), ("dynamodb:Query", "GSI2")]),
+        // Revoke Puts the invitation and releases (Deletes) its lock.
+        "revoke_user_invitation" => {
+            set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("dynamodb:DeleteItem", "table")])
+        }
+        // Resend reads the invitation and the settings, Puts the invitation and takes (Puts) its lock, and seals the
+        // new code (KMS Encrypt).
+        "resend_user_invitation" => {
+            set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("kms:Encrypt", "key")])
+        }
+        "verify_invitation" => set(&[("dynamodb:GetItem", "table")]),
+        // Accept Puts the invitation and releases (Deletes) its lock.
+        "accept_user_invitation" => {
             set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("dynamodb:DeleteItem", "table")])
         }
         other => panic!("{other}: say which DynamoDB actions its code path needs"),
@@ -516,14 +563,14 @@ fn the_email_consumer_reads_only_pending_deliveries_retries_boundedly_and_may_on
         json!({ "Fn::GetAtt": ["DeliverEmailsDeadLetterQueue", "Arn"] })
     );
     assert_eq!(resources(&t)["DeliverEmailsDeadLetterQueue"]["Type"], "AWS::SQS::Queue");
-    // Only records whose new image owes an email; the consumer's own write-backs (sending, sent, failed) do not
-    // match, so it never triggers itself.
+    // Only records whose new image is an invitation (community or platform) that owes an email; the consumer's own
+    // write-backs (sending, sent, failed) do not match, so it never triggers itself.
     let filters = p["FilterCriteria"]["Filters"].as_array().expect("FilterCriteria");
     assert_eq!(filters.len(), 1);
     let pattern: Value = serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).expect("a JSON pattern");
     let image = &pattern["dynamodb"]["NewImage"];
     assert_eq!(image["delivery"]["M"]["state"]["S"], json!([rsvp::domain::DeliveryState::Pending.as_str()]));
-    assert_eq!(image["SK"]["S"], json!(["#INVITATION"]));
+    assert_eq!(image["SK"]["S"], json!(["#INVITATION", "#USERINVITATION"]));
 
     let mut granted = BTreeSet::new();
     for policy in function["Policies"].as_array().expect("Policies") {
