@@ -6,7 +6,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`domain`] | pure types and rules: ids, [`domain::Email`], communities, the invitation state machine, the clock. No I/O. |
+//! | [`domain`] | pure types and rules: ids, [`domain::Email`], communities and their invitations' state machine, platform invitations ([`domain::UserInvitation`]) and the tenant's [`domain::UserSettings`], idempotency records, the clock. No I/O. |
 //! | [`ops`] | one module per operation: parse, authorise, decide, persist, answer |
 //! | [`http`] | the API Gateway edge: caller identity from JWT claims, parsing with limits, the one error type and its wire form |
 //! | [`store`] | the [`store::Store`] trait with a DynamoDB adapter and an embedded one for the local server |
@@ -22,7 +22,7 @@
 //!   The only routes without it are the invitation landing page's ([`routes::Kind::Page`]) and the two a person
 //!   invited to the platform uses before they have an account ([`routes::Kind::Public`]), where the invitation's
 //!   secret in the request is the credential.
-//! - Another tenant's community or invitation answers exactly as a missing one does (404).
+//! - Another tenant's community, invitation or settings answer exactly as missing ones do (404).
 //! - Invitation secrets are 32 random bytes, shown once, stored only as a SHA-256 hash, compared in constant time.
 //!   The email that carries one gets it sealed ([`seal`]), never in clear, and the seal is dropped once sent.
 //! - An email is recorded on the invitation in the same write as the change that owes it, and sent from the
@@ -30,7 +30,10 @@
 //! - Expiry is decided from the stored timestamp on every read and every conditional write, never from whether
 //!   DynamoDB's TTL has removed the item yet.
 //! - Every state change is a conditional write on the version that was read: of two racing changes one wins and
-//!   the other gets a 409.
+//!   the other gets a 409. Counted limits (a tenant's invitations per day) are one atomic conditional add, so
+//!   racing requests can never pass them.
+//! - A request either completes or changes nothing: an invite_users request with one bad address creates no
+//!   invitation, and its invitations and their locks are written in one transaction.
 
 pub mod app;
 pub mod domain;
