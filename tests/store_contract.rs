@@ -982,35 +982,7 @@ mod platform {
 
     use super::all;
 
-    macro_rules! assert_fails {
-        ($result:expr, $pattern:pat $(if $guard:expr)? $(,)?) => {
-            match $result {
-                Err($pattern) $(if $guard)? => {}
-                other => panic!("expected Err({}), got {other:?}", stringify!($pattern $(if $guard)?)),
-            }
-        };
-    }
-
-    macro_rules! contract {
-        ($($test:ident),+ $(,)?) => {
-            mod memory {
-                $(
-                    #[tokio::test]
-                    async fn $test() {
-                        super::$test(&rsvp::store::memory::MemoryStore::new()).await;
-                    }
-                )+
-            }
-            mod dynamodb {
-                $(
-                    #[tokio::test]
-                    async fn $test() {
-                        super::$test(&rsvp_tests::fresh_dynamo_store().await).await;
-                    }
-                )+
-            }
-        };
-    }
+    // `contract!` and `assert_fails!` of the file's top serve here too: they are in scope below their definition.
 
     contract!(
         settings_are_saved_on_the_version_read,

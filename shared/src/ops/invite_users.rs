@@ -12,9 +12,10 @@ use std::sync::Arc;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
+use tokio::task::JoinSet;
 
-use super::users::{ATTEMPTS, attach_code, settings_of};
-use super::{Answer, caller, idempotency, require_tenant_member};
+use super::users::{ATTEMPTS, settings_of};
+use super::{Answer, caller, idempotency, public_base, require_tenant_member};
 use crate::app::App;
 use crate::domain::{InviteRequest, Principal, UserInvitation, next_day, seconds_to_next_day, utc_day};
 use crate::http::{ApiError, request, response};
@@ -52,12 +53,26 @@ async fn invite(app: &App, req: &Request, caller: &Principal, input: Input) -> R
     let request = InviteRequest::parse(&addresses, input.message.as_deref(), &settings)?;
     let now = app.clock.now();
     let day = utc_day(now);
-    let mut invitations = Vec::with_capacity(request.recipients.len());
-    for recipient in request.recipients {
-        let (mut invitation, code) = UserInvitation::create(caller, recipient, request.message.clone(), now, &settings);
-        attach_code(app, req, &mut invitation, &code).await?;
-        invitations.push(invitation);
+    // Each code is sealed for its email; with KMS that is a request each, so they are sealed concurrently.
+    let base = public_base(app, req);
+    let mut sealing = JoinSet::new();
+    for (index, recipient) in request.recipients.into_iter().enumerate() {
+        let (invitation, code) = UserInvitation::create(caller, recipient, request.message.clone(), now, &settings);
+        let sealer = Arc::clone(&app.sealer);
+        sealing.spawn(async move {
+            let sealed = sealer.seal(invitation.id, &code).await;
+            (index, invitation, sealed)
+        });
     }
+    let mut sealed = Vec::with_capacity(sealing.len());
+    while let Some(done) = sealing.join_next().await {
+        let (index, mut invitation, seal) = done.map_err(|e| ApiError::Internal(format!("sealing stopped: {e}")))?;
+        invitation.attach_link(format!("{base}/invite/{}", invitation.id), seal?);
+        sealed.push((index, invitation));
+    }
+    // In the order the request named them, which the answer keeps.
+    sealed.sort_by_key(|(index, _)| *index);
+    let mut invitations: Vec<UserInvitation> = sealed.into_iter().map(|(_, invitation)| invitation).collect();
     let max = settings.max_invitations_per_day;
     for _ in 0..ATTEMPTS {
         if invitations.is_empty() {

@@ -280,19 +280,78 @@ impl DynamoStore {
     }
 
     fn take_lock(&self, invitation: &Invitation, at: Timestamp) -> StoreResult<TransactWriteItem> {
+        self.lock_put(lock_pk(invitation), invitation.id, invitation.expires, at)
+    }
+
+    /// Holds the lock `pk` for invitation `id` until `expires`: only if it is free, stale at `at`, or already
+    /// this invitation's.
+    fn lock_put(
+        &self,
+        pk: String,
+        id: InvitationId,
+        expires: Timestamp,
+        at: Timestamp,
+    ) -> StoreResult<TransactWriteItem> {
         let mut item = Item::new();
-        item.insert("PK".into(), s(lock_pk(invitation)));
+        item.insert("PK".into(), s(pk));
         item.insert("SK".into(), s("#LOCK"));
-        item.insert("invitation".into(), s(invitation.id.to_string()));
-        item.insert("expires".into(), n(invitation.expires.millis()));
-        item.insert("ttl".into(), n(invitation.expires.plus_days(RETENTION_DAYS).epoch_seconds()));
+        item.insert("invitation".into(), s(id.to_string()));
+        item.insert("expires".into(), n(expires.millis()));
+        item.insert("ttl".into(), n(expires.plus_days(RETENTION_DAYS).epoch_seconds()));
         self.put(
             item,
             Some("attribute_not_exists(PK) OR invitation = :id OR expires <= :at"),
-            &[(":id", s(invitation.id.to_string())), (":at", n(at.millis()))],
+            &[(":id", s(id.to_string())), (":at", n(at.millis()))],
         )
     }
+
+    /// The writes of a decided change to an invitation of either kind, with the guard of each: the invitation's
+    /// put, conditional on the version read (and on being unexpired when the change needs it), and its lock effect.
+    fn guarded_change(&self, c: Change<'_>) -> StoreResult<(Vec<TransactWriteItem>, Vec<Guard>)> {
+        let mut values = vec![(":version", n(c.expected_version as i64))];
+        let condition = if c.require_live {
+            values.push((":at", n(c.at.millis())));
+            "version = :version AND expires > :at"
+        } else {
+            "version = :version"
+        };
+        let mut items = vec![self.put(c.item, Some(condition), &values)?];
+        let mut guards = vec![Guard::Invitation];
+        match c.lock {
+            LockEffect::None => {}
+            LockEffect::Take => {
+                items.push(self.lock_put(c.lock_pk, c.id, c.expires, c.at)?);
+                guards.push(Guard::Lock);
+            }
+            LockEffect::Release => {
+                items.push(self.delete(
+                    c.lock_pk,
+                    "#LOCK",
+                    "invitation = :id",
+                    &[],
+                    &[(":id", s(c.id.to_string()))],
+                )?);
+                guards.push(Guard::Member);
+            }
+        }
+        Ok((items, guards))
+    }
 }
+
+/// A decided change to an invitation item, as [`DynamoStore::guarded_change`] writes it.
+struct Change<'a> {
+    item: Item,
+    expected_version: u64,
+    at: Timestamp,
+    require_live: bool,
+    lock: &'a LockEffect,
+    /// The invitation's (scope, recipient) lock.
+    lock_pk: String,
+    id: InvitationId,
+    expires: Timestamp,
+}
+
+impl DynamoStore {}
 
 /// Which part of a transaction failed its condition, and what that means to the caller.
 #[derive(Clone, Copy)]
@@ -673,32 +732,16 @@ impl Store for DynamoStore {
 
     async fn apply(&self, t: &Transition) -> StoreResult<()> {
         let inv = &t.invitation;
-        let mut values = vec![(":version", n(t.expected_version as i64))];
-        let condition = if t.require_live {
-            values.push((":at", n(t.at.millis())));
-            "version = :version AND expires > :at"
-        } else {
-            "version = :version"
-        };
-        let mut items = vec![self.put(invitation_item(inv)?, Some(condition), &values)?];
-        let mut guards = vec![Guard::Invitation];
-        match t.lock {
-            LockEffect::None => {}
-            LockEffect::Take => {
-                items.push(self.take_lock(inv, t.at)?);
-                guards.push(Guard::Lock);
-            }
-            LockEffect::Release => {
-                items.push(self.delete(
-                    lock_pk(inv),
-                    "#LOCK",
-                    "invitation = :id",
-                    &[],
-                    &[(":id", s(inv.id.to_string()))],
-                )?);
-                guards.push(Guard::Member);
-            }
-        }
+        let (mut items, mut guards) = self.guarded_change(Change {
+            item: invitation_item(inv)?,
+            expected_version: t.expected_version,
+            at: t.at,
+            require_live: t.require_live,
+            lock: &t.lock,
+            lock_pk: lock_pk(inv),
+            id: inv.id,
+            expires: inv.expires,
+        })?;
         match &t.membership {
             MembershipEffect::None => {}
             MembershipEffect::Join(m) => {
@@ -961,32 +1004,16 @@ impl Store for DynamoStore {
 
     async fn apply_user_invitation(&self, t: &UserTransition) -> StoreResult<()> {
         let inv = &t.invitation;
-        let mut values = vec![(":version", n(t.expected_version as i64))];
-        let condition = if t.require_live {
-            values.push((":at", n(t.at.millis())));
-            "version = :version AND expires > :at"
-        } else {
-            "version = :version"
-        };
-        let mut items = vec![self.put(user_invitation_item(inv)?, Some(condition), &values)?];
-        let mut guards = vec![Guard::Invitation];
-        match t.lock {
-            LockEffect::None => {}
-            LockEffect::Take => {
-                items.push(self.take_user_lock(inv, t.at)?);
-                guards.push(Guard::Lock);
-            }
-            LockEffect::Release => {
-                items.push(self.delete(
-                    user_lock_pk(inv),
-                    "#LOCK",
-                    "invitation = :id",
-                    &[],
-                    &[(":id", s(inv.id.to_string()))],
-                )?);
-                guards.push(Guard::Member);
-            }
-        }
+        let (items, guards) = self.guarded_change(Change {
+            item: user_invitation_item(inv)?,
+            expected_version: t.expected_version,
+            at: t.at,
+            require_live: t.require_live,
+            lock: &t.lock,
+            lock_pk: user_lock_pk(inv),
+            id: inv.id,
+            expires: inv.expires,
+        })?;
         self.transact(items).await.map_err(|e| cancelled(e, &guards))
     }
 
@@ -1089,17 +1116,7 @@ impl DynamoStore {
     }
 
     fn take_user_lock(&self, invitation: &UserInvitation, at: Timestamp) -> StoreResult<TransactWriteItem> {
-        let mut item = Item::new();
-        item.insert("PK".into(), s(user_lock_pk(invitation)));
-        item.insert("SK".into(), s("#LOCK"));
-        item.insert("invitation".into(), s(invitation.id.to_string()));
-        item.insert("expires".into(), n(invitation.expires.millis()));
-        item.insert("ttl".into(), n(invitation.expires.plus_days(RETENTION_DAYS).epoch_seconds()));
-        self.put(
-            item,
-            Some("attribute_not_exists(PK) OR invitation = :id OR expires <= :at"),
-            &[(":id", s(invitation.id.to_string())), (":at", n(at.millis()))],
-        )
+        self.lock_put(user_lock_pk(invitation), invitation.id, invitation.expires, at)
     }
 }
 
