@@ -148,10 +148,10 @@ async fn dispatch(
     let now = OffsetDateTime::now_utc();
     // Public pages have no authorizer in API Gateway (`Auth: Authorizer: NONE`): their events carry no claims.
     let claims = match route.kind {
-        Kind::Api => {
+        Kind::Api | Kind::Portal => {
             bearer_token(&parts.headers).and_then(|token| shared.key.authorizer_claims(token, now.unix_timestamp()))
         }
-        Kind::Page | Kind::Public => None,
+        Kind::Page | Kind::Public | Kind::PortalPublic => None,
     };
     let cx = EventContext {
         route,

@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::domain::collaboration::{Portal, PortalId, PortalUrl};
 use crate::domain::{Clock, InvitationPolicy, SystemClock};
 use crate::seal::{AesSealer, Sealer};
+use crate::sign::{LocalSigner, Signer};
 use crate::store::Store;
 
 /// Shared state of one process (one Lambda instance, or the local server).
@@ -13,13 +15,27 @@ pub struct App {
     pub config: Config,
     /// Seals link secrets for the outbox (see [`crate::seal`]).
     pub sealer: Arc<dyn Sealer>,
+    /// Signs this portal's collaboration files (see [`crate::sign`]).
+    pub signer: Arc<dyn Signer>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
         // A key that lives only in this process until `with_sealer` names the real one: whatever it seals can be
         // unsealed only here, which is right for tests and harmless for operations that issue no secret.
-        Self { store, clock: Arc::new(SystemClock), config, sealer: Arc::new(AesSealer::ephemeral()) }
+        // The same holds for the signer: a key of this process only, until `with_signer` names the portal's.
+        Self {
+            store,
+            clock: Arc::new(SystemClock),
+            config,
+            sealer: Arc::new(AesSealer::ephemeral()),
+            signer: Arc::new(LocalSigner::ephemeral()),
+        }
+    }
+
+    pub fn with_signer(mut self, signer: Arc<dyn Signer>) -> Self {
+        self.signer = signer;
+        self
     }
 
     pub fn with_sealer(mut self, sealer: Arc<dyn Sealer>) -> Self {
@@ -67,6 +83,8 @@ pub struct Config {
     pub sign_in_url: Option<String>,
     pub claims: ClaimNames,
     pub invitations: InvitationPolicy,
+    /// This deployment as a portal (the collaboration routes); `None` when it is not configured as one.
+    pub portal: Option<Portal>,
 }
 
 /// A setting that is present but unusable; the function refuses to start rather than run misconfigured.
@@ -79,7 +97,8 @@ pub struct ConfigError {
 
 impl Config {
     /// Reads `RSVP_PUBLIC_URL`, `RSVP_SIGN_IN_URL`, `RSVP_CLAIM_{SUB,EMAIL,TENANT,ROLES,TENANT_NAME}`,
-    /// `RSVP_COMMUNITY_INVITATION_VALID_DAYS` (default 14) and `RSVP_RESEND_COOLDOWN_MINUTES` (default 10).
+    /// `RSVP_COMMUNITY_INVITATION_VALID_DAYS` (default 14), `RSVP_RESEND_COOLDOWN_MINUTES` (default 10) and, for
+    /// a deployment that is a portal, `RSVP_PORTAL_URL` (https), `RSVP_PORTAL_ID` and `RSVP_PORTAL_NAME`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -129,6 +148,18 @@ impl Config {
         };
         config.invitations.validity_days = number("RSVP_COMMUNITY_INVITATION_VALID_DAYS", 14, 365)?;
         config.invitations.resend_cooldown_minutes = number("RSVP_RESEND_COOLDOWN_MINUTES", 10, 24 * 60)?;
+        if let Some(url) = get("RSVP_PORTAL_URL").filter(|v| !v.is_empty()) {
+            let bad = |name: &'static str, e: crate::domain::collaboration::CollaborationError| ConfigError {
+                name,
+                why: e.to_string(),
+            };
+            let id = get("RSVP_PORTAL_ID").unwrap_or_default();
+            config.portal = Some(Portal {
+                id: PortalId::parse("RSVP_PORTAL_ID", &id).map_err(|e| bad("RSVP_PORTAL_ID", e))?,
+                url: PortalUrl::parse("RSVP_PORTAL_URL", &url, false).map_err(|e| bad("RSVP_PORTAL_URL", e))?,
+                name: get("RSVP_PORTAL_NAME").filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "rsvp portal".into()),
+            });
+        }
         Ok(config)
     }
 }

@@ -12,6 +12,7 @@ use crate::mail::deliver::Deliverer;
 use crate::mail::ses::SesMailer;
 use crate::routes::Route;
 use crate::seal::KmsSealer;
+use crate::sign::KmsSigner;
 use crate::store::dynamodb::DynamoStore;
 
 /// Runs `route` as this Lambda function's only operation.
@@ -30,6 +31,10 @@ pub async fn run(route: &'static Route) -> Result<(), Error> {
         Some(key) => app = app.with_sealer(Arc::new(KmsSealer::new(aws_sdk_kms::Client::new(&aws), key))),
         // Harmless for operations that issue no secret; for create and Resend, their emails could not be sent.
         None => tracing::warn!("RSVP_KMS_KEY_ID is not set: link secrets are sealed with a key of this instance only"),
+    }
+    // Set for the portal operations that sign collaboration files; the key never leaves KMS.
+    if let Some(key) = env("RSVP_PORTAL_SIGNING_KEY_ID") {
+        app = app.with_signer(Arc::new(KmsSigner::new(aws_sdk_kms::Client::new(&aws), key)));
     }
     let app = Arc::new(app);
     lambda_http::run(service_fn(move |req| {

@@ -15,6 +15,7 @@
 //! | [`lambda`] | the Lambda entry points (HTTP operations, and the stream consumer that sends email) |
 //! | [`mail`] | invitation emails: templates, SES and `.eml` mailers, the outbox consumer |
 //! | [`seal`] | sealing link secrets for the outbox (KMS in AWS, AES-GCM locally) |
+//! | [`sign`] | signing portal-to-portal collaboration invitation files (ECDSA P-256: KMS in AWS, a key file locally) |
 //!
 //! ## Rules that hold everywhere
 //!
@@ -43,4 +44,5 @@ pub mod mail;
 pub mod ops;
 pub mod routes;
 pub mod seal;
+pub mod sign;
 pub mod store;

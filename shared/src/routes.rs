@@ -25,6 +25,11 @@ pub enum Kind {
     /// A JSON API route without the authorizer, for the person a platform invitation was sent to, who has no
     /// account yet: the invitation code in the request is the credential. Errors are `ErrorResponse`s.
     Public,
+    /// A portal route (the ArcGIS dialect), behind the authorizer: errors are `{"error": {"code", "message",
+    /// "details"}}`.
+    Portal,
+    /// A portal route anyone may read (the portal's own description): no authorizer, ArcGIS errors.
+    PortalPublic,
 }
 
 /// One operation and where it is served.
@@ -69,6 +74,7 @@ impl Route {
                 }
                 match self.kind {
                     Kind::Api | Kind::Public => error.into_response(&operation_id),
+                    Kind::Portal | Kind::PortalPublic => error.into_arcgis(&operation_id),
                     Kind::Page => error.into_page(&operation_id),
                 }
             }
@@ -175,8 +181,9 @@ mod tests {
     }
 
     #[test]
-    fn only_the_invitation_pages_and_the_code_holders_routes_are_public() {
-        let public: Vec<_> = ROUTES.iter().filter(|r| r.kind != Kind::Api).map(|r| r.path).collect();
+    fn only_the_invitation_pages_the_code_holders_routes_and_the_portal_description_are_public() {
+        let public: Vec<_> =
+            ROUTES.iter().filter(|r| !matches!(r.kind, Kind::Api | Kind::Portal)).map(|r| r.path).collect();
         assert_eq!(
             public,
             [

@@ -27,6 +27,11 @@ macro_rules! guid_id {
                 Self(Uuid::new_v4())
             }
 
+            /// The identifier of this UUID.
+            pub fn from_uuid(uuid: Uuid) -> Self {
+                Self(uuid)
+            }
+
             /// Parses the hyphenated GUID form the Communities API uses; `what` names the input in the error.
             pub fn parse(what: &'static str, value: &str) -> Result<Self, IdError> {
                 Uuid::try_parse(value).map(Self).map_err(|_| IdError::NotAGuid(what))

@@ -2,6 +2,7 @@
 //! idempotent creates). Nothing here does I/O or knows about AWS or HTTP, so every rule is unit-tested with an
 //! injected [`Clock`] and no components.
 
+pub mod collaboration;
 mod community;
 mod email;
 mod idempotency;

@@ -16,6 +16,7 @@ pub mod list_community_invitations;
 pub mod list_community_tenants;
 pub mod list_tenant_accepted_invitations;
 pub mod list_user_invitations;
+mod portal;
 pub mod process_invitation;
 pub mod remove_community_tenant;
 pub mod resend_user_invitation;
@@ -26,6 +27,14 @@ pub mod update_user_settings;
 mod users;
 pub mod verify_invitation;
 mod wire;
+
+pub use portal::{
+    accept_collaboration_invitation, add_workspace, create_collaboration, export_invitation_response,
+    get_collaboration, get_collaboration_invitation, get_portal_self, import_invitation_response,
+    invalidate_collaboration_invitation, invite_participant, list_collaboration_invitations, list_collaborations,
+    list_participants, refresh_collaboration_invitation, remove_participant, remove_participation,
+    validate_collaboration_invitation, validate_invitation_response,
+};
 
 use lambda_http::{Body, Request, Response};
 

@@ -13,6 +13,9 @@
 //! | platform invitation | `USERINVITATION#<id>` | `#USERINVITATION` | `TENANT#<tenant>#USERINVITATIONS` / `<issued>#<id>` | `TENANT#<tenant>#USERINVITATIONS#BY#<user>` / `<issued>#<id>` |
 //! | platform pending lock | `USERLOCK#<tenant>#<recipient>` | `#LOCK` | | |
 //! | idempotency key | `IDEMPOTENCY#<scope hash>` | `#IDEMPOTENCY` | | |
+//! | collaboration (this portal's) | `COLLABORATION#<id>` | `#COLLABORATION` | `PORTAL#COLLABORATIONS` / `<created>#<id>` | |
+//! | collaboration invitation | `COLLABORATION#<id>` | `INVITATION#<invitation>` | | |
+//! | participant | `COLLABORATION#<id>` | `PARTICIPANT#<portal>` | | |
 //!
 //! - get community, membership, invitation: `GetItem`; a membership with its community or with an invitation:
 //!   one `TransactGetItems` of the two.
@@ -22,6 +25,8 @@
 //! - a community's invitations, newest first: `Query GSI1`, descending.
 //! - a tenant's accepted invitations: `Query GSI2` (sparse: present only while Accepted).
 //! - a tenant's platform invitations: `Query GSI1`; those one user sent: `Query GSI2`; a state is a filter.
+//! - a collaboration's invitations or participants: `Query PK = COLLABORATION#<id> AND begins_with(SK, ...)`;
+//!   this portal's collaborations: `Query GSI1`.
 //! - the day's invitation count: one conditional `UpdateItem ADD`, so racing requests can never pass the limit.
 //! - every change: one conditional `PutItem`/`DeleteItem`, or a `TransactWriteItems` when several items change
 //!   (an invite_users request: its invitations and their locks, at most 50 of each, in one transaction of 100).
@@ -46,9 +51,12 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::UserInvitationFilter;
 use super::{Cursor, Page, PageRequest, Store, StoreError, StoreResult, order};
+use super::{MAX_PORTAL_LIST, UserInvitationFilter};
 use crate::domain::IDEMPOTENCY_CLAIM_STALE_SECONDS;
+use crate::domain::collaboration::{
+    Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
+};
 use crate::domain::{
     Claimed, Community, CommunityId, DeliveryOutcome, DeliveryState, IdempotencyRecord, Invitation, InvitationId,
     LockEffect, MailItem, MemberStatus, Membership, MembershipEffect, StoredState, TenantId, Timestamp, Transition,
@@ -460,6 +468,37 @@ fn mail_key(item: MailItem) -> (String, &'static str) {
         MailItem::Community(id) => (invitation_pk(id), "#INVITATION"),
         MailItem::Platform(id) => (user_invitation_pk(id), "#USERINVITATION"),
     }
+}
+
+fn collaboration_pk(id: CollaborationId) -> String {
+    format!("COLLABORATION#{id}")
+}
+
+fn participant_sk(portal: &PortalId) -> String {
+    format!("PARTICIPANT#{portal}")
+}
+
+fn collaboration_item(c: &Collaboration) -> StoreResult<Item> {
+    encode(
+        c,
+        &[
+            ("PK", collaboration_pk(c.id)),
+            ("SK", "#COLLABORATION".to_owned()),
+            ("GSI1PK", "PORTAL#COLLABORATIONS".to_owned()),
+            ("GSI1SK", order::by_time(c.created, &c.id.to_string())),
+        ],
+    )
+}
+
+fn collaboration_invitation_item(i: &CollaborationInvitation) -> StoreResult<Item> {
+    let mut item = encode(i, &[("PK", collaboration_pk(i.collaboration_id)), ("SK", format!("INVITATION#{}", i.id))])?;
+    // Kept a while after it can no longer be used, then DynamoDB may drop it.
+    item.insert("ttl".into(), n(i.expiration.plus_days(RETENTION_DAYS).epoch_seconds()));
+    Ok(item)
+}
+
+fn participant_item(p: &Participant) -> StoreResult<Item> {
+    encode(p, &[("PK", collaboration_pk(p.collaboration_id)), ("SK", participant_sk(&p.portal.id))])
 }
 
 fn user_invitation_item(i: &UserInvitation) -> StoreResult<Item> {
@@ -1072,6 +1111,100 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn put_collaboration(&self, collaboration: &Collaboration, expected: Option<u64>) -> StoreResult<()> {
+        let item = collaboration_item(collaboration)?;
+        let put = match expected {
+            None => self.put(item, Some("attribute_not_exists(PK)"), &[])?,
+            Some(v) => self.put(item, Some("version = :v"), &[(":v", n(v as i64))])?,
+        };
+        self.transact(vec![put]).await.map_err(|e| cancelled(e, &[Guard::Invitation]))
+    }
+
+    async fn get_collaboration(&self, id: CollaborationId) -> StoreResult<Option<Collaboration>> {
+        self.get(collaboration_pk(id), "#COLLABORATION").await
+    }
+
+    async fn list_collaborations(&self) -> StoreResult<Vec<Collaboration>> {
+        self.read_all(self.index_query("GSI1", "PORTAL#COLLABORATIONS".into(), false)).await
+    }
+
+    async fn create_collaboration_invitation(&self, invitation: &CollaborationInvitation) -> StoreResult<()> {
+        let put = self.put(collaboration_invitation_item(invitation)?, Some("attribute_not_exists(PK)"), &[])?;
+        self.transact(vec![put]).await.map_err(|e| cancelled(e, &[Guard::Invitation]))
+    }
+
+    async fn get_collaboration_invitation(
+        &self,
+        collaboration: CollaborationId,
+        id: CollaborationInvitationId,
+    ) -> StoreResult<Option<CollaborationInvitation>> {
+        self.get(collaboration_pk(collaboration), &format!("INVITATION#{id}")).await
+    }
+
+    async fn list_collaboration_invitations(
+        &self,
+        collaboration: CollaborationId,
+    ) -> StoreResult<Vec<CollaborationInvitation>> {
+        self.read_all(self.partition_query(collaboration, "INVITATION#")).await
+    }
+
+    async fn update_collaboration_invitation(
+        &self,
+        invitation: &CollaborationInvitation,
+        expected: u64,
+        joins: Option<&Participant>,
+    ) -> StoreResult<()> {
+        let mut items = vec![self.put(
+            collaboration_invitation_item(invitation)?,
+            Some("version = :v"),
+            &[(":v", n(expected as i64))],
+        )?];
+        let mut guards = vec![Guard::Invitation];
+        if let Some(participant) = joins {
+            items.push(self.put(participant_item(participant)?, Some("attribute_not_exists(PK)"), &[])?);
+            guards.push(Guard::Join);
+        }
+        self.transact(items).await.map_err(|e| cancelled(e, &guards))
+    }
+
+    async fn join_collaboration(&self, collaboration: &Collaboration, host: &Participant) -> StoreResult<()> {
+        let items = vec![
+            self.put(collaboration_item(collaboration)?, Some("attribute_not_exists(PK)"), &[])?,
+            self.put(participant_item(host)?, None, &[])?,
+        ];
+        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Invitation, Guard::Member]))
+    }
+
+    async fn list_participants(&self, collaboration: CollaborationId) -> StoreResult<Vec<Participant>> {
+        self.read_all(self.partition_query(collaboration, "PARTICIPANT#")).await
+    }
+
+    async fn remove_participant(&self, collaboration: CollaborationId, portal: &PortalId) -> StoreResult<()> {
+        let delete =
+            self.delete(collaboration_pk(collaboration), &participant_sk(portal), "attribute_exists(PK)", &[], &[])?;
+        self.transact(vec![delete]).await.map_err(|e| cancelled(e, &[Guard::Member]))
+    }
+
+    async fn leave_collaboration(
+        &self,
+        collaboration: &Collaboration,
+        participants: &[Participant],
+    ) -> StoreResult<()> {
+        let pk = collaboration_pk(collaboration.id);
+        let mut items = vec![self.delete(
+            pk.clone(),
+            "#COLLABORATION",
+            "version = :v",
+            &[],
+            &[(":v", n(collaboration.version as i64))],
+        )?];
+        for p in participants.iter().take(99) {
+            items.push(self.delete(pk.clone(), &participant_sk(&p.portal.id), "attribute_exists(PK)", &[], &[])?);
+        }
+        let guards = vec![Guard::Invitation; items.len()];
+        self.transact(items).await.map_err(|e| cancelled(e, &guards))
+    }
+
     async fn release_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
         let result = self
             .client
@@ -1099,6 +1232,42 @@ struct StoredSettings {
 }
 
 impl DynamoStore {
+    /// `Query PK = COLLABORATION#<id> AND begins_with(SK, prefix)`, strongly consistent.
+    fn partition_query(
+        &self,
+        collaboration: CollaborationId,
+        prefix: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(collaboration_pk(collaboration)))
+            .expression_attribute_values(":prefix", s(prefix))
+    }
+
+    /// Every item `query` finds, up to [`MAX_PORTAL_LIST`].
+    async fn read_all<T: DeserializeOwned>(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> StoreResult<Vec<T>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = query.clone().set_exclusive_start_key(start.take()).send().await.map_err(unavailable)?;
+            for item in out.items.unwrap_or_default() {
+                items.push(decode(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if items.len() < MAX_PORTAL_LIST => start = Some(key),
+                _ => break,
+            }
+        }
+        items.truncate(MAX_PORTAL_LIST);
+        Ok(items)
+    }
+
     /// The day's count so far (0 when nothing was counted).
     async fn day_count(&self, tenant: &TenantId, sk: &str) -> StoreResult<u32> {
         #[derive(serde::Deserialize)]

@@ -9,6 +9,9 @@ pub mod memory;
 
 use async_trait::async_trait;
 
+use crate::domain::collaboration::{
+    Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
+};
 use crate::domain::{
     Claimed, Community, CommunityId, DeliveryOutcome, Email, IdempotencyRecord, Invitation, InvitationId, MailItem,
     Membership, TenantId, Timestamp, Transition, UserId, UserInvitation, UserReadState, UserSettings, UserTransition,
@@ -209,7 +212,59 @@ pub trait Store: Send + Sync {
 
     /// Drops a claim that got no answer (the request failed), so the key may be used again.
     async fn release_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()>;
+
+    /// Saves a collaboration: new when `expected` is `None` ([`StoreError::Conflict`] if it exists), else only over
+    /// that version.
+    async fn put_collaboration(&self, collaboration: &Collaboration, expected: Option<u64>) -> StoreResult<()>;
+
+    async fn get_collaboration(&self, id: CollaborationId) -> StoreResult<Option<Collaboration>>;
+
+    /// This portal's collaborations (hosted and joined), oldest first, at most [`MAX_PORTAL_LIST`].
+    async fn list_collaborations(&self) -> StoreResult<Vec<Collaboration>>;
+
+    /// Writes a new invitation of a collaboration.
+    async fn create_collaboration_invitation(&self, invitation: &CollaborationInvitation) -> StoreResult<()>;
+
+    async fn get_collaboration_invitation(
+        &self,
+        collaboration: CollaborationId,
+        id: CollaborationInvitationId,
+    ) -> StoreResult<Option<CollaborationInvitation>>;
+
+    /// A collaboration's invitations, oldest first, at most [`MAX_PORTAL_LIST`].
+    async fn list_collaboration_invitations(
+        &self,
+        collaboration: CollaborationId,
+    ) -> StoreResult<Vec<CollaborationInvitation>>;
+
+    /// Saves a changed invitation over version `expected` ([`StoreError::Conflict`] otherwise); with `joins`, the
+    /// participant its imported response brings is added in the same write ([`StoreError::AlreadyMember`] if that
+    /// portal already takes part).
+    async fn update_collaboration_invitation(
+        &self,
+        invitation: &CollaborationInvitation,
+        expected: u64,
+        joins: Option<&Participant>,
+    ) -> StoreResult<()>;
+
+    /// A guest joins: the collaboration as it keeps it and the host as its participant, together.
+    /// [`StoreError::Conflict`] if this portal already has the collaboration.
+    async fn join_collaboration(&self, collaboration: &Collaboration, host: &Participant) -> StoreResult<()>;
+
+    /// A collaboration's participants as this portal knows them, at most [`MAX_PORTAL_LIST`].
+    async fn list_participants(&self, collaboration: CollaborationId) -> StoreResult<Vec<Participant>>;
+
+    /// Removes a participant; [`StoreError::Conflict`] if it is not there.
+    async fn remove_participant(&self, collaboration: CollaborationId, portal: &PortalId) -> StoreResult<()>;
+
+    /// A guest leaves: its copy of the collaboration and the participants it knew go together.
+    async fn leave_collaboration(&self, collaboration: &Collaboration, participants: &[Participant])
+    -> StoreResult<()>;
 }
+
+/// The most collaborations, invitations of one collaboration, or participants a portal lists: portals collaborate
+/// with a handful of others, so these lists are read whole and paged by the operation.
+pub const MAX_PORTAL_LIST: usize = 1_000;
 
 /// Which platform invitations a list shows.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,26 @@
+//! `POST .../collaborations/{collaborationId}/addWorkspace` `workspaceName, workspaceDescription`: the host adds a
+//! workspace (at most 20); the save is conditional on the version read, so two racing adds both land or one is told.
+
+use std::sync::Arc;
+
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use serde_json::json;
+
+use super::wire::WorkspaceBody;
+use crate::app::App;
+use crate::domain::collaboration::Workspace;
+use crate::http::arcgis;
+use crate::ops::Answer;
+
+pub async fn handle(app: Arc<App>, req: Request) -> Answer {
+    let r = super::read_as_admin(&app, &req).await?;
+    let c = super::hosted(&app, &req).await?;
+    let workspace = Workspace::create(r.params.required("workspaceName")?, r.params.get("workspaceDescription"))?;
+    let next = c.add_workspace(workspace.clone(), app.clock.now())?;
+    app.store.put_collaboration(&next, Some(c.version)).await?;
+    let body = json!({"success": true, "workspace": WorkspaceBody {
+        id: workspace.id.to_string(), name: workspace.name, description: workspace.description,
+    }});
+    Ok(arcgis::answer(r.format, StatusCode::OK, "Workspace", &body))
+}

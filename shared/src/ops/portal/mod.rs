@@ -1,0 +1,191 @@
+//! The portal-to-portal collaboration operations (the ArcGIS dialect), under `/sharing/rest/portals/{portalId}`.
+//! Each is its own module, re-exported from [`crate::ops`] as every operation is; this module holds what they
+//! share: this portal's identity, the caller's role, parameters and format, reading a collaboration, checking
+//! signatures, and the dialect's paging.
+//!
+//! One deployment is one portal ([`crate::app::Config::portal`]); `{portalId}` is its id or `self`. Every
+//! operation but the portal's own description needs a `PortalAdministrator`.
+
+pub mod accept_collaboration_invitation;
+pub mod add_workspace;
+pub mod create_collaboration;
+pub mod export_invitation_response;
+pub mod get_collaboration;
+pub mod get_collaboration_invitation;
+pub mod get_portal_self;
+pub mod import_invitation_response;
+pub mod invalidate_collaboration_invitation;
+pub mod invite_participant;
+pub mod list_collaboration_invitations;
+pub mod list_collaborations;
+pub mod list_participants;
+pub mod refresh_collaboration_invitation;
+pub mod remove_participant;
+pub mod remove_participation;
+pub mod validate_collaboration_invitation;
+pub mod validate_invitation_response;
+mod wire;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use lambda_http::Request;
+use serde::Serialize;
+
+use crate::app::App;
+use crate::domain::collaboration::{
+    Collaboration, CollaborationError, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Portal,
+    Side,
+};
+use crate::domain::{Principal, Role, Secret};
+use crate::http::arcgis::{self, Format, Params};
+use crate::http::{ApiError, request};
+use crate::sign::PublicKey;
+
+/// A portal request, read: this portal, the parameters and the answer's format.
+pub(crate) struct PortalRequest<'a> {
+    pub portal: &'a Portal,
+    pub params: Params,
+    pub format: Format,
+}
+
+/// Reads a portal request: the deployment must be a portal and `{portalId}` this one (or `self`); then the
+/// parameters and `f`.
+pub(crate) async fn read<'a>(app: &'a App, req: &Request) -> Result<PortalRequest<'a>, ApiError> {
+    let portal = app
+        .config
+        .portal
+        .as_ref()
+        .ok_or_else(|| ApiError::NotFound("This deployment is not configured as a portal.".into()))?;
+    let named = request::path(req, "portalId", |_, v| Ok::<_, ApiError>(v.to_owned()))?;
+    if named != "self" && named != portal.id.as_str() {
+        let shown: String = named.chars().take(64).collect();
+        return Err(ApiError::NotFound(format!("Portal {shown} was not found.")));
+    }
+    let params = arcgis::params(req).await?;
+    let format = Format::of(&params)?;
+    Ok(PortalRequest { portal, params, format })
+}
+
+/// As [`read`], for a `PortalAdministrator` only.
+pub(crate) async fn read_as_admin<'a>(app: &'a App, req: &Request) -> Result<PortalRequest<'a>, ApiError> {
+    let caller: Principal = request::principal(req, &app.config.claims)?;
+    if !caller.has(Role::PortalAdministrator) {
+        return Err(ApiError::Forbidden("This needs the PortalAdministrator role.".into()));
+    }
+    read(app, req).await
+}
+
+impl From<CollaborationError> for ApiError {
+    fn from(e: CollaborationError) -> Self {
+        match e {
+            CollaborationError::NotLive(_) => Self::Conflict(e.to_string()),
+            _ => Self::BadRequest(e.to_string()),
+        }
+    }
+}
+
+/// The collaboration named in the path.
+pub(crate) async fn collaboration(app: &App, req: &Request) -> Result<Collaboration, ApiError> {
+    let id = request::path(req, "collaborationId", CollaborationId::parse)?;
+    app.store
+        .get_collaboration(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("Collaboration {id} was not found.")))
+}
+
+/// The collaboration named in the path, if this portal hosts it.
+pub(crate) async fn hosted(app: &App, req: &Request) -> Result<Collaboration, ApiError> {
+    let c = collaboration(app, req).await?;
+    if c.side != Side::Host {
+        return Err(ApiError::Conflict(format!("This portal is a guest of collaboration {}, not its host.", c.id)));
+    }
+    Ok(c)
+}
+
+/// The collaboration named in the path, if this portal joined it as a guest.
+pub(crate) async fn joined(app: &App, req: &Request) -> Result<Collaboration, ApiError> {
+    let c = collaboration(app, req).await?;
+    if c.side != Side::Guest {
+        return Err(ApiError::Conflict(format!("This portal hosts collaboration {}; it is not a guest of it.", c.id)));
+    }
+    Ok(c)
+}
+
+/// The invitation named in the path, of a collaboration this portal hosts.
+pub(crate) async fn hosted_invitation(
+    app: &App,
+    req: &Request,
+) -> Result<(Collaboration, CollaborationInvitation), ApiError> {
+    let c = hosted(app, req).await?;
+    let id = request::path(req, "invitationId", CollaborationInvitationId::parse)?;
+    let invitation = app
+        .store
+        .get_collaboration_invitation(c.id, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("Invitation {id} was not found.")))?;
+    Ok((c, invitation))
+}
+
+impl From<crate::sign::SignError> for ApiError {
+    fn from(e: crate::sign::SignError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+/// Signs `payload` with this portal's key: the signature, base64. A payload over what a signature may cover is the
+/// caller's to shorten (a 400), not a fault of the service.
+pub(crate) async fn sign(app: &App, payload: &str) -> Result<String, ApiError> {
+    if payload.len() > crate::sign::MAX_MESSAGE_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "The invitation would be {} bytes, more than the {} a signature covers: invite the participant to fewer \
+             workspaces, or shorten the collaboration's and workspaces' descriptions.",
+            payload.len(),
+            crate::sign::MAX_MESSAGE_BYTES
+        )));
+    }
+    Ok(STANDARD.encode(app.signer.sign(payload.as_bytes()).await?))
+}
+
+/// Whether `signature` (base64) is `public_key`'s (base64 SPKI) over `message`: the check the files' readers use.
+pub(crate) fn verifies(public_key: &str, message: &[u8], signature: &str) -> bool {
+    let Ok(key) = PublicKey::from_base64(public_key) else { return false };
+    let Ok(signature) = STANDARD.decode(signature.trim()) else { return false };
+    key.verify(message, &signature)
+}
+
+/// The invitation's nonce, unsealed.
+pub(crate) async fn nonce_of(app: &App, id: CollaborationInvitationId, sealed: &str) -> Result<Secret, ApiError> {
+    Ok(app.sealer.unseal(id.as_invitation_id(), sealed).await?)
+}
+
+/// The dialect's paging: `start` (1-based, default 1) and `num` (1 to 100, default 10); the page of `items` with
+/// `total`, `start`, `num` and `nextStart` (-1 on the last page) around it under `key`.
+pub(crate) fn page<T: Serialize>(params: &Params, key: &str, items: Vec<T>) -> Result<serde_json::Value, ApiError> {
+    let number = |name: &str, default: usize, max: usize| -> Result<usize, ApiError> {
+        match params.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| ApiError::bad_request(format!("{name} must be a whole number from 1 to {max}."))),
+        }
+    };
+    let start = number("start", 1, 100_000)?;
+    let num = number("num", 10, 100)?;
+    let total = items.len();
+    let shown: Vec<T> = items.into_iter().skip(start - 1).take(num).collect();
+    let next = if start - 1 + shown.len() < total { (start + shown.len()) as i64 } else { -1 };
+    let mut body = serde_json::json!({"total": total, "start": start, "num": num, "nextStart": next});
+    body[key] = serde_json::to_value(shown).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(body)
+}
+
+/// A file parameter given as an upload or as JSON text: `file` or `json` (e.g. `invitationFile` or
+/// `invitationJSON`).
+pub(crate) fn file_param<'p>(params: &'p Params, file: &str, json: &str) -> Result<&'p str, ApiError> {
+    params
+        .get(file)
+        .or_else(|| params.get(json))
+        .ok_or_else(|| ApiError::bad_request(format!("{file} or {json} is required.")))
+}

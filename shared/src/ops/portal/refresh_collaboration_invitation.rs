@@ -1,0 +1,23 @@
+//! `POST .../invitations/{invitationId}/refresh`: a new file for a live invitation, valid 72 hours from now, with
+//! a new nonce: the old file, and any response to it, stop working.
+
+use std::sync::Arc;
+
+use lambda_http::Request;
+
+use crate::app::App;
+use crate::http::{ApiError, arcgis};
+use crate::ops::Answer;
+
+pub async fn handle(app: Arc<App>, req: Request) -> Answer {
+    let _ = super::read_as_admin(&app, &req).await?;
+    let (_, invitation) = super::hosted_invitation(&app, &req).await?;
+    let now = app.clock.now();
+    let (request, nonce) = invitation.refresh_request(now)?;
+    let payload = serde_json::to_string(&request).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let signature = super::sign(&app, &payload).await?;
+    let sealed = app.sealer.seal(invitation.id.as_invitation_id(), &nonce).await?;
+    let next = invitation.refreshed(request, signature, &nonce, sealed, now);
+    app.store.update_collaboration_invitation(&next, invitation.version, None).await?;
+    Ok(arcgis::download(&next.file_name(), next.file(&nonce)))
+}

@@ -1,0 +1,25 @@
+//! `POST .../collaborations/{collaborationId}/participants/{participantPortalId}/remove`: the host removes a
+//! guest portal from its collaboration.
+
+use std::sync::Arc;
+
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+
+use super::wire::SUCCESS;
+use crate::app::App;
+use crate::domain::collaboration::PortalId;
+use crate::http::{ApiError, arcgis, request};
+use crate::ops::Answer;
+use crate::store::StoreError;
+
+pub async fn handle(app: Arc<App>, req: Request) -> Answer {
+    let r = super::read_as_admin(&app, &req).await?;
+    let c = super::hosted(&app, &req).await?;
+    let portal = request::path(&req, "participantPortalId", PortalId::parse)?;
+    match app.store.remove_participant(c.id, &portal).await {
+        Ok(()) => Ok(arcgis::answer(r.format, StatusCode::OK, "Participant removed", &SUCCESS)),
+        Err(StoreError::Conflict) => Err(ApiError::NotFound(format!("Portal {portal} is not a participant."))),
+        Err(e) => Err(e.into()),
+    }
+}
