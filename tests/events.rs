@@ -15,23 +15,38 @@
 //!
 //! Each event is a moment in that world's story: before Bob and Jane are invited, while their invitations are
 //! pending, or after Bob accepted his.
+//!
+//! The portal events (`/sharing/rest/portals/self/...`) are sent to one of two portals (deployments configured
+//! with `RSVP_PORTAL_*`, each with its own signing key): the owner's, which hosts collaboration `eefa7ebb…` and
+//! invites the guest's portal with invitation `4c2d9e7f…`, and the guest's (`guest-portal`), which accepts it and
+//! answers with its response file. The invitation and response files in the events are the ones those portals
+//! sign, byte for byte (see [`PortalMoment`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use rsvp::app::{App, Config};
+use rsvp::domain::collaboration::{
+    AccessMode, Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Contact,
+    InvitationRequest, InvitationResponse, InvitationStatus, Participant, Portal, PortalId, PortalUrl, Side, Workspace,
+    WorkspaceId, signed_file,
+};
 use rsvp::domain::{
     Community, CommunityId, Email, FixedClock, HistoryEntry, Invitation, InvitationId, LockEffect, MemberStatus,
     Membership, MembershipEffect, Principal, Role, Secret, SettingsChange, StoredState, TenantId, Timestamp,
     Transition, UserId, UserInvitation, UserInvitationState, UserReadState, UserSettings,
 };
 use rsvp::routes::{Kind, ROUTES, Route};
+use rsvp::sign::{LOCAL_KEY_FILE, LocalSigner, PublicKey, Signer};
 use rsvp::store::memory::MemoryStore;
 use rsvp::store::{PageRequest, Store, UserInvitationFilter};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// The instant every event is sent at (2026-03-02T09:00:00Z), matching the events' `requestContext.timeEpoch`.
 const NOW: Timestamp = Timestamp::from_millis(1_772_442_000_000);
@@ -507,7 +522,10 @@ async fn check(route: &Route) {
 #[tokio::test]
 async fn every_sample_event_succeeds_with_its_own_handler() {
     for route in ROUTES {
-        check(route).await;
+        match route.kind {
+            Kind::Portal | Kind::PortalPublic => check_portal(route).await,
+            Kind::Api | Kind::Public | Kind::Page => check(route).await,
+        }
     }
 }
 
@@ -548,7 +566,7 @@ fn every_event_is_shaped_for_its_route() {
         assert_eq!(declared, Value::Object(expected), "{name}: pathParameters");
         let has_body = event.get("body").is_some_and(|b| !b.is_null());
         assert_eq!(has_body, event["headers"].get("content-type").is_some(), "{name}: a body goes with a content-type");
-        if route.kind != Kind::Api {
+        if !matches!(route.kind, Kind::Api | Kind::Portal) {
             // Public routes have no authorizer: API Gateway sends neither claims nor the caller's Authorization.
             assert!(event["requestContext"].get("authorizer").is_none(), "{name}: a public route has no authorizer");
             assert!(event["headers"].get("authorization").is_none(), "{name}");
@@ -558,11 +576,531 @@ fn every_event_is_shaped_for_its_route() {
                 assert!(claims[claim].is_string(), "{name}: claim {claim} (API Gateway flattens claims to strings)");
             }
             assert!(event["requestContext"]["authorizer"]["jwt"]["scopes"].is_null(), "{name}");
+            if route.kind == Kind::Portal {
+                assert_eq!(claims["roles"], "[PortalAdministrator]", "{name}: the portal routes need the role");
+            }
         }
         let at = event["requestContext"]["timeEpoch"].as_i64().unwrap();
         assert!(
             (NOW.millis()..NOW.plus_minutes(10).millis()).contains(&at),
             "{name}: sent at the fixture world's time"
         );
+    }
+}
+
+// The portal world: two deployments of rsvp configured as portals. The owner's portal hosts collaboration
+// `eefa7ebb…` ("Flood Response", one workspace) and invites the guest's portal; the guest's portal accepts and
+// answers with its response file, which the host imports. Each portal event is sent to one of the two.
+
+/// The owner's portal (`RSVP_PORTAL_*`), which hosts the collaboration.
+const HOST_PORTAL: &str = "owner-portal";
+const HOST_URL: &str = "https://portal.owner.example";
+const HOST_NAME: &str = "Owner Corp portal";
+/// The guest's portal, which the host invites.
+const GUEST_PORTAL: &str = "guest-portal";
+const GUEST_URL: &str = "https://portal.guest.example";
+const GUEST_NAME: &str = "Guest Ltd portal";
+/// The collaboration, its workspace and the host's invitation of the guest portal (ArcGIS ids: 32 hex digits).
+const COLLABORATION: &str = "eefa7ebb30aa435382cc9b27ffa95e3e";
+const WORKSPACE: &str = "b2f1c6d84e0a4f3b9c7d5e1a0f2b4c68";
+const COLLABORATION_INVITATION: &str = "4c2d9e7f1b8a4e6d9f0c3b5a7d1e2f48";
+/// The secret nonce in the host's invitation file, which the guest's response echoes.
+const NONCE: &str = "Tq8Vn2Lx5Rk9Wb3Hm7Zc1Fp4Jd6Gs0Ya8Ue2Oi5Kt7Q";
+/// The portals' signing keys (PKCS#8 DER, base64): fixture keys made for these events only, which signed the files
+/// in them (a deployed portal's key never leaves KMS). The local signer's ECDSA is deterministic (RFC 6979), so a
+/// file signed again with them is byte for byte the one in the event.
+const HOST_SIGNING_KEY: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgbthWSC3ryzgVKb7vgRKah/+g8woMCh0uttY1Vol4iwihRANCAASpTzAwPeBr3b/oEidAFs1L28pY0jo6ZXWF+ivaPN/EVaB5OmJlueDF/dGmGjZ4A2p35dGPgKvKKhR6k4FgZxM4";
+const GUEST_SIGNING_KEY: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgkd+n9sw50os/r7S3Y7B1yrk7jEQDjjB9jRSHK/1Q/gShRANCAARiu7G9TUlclU22GY7AjfnI5oO8ayykNNjN3SZl+5FaHVV6G3or7ng3eq8R8n7qKTrqEMSe6H98cCVBHDi8Lm2d";
+
+/// How far the portals' story has got when a portal event is sent, and to which portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PortalMoment {
+    /// The host portal, which hosts nothing yet.
+    HostEmpty,
+    /// The host portal hosts the collaboration and has invited no one.
+    HostCollaboration,
+    /// ...and has invited the guest portal an hour ago, for 24 hours: the invitation is live.
+    HostInvited,
+    /// ...and has imported the guest's response: the guest portal takes part.
+    HostJoined,
+    /// The guest portal, holding the host's invitation file; it keeps nothing yet.
+    GuestInvited,
+    /// The guest portal, which accepted the invitation half an hour ago.
+    GuestJoined,
+}
+
+fn portal_url(url: &str) -> PortalUrl {
+    PortalUrl::parse("url", url, false).unwrap()
+}
+
+fn host_portal() -> Portal {
+    Portal { id: PortalId::parse("id", HOST_PORTAL).unwrap(), url: portal_url(HOST_URL), name: HOST_NAME.into() }
+}
+
+fn guest_portal() -> Portal {
+    Portal { id: PortalId::parse("id", GUEST_PORTAL).unwrap(), url: portal_url(GUEST_URL), name: GUEST_NAME.into() }
+}
+
+fn collaboration_id() -> CollaborationId {
+    CollaborationId::parse("collaborationId", COLLABORATION).unwrap()
+}
+
+fn workspace_id() -> WorkspaceId {
+    WorkspaceId::parse("workspace", WORKSPACE).unwrap()
+}
+
+fn collaboration_invitation_id() -> CollaborationInvitationId {
+    CollaborationInvitationId::parse("invitationId", COLLABORATION_INVITATION).unwrap()
+}
+
+/// A portal's signer with its fixture key, loaded as the local server loads its key file.
+fn signer(pkcs8: &str) -> LocalSigner {
+    let dir = std::env::temp_dir().join(format!("rsvp-events-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join(LOCAL_KEY_FILE), STANDARD.decode(pkcs8).unwrap()).unwrap();
+    let signer = LocalSigner::load_or_create(&dir).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    signer
+}
+
+async fn public_key(pkcs8: &str) -> String {
+    signer(pkcs8).public_key().await.unwrap().to_base64()
+}
+
+/// Whether `signature` (base64) is `key`'s (base64 SubjectPublicKeyInfo) over `message`, as a portal checks a file.
+fn verifies(key: &str, message: &[u8], signature: &str) -> bool {
+    let (Ok(key), Ok(signature)) = (PublicKey::from_base64(key), STANDARD.decode(signature)) else { return false };
+    key.verify(message, &signature)
+}
+
+fn host_contact() -> Contact {
+    Contact::parse("Olivia", "Owner", "admin@owner.example").unwrap()
+}
+
+fn guest_contact() -> Contact {
+    Contact::parse("Bob", "Guest", "bob@guest.example").unwrap()
+}
+
+/// The collaboration as its host made it a week ago, with one workspace.
+fn host_collaboration() -> Collaboration {
+    let mut workspace = Workspace::create("Incident maps", Some("Flood extents and road closures.")).unwrap();
+    workspace.id = workspace_id();
+    let description = Some("Maps shared with partner portals during floods.");
+    let created = NOW.plus_days(-7);
+    let mut c = Collaboration::create(host_portal(), "Flood Response", description, workspace, host_contact(), created)
+        .unwrap();
+    c.id = collaboration_id();
+    c
+}
+
+/// The guest portal's access: send and receive in the one workspace.
+fn guest_access() -> Vec<(WorkspaceId, AccessMode)> {
+    vec![(workspace_id(), AccessMode::SendAndReceive)]
+}
+
+/// The host's invitation of the guest portal, made an hour ago for 24 hours, as `inviteParticipant` signs it (with
+/// the events' id and nonce): the request, its signature and the file the guest was sent.
+async fn invitation_file() -> (InvitationRequest, String, String) {
+    let host = signer(HOST_SIGNING_KEY);
+    let key = host.public_key().await.unwrap().to_base64();
+    let (mut request, _) = CollaborationInvitation::request(
+        &host_collaboration(),
+        portal_url(GUEST_URL),
+        &guest_access(),
+        key,
+        NOW.plus_minutes(-60),
+        24,
+    )
+    .unwrap();
+    request.id = collaboration_invitation_id();
+    request.nonce = NONCE.to_owned();
+    let payload = serde_json::to_string(&request).unwrap();
+    let signature = STANDARD.encode(host.sign(payload.as_bytes()).await.unwrap());
+    let file = signed_file("invitationRequest", &payload, &signature);
+    (request, signature, file)
+}
+
+/// The guest's response, as `exportInvitationResponse` writes it at [`NOW`], and the signed file.
+async fn response_file() -> (InvitationResponse, String) {
+    let guest = signer(GUEST_SIGNING_KEY);
+    let contact = guest_contact();
+    let response = InvitationResponse {
+        invitation_id: collaboration_invitation_id(),
+        collaboration_id: collaboration_id(),
+        nonce: NONCE.to_owned(),
+        guest_portal_id: guest_portal().id,
+        guest_portal_url: guest_portal().url,
+        guest_portal_name: GUEST_NAME.to_owned(),
+        public_key: guest.public_key().await.unwrap().to_base64(),
+        contact_firstname: contact.first_name,
+        contact_lastname: contact.last_name,
+        contact_email_address: contact.email.to_string(),
+        created: NOW.millis(),
+    };
+    let payload = serde_json::to_string(&response).unwrap();
+    let signature = STANDARD.encode(guest.sign(payload.as_bytes()).await.unwrap());
+    (response, signed_file("invitationResponse", &payload, &signature))
+}
+
+/// A fresh store holding the portal world at `moment`, and the app of the portal it is (with that portal's key).
+async fn portal_world(moment: PortalMoment) -> (Arc<App>, Arc<MemoryStore>) {
+    use PortalMoment::*;
+    let store = Arc::new(MemoryStore::new());
+    let on_host = matches!(moment, HostEmpty | HostCollaboration | HostInvited | HostJoined);
+    let (this, key) = if on_host { (host_portal(), HOST_SIGNING_KEY) } else { (guest_portal(), GUEST_SIGNING_KEY) };
+    let config = Config { portal: Some(this), ..Config::default() };
+    let app =
+        App::new(store.clone(), config).with_clock(Arc::new(FixedClock::at(NOW))).with_signer(Arc::new(signer(key)));
+    let nonce = Secret::presented(NONCE);
+    let sealed = app.sealer.seal(collaboration_invitation_id().as_invitation_id(), &nonce).await.unwrap();
+    let (request, signature, _) = invitation_file().await;
+    match moment {
+        HostEmpty | GuestInvited => {}
+        HostCollaboration | HostInvited | HostJoined => {
+            store.put_collaboration(&host_collaboration(), None).await.unwrap();
+            if moment != HostCollaboration {
+                let invitation = CollaborationInvitation::issued(request, guest_access(), signature, &nonce, sealed);
+                store.create_collaboration_invitation(&invitation).await.unwrap();
+                if moment == HostJoined {
+                    let (response, _) = response_file().await;
+                    let imported = invitation.import(&response, NOW).unwrap();
+                    let guest = Participant {
+                        collaboration_id: collaboration_id(),
+                        portal: guest_portal(),
+                        side: Side::Guest,
+                        public_key: response.public_key.clone(),
+                        contact: guest_contact(),
+                        access: guest_access(),
+                        invitation_id: invitation.id,
+                        joined: NOW,
+                        sealed_nonce: None,
+                    };
+                    store.update_collaboration_invitation(&imported, invitation.version, Some(&guest)).await.unwrap();
+                }
+            }
+        }
+        GuestJoined => {
+            let at = NOW.plus_minutes(-30);
+            let joined = Collaboration::joined(&request, guest_contact(), at).unwrap();
+            let host = Participant {
+                collaboration_id: collaboration_id(),
+                portal: host_portal(),
+                side: Side::Host,
+                public_key: request.public_key.clone(),
+                contact: host_contact(),
+                access: guest_access(),
+                invitation_id: collaboration_invitation_id(),
+                joined: at,
+                sealed_nonce: Some(sealed),
+            };
+            store.join_collaboration(&joined, &host).await.unwrap();
+        }
+    }
+    (Arc::new(app), store)
+}
+
+/// A form-encoded (`application/x-www-form-urlencoded`) body's parameters.
+fn form_params(body: &[u8]) -> Vec<(String, String)> {
+    fn decode(text: &str) -> String {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("a %XX escape");
+                    out.push(u8::from_str_radix(hex, 16).expect("a %XX escape"));
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).unwrap()
+    }
+    std::str::from_utf8(body)
+        .unwrap()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
+/// An event's form-encoded body (base64, as API Gateway sends a form), as parameters.
+fn event_form(route: &Route) -> Vec<(String, String)> {
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(event_path(route)).unwrap()).unwrap();
+    assert_eq!(event["isBase64Encoded"], true, "{}: a form arrives base64-encoded", route.operation);
+    form_params(&STANDARD.decode(event["body"].as_str().unwrap()).unwrap())
+}
+
+fn form_value(form: &[(String, String)], name: &str) -> String {
+    form.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_else(|| panic!("no {name}"))
+}
+
+/// A download's file name and its text.
+fn download(response: &Response<Body>) -> (String, String) {
+    let headers = response.headers();
+    assert_eq!(headers["content-type"], "application/octet-stream");
+    let disposition = headers["content-disposition"].to_str().unwrap().to_owned();
+    let name = disposition
+        .strip_prefix("attachment; filename=\"")
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("not an attachment: {disposition}"))
+        .to_owned();
+    let Body::Text(text) = response.body() else { panic!("a file is text") };
+    (name, text.clone())
+}
+
+/// A signed file's payload (its exact text) and signature.
+fn signed_parts(file: &str, field: &str) -> (String, String) {
+    let parts: std::collections::HashMap<String, Box<RawValue>> =
+        serde_json::from_str(file).unwrap_or_else(|e| panic!("the file is not JSON ({e}): {file}"));
+    let payload = parts.get(field).unwrap_or_else(|| panic!("no {field}: {file}")).get().to_owned();
+    let signature = serde_json::from_str(parts.get("signature").expect("a signature").get()).unwrap();
+    (payload, signature)
+}
+
+/// Runs a portal route on its sample event against the portal world at `moment`.
+async fn send_portal(route: &Route, moment: PortalMoment) -> (Response<Body>, Arc<App>, Arc<MemoryStore>) {
+    let path = event_path(route);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let request = lambda_http::request::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not an HTTP API event: {e}", path.display()));
+    let (app, store) = portal_world(moment).await;
+    (route.call(app.clone(), request).await, app, store)
+}
+
+/// As [`check`], for the portal routes: the portal and moment each event is written for, and what it must show.
+async fn check_portal(route: &Route) {
+    use PortalMoment::*;
+    let op = route.operation;
+    let moment = match op {
+        "get_portal_self" | "create_collaboration" => HostEmpty,
+        "list_collaborations" | "get_collaboration" | "add_workspace" | "invite_participant" => HostCollaboration,
+        "list_participants" | "remove_participant" => HostJoined,
+        "validate_collaboration_invitation" | "accept_collaboration_invitation" => GuestInvited,
+        "export_invitation_response" | "remove_participation" => GuestJoined,
+        _ => HostInvited,
+    };
+    let (response, app, store) = send_portal(route, moment).await;
+    let status = response.status();
+    let body_text = match response.body() {
+        Body::Text(t) => t.clone(),
+        Body::Empty => String::new(),
+        Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
+    assert_eq!(status, StatusCode::OK, "{op}: unexpected status; body: {body_text}");
+    let collaboration = collaboration_id();
+    let (_, _, invitation_file) = invitation_file().await;
+    let (_, response_file) = response_file().await;
+    match op {
+        "get_portal_self" => {
+            // Public: other portals read the key that checks this portal's files.
+            let body = json(&response);
+            assert_eq!(body["id"], HOST_PORTAL);
+            assert_eq!(body["name"], HOST_NAME);
+            assert_eq!(body["url"], HOST_URL);
+            assert_eq!(body["publicKey"], public_key(HOST_SIGNING_KEY).await);
+            let (payload, _) = signed_parts(&invitation_file, "invitationRequest");
+            let request: Value = serde_json::from_str(&payload).unwrap();
+            assert_eq!(body["publicKey"], request["publicKey"], "the key in the host's invitation file");
+        }
+        "create_collaboration" => {
+            let body = json(&response);
+            assert_eq!(body["success"], true);
+            let c = &body["collaboration"];
+            assert_eq!(c["name"], "Wildfire Watch");
+            assert_eq!(c["participantType"], "host");
+            assert_eq!(c["collaborationHostPortalId"], HOST_PORTAL);
+            assert_eq!(c["workspaces"][0]["name"], "Fire perimeters");
+            assert_eq!(c["created"], NOW.millis());
+            let id = CollaborationId::parse("id", c["id"].as_str().unwrap()).unwrap();
+            let stored = store.get_collaboration(id).await.unwrap().expect("the collaboration was stored");
+            assert_eq!(stored.host_contact, host_contact());
+            assert_eq!(stored.side, Side::Host);
+        }
+        "list_collaborations" => {
+            let body = json(&response);
+            assert_eq!(
+                (body["total"].as_u64(), body["start"].as_u64(), body["nextStart"].as_i64()),
+                (Some(1), Some(1), Some(-1))
+            );
+            assert_eq!(body["collaborations"][0]["id"], COLLABORATION);
+            assert_eq!(body["collaborations"][0]["name"], "Flood Response");
+        }
+        "get_collaboration" => {
+            let body = json(&response);
+            assert_eq!(body["id"], COLLABORATION);
+            assert_eq!(body["participantType"], "host");
+            assert_eq!(body["workspaces"][0]["id"], WORKSPACE);
+            assert_eq!(body["workspaces"][0]["name"], "Incident maps");
+        }
+        "add_workspace" => {
+            let body = json(&response);
+            assert_eq!(body["workspace"]["name"], "Shelters");
+            let stored = store.get_collaboration(collaboration).await.unwrap().unwrap();
+            let names: Vec<_> = stored.workspaces.iter().map(|w| w.name.as_str()).collect();
+            assert_eq!(names, ["Incident maps", "Shelters"]);
+            assert_eq!(stored.version, 2);
+        }
+        "invite_participant" => {
+            let (name, file) = download(&response);
+            assert_eq!(name, "collaboration-portal.guest.example.invite");
+            let (payload, signature) = signed_parts(&file, "invitationRequest");
+            let request: InvitationRequest = serde_json::from_str(&payload).unwrap();
+            assert!(verifies(&request.public_key, payload.as_bytes(), &signature), "signed with its own key");
+            assert_eq!(request.public_key, public_key(HOST_SIGNING_KEY).await, "by the host portal");
+            assert_eq!(request.guest_portal_url, portal_url(GUEST_URL));
+            assert_eq!(request.collaboration_id, collaboration);
+            assert_eq!(request.expiration, NOW.plus_minutes(24 * 60).millis());
+            let access = &request.collaboration_workspace_configs.access_mode;
+            assert_eq!((access.len(), access[0].collaboration_workspace_id), (1, workspace_id()));
+            assert_eq!(access[0].access_mode, AccessMode::SendAndReceive);
+            let stored = store.list_collaboration_invitations(collaboration).await.unwrap();
+            assert_eq!(stored.len(), 1);
+            assert_eq!(stored[0].id, request.id);
+            assert!(
+                stored[0].nonce_hash.verifies(&Secret::presented(&request.nonce)),
+                "the file's nonce is kept hashed"
+            );
+            assert!(stored[0].request.nonce.is_empty(), "and not in clear");
+        }
+        "list_collaboration_invitations" => {
+            let body = json(&response);
+            assert_eq!(body["total"], 1);
+            let invitation = &body["collaborationInvitations"][0];
+            assert_eq!(invitation["id"], COLLABORATION_INVITATION);
+            assert_eq!(invitation["status"], "host_created");
+            assert_eq!(invitation["guestPortalUrl"], GUEST_URL);
+            assert!(invitation.get("invitationString").is_none() && !body_text.contains(NONCE), "lists carry no file");
+        }
+        "get_collaboration_invitation" => {
+            let body = json(&response);
+            assert_eq!(body["id"], COLLABORATION_INVITATION);
+            assert_eq!(body["status"], "host_created");
+            assert_eq!(body["config"]["invitationRequestFilename"], "collaboration-portal.guest.example.invite");
+            // Rebuilt byte for byte: the very file the guest portal's accept event carries.
+            let accepted = event_form(&rsvp::routes::ACCEPT_COLLABORATION_INVITATION);
+            assert_eq!(body["invitationString"], form_value(&accepted, "invitationJSON"));
+            assert_eq!(body["invitationString"], invitation_file.as_str());
+        }
+        "invalidate_collaboration_invitation" => {
+            let body = json(&response);
+            assert_eq!(body["success"], true);
+            let stored = store
+                .get_collaboration_invitation(collaboration, collaboration_invitation_id())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(stored.status, InvitationStatus::Invalidated);
+        }
+        "refresh_collaboration_invitation" => {
+            let (name, file) = download(&response);
+            assert_eq!(name, "collaboration-portal.guest.example.invite");
+            let (payload, signature) = signed_parts(&file, "invitationRequest");
+            let request: InvitationRequest = serde_json::from_str(&payload).unwrap();
+            assert!(verifies(&public_key(HOST_SIGNING_KEY).await, payload.as_bytes(), &signature));
+            assert_eq!(request.id, collaboration_invitation_id(), "the same invitation");
+            assert_eq!(request.expiration, NOW.plus_minutes(72 * 60).millis(), "72 hours from now");
+            assert_ne!(request.nonce, NONCE, "a new nonce");
+            let stored = store
+                .get_collaboration_invitation(collaboration, collaboration_invitation_id())
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(stored.nonce_hash.verifies(&Secret::presented(&request.nonce)));
+            assert!(!stored.nonce_hash.verifies(&Secret::presented(NONCE)), "the old file, and its response, died");
+            assert_eq!(stored.expiration, NOW.plus_minutes(72 * 60));
+        }
+        "validate_collaboration_invitation" => {
+            // The guest portal checks the host's file (signature, expiry, addressee) and keeps nothing.
+            assert_eq!(json(&response), serde_json::json!({"success": true}));
+            assert!(store.list_collaborations().await.unwrap().is_empty());
+        }
+        "accept_collaboration_invitation" => {
+            let body = json(&response);
+            assert_eq!(body["collaborationId"], COLLABORATION);
+            let joined = store.get_collaboration(collaboration).await.unwrap().expect("the guest keeps it");
+            assert_eq!(joined.side, Side::Guest);
+            assert_eq!(joined.host, host_portal());
+            assert_eq!(joined.guest_contact, Some(guest_contact()));
+            let participants = store.list_participants(collaboration).await.unwrap();
+            assert_eq!(participants.len(), 1);
+            let host = &participants[0];
+            assert_eq!((host.portal.id.as_str(), host.side), (HOST_PORTAL, Side::Host));
+            assert_eq!(host.public_key, public_key(HOST_SIGNING_KEY).await);
+            let sealed = host.sealed_nonce.as_deref().expect("the nonce, sealed for the response");
+            assert!(!sealed.contains(NONCE));
+            let opened = app.sealer.unseal(collaboration_invitation_id().as_invitation_id(), sealed).await.unwrap();
+            assert_eq!(opened.expose(), NONCE);
+        }
+        "export_invitation_response" => {
+            let (name, file) = download(&response);
+            assert_eq!(name, "collaboration-portal.guest.example.response");
+            let (payload, signature) = signed_parts(&file, "invitationResponse");
+            let exported: InvitationResponse = serde_json::from_str(&payload).unwrap();
+            assert!(verifies(&public_key(GUEST_SIGNING_KEY).await, payload.as_bytes(), &signature));
+            assert_eq!((exported.invitation_id, exported.nonce.as_str()), (collaboration_invitation_id(), NONCE));
+            assert_eq!(exported.guest_portal_id.as_str(), GUEST_PORTAL);
+            // The very response the host portal's import event carries.
+            let imported = event_form(&rsvp::routes::IMPORT_INVITATION_RESPONSE);
+            let (wanted, _) = signed_parts(&form_value(&imported, "invitationResponseJSON"), "invitationResponse");
+            assert_eq!(payload, wanted);
+            assert_eq!(file, response_file);
+        }
+        "validate_invitation_response" => {
+            assert_eq!(json(&response), serde_json::json!({"success": true}));
+            let stored = store
+                .get_collaboration_invitation(collaboration, collaboration_invitation_id())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(stored.status, InvitationStatus::Created, "validating imports nothing");
+            assert!(store.list_participants(collaboration).await.unwrap().is_empty());
+        }
+        "import_invitation_response" => {
+            assert_eq!(json(&response), serde_json::json!({"success": true}));
+            let stored = store
+                .get_collaboration_invitation(collaboration, collaboration_invitation_id())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(stored.status, InvitationStatus::Imported);
+            assert_eq!(stored.guest_portal_id.as_ref().map(PortalId::as_str), Some(GUEST_PORTAL));
+            let participants = store.list_participants(collaboration).await.unwrap();
+            assert_eq!(participants.len(), 1);
+            assert_eq!((participants[0].portal.clone(), participants[0].side), (guest_portal(), Side::Guest));
+            assert_eq!(participants[0].contact, guest_contact());
+            assert_eq!(participants[0].access, guest_access());
+        }
+        "list_participants" => {
+            let body = json(&response);
+            assert_eq!(body["total"], 1);
+            let guest = &body["participants"][0];
+            assert_eq!(guest["portalId"], GUEST_PORTAL);
+            assert_eq!(guest["portalUrl"], GUEST_URL);
+            assert_eq!(guest["participantType"], "guest");
+            assert_eq!(guest["contactEmailAddress"], "bob@guest.example");
+            assert_eq!(
+                guest["workspaces"],
+                serde_json::json!([{"workspaceId": WORKSPACE, "accessMode": "sendAndReceive"}])
+            );
+        }
+        "remove_participant" => {
+            assert_eq!(json(&response), serde_json::json!({"success": true}));
+            assert!(store.list_participants(collaboration).await.unwrap().is_empty());
+            assert!(store.get_collaboration(collaboration).await.unwrap().is_some(), "the collaboration stays");
+        }
+        "remove_participation" => {
+            assert_eq!(json(&response), serde_json::json!({"success": true}));
+            assert!(store.get_collaboration(collaboration).await.unwrap().is_none(), "the guest forgot it");
+            assert!(store.list_participants(collaboration).await.unwrap().is_empty(), "and its host");
+        }
+        other => panic!("{other} has no expectation here: add its sample event's expected answer"),
     }
 }

@@ -1,6 +1,7 @@
 //! `template.yaml` cannot drift from the code: one function per route (named after its operation, built from its own
-//! crate, served at exactly the route's method and path), DynamoDB permissions no wider than each operation's code
-//! path, the table as `DynamoStore` uses it, and the environment `Config::from_env` reads.
+//! crate, served at exactly the route's method and path), DynamoDB and KMS permissions no wider than each
+//! operation's code path, the table as `DynamoStore` uses it, the keys, and the environment `Config::from_env` and
+//! `rsvp::lambda` read.
 //!
 //! The template is read as CloudFormation reads it: short tags (`!Ref X`, `!GetAtt A.b`, `!Sub ...`) become their
 //! long forms (`{"Ref": "X"}`, `{"Fn::GetAtt": ["A", "b"]}`, ...), so a test can tell a reference from a literal.
@@ -194,11 +195,11 @@ fn every_route_is_served_by_exactly_its_own_function() {
             assert_eq!(p["ApiId"], reference("HttpApi"), "{id}: served by the API that carries the JWT authorizer");
             // The handlers read API Gateway's payload 2.0 (tests/events.rs); 1.0 would not parse the same.
             assert_eq!(p["PayloadFormatVersion"], "2.0", "{id}");
-            // The API keeps the default JWT authorizer; only the public routes (the pages and the invitation code
-            // holder's) opt out, and only by naming none.
+            // The API keeps the default JWT authorizer; only the public routes (the pages, the invitation code
+            // holder's and the portal's description) opt out, and only by naming none.
             let kind = ROUTES.iter().find(|r| function_id(r.operation) == id).map(|r| r.kind);
             match kind {
-                Some(Kind::Page | Kind::Public) => {
+                Some(Kind::Page | Kind::Public | Kind::PortalPublic) => {
                     assert_eq!(p["Auth"], json!({ "Authorizer": "NONE" }), "{id}: a public route")
                 }
                 _ => assert!(p.get("Auth").is_none(), "{id}: routes keep the default authorizer"),
@@ -212,10 +213,11 @@ fn every_route_is_served_by_exactly_its_own_function() {
     assert_eq!(declared, wanted);
 }
 
-/// The invitation landing page's two routes and the two routes of a platform invitation's code holder (who has no
-/// account yet) are the only ones any caller can reach without a token.
+/// The invitation landing page's two routes, the two routes of a platform invitation's code holder (who has no
+/// account yet) and the portal's own description (its public key, which other portals read) are the only ones any
+/// caller can reach without a token.
 #[test]
-fn only_the_invitation_pages_and_the_code_holders_routes_are_public() {
+fn only_the_invitation_pages_the_code_holders_routes_and_the_portal_description_are_public() {
     let t = template();
     let mut public = BTreeSet::new();
     for (id, function) in of_type(&t, "AWS::Serverless::Function") {
@@ -232,14 +234,18 @@ fn only_the_invitation_pages_and_the_code_holders_routes_are_public() {
         "POST /invite/{invitationId} RespondToInvitationPageFunction".to_owned(),
         "POST /api/users/verifyInvitation VerifyInvitationFunction".to_owned(),
         "POST /api/users/signupUser/{invitationCode} AcceptUserInvitationFunction".to_owned(),
+        "GET /sharing/rest/portals/{portalId} GetPortalSelfFunction".to_owned(),
     ]);
     assert_eq!(public, expected);
     let unauthorised: BTreeSet<_> = ROUTES
         .iter()
-        .filter(|r| r.kind != Kind::Api)
+        .filter(|r| !matches!(r.kind, Kind::Api | Kind::Portal))
         .map(|r| format!("{} {} {}", r.method, r.path, function_id(r.operation)))
         .collect();
-    assert_eq!(unauthorised, expected, "the route table's public routes (pages and code holders') are the template's");
+    assert_eq!(
+        unauthorised, expected,
+        "the route table's public routes (pages, code holders' and the portal's description) are the template's"
+    );
 }
 
 #[test]
@@ -303,28 +309,56 @@ fn every_function_runs_the_rust_binary_on_arm64_with_the_settings_the_code_reads
     assert_eq!(env["RSVP_SIGN_IN_URL"], reference("SignInUrl"));
     assert_eq!(env["RSVP_CLAIM_TENANT"], reference("ClaimTenant"));
     assert_eq!(env["RSVP_CLAIM_ROLES"], reference("ClaimRoles"));
+    assert_eq!(env["RSVP_PORTAL_URL"], reference("PortalUrl"));
+    assert_eq!(env["RSVP_PORTAL_ID"], reference("PortalId"));
+    assert_eq!(env["RSVP_PORTAL_NAME"], reference("PortalName"));
+    assert_eq!(env["RSVP_PORTAL_SIGNING_KEY_ID"], reference("PortalSigningKey"));
 
     // Every RSVP_ setting the template passes is one the code reads (a misspelt name would be silently ignored),
-    // and with the parameters' defaults the configuration is the code's own default.
-    let mut names = vec!["RSVP_TABLE_NAME".to_owned()];
+    // and with the parameters' defaults the configuration is the code's own default. `rsvp::lambda::run` reads the
+    // table, the outbox key (as the email consumer does) and the portal's signing key itself.
+    let mut names = vec!["RSVP_TABLE_NAME".to_owned(), "RSVP_PORTAL_SIGNING_KEY_ID".to_owned()];
     names.extend(rsvp::lambda::DELIVER_EMAILS_SETTINGS.iter().map(|n| (*n).to_owned()));
     let read = RefCell::new(BTreeSet::from_iter(names));
     let parameters = &t["Parameters"];
-    let value_of = |name: &str| -> Option<String> {
-        read.borrow_mut().insert(name.to_owned());
-        let value = env.get(name)?;
-        let resolved = match value.get("Ref").and_then(Value::as_str) {
-            Some(parameter) => &parameters[parameter]["Default"],
-            None => value,
+    // The configuration the code reads with the parameters' defaults, but for those `given`.
+    let config_with = |given: &[(&str, &str)]| {
+        let value_of = |name: &str| -> Option<String> {
+            read.borrow_mut().insert(name.to_owned());
+            let value = env.get(name)?;
+            let resolved = match value.get("Ref").and_then(Value::as_str) {
+                Some(parameter) => match given.iter().find(|(p, _)| *p == parameter) {
+                    Some((_, v)) => return Some((*v).to_owned()),
+                    None => &parameters[parameter]["Default"],
+                },
+                None => value,
+            };
+            resolved.as_str().map(str::to_owned)
         };
-        resolved.as_str().map(str::to_owned)
+        Config::from_lookup(value_of)
     };
-    let config = Config::from_lookup(value_of).expect("the defaults make a valid configuration");
+    let config = config_with(&[]).expect("the defaults make a valid configuration");
     assert_eq!(config.public_url, None, "an empty PublicUrl means links use the API's own domain");
     assert_eq!(config.sign_in_url, None, "an empty SignInUrl means the landing page explains how to accept");
     let defaults = ClaimNames::default();
     assert_eq!(config.claims.tenant, defaults.tenant);
     assert_eq!(config.claims.roles, defaults.roles);
+    assert!(
+        config.portal.is_none(),
+        "an empty PortalUrl means this deployment is not a portal (the routes answer 404)"
+    );
+    // A portal: PortalUrl and PortalId given, PortalName's default.
+    let portal = config_with(&[("PortalUrl", "https://portal.example.com/arcgis"), ("PortalId", "portal-1")])
+        .expect("a portal's URL and id make a valid configuration")
+        .portal
+        .expect("a deployment with a PortalUrl is a portal");
+    assert_eq!((portal.url.as_str(), portal.id.as_str()), ("https://portal.example.com/arcgis", "portal-1"));
+    assert_eq!(portal.name, parameters["PortalName"]["Default"].as_str().unwrap());
+    // Without its id the functions would stop at their cold start: the template refuses the stack instead.
+    assert!(config_with(&[("PortalUrl", "https://portal.example.com")]).is_err(), "a portal needs its id");
+    let rule = &t["Rules"]["PortalIdWithPortalUrl"];
+    assert_eq!(rule["RuleCondition"], json!({ "Fn::Not": [{ "Fn::Equals": [reference("PortalUrl"), ""] }] }));
+    assert_eq!(rule["Assertions"][0]["Assert"], json!({ "Fn::Not": [{ "Fn::Equals": [reference("PortalId"), ""] }] }));
     for name in env.keys().filter(|n| n.starts_with("RSVP_")) {
         assert!(read.borrow().contains(name), "{name} is set by the template but read by nothing");
     }
@@ -393,9 +427,16 @@ fn the_table_is_the_one_the_dynamodb_adapter_uses() {
 ///   (`Put`), activates (`Update`) or removes (`Delete`) a membership, as the operation's transitions can; a
 ///   platform invitation's transition `Put`s it and takes (`Put`) or releases (`Delete`) its lock;
 /// - the day's invitation count: a conditional `UpdateItem`; an `Idempotency-Key` record: claimed (`PutItem`),
-///   answered (`UpdateItem`) or released (`DeleteItem`).
+///   answered (`UpdateItem`) or released (`DeleteItem`);
+/// - the portal's: `get_collaboration`, `get_collaboration_invitation`: `GetItem`; `list_collaborations`: `Query` on
+///   GSI1; `list_collaboration_invitations`, `list_participants`: `Query` on the table (the collaboration's
+///   partition); `put_collaboration`, `create_collaboration_invitation`, `update_collaboration_invitation` (with the
+///   participant an import adds), `join_collaboration`: transactions of `Put`s; `remove_participant`,
+///   `leave_collaboration`: transactions of `Delete`s.
 ///
 /// Transactions need only the item-level actions they contain; there is no separate TransactWriteItems permission.
+/// Beside DynamoDB: sealing and unsealing with the outbox key (`kms:Encrypt`, `kms:Decrypt`), and the portal's
+/// signer: `public_key` (`kms:GetPublicKey`, once per instance) and `sign` (`kms:Sign`) with the signing key.
 fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
     let set = |pairs: &[(&str, &'static str)]| pairs.iter().map(|(action, on)| ((*action).to_owned(), *on)).collect();
     match operation {
@@ -413,8 +454,8 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
             ("dynamodb:GetItem", "table"),
             ("dynamodb:PutItem", "table"),
             ("dynamodb:DeleteItem", "table"),
-            ("kms:Encrypt", "key"),
-            ("kms:Decrypt", "key"),
+            ("kms:Encrypt", "outbox key"),
+            ("kms:Decrypt", "outbox key"),
         ]),
         "get_community_invitation" | "get_invitation_details" => set(&[("dynamodb:GetItem", "table")]),
         // Delete releases the lock or removes a membership awaiting confirmation.
@@ -425,7 +466,7 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
         // Resend reads the owner tenant's settings (the cooldown, a Get), takes the lock (Put) and seals the new
         // secret (KMS Encrypt).
         "process_invitation" => set(&[
-            ("kms:Encrypt", "key"),
+            ("kms:Encrypt", "outbox key"),
             ("dynamodb:GetItem", "table"),
             ("dynamodb:PutItem", "table"),
             ("dynamodb:DeleteItem", "table"),
@@ -446,7 +487,7 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
             ("dynamodb:PutItem", "table"),
             ("dynamodb:UpdateItem", "table"),
             ("dynamodb:DeleteItem", "table"),
-            ("kms:Encrypt", "key"),
+            ("kms:Encrypt", "outbox key"),
         ]),
         "get_business_settings" => set(&[("dynamodb:GetItem", "table")]),
         // The settings are read, then Put conditionally on the version read.
@@ -460,31 +501,82 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
         // Resend reads the invitation and the settings, Puts the invitation and takes (Puts) its lock, and seals the
         // new code (KMS Encrypt).
         "resend_user_invitation" => {
-            set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("kms:Encrypt", "key")])
+            set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("kms:Encrypt", "outbox key")])
         }
         "verify_invitation" => set(&[("dynamodb:GetItem", "table")]),
         // Accept Puts the invitation and releases (Deletes) its lock.
         "accept_user_invitation" => {
             set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("dynamodb:DeleteItem", "table")])
         }
-        other => panic!("{other}: say which DynamoDB actions its code path needs"),
+        // The portal's own description carries its public key; it reads no table.
+        "get_portal_self" => set(&[("kms:GetPublicKey", "signing key")]),
+        "create_collaboration" => set(&[("dynamodb:PutItem", "table")]),
+        "list_collaborations" => set(&[("dynamodb:Query", "GSI1")]),
+        // A response is checked against the invitation it answers: reads only.
+        "get_collaboration" | "validate_invitation_response" => set(&[("dynamodb:GetItem", "table")]),
+        // The collaboration (or invitation) is read, then Put conditionally on the version read; an import Puts
+        // the participant it adds in the same transaction.
+        "add_workspace" | "invalidate_collaboration_invitation" | "import_invitation_response" => {
+            set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table")])
+        }
+        // The file is signed with the portal's key (whose public half it carries), its nonce sealed to rebuild it.
+        "invite_participant" => set(&[
+            ("dynamodb:GetItem", "table"),
+            ("dynamodb:PutItem", "table"),
+            ("kms:GetPublicKey", "signing key"),
+            ("kms:Sign", "signing key"),
+            ("kms:Encrypt", "outbox key"),
+        ]),
+        "list_collaboration_invitations" | "list_participants" => {
+            set(&[("dynamodb:GetItem", "table"), ("dynamodb:Query", "table")])
+        }
+        // The file is rebuilt with its unsealed nonce.
+        "get_collaboration_invitation" => set(&[("dynamodb:GetItem", "table"), ("kms:Decrypt", "outbox key")]),
+        // A new nonce, sealed, in a file signed again; the request keeps the public key it carried.
+        "refresh_collaboration_invitation" => set(&[
+            ("dynamodb:GetItem", "table"),
+            ("dynamodb:PutItem", "table"),
+            ("kms:Sign", "signing key"),
+            ("kms:Encrypt", "outbox key"),
+        ]),
+        // It checks the file's signature with the key the file carries, in the function: nothing at all.
+        "validate_collaboration_invitation" => set(&[]),
+        // The joined collaboration and the host are Puts; the nonce is sealed for the response.
+        "accept_collaboration_invitation" => set(&[("dynamodb:PutItem", "table"), ("kms:Encrypt", "outbox key")]),
+        // The host participant's sealed nonce is unsealed and echoed in a response signed with the portal's key.
+        "export_invitation_response" => set(&[
+            ("dynamodb:GetItem", "table"),
+            ("dynamodb:Query", "table"),
+            ("kms:Decrypt", "outbox key"),
+            ("kms:GetPublicKey", "signing key"),
+            ("kms:Sign", "signing key"),
+        ]),
+        "remove_participant" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:DeleteItem", "table")]),
+        // The guest's copy and the participants it knew are Deleted together.
+        "remove_participation" => {
+            set(&[("dynamodb:GetItem", "table"), ("dynamodb:Query", "table"), ("dynamodb:DeleteItem", "table")])
+        }
+        other => panic!("{other}: say which DynamoDB and KMS actions its code path needs"),
     }
 }
 
-/// The table, or the index, a policy statement's `Resource` names; anything else fails the test.
+/// The table, the index or the key a policy statement's `Resource` names; anything else fails the test.
 fn resource_name(resource: &Value) -> &'static str {
     if *resource == json!({ "Fn::GetAtt": ["Table", "Arn"] }) {
         return "table";
     }
     if *resource == json!({ "Fn::GetAtt": ["OutboxKey", "Arn"] }) {
-        return "key";
+        return "outbox key";
+    }
+    if *resource == json!({ "Fn::GetAtt": ["PortalSigningKey", "Arn"] }) {
+        return "signing key";
     }
     for index in ["GSI1", "GSI2"] {
         if *resource == json!({ "Fn::Sub": format!("${{Table.Arn}}/index/{index}") }) {
             return index;
         }
     }
-    panic!("unexpected Resource {resource}: name the table or one of its indexes")
+    panic!("unexpected Resource {resource}: name the table, one of its indexes, the outbox key or the signing key")
 }
 
 fn one_or_many(value: &Value) -> Vec<&Value> {
@@ -499,8 +591,18 @@ fn each_function_may_do_only_what_its_operation_does() {
     let t = template();
     for route in ROUTES {
         let id = function_id(route.operation);
-        let policies =
-            resources(&t)[&id]["Properties"]["Policies"].as_array().unwrap_or_else(|| panic!("{id}: Policies"));
+        let properties = &resources(&t)[&id]["Properties"];
+        // SAM makes each function's role from the basic execution policy (its logs) and the statements below; a
+        // role of its own would escape this check.
+        for key in ["Role", "PermissionsBoundary"] {
+            assert!(properties.get(key).is_none(), "{id}: {key}");
+        }
+        // No Policies at all: the function may do nothing but log.
+        let no_policies = Vec::new();
+        let policies = match properties.get("Policies") {
+            None => &no_policies,
+            Some(policies) => policies.as_array().unwrap_or_else(|| panic!("{id}: Policies is a list")),
+        };
         let mut granted = BTreeSet::new();
         for policy in policies {
             // Only inline statements: a SAM policy template or a managed policy grants more than is written here.
@@ -608,4 +710,32 @@ fn the_email_consumer_reads_only_pending_deliveries_retries_boundedly_and_may_on
     assert_eq!(granted, wanted);
     assert_eq!(resources(&t)["OutboxKey"]["Type"], "AWS::KMS::Key");
     assert_eq!(resources(&t)["OutboxKey"]["Properties"]["EnableKeyRotation"], true);
+}
+
+/// The portal's signing key is an asymmetric P-256 key that signs and verifies only: its private half never leaves
+/// KMS (the functions ask KMS to sign), the account administers it, and the functions' own policies say who may use
+/// it (`each_function_may_do_only_what_its_operation_does`).
+#[test]
+fn the_portal_signs_with_a_kms_key_whose_private_half_never_leaves_kms() {
+    let t = template();
+    let key = &resources(&t)["PortalSigningKey"];
+    assert_eq!(key["Type"], "AWS::KMS::Key");
+    let p = &key["Properties"];
+    // What `KmsSigner` asks for: ECDSA_SHA_256 with a P-256 key, whose GetPublicKey is a SubjectPublicKeyInfo.
+    assert_eq!(p["KeySpec"], "ECC_NIST_P256");
+    assert_eq!(p["KeyUsage"], "SIGN_VERIFY");
+    assert!(p.get("EnableKeyRotation").is_none(), "KMS does not rotate asymmetric keys");
+    // Other portals know this portal by its public key: deleting or replacing the stack keeps the key.
+    assert_eq!(key["DeletionPolicy"], "Retain");
+    assert_eq!(key["UpdateReplacePolicy"], "Retain");
+    // The outbox key's policy: only the account, which grants use through the functions' IAM policies.
+    assert_eq!(p["KeyPolicy"], resources(&t)["OutboxKey"]["Properties"]["KeyPolicy"]);
+    let statements = p["KeyPolicy"]["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(
+        statements[0]["Principal"],
+        json!({ "AWS": { "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root" } })
+    );
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(env["RSVP_PORTAL_SIGNING_KEY_ID"], reference("PortalSigningKey"));
 }

@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use rsvp::app::{App, Config};
+use rsvp::domain::collaboration::PortalUrl;
 use rsvp::domain::{Email, Role, TenantId, UserId};
 use rsvp::seal::AesSealer;
+use rsvp::sign::LocalSigner;
 use rsvp::store::memory::MemoryStore;
 use rsvp_local::token::now_epoch_seconds;
 use rsvp_local::{Server, SigningKey, TokenClaims};
@@ -48,6 +50,10 @@ struct ServeArgs {
     /// Where invitation emails are written as .eml files (one line each is printed); default <data-dir>/outbox.
     #[arg(long)]
     outbox: Option<PathBuf>,
+    /// Makes this server a portal at this https URL (the collaboration routes); its id, name and signing key are
+    /// made on first start and kept in the data directory.
+    #[arg(long, value_parser = parse_portal_url)]
+    portal_url: Option<PortalUrl>,
 }
 
 #[derive(Args)]
@@ -101,8 +107,15 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     let url = format!("http://{}", listener.local_addr()?);
     let config = Config::from_env()?;
     let public_url = args.public_url.or(config.public_url.clone()).unwrap_or_else(|| url.clone());
-    let config = Config { public_url: Some(public_url), ..config };
-    let app = Arc::new(App::new(store, config).with_sealer(sealer));
+    let mut config = Config { public_url: Some(public_url), ..config };
+    // A portal's signing key stays in the data directory, as it stays in KMS in AWS.
+    let signer = Arc::new(LocalSigner::load_or_create(&args.data_dir).map_err(|e| in_dir(&args.data_dir, e))?);
+    if let Some(url) = args.portal_url {
+        let portal = rsvp_local::portal::load_or_create(&args.data_dir, url).map_err(|e| in_dir(&args.data_dir, e))?;
+        println!("portal {} ({}) at {}", portal.id, portal.name, portal.url);
+        config.portal = Some(portal);
+    }
+    let app = Arc::new(App::new(store, config).with_sealer(sealer).with_signer(signer));
     let server = Server::from_listener(listener, app, key)?;
     println!("rsvp listening on {url}; invitation emails go to {}", outbox.display());
     server.run_until(shutdown_signal()).await?;
@@ -165,6 +178,10 @@ fn parse_public_url(value: &str) -> Result<String, String> {
     } else {
         Err("it must start with https:// or http://".into())
     }
+}
+
+fn parse_portal_url(value: &str) -> Result<PortalUrl, String> {
+    PortalUrl::parse("--portal-url", value, false).map_err(|e| e.to_string())
 }
 
 fn parse_tenant(value: &str) -> Result<String, String> {

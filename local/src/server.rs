@@ -148,8 +148,11 @@ async fn dispatch(
     let now = OffsetDateTime::now_utc();
     // Public pages have no authorizer in API Gateway (`Auth: Authorizer: NONE`): their events carry no claims.
     let claims = match route.kind {
-        Kind::Api | Kind::Portal => {
+        Kind::Api => {
             bearer_token(&parts.headers).and_then(|token| shared.key.authorizer_claims(token, now.unix_timestamp()))
+        }
+        Kind::Portal => {
+            portal_token(&parts, &body).and_then(|token| shared.key.authorizer_claims(&token, now.unix_timestamp()))
         }
         Kind::Page | Kind::Public | Kind::PortalPublic => None,
     };
@@ -220,6 +223,27 @@ fn is_valid_host(host: &str) -> bool {
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let (scheme, token) = headers.get(AUTHORIZATION)?.to_str().ok()?.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// A portal route's token, where ArcGIS clients put it: `Authorization: Bearer`, `X-Esri-Authorization: Bearer`,
+/// or the `token` parameter of the query string or of a form body.
+fn portal_token(parts: &Parts, body: &[u8]) -> Option<String> {
+    if let Some(token) = bearer_token(&parts.headers) {
+        return Some(token.to_owned());
+    }
+    let esri = parts.headers.get("x-esri-authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.split_once(' '));
+    if let Some((_, token)) = esri.filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer")) {
+        return Some(token.trim().to_owned());
+    }
+    let from = |bytes: &[u8]| {
+        url::form_urlencoded::parse(bytes).find(|(name, _)| name == "token").map(|(_, value)| value.into_owned())
+    };
+    let is_form = parts
+        .headers
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    from(parts.uri.query().unwrap_or_default().as_bytes()).or_else(|| if is_form { from(body) } else { None })
 }
 
 async fn read_body(body: Incoming) -> Result<Bytes, Refusal> {

@@ -122,6 +122,24 @@ routes! {
     RESEND_USER_INVITATION: "POST" "/api/users/invitations/{invitationId}/resend" => resend_user_invitation;
     VERIFY_INVITATION: "POST" "/api/users/verifyInvitation" => verify_invitation (Public);
     ACCEPT_USER_INVITATION: "POST" "/api/users/signupUser/{invitationCode}" => accept_user_invitation (Public);
+    GET_PORTAL_SELF: "GET" "/sharing/rest/portals/{portalId}" => get_portal_self (PortalPublic);
+    CREATE_COLLABORATION: "POST" "/sharing/rest/portals/{portalId}/createCollaboration" => create_collaboration (Portal);
+    LIST_COLLABORATIONS: "GET" "/sharing/rest/portals/{portalId}/collaborations" => list_collaborations (Portal);
+    GET_COLLABORATION: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}" => get_collaboration (Portal);
+    ADD_WORKSPACE: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/addWorkspace" => add_workspace (Portal);
+    INVITE_PARTICIPANT: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/inviteParticipant" => invite_participant (Portal);
+    LIST_COLLABORATION_INVITATIONS: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/invitations" => list_collaboration_invitations (Portal);
+    GET_COLLABORATION_INVITATION: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/invitations/{invitationId}" => get_collaboration_invitation (Portal);
+    INVALIDATE_COLLABORATION_INVITATION: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/invitations/{invitationId}/invalidate" => invalidate_collaboration_invitation (Portal);
+    REFRESH_COLLABORATION_INVITATION: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/invitations/{invitationId}/refresh" => refresh_collaboration_invitation (Portal);
+    VALIDATE_COLLABORATION_INVITATION: "POST" "/sharing/rest/portals/{portalId}/validateCollaborationInvitation" => validate_collaboration_invitation (Portal);
+    ACCEPT_COLLABORATION_INVITATION: "POST" "/sharing/rest/portals/{portalId}/acceptCollaborationInvitation" => accept_collaboration_invitation (Portal);
+    EXPORT_INVITATION_RESPONSE: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/exportInvitationResponse" => export_invitation_response (Portal);
+    VALIDATE_INVITATION_RESPONSE: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/validateInvitationResponse" => validate_invitation_response (Portal);
+    IMPORT_INVITATION_RESPONSE: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/importInvitationResponse" => import_invitation_response (Portal);
+    LIST_PARTICIPANTS: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/participants" => list_participants (Portal);
+    REMOVE_PARTICIPANT: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/participants/{participantPortalId}/remove" => remove_participant (Portal);
+    REMOVE_PARTICIPATION: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/removeParticipation" => remove_participation (Portal);
     SHOW_INVITATION_PAGE: "GET" "/invite/{invitationId}" => show_invitation_page (Page);
     RESPOND_TO_INVITATION_PAGE: "POST" "/invite/{invitationId}" => respond_to_invitation_page (Page);
 }
@@ -189,6 +207,7 @@ mod tests {
             [
                 "/api/users/verifyInvitation",
                 "/api/users/signupUser/{invitationCode}",
+                "/sharing/rest/portals/{portalId}",
                 "/invite/{invitationId}",
                 "/invite/{invitationId}"
             ]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use serde_json::json;
+use serde::Serialize;
 
 use super::wire::WorkspaceBody;
 use crate::app::App;
@@ -19,8 +19,14 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let workspace = Workspace::create(r.params.required("workspaceName")?, r.params.get("workspaceDescription"))?;
     let next = c.add_workspace(workspace.clone(), app.clock.now())?;
     app.store.put_collaboration(&next, Some(c.version)).await?;
-    let body = json!({"success": true, "workspace": WorkspaceBody {
-        id: workspace.id.to_string(), name: workspace.name, description: workspace.description,
-    }});
+    let workspace =
+        WorkspaceBody { id: workspace.id.to_string(), name: workspace.name, description: workspace.description };
+    let body = Added { success: true, workspace };
     Ok(arcgis::answer(r.format, StatusCode::OK, "Workspace", &body))
+}
+
+#[derive(Serialize)]
+struct Added {
+    success: bool,
+    workspace: WorkspaceBody,
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use serde_json::json;
+use serde::Serialize;
 
 use super::wire::CollaborationBody;
 use crate::app::App;
@@ -30,6 +30,12 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         app.clock.now(),
     )?;
     app.store.put_collaboration(&c, None).await?;
-    let body = json!({"success": true, "collaboration": CollaborationBody::new(&c)});
+    let body = Created { success: true, collaboration: CollaborationBody::new(&c) };
     Ok(arcgis::answer(r.format, StatusCode::OK, "Collaboration", &body))
+}
+
+#[derive(Serialize)]
+struct Created {
+    success: bool,
+    collaboration: CollaborationBody,
 }

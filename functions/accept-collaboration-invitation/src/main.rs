@@ -1,0 +1,6 @@
+//! The `accept_collaboration_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::accept_collaboration_invitation`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    rsvp::lambda::run(&rsvp::routes::ACCEPT_COLLABORATION_INVITATION).await
+}

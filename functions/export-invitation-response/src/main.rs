@@ -1,0 +1,6 @@
+//! The `export_invitation_response` Lambda function. It only wires the route; the operation is `rsvp::ops::export_invitation_response`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    rsvp::lambda::run(&rsvp::routes::EXPORT_INVITATION_RESPONSE).await
+}

@@ -1,0 +1,6 @@
+//! The `get_collaboration_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::get_collaboration_invitation`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    rsvp::lambda::run(&rsvp::routes::GET_COLLABORATION_INVITATION).await
+}

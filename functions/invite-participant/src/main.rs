@@ -1,0 +1,6 @@
+//! The `invite_participant` Lambda function. It only wires the route; the operation is `rsvp::ops::invite_participant`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    rsvp::lambda::run(&rsvp::routes::INVITE_PARTICIPANT).await
+}

@@ -1,0 +1,6 @@
+//! The `refresh_collaboration_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::refresh_collaboration_invitation`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    rsvp::lambda::run(&rsvp::routes::REFRESH_COLLABORATION_INVITATION).await
+}

@@ -1,0 +1,6 @@
+//! The `validate_collaboration_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::validate_collaboration_invitation`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    rsvp::lambda::run(&rsvp::routes::VALIDATE_COLLABORATION_INVITATION).await
+}
