@@ -7,12 +7,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use reqwest::{Client, StatusCode};
 use rsvp::app::{App, Config};
 use rsvp::domain::FixedClock;
-use rsvp::domain::collaboration::PortalUrl;
+use rsvp::domain::collaboration::{CollaborationInvitationId, InvitationResponse, PortalUrl, signed_file};
 use rsvp::seal::AesSealer;
-use rsvp::sign::LocalSigner;
+use rsvp::sign::{LocalSigner, Signer as _};
 use rsvp::store::Store;
 use rsvp::store::memory::MemoryStore;
 use rsvp_local::{Server, SigningKey, TokenClaims};
@@ -375,9 +377,20 @@ async fn a_response_imports_once_and_never_after_invalidate_or_refresh(Pair { ho
     host.import(&other, &old_response).await.assert_error(StatusCode::BAD_REQUEST, "does not answer a live invitation");
     assert!(host.participants(&other).await.is_empty(), "nothing was imported");
 
-    // A response to an invitation the host never issued.
+    // A response to an invitation the host never issued: edited, its signature breaks; signed anew by a portal
+    // that holds its own key, it answers nothing the host knows.
     let unknown = old_response.replacen(&old_id, "0123456789abcdef0123456789abcdef", 1);
     host.import(&other, &unknown).await.assert_error(StatusCode::BAD_REQUEST, "signature does not verify");
+    let mut forged: InvitationResponse =
+        serde_json::from_value(serde_json::from_str::<Value>(&old_response).unwrap()["invitationResponse"].clone())
+            .unwrap();
+    let impostor = LocalSigner::ephemeral();
+    forged.invitation_id = CollaborationInvitationId::new();
+    forged.public_key = impostor.public_key().await.unwrap().to_base64();
+    let payload = serde_json::to_string(&forged).unwrap();
+    let signature = STANDARD.encode(impostor.sign(payload.as_bytes()).await.unwrap());
+    let signed = signed_file("invitationResponse", &payload, &signature);
+    host.import(&other, &signed).await.assert_error(StatusCode::BAD_REQUEST, "does not answer a live invitation");
     let wrong_collaboration = host.import(&collaboration, &old_response).await;
     wrong_collaboration.assert_error(StatusCode::BAD_REQUEST, "does not answer a live invitation");
 }
