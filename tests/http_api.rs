@@ -16,7 +16,6 @@ const BASE: &str = "/api/v1-preview";
 const OWNER: (&str, &str) = ("tenant-owner", "admin@owner.example");
 const GUEST: (&str, &str) = ("tenant-guest", "bob@guest.example");
 const OTHER: (&str, &str) = ("tenant-other", "eve@other.example");
-const START: Timestamp = Timestamp::from_millis(1_790_000_000_000);
 
 /// One running local server and what a test needs to talk to it.
 struct TestApp {
@@ -29,7 +28,7 @@ struct TestApp {
 
 impl TestApp {
     async fn spawn(store: Arc<dyn Store>) -> Self {
-        let clock = Arc::new(FixedClock::at(START));
+        let clock = Arc::new(FixedClock::at(rsvp_tests::present()));
         let config = Config { public_url: Some("https://rsvp.test".into()), ..Config::default() };
         let app = Arc::new(App::new(Arc::clone(&store), config).with_clock(clock.clone()));
         let key = SigningKey::generate();
@@ -134,21 +133,7 @@ async fn dynamodb() -> TestApp {
     TestApp::spawn(Arc::new(rsvp_tests::fresh_dynamo_store().await)).await
 }
 
-/// Runs each scenario once per store.
-macro_rules! against_both_stores {
-    ($($scenario:ident),* $(,)?) => {
-        mod embedded_store {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() { super::$scenario(super::memory().await).await; })*
-        }
-        mod dynamodb_local {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() { super::$scenario(super::dynamodb().await).await; })*
-        }
-    };
-}
-
-against_both_stores!(
+rsvp_tests::against_both_stores!(
     three_way_handshake,
     wrong_roles_and_other_tenants,
     racing_accepts_have_one_winner,

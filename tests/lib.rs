@@ -74,6 +74,14 @@ pub async fn fresh_dynamo_store() -> DynamoStore {
     DynamoStore::new(client, table)
 }
 
+/// The real present, for tests whose items live in DynamoDB Local longer than a moment: its TTL sweeper deletes,
+/// in real time, items whose `ttl` has passed, so a clock years in the past (as [`T0`]) would have a server's items
+/// vanish under a test that runs a while. Tests that start their clock here compare times relative to it.
+pub fn present() -> Timestamp {
+    use rsvp::domain::Clock as _;
+    rsvp::domain::SystemClock.now()
+}
+
 /// A clock standing at [`T0`]; move it with `advance_minutes` / `advance_millis`.
 pub fn clock() -> FixedClock {
     FixedClock::at(T0)
@@ -132,6 +140,24 @@ pub fn as_recipient(who: &Principal) -> Actor<'_> {
 /// `who` acting as an administrator of the community (for Confirm, Decline after acceptance, Resend, Delete).
 pub fn as_community_admin(who: &Principal) -> Actor<'_> {
     Actor { principal: Some(who), is_recipient: false, is_community_admin: true }
+}
+
+/// Runs each named scenario against both stores: `embedded_store::<name>` with `memory().await` and
+/// `dynamodb_local::<name>` with `dynamodb().await`, two functions the calling file defines (each gives the
+/// scenario its argument: a running server over that store, say). Both run on a multi-threaded runtime, as the
+/// servers they start do.
+#[macro_export]
+macro_rules! against_both_stores {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded_store {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() { super::$scenario(super::memory().await).await; })*
+        }
+        mod dynamodb_local {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() { super::$scenario(super::dynamodb().await).await; })*
+        }
+    };
 }
 
 /// The first page of `count` items.

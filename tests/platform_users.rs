@@ -12,7 +12,7 @@ use std::sync::Arc;
 use futures::future::join_all;
 use reqwest::{Client, Method, StatusCode};
 use rsvp::app::{App, Config};
-use rsvp::domain::{FixedClock, InvitationId, MailItem, Timestamp};
+use rsvp::domain::{Clock as _, FixedClock, InvitationId, MailItem};
 use rsvp::mail::deliver::Deliverer;
 use rsvp::mail::outbox::OutboxMailer;
 use rsvp::seal::{AesSealer, Sealer};
@@ -26,7 +26,6 @@ const ACME: &str = "tenant-acme";
 const ADMIN: &str = "ada@acme.example";
 const MEMBER: &str = "mia@acme.example";
 const OTHER_MEMBER: &str = "tom@acme.example";
-const START: Timestamp = Timestamp::from_millis(1_790_000_000_000);
 const INVITATIONS: &str = "/api/users/invitations";
 const SETTINGS: &str = "/api/businesses/tenant-acme/usersettings";
 
@@ -65,7 +64,7 @@ impl TestApp {
     }
 
     async fn spawn(store: Arc<dyn Store>, sealer: Arc<dyn Sealer>, outbox: PathBuf, deliver_here: bool) -> Self {
-        let clock = Arc::new(FixedClock::at(START));
+        let clock = Arc::new(FixedClock::at(rsvp_tests::present()));
         let config = Config { public_url: Some("https://rsvp.test".into()), ..Config::default() };
         let app = App::new(Arc::clone(&store), config).with_clock(clock.clone()).with_sealer(sealer.clone());
         let key = SigningKey::generate();
@@ -177,20 +176,15 @@ impl Answer {
     }
 }
 
-macro_rules! against_both_stores {
-    ($($scenario:ident),* $(,)?) => {
-        mod embedded_store {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() { super::$scenario(super::TestApp::memory().await).await; })*
-        }
-        mod dynamodb_local {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() { super::$scenario(super::TestApp::dynamodb().await).await; })*
-        }
-    };
+async fn memory() -> TestApp {
+    TestApp::memory().await
 }
 
-against_both_stores!(
+async fn dynamodb() -> TestApp {
+    TestApp::dynamodb().await
+}
+
+rsvp_tests::against_both_stores!(
     an_administrator_enables_inviting_and_an_invitation_is_accepted_once,
     a_request_is_all_or_nothing,
     the_daily_limit_holds_under_concurrent_requests,
@@ -536,6 +530,7 @@ async fn settings_are_validated_and_scoped_to_the_tenant(app: TestApp) {
     app.enable().await;
     app.invite(&app.member(), &["jane@partner.example"], "").await;
     let listed = app.list(&app.admin(), "").await;
-    assert_eq!(listed[0]["Expires"], "2026-09-24T14:13:20Z", "valid for the tenant's 3 days");
+    let expires = app.clock.now().plus_days(3).to_rfc3339();
+    assert_eq!(listed[0]["Expires"], json!(expires), "valid for the tenant's 3 days");
     assert!(listed[0]["Message"].is_null(), "an empty message is none");
 }

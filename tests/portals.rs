@@ -18,7 +18,6 @@ use rsvp::sign::{LocalSigner, Signer as _};
 use rsvp::store::Store;
 use rsvp::store::memory::MemoryStore;
 use rsvp_local::{Server, SigningKey, TokenClaims};
-use rsvp_tests::T0;
 use serde_json::{Value, json};
 
 /// One running portal.
@@ -59,7 +58,7 @@ impl TestPortal {
         let url = PortalUrl::parse("url", portal_url, false).expect("a portal URL");
         let portal = rsvp_local::portal::load_or_create(&dir, url).expect("the portal's identity");
         let signer = Arc::new(LocalSigner::load_or_create(&dir).expect("the portal's key"));
-        let clock = Arc::new(FixedClock::at(T0));
+        let clock = Arc::new(FixedClock::at(rsvp_tests::present()));
         let config = Config { portal: Some(portal), ..Config::default() };
         let app = App::new(store, config)
             .with_clock(clock.clone())
@@ -216,20 +215,7 @@ async fn dynamodb() -> Pair {
     }
 }
 
-macro_rules! on_both_stores {
-    ($($scenario:ident),* $(,)?) => {
-        mod embedded_store {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() { super::$scenario(super::memory().await).await; })*
-        }
-        mod dynamodb_local {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() { super::$scenario(super::dynamodb().await).await; })*
-        }
-    };
-}
-
-on_both_stores!(
+rsvp_tests::against_both_stores!(
     two_portals_collaborate,
     tampered_foreign_misaddressed_and_expired_files_are_refused,
     a_response_imports_once_and_never_after_invalidate_or_refresh,
