@@ -23,7 +23,7 @@ pub async fn run(route: &'static Route) -> Result<(), Error> {
     init_tracing();
     let config = Config::from_env()?;
     let table = std::env::var("RSVP_TABLE_NAME").map_err(|_| "RSVP_TABLE_NAME is not set")?;
-    let aws = aws_config::load_from_env().await;
+    let aws = aws_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
     let mut app = App::new(Arc::new(store), config);
     // Set for the operations that issue link secrets (create, Resend); the others never seal.
@@ -55,7 +55,7 @@ pub async fn run_deliver_emails() -> Result<(), Error> {
     let key = env("RSVP_KMS_KEY_ID").ok_or("RSVP_KMS_KEY_ID is not set")?;
     let from = env("RSVP_MAIL_FROM").ok_or("RSVP_MAIL_FROM is not set")?;
     crate::domain::Email::parse(&from).map_err(|e| format!("RSVP_MAIL_FROM is not an email address: it {e}"))?;
-    let aws = aws_config::load_from_env().await;
+    let aws = aws_config().await;
     let deliverer = Arc::new(Deliverer {
         store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table)),
         sealer: Arc::new(KmsSealer::new(aws_sdk_kms::Client::new(&aws), key)),
@@ -80,14 +80,32 @@ pub struct StreamEvent {
     pub records: Vec<serde_json::Value>,
 }
 
+/// The SDK's configuration, with timeouts that keep an unreachable or throttling table inside the function's
+/// 10 s: each attempt gives up after 2 s, and the standard retries (3 attempts, with backoff) after 6 s in all,
+/// so the caller gets a 503 to retry rather than a Lambda timeout.
+async fn aws_config() -> aws_config::SdkConfig {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(std::time::Duration::from_secs(2))
+        .operation_timeout(std::time::Duration::from_secs(6))
+        .build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
+}
+
 /// A set, non-empty environment variable.
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// Plain text lines without colour or timestamps: CloudWatch adds its own. `RUST_LOG` filters (default `info`).
+/// One JSON object per line (CloudWatch Logs Insights reads its fields), without timestamps: CloudWatch adds its
+/// own. `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).without_time().with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_env_filter(filter)
+        .without_time()
+        .with_target(false)
+        .try_init();
 }

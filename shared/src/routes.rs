@@ -51,26 +51,38 @@ impl std::fmt::Debug for Route {
 }
 
 impl Route {
-    /// Runs the operation and turns its error, if any, into the wire answer, logging one line for the request
-    /// (never its body or headers, which may carry secrets).
+    /// Runs the operation and turns its error, if any, into the wire answer, logging one line for the request:
+    /// its id, operation, status and latency; for a refusal, what kind it was; for a failure, its cause with
+    /// anything shaped like an address or a secret masked ([`crate::http::redact`]). Never the request's body,
+    /// headers or path (which carry tokens and invitation codes), nor the refusal's sentence (which can name the
+    /// addresses a caller sent).
     pub async fn call(&self, app: Arc<App>, req: Request) -> Response<Body> {
         let operation_id = request_id(&req);
-        match (self.handler)(app, req).await {
+        let started = std::time::Instant::now();
+        let answer = (self.handler)(app, req).await;
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match answer {
             Ok(response) => {
-                tracing::info!(
-                    operation = self.operation,
-                    operation_id,
-                    status = response.status().as_u16(),
-                    "answered"
-                );
+                let status = response.status().as_u16();
+                tracing::info!(operation = self.operation, operation_id, status, latency_ms, "answered");
                 response
             }
             Err(error) => {
                 let status = error.status().as_u16();
+                let kind = error.kind();
                 if status >= 500 {
-                    tracing::error!(operation = self.operation, operation_id, status, %error, "failed");
+                    let cause = crate::http::redact(&error.to_string());
+                    tracing::error!(
+                        operation = self.operation,
+                        operation_id,
+                        status,
+                        latency_ms,
+                        kind,
+                        cause,
+                        "failed"
+                    );
                 } else {
-                    tracing::info!(operation = self.operation, operation_id, status, %error, "refused");
+                    tracing::info!(operation = self.operation, operation_id, status, latency_ms, kind, "refused");
                 }
                 match self.kind {
                     Kind::Api | Kind::Public => error.into_response(&operation_id),

@@ -189,6 +189,7 @@ impl ApiError {
         let status = self.status();
         let message = match &self {
             Self::Internal(_) => "The service failed to complete the request.".to_owned(),
+            Self::Unavailable(_) => "The service is briefly unavailable; nothing was changed.".to_owned(),
             other => other.to_string(),
         };
         let body = ErrorBody {
@@ -198,7 +199,13 @@ impl ApiError {
                 details: vec![format!("requestId: {operation_id}")],
             },
         };
-        super::response::json(status, &body)
+        let mut response = super::response::json(status, &body);
+        if let Some(seconds) = self.retry_after()
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

@@ -31,10 +31,17 @@ pub enum ApiError {
     ForbiddenBySettings(String),
     #[error("{reason}")]
     TooManyRequests { reason: String, retry_after_seconds: i64 },
-    /// A bug or an outage. The detail goes to the log only; the caller gets a generic sentence.
+    /// A component this request needs (the table, KMS) could not be reached or throttled it: the caller retries
+    /// after `Retry-After`. The detail goes to the log only.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A bug. The detail goes to the log only; the caller gets a generic sentence.
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// How long a caller waits after a 503: outages of the table are mostly brief throttling.
+pub const UNAVAILABLE_RETRY_SECONDS: i64 = 2;
 
 /// The seed's `ErrorResponse`.
 #[derive(Debug, Serialize)]
@@ -61,7 +68,33 @@ impl ApiError {
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ForbiddenBySettings(_) => StatusCode::UNAUTHORIZED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What kind of refusal or failure this is, in a word, for the log line.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::Unprocessable(_) => "unprocessable",
+            Self::ForbiddenBySettings(_) => "forbidden_by_settings",
+            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// Seconds to wait before retrying, for the answers that have one.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            Self::TooManyRequests { retry_after_seconds, .. } => Some((*retry_after_seconds).max(1)),
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_SECONDS),
+            _ => None,
         }
     }
 
@@ -77,6 +110,7 @@ impl ApiError {
                 "Ask a TenantAdministrator to change the tenant's user settings (PUT /api/businesses/{businessId}/usersettings)."
             }
             Self::TooManyRequests { .. } => "Wait for the time given in the Retry-After header, then try again.",
+            Self::Unavailable(_) => "Wait for the time given in the Retry-After header, then send the request again.",
             Self::Internal(_) => "Try again later; if it persists, report the OperationId to the operators.",
         }
     }
@@ -86,6 +120,7 @@ impl ApiError {
         let status = self.status();
         let reason = match &self {
             Self::Internal(_) => "The service failed to complete the request.".to_owned(),
+            Self::Unavailable(_) => "The service is briefly unavailable; nothing was changed.".to_owned(),
             other => other.to_string(),
         };
         let body = ErrorResponse {
@@ -95,8 +130,8 @@ impl ApiError {
             resolution: self.resolution(),
         };
         let mut response = super::response::json(status, &body);
-        if let Self::TooManyRequests { retry_after_seconds, .. } = self
-            && let Ok(value) = HeaderValue::from_str(&retry_after_seconds.max(1).to_string())
+        if let Some(seconds) = self.retry_after()
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
@@ -124,6 +159,11 @@ impl ApiError {
                 ("Not allowed", reason.as_str(), None)
             }
             Self::TooManyRequests { reason, .. } => ("Too many requests", reason.as_str(), None),
+            Self::Unavailable(_) => (
+                "Briefly unavailable",
+                "The service is briefly unavailable and nothing was changed. Try again in a moment.",
+                None,
+            ),
             Self::Internal(_) => (
                 "Something went wrong",
                 "The service failed to complete the request. Try again later.",
@@ -155,15 +195,17 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidCursor => Self::bad_request(
                 "continuationToken is not valid for this list; start again from the first page without it.",
             ),
-            StoreError::Unavailable(detail) => Self::Internal(detail),
+            StoreError::Unavailable(detail) => Self::Unavailable(detail),
+            StoreError::Corrupt(detail) => Self::Internal(detail),
         }
     }
 }
 
-/// A secret that could not be sealed for the outbox: the invitation is not written without its email.
+/// A secret that could not be sealed (or a kept one unsealed): KMS was unreachable or refused, so nothing is
+/// written without its email, and the caller retries.
 impl From<crate::seal::SealError> for ApiError {
     fn from(e: crate::seal::SealError) -> Self {
-        Self::Internal(e.0)
+        Self::Unavailable(e.0)
     }
 }
 

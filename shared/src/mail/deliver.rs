@@ -107,7 +107,7 @@ impl Deliverer {
                 Ok(Delivered::Sent(message_id))
             }
             DeliveryOutcome::Failed { reason } => {
-                tracing::warn!(invitation = %id, seq, reason, "email not sent");
+                tracing::warn!(invitation = %id, seq, reason = crate::http::redact(&reason), "email not sent");
                 Err(DeliverError::Failed(reason))
             }
         }
@@ -129,7 +129,8 @@ impl Deliverer {
                 }
                 Err(e) if tries >= RECORD_TRIES => return Err(e.into()),
                 Err(e) => {
-                    tracing::warn!(invitation = %id, seq, error = %e, "recording the outcome failed; trying again");
+                    let error = crate::http::redact(&e.to_string());
+                    tracing::warn!(invitation = %id, seq, error, "recording the outcome failed; trying again");
                     tokio::time::sleep(std::time::Duration::from_millis(200 * tries)).await;
                 }
             }
@@ -162,7 +163,8 @@ impl Deliverer {
             };
             let Some((item, seq)) = pending_delivery(&record) else { continue };
             if let Err(error) = self.deliver(item, seq).await {
-                tracing::warn!(invitation = %item.id(), seq, %error, "delivery failed; the record will be retried");
+                let error = crate::http::redact(&error.to_string());
+                tracing::warn!(invitation = %item.id(), seq, error, "delivery failed; the record will be retried");
                 let mut failure = DynamoDbBatchItemFailure::default();
                 failure.item_identifier = record.change.sequence_number.clone();
                 response.batch_item_failures.push(failure);

@@ -79,6 +79,10 @@ impl DynamoStore {
         Self { client, table: table.into() }
     }
 
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
     /// Creates the table as `template.yaml` declares it (keys, indexes, stream, TTL). For tests and local setups.
     pub async fn create_table(client: &Client, table: &str) -> StoreResult<()> {
         let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
@@ -409,12 +413,12 @@ fn unavailable(e: impl std::error::Error) -> StoreError {
 }
 
 fn decode<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
-    serde_dynamo::from_item(item).map_err(|e| StoreError::Unavailable(format!("undecodable item: {e}")))
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(format!("undecodable item: {e}")))
 }
 
 fn encode<T: Serialize>(value: &T, keys: &[(&str, String)]) -> StoreResult<Item> {
     let mut item: Item =
-        serde_dynamo::to_item(value).map_err(|e| StoreError::Unavailable(format!("unencodable item: {e}")))?;
+        serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(format!("unencodable item: {e}")))?;
     for (name, value) in keys {
         item.insert((*name).to_owned(), s(value.clone()));
     }
@@ -1032,7 +1036,7 @@ impl Store for DynamoStore {
                 .expression_attribute_names("#st", "state")
                 .expression_attribute_values(
                     ":st",
-                    serde_dynamo::to_attribute_value(stored).map_err(|e| StoreError::Unavailable(e.to_string()))?,
+                    serde_dynamo::to_attribute_value(stored).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 );
             if expression.contains(":now") {
                 query = query.expression_attribute_values(":now", n(filter.now.millis()));
@@ -1317,5 +1321,5 @@ fn delivery_state(state: DeliveryState) -> AttributeValue {
 }
 
 fn status(status: MemberStatus) -> StoreResult<AttributeValue> {
-    serde_dynamo::to_attribute_value(status).map_err(|e| StoreError::Unavailable(e.to_string()))
+    serde_dynamo::to_attribute_value(status).map_err(|e| StoreError::Corrupt(e.to_string()))
 }

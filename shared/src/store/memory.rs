@@ -95,7 +95,7 @@ impl MemoryStore {
     /// Runs `change` on a copy of the state and keeps it only if it succeeds and (when file-backed) is saved:
     /// a failed change leaves nothing half-written.
     fn write<T>(&self, change: impl FnOnce(&mut State) -> StoreResult<T>) -> StoreResult<T> {
-        let mut guard = self.state.lock().map_err(|_| StoreError::Unavailable("store lock poisoned".into()))?;
+        let mut guard = self.state.lock().map_err(|_| StoreError::Corrupt("store lock poisoned".into()))?;
         let mut next = guard.clone();
         let out = change(&mut next)?;
         if let Some(file) = &self.file {
@@ -106,7 +106,7 @@ impl MemoryStore {
     }
 
     fn read<T>(&self, read: impl FnOnce(&State) -> T) -> StoreResult<T> {
-        let guard = self.state.lock().map_err(|_| StoreError::Unavailable("store lock poisoned".into()))?;
+        let guard = self.state.lock().map_err(|_| StoreError::Corrupt("store lock poisoned".into()))?;
         Ok(read(&guard))
     }
 }

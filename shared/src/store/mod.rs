@@ -65,9 +65,13 @@ pub enum StoreError {
     /// A continuation cursor that does not denote a position in the list asked for.
     #[error("invalid cursor")]
     InvalidCursor,
-    /// The store could not be reached or answered with an error; the message is for the log, not the caller.
+    /// The store could not be reached, throttled, or answered with an error; the message is for the log, not the
+    /// caller, who is told to retry (503).
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// An item that does not decode, or a value that does not encode: a bug of ours (500), not an outage.
+    #[error("store data fault: {0}")]
+    Corrupt(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -126,9 +126,13 @@ pub(crate) async fn hosted_invitation(
     Ok((c, invitation))
 }
 
+/// This portal's own signer failing is KMS being unreachable (a retry helps) or a bug.
 impl From<crate::sign::SignError> for ApiError {
     fn from(e: crate::sign::SignError) -> Self {
-        Self::Internal(e.to_string())
+        match e {
+            crate::sign::SignError::Kms(detail) => Self::Unavailable(detail),
+            other => Self::Internal(other.to_string()),
+        }
     }
 }
 

@@ -1,0 +1,346 @@
+//! Hardening: outages of the table answer 503 with `Retry-After` and change nothing, the log never carries a
+//! secret, a token or an address, and races of many requests on one thing have one winner — against DynamoDB
+//! Local and real HTTP.
+//!
+//! The test binary captures its own log (every request's one JSON line) in memory, as CloudWatch would hold it.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use futures::future::join_all;
+use reqwest::{Client, Method, StatusCode};
+use rsvp::app::{App, Config};
+use rsvp::domain::FixedClock;
+use rsvp::store::Store;
+use rsvp::store::dynamodb::DynamoStore;
+use rsvp_local::{Server, SigningKey, TokenClaims};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// What the tracing subscriber of this binary wrote.
+static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the capturing subscriber once (the same JSON format `rsvp::lambda::init_tracing` writes in Lambda).
+fn capture_log() -> Arc<Mutex<Vec<u8>>> {
+    LOG.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = Capture(buffer.clone());
+        tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .without_time()
+            .with_target(false)
+            .with_writer(move || writer.clone())
+            .init();
+        buffer
+    })
+    .clone()
+}
+
+fn log_text() -> String {
+    String::from_utf8_lossy(&capture_log().lock().unwrap()).into_owned()
+}
+
+struct TestApp {
+    url: String,
+    key: SigningKey,
+    http: Client,
+}
+
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<String>,
+    body: Value,
+}
+
+impl TestApp {
+    async fn spawn(store: Arc<dyn Store>) -> Self {
+        capture_log();
+        let clock = Arc::new(FixedClock::at(rsvp_tests::present()));
+        let config = Config { public_url: Some("https://rsvp.test".into()), ..Config::default() };
+        let app = Arc::new(App::new(store, config).with_clock(clock));
+        let key = SigningKey::generate();
+        let server = Server::bind("127.0.0.1:0".parse().unwrap(), app, key.clone()).await.expect("bind");
+        let url = format!("http://{}", server.local_addr());
+        tokio::spawn(server.run());
+        Self { url, key, http: Client::new() }
+    }
+
+    fn token(&self, tenant: &str, email: &str, roles: &[&str]) -> String {
+        self.key.mint(&TokenClaims::new(tenant, email, roles))
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(token);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("an answer");
+        let status = response.status();
+        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = response.text().await.unwrap();
+        Answer { status, retry_after, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
+    }
+}
+
+/// A DynamoDB client for `endpoint` with short timeouts and the SDK's standard retries, as Lambda's is configured.
+fn client_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("local", "local", None, None, "rsvp-tests"))
+        .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(50)))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(6))
+                .build(),
+        )
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A port nothing listens on.
+async fn closed_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A stand-in for a throttling DynamoDB: every request gets the throughput error DynamoDB answers when it
+/// throttles. Returns its URL and how many requests it answered.
+async fn throttling_table() -> (String, Arc<Mutex<usize>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 64 * 1024];
+                // One request per connection is enough for the SDK's purposes; read what it sent, answer, close.
+                let _ = socket.read(&mut buffer).await;
+                *counter.lock().unwrap() += 1;
+                let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate of requests exceeds the allowed throughput."}"#;
+                let response = format!(
+                    "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+/// Every operation a store outage can meet answers 503, `Retry-After` and an `ErrorResponse`, never a 500.
+async fn assert_unavailable(app: &TestApp) {
+    let admin = app.token("tenant-owner", "admin@owner.example", &["TenantAdministrator"]);
+    let calls = [
+        (Method::POST, "/api/v1-preview/communities".to_owned(), Some(json!({"Name": "Ops"}))),
+        (Method::GET, "/api/v1-preview/communities".to_owned(), None),
+        (Method::POST, "/api/users/invitations".to_owned(), Some(json!({"EmailAddresses": ["a@b.example"]}))),
+        (Method::GET, "/api/businesses/tenant-owner/settings?IncludeUserSettings=true".to_owned(), None),
+    ];
+    for (method, path, body) in calls {
+        let answer = app.call(method, &path, &admin, body, &[]).await;
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {}", answer.body);
+        assert_eq!(answer.retry_after.as_deref(), Some("2"), "{path}");
+        assert!(answer.body["Reason"].as_str().is_some_and(|r| r.contains("nothing was changed")), "{}", answer.body);
+        assert!(answer.body["OperationId"].as_str().is_some_and(|v| !v.is_empty()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_table_is_a_503_with_retry_after() {
+    let port = closed_port().await;
+    let store = DynamoStore::new(client_at(&format!("http://127.0.0.1:{port}")), "rsvp");
+    assert_unavailable(&TestApp::spawn(Arc::new(store)).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttling_table_is_a_503_with_retry_after_after_the_sdks_retries() {
+    let (url, seen) = throttling_table().await;
+    let store = DynamoStore::new(client_at(&url), "rsvp");
+    assert_unavailable(&TestApp::spawn(Arc::new(store)).await).await;
+    assert!(*seen.lock().unwrap() >= 4 * 3, "each call was tried three times");
+}
+
+/// A failed write leaves nothing behind: after an outage, the same store (now reachable) shows no trace of the
+/// requests that failed, and the same requests then succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_that_met_an_outage_left_nothing_half_written() {
+    let real = rsvp_tests::fresh_dynamo_store().await;
+    let table = real.table_name().to_owned();
+    let port = closed_port().await;
+    let down =
+        TestApp::spawn(Arc::new(DynamoStore::new(client_at(&format!("http://127.0.0.1:{port}")), table.clone()))).await;
+    assert_unavailable(&down).await;
+    let up = TestApp::spawn(Arc::new(real)).await;
+    let admin = up.token("tenant-owner", "admin@owner.example", &["TenantAdministrator"]);
+    let listed = up.call(Method::GET, "/api/v1-preview/communities", &admin, None, &[]).await;
+    assert_eq!((listed.status, listed.body.clone()), (StatusCode::OK, json!([])), "nothing was written");
+    let created = up.call(Method::POST, "/api/v1-preview/communities", &admin, Some(json!({"Name": "Ops"})), &[]).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+}
+
+/// A whole handshake of each dialect, then the log: one JSON line per request with its id, operation, status and
+/// latency, and not one secret, token or address in any line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_has_one_line_per_request_and_no_secret_token_or_address() {
+    let app = TestApp::spawn(Arc::new(rsvp_tests::fresh_dynamo_store().await)).await;
+    let owner = app.token("tenant-logs", "admin@logs-owner.example", &["TenantAdministrator"]);
+    let guest = app.token("tenant-logs-guest", "bob@logs-guest.example", &["TenantAdministrator"]);
+    let community =
+        app.call(Method::POST, "/api/v1-preview/communities", &owner, Some(json!({"Name": "Logs"})), &[]).await;
+    let community = community.body["Id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1-preview/communities/{community}/invitations");
+    let created = app
+        .call(Method::POST, &path, &owner, Some(json!({"InvitationRecipient": "bob@logs-guest.example"})), &[])
+        .await;
+    let id = created.body["Id"].as_str().unwrap().to_owned();
+    let secret = created.body["InvitationUrl"].as_str().unwrap().split_once("?token=").unwrap().1.to_owned();
+    let process = format!("/api/v1-preview/communityinvitations/{id}");
+    let accept = json!({"Action": "Accept", "ContactEmail": "ops@logs-guest.example"});
+    let accepted = app.call(Method::PUT, &process, &guest, Some(accept), &[("Invitation-Token", &secret)]).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        app.call(Method::PUT, &process, &owner, Some(json!({"Action": "Confirm"})), &[]).await.status,
+        StatusCode::ACCEPTED
+    );
+    // Refusals that quote what the caller sent: a bad address list, a wrong token.
+    app.call(
+        Method::PUT,
+        "/api/businesses/tenant-logs/usersettings",
+        &owner,
+        Some(json!({"InviteUnregisteredUsers": true})),
+        &[],
+    )
+    .await;
+    let bad = json!({"EmailAddresses": ["eve@logs-leak.example", "not-an-address"]});
+    assert_eq!(
+        app.call(Method::POST, "/api/users/invitations", &owner, Some(bad), &[]).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let wrong =
+        app.call(Method::GET, "/api/v1-preview/communities", "not.a-valid.token-but-a-long-one", None, &[]).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+
+    let log = log_text();
+    for needle in [
+        &secret,
+        &owner,
+        &guest,
+        "bob@logs-guest.example",
+        "admin@logs-owner.example",
+        "eve@logs-leak.example",
+        "ops@logs-guest.example",
+    ] {
+        assert!(!log.contains(needle), "the log carries {needle:?}");
+    }
+    let lines: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["operation_id"].is_string() && l["operation"].as_str().is_some())
+        .collect();
+    let ours: Vec<&Value> = lines.iter().filter(|l| l["operation"] == "process_invitation").collect();
+    assert!(ours.len() >= 2, "one line per request: {log}");
+    for line in &lines {
+        for field in ["operation", "operation_id", "status", "latency_ms"] {
+            assert!(!line[field].is_null(), "{field} missing in {line}");
+        }
+    }
+}
+
+/// 50 administrators of 50 tenants, each holding the link, accept one invitation at once: one wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_accepts_of_one_invitation_have_one_winner() {
+    let app = TestApp::spawn(Arc::new(rsvp_tests::fresh_dynamo_store().await)).await;
+    let owner = app.token("tenant-owner", "admin@owner.example", &["TenantAdministrator"]);
+    let community =
+        app.call(Method::POST, "/api/v1-preview/communities", &owner, Some(json!({"Name": "Race"})), &[]).await;
+    let path = format!("/api/v1-preview/communities/{}/invitations", community.body["Id"].as_str().unwrap());
+    let created =
+        app.call(Method::POST, &path, &owner, Some(json!({"InvitationRecipient": "shared@guest.example"})), &[]).await;
+    let secret = created.body["InvitationUrl"].as_str().unwrap().split_once("?token=").unwrap().1.to_owned();
+    let process = format!("/api/v1-preview/communityinvitations/{}", created.body["Id"].as_str().unwrap());
+    let tokens: Vec<String> = (0..50)
+        .map(|i| app.token(&format!("tenant-{i}"), &format!("admin@t{i}.example"), &["TenantAdministrator"]))
+        .collect();
+    let body = json!({"Action": "Accept", "ContactEmail": "ops@guest.example"});
+    let header = [("Invitation-Token", secret.as_str())];
+    let answers =
+        join_all(tokens.iter().map(|t| app.call(Method::PUT, &process, t, Some(body.clone()), &header))).await;
+    let won = answers.iter().filter(|a| a.status == StatusCode::ACCEPTED).count();
+    assert_eq!(won, 1, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert!(answers.iter().filter(|a| a.status != StatusCode::ACCEPTED).all(|a| a.status == StatusCode::CONFLICT));
+    let members = app.call(Method::GET, &path.replace("/invitations", "/tenants"), &owner, None, &[]).await;
+    assert_eq!(members.body.as_array().map(Vec::len), Some(2), "the owner and the one winner: {}", members.body);
+    println!("race: 50 concurrent accepts, 1 winner");
+}
+
+/// 50 creates for one recipient at once: one invitation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_creates_for_one_recipient_make_one_invitation() {
+    let app = TestApp::spawn(Arc::new(rsvp_tests::fresh_dynamo_store().await)).await;
+    let owner = app.token("tenant-owner", "admin@owner.example", &["TenantAdministrator"]);
+    let community =
+        app.call(Method::POST, "/api/v1-preview/communities", &owner, Some(json!({"Name": "Race"})), &[]).await;
+    let path = format!("/api/v1-preview/communities/{}/invitations", community.body["Id"].as_str().unwrap());
+    let body = json!({"InvitationRecipient": "bob@guest.example"});
+    let answers = join_all((0..50).map(|_| app.call(Method::POST, &path, &owner, Some(body.clone()), &[]))).await;
+    assert_eq!(answers.iter().filter(|a| a.status == StatusCode::CREATED).count(), 1);
+    assert!(answers.iter().filter(|a| a.status != StatusCode::CREATED).all(|a| a.status == StatusCode::CONFLICT));
+    let listed = app.call(Method::GET, &path, &owner, None, &[]).await;
+    assert_eq!(listed.body.as_array().map(Vec::len), Some(1));
+    println!("race: 50 concurrent creates, 1 invitation");
+}
+
+/// 40 invite_users requests of one address each against a limit of 25 a day: never over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_invites_never_pass_the_daily_limit() {
+    let app = TestApp::spawn(Arc::new(rsvp_tests::fresh_dynamo_store().await)).await;
+    let admin = app.token("tenant-acme", "ada@acme.example", &["TenantAdministrator"]);
+    let settings = json!({"InviteUnregisteredUsers": true, "MaxInvitationsPerDay": 25});
+    let changed = app.call(Method::PUT, "/api/businesses/tenant-acme/usersettings", &admin, Some(settings), &[]).await;
+    assert_eq!(changed.status, StatusCode::OK);
+    let bodies: Vec<Value> = (0..40).map(|i| json!({"EmailAddresses": [format!("p{i}@partner.example")]})).collect();
+    let answers =
+        join_all(bodies.into_iter().map(|b| app.call(Method::POST, "/api/users/invitations", &admin, Some(b), &[])))
+            .await;
+    assert_eq!(answers.iter().filter(|a| a.status == StatusCode::OK).count(), 25);
+    assert!(answers.iter().filter(|a| a.status != StatusCode::OK).all(|a| a.status == StatusCode::TOO_MANY_REQUESTS));
+    let listed = app.call(Method::GET, "/api/users/invitations?count=100", &admin, None, &[]).await;
+    assert_eq!(listed.body.as_array().map(Vec::len), Some(25));
+    println!("race: 40 concurrent invite_users against a limit of 25, 25 invited");
+}
