@@ -306,7 +306,7 @@ async fn fifty_concurrent_accepts_of_one_invitation_have_one_winner() {
     assert!(answers.iter().filter(|a| a.status != StatusCode::ACCEPTED).all(|a| a.status == StatusCode::CONFLICT));
     let members = app.call(Method::GET, &path.replace("/invitations", "/tenants"), &owner, None, &[]).await;
     assert_eq!(members.body.as_array().map(Vec::len), Some(2), "the owner and the one winner: {}", members.body);
-    println!("race: 50 concurrent accepts, 1 winner");
+    rsvp_tests::figure("races", "50 concurrent accepts of one invitation: 1 winner, 49 conflicts");
 }
 
 /// 50 creates for one recipient at once: one invitation.
@@ -323,7 +323,7 @@ async fn fifty_concurrent_creates_for_one_recipient_make_one_invitation() {
     assert!(answers.iter().filter(|a| a.status != StatusCode::CREATED).all(|a| a.status == StatusCode::CONFLICT));
     let listed = app.call(Method::GET, &path, &owner, None, &[]).await;
     assert_eq!(listed.body.as_array().map(Vec::len), Some(1));
-    println!("race: 50 concurrent creates, 1 invitation");
+    rsvp_tests::figure("races", "50 concurrent creates for one recipient: 1 invitation, 49 conflicts");
 }
 
 /// 40 invite_users requests of one address each against a limit of 25 a day: never over.
@@ -342,5 +342,5 @@ async fn concurrent_invites_never_pass_the_daily_limit() {
     assert!(answers.iter().filter(|a| a.status != StatusCode::OK).all(|a| a.status == StatusCode::TOO_MANY_REQUESTS));
     let listed = app.call(Method::GET, "/api/users/invitations?count=100", &admin, None, &[]).await;
     assert_eq!(listed.body.as_array().map(Vec::len), Some(25));
-    println!("race: 40 concurrent invite_users against a limit of 25, 25 invited");
+    rsvp_tests::figure("races", "40 concurrent invite_users against MaxInvitationsPerDay 25: 25 invited, 15 refused");
 }

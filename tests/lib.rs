@@ -142,6 +142,20 @@ pub fn as_community_admin(who: &Principal) -> Actor<'_> {
     Actor { principal: Some(who), is_recipient: false, is_community_admin: true }
 }
 
+/// The environment variable naming the file [`figure`] appends to; `scripts/test` sets it, and prints the file.
+pub const FIGURES_VARIABLE: &str = "RSVP_TEST_FIGURES";
+
+/// Records a figure of the run (a race run, a matrix checked) for the test command to print at its end: one line
+/// `<topic>: <text>` appended to the file [`FIGURES_VARIABLE`] names (nothing, when it is not set). Tests print
+/// nothing themselves: cargo hides a passing test's output.
+pub fn figure(topic: &str, text: &str) {
+    use std::io::Write as _;
+    let Ok(file) = std::env::var(FIGURES_VARIABLE) else { return };
+    if let Ok(mut out) = std::fs::OpenOptions::new().create(true).append(true).open(file) {
+        let _ = writeln!(out, "{topic}: {text}");
+    }
+}
+
 /// Runs each named scenario against both stores: `embedded_store::<name>` with `memory().await` and
 /// `dynamodb_local::<name>` with `dynamodb().await`, two functions the calling file defines (each gives the
 /// scenario its argument: a running server over that store, say). Both run on a multi-threaded runtime, as the

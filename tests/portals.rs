@@ -220,7 +220,24 @@ rsvp_tests::against_both_stores!(
     tampered_foreign_misaddressed_and_expired_files_are_refused,
     a_response_imports_once_and_never_after_invalidate_or_refresh,
     bad_parameters_are_refused,
+    concurrent_imports_of_one_response_import_it_once,
 );
+
+/// 20 imports of one response at once: one succeeds, the others are told it was imported, one participant.
+async fn concurrent_imports_of_one_response_import_it_once(Pair { host, guest }: Pair) {
+    let (collaboration, maps, layers) = host.collaboration().await;
+    let file = host.invite(&collaboration, GUEST, &maps, &layers).await.text;
+    guest.accept(&file).await.assert_success();
+    let response = guest.export(&collaboration).await.text;
+    let answers = futures::future::join_all((0..20).map(|_| host.import(&collaboration, &response))).await;
+    let won = answers.iter().filter(|a| a.status == StatusCode::OK).count();
+    assert_eq!(won, 1, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    for lost in answers.iter().filter(|a| a.status != StatusCode::OK) {
+        assert_eq!(lost.status, StatusCode::CONFLICT, "{}", lost.text);
+    }
+    assert_eq!(host.participants(&collaboration).await.len(), 1);
+    rsvp_tests::figure("races", "20 concurrent imports of one response: imported once");
+}
 
 /// The whole flow: the guest ends up an active participant on the host, and the host on the guest.
 async fn two_portals_collaborate(Pair { host, guest }: Pair) {
