@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::domain::Secret;
-use crate::domain::collaboration::{Collaboration, Contact, Participant, Portal, Side, open_invitation};
+use crate::domain::collaboration::{Collaboration, Contact, Participant, Side, open_invitation};
 use crate::http::{ApiError, arcgis};
 use crate::ops::Answer;
 use crate::store::StoreError;
@@ -31,7 +31,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let sealed = app.sealer.seal(request.id.as_invitation_id(), &Secret::presented(&request.nonce)).await?;
     let host = Participant {
         collaboration_id: collaboration.id,
-        portal: Portal { ..collaboration.host.clone() },
+        portal: collaboration.host.clone(),
         side: Side::Host,
         public_key: request.public_key.clone(),
         contact: collaboration.host_contact.clone(),
