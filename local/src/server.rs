@@ -38,6 +38,10 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// The response header in which API Gateway names the request.
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("apigw-requestid");
+/// Where the API's OpenAPI description is served (it is no route of the table: API Gateway does not serve it).
+pub const OPENAPI_PATH: &str = "/openapi.yaml";
+/// The API's OpenAPI description, the repository's `openapi.yaml`.
+pub const OPENAPI: &str = include_str!("../../openapi.yaml");
 
 /// Every route of [`ROUTES`] on one listening socket.
 pub struct Server {
@@ -142,6 +146,9 @@ async fn dispatch(
     request_id: &str,
 ) -> Result<Response<Full<Bytes>>, Refusal> {
     let (parts, body) = req.into_parts();
+    if parts.method == hyper::Method::GET && parts.uri.path() == OPENAPI_PATH {
+        return Ok(openapi());
+    }
     let (route, path_parameters) = route(&parts)?;
     let domain_name = domain_name(&parts, shared.local_addr).ok_or(Refusal::BadHost)?;
     let body = read_body(body).await?;
@@ -171,6 +178,13 @@ async fn dispatch(
     // Run apart, as Lambda does, so that a panicking handler fails its own request with a 500, not the connection.
     let response = tokio::spawn(invoke(route, app, event)).await.map_err(|_| Refusal::Failed)??;
     Ok(into_hyper(response))
+}
+
+/// `GET /openapi.yaml`: the API's description, for clients and contract tests.
+fn openapi() -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(OPENAPI.as_bytes())));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/yaml"));
+    response
 }
 
 /// What the Lambda runtime does with an event: parse it and call the function.
