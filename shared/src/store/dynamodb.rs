@@ -40,7 +40,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -408,6 +408,23 @@ fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// One conditional write's outcome: its condition failing is a [`StoreError::Conflict`] (the item changed, or is
+/// not there), anything else an outage.
+fn conditional<T, E>(result: Result<T, SdkError<E>>) -> StoreResult<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException") =>
+        {
+            Err(StoreError::Conflict)
+        }
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
 fn unavailable(e: impl std::error::Error) -> StoreError {
     StoreError::Unavailable(DisplayErrorContext(e).to_string())
 }
@@ -736,13 +753,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":active", status(MemberStatus::Active)?)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
-                Err(StoreError::Conflict)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        conditional(result)
     }
 
     async fn create_invitation(&self, invitation: &Invitation, now: Timestamp) -> StoreResult<()> {
@@ -883,13 +894,7 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":failed", delivery_state(DeliveryState::Failed))
                 .expression_attribute_values(":reason", s(reason.clone())),
         };
-        match update.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
-                Err(StoreError::Conflict)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        conditional(update.send().await)
     }
 
     async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>> {
@@ -911,13 +916,7 @@ impl Store for DynamoStore {
             None => put.condition_expression("attribute_not_exists(PK)"),
             Some(v) => put.condition_expression("version = :v").expression_attribute_values(":v", n(v as i64)),
         };
-        match put.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
-                Err(StoreError::Conflict)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        conditional(put.send().await)
     }
 
     async fn reserve_invitations(
@@ -1106,13 +1105,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":claimed", n(record.claimed.millis()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
-                Err(StoreError::Conflict)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        conditional(result)
     }
 
     async fn put_collaboration(&self, collaboration: &Collaboration, expected: Option<u64>) -> StoreResult<()> {
