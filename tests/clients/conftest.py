@@ -1,0 +1,109 @@
+"""What the client suites share: rsvp-local servers started for a test, and tokens they accept.
+
+The suites drive rsvp only through the vendors' own client libraries (Esri's `arcgis`, AVEVA's
+`adh-sample-library-preview`); this file only starts and stops the servers they talk to. `scripts/clients.sh`
+builds `rsvp-local`, names it in RSVP_LOCAL_BIN and runs every suite in one pytest process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+# How long a server gets to say where it listens.
+START_SECONDS = 30
+
+
+def _binary() -> str:
+    binary = os.environ.get("RSVP_LOCAL_BIN")
+    if not binary or not os.access(binary, os.X_OK):
+        raise RuntimeError("RSVP_LOCAL_BIN must name the rsvp-local binary (scripts/clients.sh sets it)")
+    return binary
+
+
+@dataclass
+class Server:
+    """One running `rsvp-local serve`, with its own port and data folder."""
+
+    url: str
+    data_dir: Path
+    process: subprocess.Popen
+    output: list[str] = field(default_factory=list)
+
+    def token(self, tenant: str, email: str, *roles: str, sub: str | None = None,
+              tenant_name: str | None = None) -> str:
+        """A bearer token this server accepts, minted with its own key (`rsvp-local token`)."""
+        args = [_binary(), "token", "--data-dir", str(self.data_dir), "--tenant", tenant, "--email", email]
+        for role in roles:
+            args += ["--role", role]
+        if sub is not None:
+            args += ["--sub", sub]
+        if tenant_name is not None:
+            args += ["--tenant-name", tenant_name]
+        return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+
+    def lines(self, containing: str) -> list[str]:
+        """The lines the server printed so far that contain `containing` (e.g. its outbox lines)."""
+        return [line for line in list(self.output) if containing in line]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(data_dir: Path, *extra: str) -> Server:
+    """Starts `rsvp-local serve` on a free port of 127.0.0.1 with `extra` arguments, and waits until it listens."""
+    process = subprocess.Popen(
+        [_binary(), "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+    )
+    output: list[str] = []
+    listening = threading.Event()
+    found: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line.rstrip("\n"))
+            if not listening.is_set() and line.startswith("rsvp listening on "):
+                found.append(line.split()[3].rstrip(";"))
+                listening.set()
+        listening.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not listening.wait(START_SECONDS) or not found:
+        process.kill()
+        raise RuntimeError("rsvp-local did not start:\n" + "\n".join(output[-40:]))
+    return Server(url=found[0], data_dir=data_dir, process=process, output=output)
+
+
+@pytest.fixture
+def rsvp_server():
+    """A factory of servers (`rsvp_server("--portal-url", "https://host.example")`), all stopped after the test."""
+    servers: list[Server] = []
+    folders: list[str] = []
+
+    def start(*extra: str) -> Server:
+        folder = tempfile.mkdtemp(prefix="rsvp-client-suite.")
+        folders.append(folder)
+        server = start_server(Path(folder), *extra)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
