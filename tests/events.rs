@@ -540,6 +540,11 @@ fn every_route_has_exactly_one_event_file_and_there_are_no_others() {
         ROUTES.iter().map(|r| format!("{}.json", r.operation.replace('_', "-"))).collect();
     // The stream consumer's sample (a DynamoDB stream batch), driven by tests/email.rs.
     wanted.insert("deliver-emails.json".to_owned());
+    // The portal routes' authorizer's samples (the three token placements and a forged token), driven by
+    // tests/authorizer.rs.
+    for sample in ["bearer", "esri-header", "token-parameter", "bad-token"] {
+        wanted.insert(format!("portal-authorizer-{sample}.json"));
+    }
     assert_eq!(found, wanted);
 }
 
@@ -571,11 +576,19 @@ fn every_event_is_shaped_for_its_route() {
             assert!(event["requestContext"].get("authorizer").is_none(), "{name}: a public route has no authorizer");
             assert!(event["headers"].get("authorization").is_none(), "{name}");
         } else {
-            let claims = &event["requestContext"]["authorizer"]["jwt"]["claims"];
+            let authorizer = &event["requestContext"]["authorizer"];
+            // The API routes' claims come from the JWT authorizer, the portal routes' from their Lambda
+            // authorizer's context (rsvp::authorizer), flattened to strings alike.
+            let claims = if route.kind == Kind::Portal {
+                assert!(authorizer.get("jwt").is_none(), "{name}: the portal routes have their own authorizer");
+                &authorizer["lambda"]
+            } else {
+                assert!(authorizer["jwt"]["scopes"].is_null(), "{name}");
+                &authorizer["jwt"]["claims"]
+            };
             for claim in ["sub", "email", "tenant_id", "roles"] {
                 assert!(claims[claim].is_string(), "{name}: claim {claim} (API Gateway flattens claims to strings)");
             }
-            assert!(event["requestContext"]["authorizer"]["jwt"]["scopes"].is_null(), "{name}");
             if route.kind == Kind::Portal {
                 assert_eq!(claims["roles"], "[PortalAdministrator]", "{name}: the portal routes need the role");
             }

@@ -150,8 +150,11 @@ fn crate_name(operation: &str) -> String {
     operation.replace('_', "-")
 }
 
-/// Functions that serve no route: (logical id, crate). They are fed by the table's stream.
-const STREAM_FUNCTIONS: &[(&str, &str)] = &[("DeliverEmailsFunction", "deliver-emails")];
+/// Functions that serve no route: (logical id, crate). The email sender is fed by the table's stream, the
+/// authorizer by API Gateway.
+/// The portal routes' Lambda authorizer, which API Gateway calls before each portal route's function.
+const AUTHORIZER_FUNCTION: (&str, &str) = ("PortalAuthorizerFunction", "portal-authorizer");
+const STREAM_FUNCTIONS: &[(&str, &str)] = &[("DeliverEmailsFunction", "deliver-emails"), AUTHORIZER_FUNCTION];
 
 fn is_stream_function(id: &str) -> bool {
     STREAM_FUNCTIONS.iter().any(|(f, _)| *f == id)
@@ -188,19 +191,27 @@ fn every_route_is_served_by_exactly_its_own_function() {
             continue;
         }
         let events = function["Properties"]["Events"].as_object().unwrap_or_else(|| panic!("{id} has no Events"));
-        assert_eq!(events.len(), 1, "{id}: one route per function");
+        let route = ROUTES.iter().find(|r| function_id(r.operation) == id);
+        assert_eq!(
+            events.len(),
+            route.map_or(1, |r| r.route_keys().len()),
+            "{id}: one event per route key of its one route"
+        );
         for event in events.values() {
             assert_eq!(event["Type"], "HttpApi", "{id}");
             let p = &event["Properties"];
             assert_eq!(p["ApiId"], reference("HttpApi"), "{id}: served by the API that carries the JWT authorizer");
             // The handlers read API Gateway's payload 2.0 (tests/events.rs); 1.0 would not parse the same.
             assert_eq!(p["PayloadFormatVersion"], "2.0", "{id}");
-            // The API keeps the default JWT authorizer; only the public routes (the pages, the invitation code
-            // holder's and the portal's description) opt out, and only by naming none.
-            let kind = ROUTES.iter().find(|r| function_id(r.operation) == id).map(|r| r.kind);
-            match kind {
+            // The API keeps the default JWT authorizer; the portal routes name the Lambda authorizer that reads
+            // Esri's token placements; only the public routes (the pages, the invitation code holder's and the
+            // portal's description) opt out, and only by naming none.
+            match route.map(|r| r.kind) {
                 Some(Kind::Page | Kind::Public | Kind::PortalPublic) => {
                     assert_eq!(p["Auth"], json!({ "Authorizer": "NONE" }), "{id}: a public route")
+                }
+                Some(Kind::Portal) => {
+                    assert_eq!(p["Auth"], json!({ "Authorizer": "PortalToken" }), "{id}: a portal route")
                 }
                 _ => assert!(p.get("Auth").is_none(), "{id}: routes keep the default authorizer"),
             }
@@ -208,8 +219,10 @@ fn every_route_is_served_by_exactly_its_own_function() {
             declared.insert((method, p["Path"].as_str().unwrap().to_owned(), id.to_owned()));
         }
     }
-    let wanted: BTreeSet<_> =
-        ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned(), function_id(r.operation))).collect();
+    let wanted: BTreeSet<_> = ROUTES
+        .iter()
+        .flat_map(|r| r.route_keys().into_iter().map(|(m, p)| (m.to_owned(), p.to_owned(), function_id(r.operation))))
+        .collect();
     assert_eq!(declared, wanted);
 }
 
@@ -223,7 +236,7 @@ fn only_the_invitation_pages_the_code_holders_routes_and_the_portal_description_
     for (id, function) in of_type(&t, "AWS::Serverless::Function") {
         for event in function["Properties"]["Events"].as_object().into_iter().flat_map(|e| e.values()) {
             let p = &event["Properties"];
-            if p.get("Auth").is_some() {
+            if p.get("Auth").is_some_and(|auth| auth["Authorizer"] != "PortalToken") {
                 assert_eq!(p["Auth"], json!({ "Authorizer": "NONE" }), "{id}: no other authorizer exists");
                 public.insert(format!("{} {} {id}", p["Method"].as_str().unwrap(), p["Path"].as_str().unwrap()));
             }
@@ -235,12 +248,13 @@ fn only_the_invitation_pages_the_code_holders_routes_and_the_portal_description_
         "POST /api/users/verifyInvitation VerifyInvitationFunction".to_owned(),
         "POST /api/users/signupUser/{invitationCode} AcceptUserInvitationFunction".to_owned(),
         "GET /sharing/rest/portals/{portalId} GetPortalSelfFunction".to_owned(),
+        "POST /sharing/rest/portals/{portalId} GetPortalSelfFunction".to_owned(),
     ]);
     assert_eq!(public, expected);
     let unauthorised: BTreeSet<_> = ROUTES
         .iter()
         .filter(|r| !matches!(r.kind, Kind::Api | Kind::Portal))
-        .map(|r| format!("{} {} {}", r.method, r.path, function_id(r.operation)))
+        .flat_map(|r| r.route_keys().into_iter().map(|(m, p)| format!("{m} {p} {}", function_id(r.operation))))
         .collect();
     assert_eq!(
         unauthorised, expected,
@@ -319,6 +333,7 @@ fn every_function_runs_the_rust_binary_on_arm64_with_the_settings_the_code_reads
     // table, the outbox key (as the email consumer does) and the portal's signing key itself.
     let mut names = vec!["RSVP_TABLE_NAME".to_owned(), "RSVP_PORTAL_SIGNING_KEY_ID".to_owned()];
     names.extend(rsvp::lambda::DELIVER_EMAILS_SETTINGS.iter().map(|n| (*n).to_owned()));
+    names.extend(rsvp::authorizer::SETTINGS.iter().map(|n| (*n).to_owned()));
     let read = RefCell::new(BTreeSet::from_iter(names));
     let parameters = &t["Parameters"];
     // The configuration the code reads with the parameters' defaults, but for those `given`.
@@ -376,6 +391,27 @@ fn the_api_verifies_a_jwt_on_every_request() {
     assert_eq!(authorizer["JwtConfiguration"]["issuer"], reference("JwtIssuer"));
     assert_eq!(authorizer["JwtConfiguration"]["audience"], reference("JwtAudience"));
     assert_eq!(t["Parameters"]["JwtAudience"]["Type"], "CommaDelimitedList");
+}
+
+/// The portal routes' authorizer verifies tokens from the same issuer for the same audiences, may do nothing but
+/// log, and is called for every request (API Gateway cannot cache it: see shared/src/authorizer.rs).
+#[test]
+fn the_portal_routes_verify_the_same_jwt_with_their_own_authorizer() {
+    let t = template();
+    let authorizer =
+        &of_type(&t, "AWS::Serverless::HttpApi")["HttpApi"]["Properties"]["Auth"]["Authorizers"]["PortalToken"];
+    assert_eq!(authorizer["FunctionArn"], json!({ "Fn::GetAtt": [AUTHORIZER_FUNCTION.0, "Arn"] }));
+    assert_eq!(authorizer["AuthorizerPayloadFormatVersion"], "2.0", "the event rsvp::authorizer parses");
+    assert_eq!(authorizer["EnableSimpleResponses"], true, "rsvp::authorizer answers isAuthorized and a context");
+    assert_eq!(authorizer["EnableFunctionDefaultPermissions"], true, "API Gateway may invoke it");
+    assert!(authorizer.get("Identity").is_none(), "no identity source: a request without one would be refused unread");
+    let function = &resources(&t)[AUTHORIZER_FUNCTION.0]["Properties"];
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(env["RSVP_JWT_ISSUER"], reference("JwtIssuer"));
+    assert_eq!(env["RSVP_JWT_AUDIENCE"], json!({ "Fn::Join": [",", reference("JwtAudience")] }));
+    assert_eq!(function["Policies"], json!([]), "it reads nothing of the deployment's");
+    let portal_routes = ROUTES.iter().filter(|r| r.kind == Kind::Portal).count();
+    assert!(portal_routes > 10, "the portal routes are behind it ({portal_routes})");
 }
 
 #[test]

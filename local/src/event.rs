@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use lambda_http::http::header::{COOKIE, HOST, USER_AGENT};
 use lambda_http::http::request::Parts;
-use rsvp::routes::Route;
+use rsvp::routes::{Kind, Route};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
@@ -35,7 +35,7 @@ pub fn build(parts: &Parts, body: &[u8], cx: &EventContext<'_>) -> Value {
     let query = parts.uri.query().unwrap_or("");
     let mut event = json!({
         "version": "2.0",
-        "routeKey": route_key(cx.route),
+        "routeKey": route_key(cx.route, parts.method.as_str(), parts.uri.path()),
         "rawPath": parts.uri.path(),
         "rawQueryString": query,
         "headers": headers,
@@ -61,8 +61,14 @@ pub fn build(parts: &Parts, body: &[u8], cx: &EventContext<'_>) -> Value {
     event
 }
 
-fn route_key(route: &Route) -> String {
-    format!("{} {}", route.method, route.path)
+/// The route key API Gateway names: the method sent, and the route's spelling of the path that matches it letter
+/// for letter (its own path when none does, as the local server also matches other letter cases).
+fn route_key(route: &Route, method: &str, path: &str) -> String {
+    let exact = route.paths().find(|p| {
+        rsvp::routes::match_path(p, path)
+            .is_some_and(|_| p.split('/').zip(path.split('/')).all(|(a, b)| a.starts_with('{') || a == b))
+    });
+    format!("{} {}", method.to_ascii_uppercase(), exact.unwrap_or(route.path))
 }
 
 fn request_context(parts: &Parts, cx: &EventContext<'_>) -> Value {
@@ -80,12 +86,16 @@ fn request_context(parts: &Parts, cx: &EventContext<'_>) -> Value {
             "userAgent": user_agent,
         },
         "requestId": cx.request_id,
-        "routeKey": route_key(cx.route),
+        "routeKey": route_key(cx.route, parts.method.as_str(), parts.uri.path()),
         "stage": "$default",
         "time": api_gateway_time(cx.now),
         "timeEpoch": cx.now.unix_timestamp() * 1000 + i64::from(cx.now.millisecond()),
     });
-    if let Some(claims) = &cx.claims {
+    if cx.route.kind == Kind::Portal {
+        // The portal routes' Lambda authorizer passes every request on, with the claims of a verified token as
+        // its context, or an empty context when there is none (the operation then answers the dialect's 401).
+        context["authorizer"] = json!({ "lambda": cx.claims.clone().unwrap_or_default() });
+    } else if let Some(claims) = &cx.claims {
         context["authorizer"] = json!({ "jwt": { "claims": claims, "scopes": null } });
     }
     context

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+use hyper::header::{ALLOW, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::service::service_fn;
-use hyper::{HeaderMap, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -21,6 +21,7 @@ use lambda_http::Body;
 use rsvp::app::App;
 use rsvp::http::ErrorResponse;
 use rsvp::http::request::MAX_BODY_BYTES;
+use rsvp::http::token::{api_token, portal_token};
 use rsvp::routes::{Kind, ROUTES, Route, find, match_path};
 use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
@@ -156,11 +157,10 @@ async fn dispatch(
     // Public pages have no authorizer in API Gateway (`Auth: Authorizer: NONE`): their events carry no claims.
     let claims = match route.kind {
         Kind::Api => {
-            bearer_token(&parts.headers).and_then(|token| shared.key.authorizer_claims(token, now.unix_timestamp()))
+            api_token(&parts.headers).and_then(|token| shared.key.authorizer_claims(token, now.unix_timestamp()))
         }
-        Kind::Portal => {
-            portal_token(&parts, &body).and_then(|token| shared.key.authorizer_claims(&token, now.unix_timestamp()))
-        }
+        Kind::Portal => portal_token(&parts.headers, parts.uri.query().unwrap_or_default())
+            .and_then(|token| shared.key.authorizer_claims(&token, now.unix_timestamp())),
         Kind::Page | Kind::Public | Kind::PortalPublic => None,
     };
     let cx = EventContext {
@@ -207,7 +207,7 @@ fn route(parts: &Parts) -> Result<Matched, Refusal> {
         return Ok(found);
     }
     let allowed: Vec<&'static str> =
-        ROUTES.iter().filter(|r| match_path(r.path, path).is_some()).map(|r| r.method).collect();
+        ROUTES.iter().filter(|r| match_path(r.path, path).is_some()).flat_map(Route::methods).collect();
     let (method, path) = (method.to_owned(), path.to_owned());
     Err(if allowed.is_empty() {
         Refusal::NoRoute { method, path }
@@ -231,33 +231,6 @@ fn is_valid_host(host: &str) -> bool {
     !host.is_empty()
         && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b))
         && url::Url::parse(&format!("http://{host}/")).is_ok()
-}
-
-/// The token of an `Authorization: Bearer <token>` header.
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let (scheme, token) = headers.get(AUTHORIZATION)?.to_str().ok()?.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-/// A portal route's token, where ArcGIS clients put it: `Authorization: Bearer`, `X-Esri-Authorization: Bearer`,
-/// or the `token` parameter of the query string or of a form body.
-fn portal_token(parts: &Parts, body: &[u8]) -> Option<String> {
-    if let Some(token) = bearer_token(&parts.headers) {
-        return Some(token.to_owned());
-    }
-    let esri = parts.headers.get("x-esri-authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.split_once(' '));
-    if let Some((_, token)) = esri.filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer")) {
-        return Some(token.trim().to_owned());
-    }
-    let from = |bytes: &[u8]| {
-        url::form_urlencoded::parse(bytes).find(|(name, _)| name == "token").map(|(_, value)| value.into_owned())
-    };
-    let is_form = parts
-        .headers
-        .get(hyper::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    from(parts.uri.query().unwrap_or_default().as_bytes()).or_else(|| if is_form { from(body) } else { None })
 }
 
 async fn read_body(body: Incoming) -> Result<Bytes, Refusal> {
@@ -387,14 +360,5 @@ mod tests {
             assert_eq!(domain_name(&parts(Method::GET, "/", &[(HOST, bad)]), local), None, "{bad}");
         }
         assert_eq!(domain_name(&parts(Method::GET, "/", &[]), local).as_deref(), Some("127.0.0.1:3000"));
-    }
-
-    #[test]
-    fn only_bearer_tokens_are_read() {
-        let headers = |value: &str| parts(Method::GET, "/", &[(AUTHORIZATION, value)]).headers;
-        assert_eq!(bearer_token(&headers("Bearer abc")), Some("abc"));
-        assert_eq!(bearer_token(&headers("bearer  abc ")), Some("abc"));
-        assert_eq!(bearer_token(&headers("Basic abc")), None);
-        assert_eq!(bearer_token(&headers("abc")), None);
     }
 }

@@ -20,8 +20,7 @@ use sha2::Sha256;
 pub const KEY_FILE: &str = "local-signing.key";
 /// The `iss` of every token minted here; a token naming another issuer is refused.
 pub const ISSUER: &str = "rsvp-local";
-/// Longer tokens are refused before any decoding, so a hostile header costs a bounded amount of work.
-pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+pub use rsvp::http::token::{MAX_TOKEN_BYTES, flatten_claims};
 const KEY_BYTES: usize = 32;
 /// The only header minted, and the only algorithm accepted: `alg: none` and friends never verify.
 const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
@@ -160,27 +159,6 @@ impl fmt::Debug for SigningKey {
     }
 }
 
-/// Claims as API Gateway's JWT authorizer hands them to a function: every value a string, arrays written as
-/// `[a b]` and objects as `map[k:v]` (Go's formatting, which API Gateway uses), `null`s left out.
-pub fn flatten_claims(claims: &Map<String, Value>) -> BTreeMap<String, String> {
-    claims.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), flatten(v))).collect()
-}
-
-fn flatten(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::Array(items) => format!("[{}]", items.iter().map(flatten).collect::<Vec<_>>().join(" ")),
-        Value::Object(map) => {
-            let mut entries: Vec<String> = map.iter().map(|(k, v)| format!("{k}:{}", flatten(v))).collect();
-            entries.sort_unstable();
-            format!("map[{}]", entries.join(" "))
-        }
-    }
-}
-
 /// The current time in seconds since the Unix epoch, as `exp` and `iat` count it.
 pub fn now_epoch_seconds() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -305,21 +283,6 @@ mod tests {
         let token = key.mint(&big);
         assert!(token.len() > MAX_TOKEN_BYTES);
         assert_eq!(key.verify(&token, NOW), None);
-    }
-
-    #[test]
-    fn claims_are_flattened_as_api_gateway_does() {
-        let claims = serde_json::json!({
-            "roles": ["a", "b"], "exp": 1_700_000_000, "verified": true, "nothing": null, "sub": "s",
-            "nested": {"z": 1, "a": ["x"]}
-        });
-        let flat = flatten_claims(claims.as_object().unwrap());
-        assert_eq!(flat["roles"], "[a b]");
-        assert_eq!(flat["exp"], "1700000000");
-        assert_eq!(flat["verified"], "true");
-        assert_eq!(flat["sub"], "s");
-        assert_eq!(flat["nested"], "map[a:[x] z:1]");
-        assert!(!flat.contains_key("nothing"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The Lambda entry points every function's `main` calls: set up logging, configuration, SDK clients and the store
-//! once per cold start, then serve one route ([`run`]) or the outbox stream ([`run_deliver_emails`]).
+//! once per cold start, then serve one route ([`run`]), the outbox stream ([`run_deliver_emails`]) or, with the
+//! `authorizer` feature, the portal routes' Lambda authorizer (`run_portal_authorizer`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -66,6 +67,35 @@ pub async fn run_deliver_emails() -> Result<(), Error> {
         let deliverer = Arc::clone(&deliverer);
         async move { Ok::<_, Error>(deliverer.handle_records(&event.payload.records).await) }
     }))
+    .await
+}
+
+/// The portal routes' Lambda authorizer ([`crate::authorizer`]): reads `RSVP_JWT_ISSUER`, `RSVP_JWT_AUDIENCE`
+/// and optionally `RSVP_JWKS_URL` at cold start (a missing one stops it with a message), then decides each
+/// request at the time it arrives.
+#[cfg(feature = "authorizer")]
+pub async fn run_portal_authorizer() -> Result<(), Error> {
+    use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+
+    use crate::authorizer::{Authorizer, Policy};
+
+    init_tracing();
+    let authorizer = Arc::new(Authorizer::new(Policy::from_env()?));
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| {
+            let authorizer = Arc::clone(&authorizer);
+            async move {
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                authorizer.decide(&event.payload, now).await.map_err(|error| {
+                    tracing::error!(
+                        cause = crate::http::redact(&error.to_string()),
+                        "the issuer's keys could not be had"
+                    );
+                    Error::from(error.to_string())
+                })
+            }
+        },
+    ))
     .await
 }
 

@@ -11,6 +11,7 @@
 //! | [`http`] | the API Gateway edge: caller identity from JWT claims, parsing with limits, the one error type and its wire form |
 //! | [`store`] | the [`store::Store`] trait with a DynamoDB adapter and an embedded one for the local server |
 //! | [`routes`] | the route table, read by the local server, the tests and the template check |
+//! | `authorizer` | the portal routes' Lambda authorizer (feature `authorizer`): bearer tokens from every place Esri's clients put them, verified against the issuer's keys |
 //! | [`app`] | the shared state and configuration built once per cold start |
 //! | [`lambda`] | the Lambda entry points (HTTP operations, and the stream consumer that sends email) |
 //! | [`mail`] | invitation emails: templates, SES and `.eml` mailers, the outbox consumer |
@@ -37,6 +38,8 @@
 //!   invitation, and its invitations and their locks are written in one transaction.
 
 pub mod app;
+#[cfg(feature = "authorizer")]
+pub mod authorizer;
 pub mod domain;
 pub mod http;
 pub mod lambda;

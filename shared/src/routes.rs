@@ -40,6 +40,10 @@ pub struct Route {
     pub method: &'static str,
     /// The path as API Gateway writes it, with `{name}` parameters.
     pub path: &'static str,
+    /// Other spellings of `path` that clients send, served by the same function. The local server matches fixed
+    /// segments regardless of their letter case (as AVEVA's API does), but API Gateway's route keys are
+    /// case-sensitive, so each spelling a real client uses is one more route key of the function.
+    pub aliases: &'static [&'static str],
     pub kind: Kind,
     pub handler: Handler,
 }
@@ -51,6 +55,29 @@ impl std::fmt::Debug for Route {
 }
 
 impl Route {
+    /// The methods the route answers: its own, and POST too for a portal route read with GET, because ArcGIS REST
+    /// treats the two alike (Esri's clients POST reads whose parameters are long) and reads parameters from the
+    /// query string and a form body either way.
+    pub fn methods(&self) -> impl Iterator<Item = &'static str> + use<> {
+        let also_post = matches!(self.kind, Kind::Portal | Kind::PortalPublic) && self.method == "GET";
+        std::iter::once(self.method).chain(also_post.then_some("POST"))
+    }
+
+    /// The paths the route answers: its own, then its aliases.
+    pub fn paths(&self) -> impl Iterator<Item = &'static str> + use<> {
+        std::iter::once(self.path).chain(self.aliases.iter().copied())
+    }
+
+    /// Every `METHOD path` route key API Gateway sends to this route's function.
+    pub fn route_keys(&self) -> Vec<(&'static str, &'static str)> {
+        self.methods().flat_map(|method| self.paths().map(move |path| (method, path))).collect()
+    }
+
+    /// Whether the route answers `method` (any letter case).
+    pub fn answers(&self, method: &str) -> bool {
+        self.methods().any(|m| m.eq_ignore_ascii_case(method))
+    }
+
     /// Runs the operation and turns its error, if any, into the wire answer, logging one line for the request:
     /// its id, operation, status and latency; for a refusal, what kind it was; for a failure, its cause with
     /// anything shaped like an address or a secret masked ([`crate::http::redact`]). Never the request's body,
@@ -94,16 +121,18 @@ impl Route {
     }
 }
 
+/// `NAME: "METHOD" "/path" | "/Alias" => operation (Kind);`, the kind `Api` when none is named.
 macro_rules! routes {
     (@kind) => { Kind::Api };
     (@kind $kind:ident) => { Kind::$kind };
-    ($($konst:ident: $method:literal $path:literal => $op:ident $(($kind:ident))?;)*) => {
+    ($($konst:ident: $method:literal $path:literal $(| $alias:literal)* => $op:ident $(($kind:ident))?;)*) => {
         $(
             #[doc = concat!("`", $method, " ", $path, "`")]
             pub const $konst: Route = Route {
                 operation: stringify!($op),
                 method: $method,
                 path: $path,
+                aliases: &[$($alias),*],
                 kind: routes!(@kind $($kind)?),
                 handler: |app, req| Box::pin(ops::$op::handle(app, req)),
             };
@@ -157,6 +186,8 @@ routes! {
 }
 
 /// Matches a concrete request path against a route path; on a match, the `{name}` parameters and their values.
+/// Fixed segments match regardless of their ASCII letter case (`/Communities` is `/communities`), as AVEVA's routes
+/// do; parameter values are kept as sent.
 pub fn match_path(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
     let mut params = Vec::new();
     let mut pattern_parts = pattern.trim_matches('/').split('/');
@@ -167,7 +198,7 @@ pub fn match_path(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
             (Some(p), Some(v)) if p.starts_with('{') && p.ends_with('}') && !v.is_empty() => {
                 params.push((p[1..p.len() - 1].to_owned(), v.to_owned()));
             }
-            (Some(p), Some(v)) if p == v => {}
+            (Some(p), Some(v)) if p.eq_ignore_ascii_case(v) => {}
             _ => return None,
         }
     }
@@ -175,10 +206,7 @@ pub fn match_path(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
 
 /// The route for `method` and `path`, with its path parameters.
 pub fn find(method: &str, path: &str) -> Option<(&'static Route, Vec<(String, String)>)> {
-    ROUTES
-        .iter()
-        .filter(|r| r.method.eq_ignore_ascii_case(method))
-        .find_map(|r| match_path(r.path, path).map(|params| (r, params)))
+    ROUTES.iter().filter(|r| r.answers(method)).find_map(|r| match_path(r.path, path).map(|params| (r, params)))
 }
 
 #[cfg(test)]
@@ -191,10 +219,45 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), ROUTES.len());
-        let mut keys: Vec<_> = ROUTES.iter().map(|r| (r.method, r.path)).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        assert_eq!(keys.len(), ROUTES.len());
+        let keys: Vec<_> = ROUTES.iter().flat_map(Route::route_keys).collect();
+        let mut unique = keys.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), keys.len(), "no route key is served twice");
+    }
+
+    #[test]
+    fn no_request_path_is_claimed_by_two_routes() {
+        // Matching ignores the letter case of fixed segments, and the first route that matches wins: two routes
+        // that could match one request would leave the second unreachable for it.
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in ROUTES[i + 1..].iter().filter(|b| a.methods().any(|m| b.answers(m))) {
+                for path in b.paths() {
+                    let concrete = path.replace(['{', '}'], "");
+                    assert!(match_path(a.path, &concrete).is_none(), "{a:?} claims {concrete}, a path of {b:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fixed_segments_match_in_any_letter_case_and_parameters_keep_theirs() {
+        let (route, params) = find("get", "/API/V1-Preview/Communities/AbC/Tenants").unwrap();
+        assert_eq!(route.operation, "list_community_tenants");
+        assert_eq!(params, vec![("communityId".to_owned(), "AbC".to_owned())]);
+    }
+
+    #[test]
+    fn portal_reads_answer_post_as_arcgis_rest_does_and_nothing_else_gains_a_method() {
+        assert_eq!(GET_COLLABORATION.methods().collect::<Vec<_>>(), ["GET", "POST"]);
+        assert_eq!(
+            find("POST", "/sharing/rest/portals/self/collaborations/c1").unwrap().0.operation,
+            "get_collaboration"
+        );
+        assert_eq!(CREATE_COLLABORATION.methods().collect::<Vec<_>>(), ["POST"]);
+        assert_eq!(GET_COMMUNITY.methods().collect::<Vec<_>>(), ["GET"]);
+        assert!(find("POST", "/api/v1-preview/communities/c1").is_none());
+        assert_eq!(SHOW_INVITATION_PAGE.route_keys(), [("GET", "/invite/{invitationId}")]);
     }
 
     #[test]

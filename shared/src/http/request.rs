@@ -30,18 +30,29 @@ pub fn request_id(req: &Request) -> String {
     .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// The caller, from the claims that API Gateway's JWT authorizer (or the local server, in its place) verified.
-/// Nothing else the caller sends is trusted for identity.
+/// The caller, from the claims that API Gateway's JWT authorizer (`authorizer.jwt.claims`: the API routes) or the
+/// portal routes' Lambda authorizer (`authorizer.lambda`: [`crate::authorizer`]) verified, or the local server in
+/// their place. Both hand on the claims flattened to strings alike. Nothing else the caller sends is trusted for
+/// identity; a Lambda authorizer's context without a subject (no token, or one that did not verify) is no caller.
 pub fn principal(req: &Request, names: &ClaimNames) -> Result<Principal, ApiError> {
-    let claims = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => {
-            ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|j| &j.claims)
-        }
+    let authorizer = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref(),
         _ => None,
     };
+    let jwt = authorizer.and_then(|a| a.jwt.as_ref()).map(|j| &j.claims);
+    let lambda = authorizer.map(|a| &a.fields).filter(|fields| !fields.is_empty());
     let unauthenticated = || ApiError::Unauthorized("The request carries no valid bearer token.".into());
-    let claims = claims.ok_or_else(unauthenticated)?;
-    let claim = |name: &str| claims.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    if jwt.is_none() && lambda.is_none() {
+        return Err(unauthenticated());
+    }
+    let claim = |name: &str| -> Option<&str> {
+        let value = match (jwt, lambda) {
+            (Some(claims), _) => claims.get(name).map(String::as_str),
+            (None, Some(fields)) => fields.get(name).and_then(|v| v.as_str()),
+            (None, None) => None,
+        };
+        value.filter(|v| !v.is_empty())
+    };
     let user = UserId::parse("sub", claim(&names.user).ok_or_else(unauthenticated)?)
         .map_err(|_| ApiError::Unauthorized("The token's subject claim is not valid.".into()))?;
     let tenant = TenantId::parse(
