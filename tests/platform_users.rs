@@ -189,6 +189,7 @@ rsvp_tests::against_both_stores!(
     a_request_is_all_or_nothing,
     the_daily_limit_holds_under_concurrent_requests,
     an_idempotency_key_replays_the_first_answer,
+    a_replayed_key_is_authorized_again,
     revoke_and_resend,
     the_landing_page_accepts_and_declines,
     settings_are_validated_and_scoped_to_the_tenant,
@@ -382,6 +383,54 @@ async fn an_idempotency_key_replays_the_first_answer(app: TestApp) {
     assert_eq!((replayed.status, replayed.replayed), (StatusCode::CREATED, true));
     assert_eq!(replayed.body["InvitationUrl"], created.body["InvitationUrl"]);
     assert_eq!(replayed.body["Id"], created.body["Id"]);
+}
+
+/// A replay answers only a caller who may still make the request: one demoted from administrator, or whose
+/// tenant has since disabled inviting, gets the refusal a new request would, never the first answer (which, for a
+/// community invitation, carries the live link).
+async fn a_replayed_key_is_authorized_again(app: TestApp) {
+    app.enable().await;
+    let invite = |key: &'static str| {
+        app.send(
+            app.http
+                .post(format!("{}{INVITATIONS}", app.url))
+                .bearer_auth(app.member())
+                .header("Idempotency-Key", key)
+                .json(&json!({"EmailAddresses": ["jane@partner.example"], "Message": "hi"})),
+        )
+    };
+    assert_eq!(invite("k-1").await.status, StatusCode::OK);
+    let disable = json!({"InviteUnregisteredUsers": "com.soa.feature.disabled"});
+    assert_eq!(app.call(Method::PUT, SETTINGS, Some(&app.admin()), Some(disable)).await.status, StatusCode::OK);
+    let refused = invite("k-1").await;
+    assert!(!refused.replayed, "not replayed: {}", refused.body);
+    refused.assert_error(StatusCode::UNAUTHORIZED, "InviteUnregisteredUsers is disabled");
+
+    let owner = app.admin();
+    let community =
+        app.call(Method::POST, "/api/v1-preview/communities", Some(&owner), Some(json!({"Name": "Ops"}))).await;
+    let path = format!("{}/api/v1-preview/communities/{}/invitations", app.url, community.body["Id"].as_str().unwrap());
+    let create = |token: String| {
+        app.send(
+            app.http
+                .post(&path)
+                .bearer_auth(token)
+                .header("Idempotency-Key", "c-1")
+                .json(&json!({"InvitationRecipient": "bob@guest.example"})),
+        )
+    };
+    let created = create(owner.clone()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let link = created.body["InvitationUrl"].as_str().unwrap().to_owned();
+    // The same user, the same key, the same body: but no longer an administrator, or no role at all.
+    for roles in [&["TenantMember"][..], &[]] {
+        let demoted = create(app.token(ADMIN, roles)).await;
+        assert!(!demoted.replayed, "{roles:?}: not replayed");
+        demoted.assert_error(StatusCode::FORBIDDEN, "TenantAdministrator");
+        assert!(!demoted.body.to_string().contains(&link), "{roles:?}: the link is not handed out again");
+    }
+    let again = create(owner).await;
+    assert_eq!((again.status, again.replayed), (StatusCode::CREATED, true), "the administrator still gets it");
 }
 
 async fn revoke_and_resend(app: TestApp) {

@@ -323,6 +323,7 @@ fn every_function_runs_the_rust_binary_on_arm64_with_the_settings_the_code_reads
     assert_eq!(env["RSVP_SIGN_IN_URL"], reference("SignInUrl"));
     assert_eq!(env["RSVP_CLAIM_TENANT"], reference("ClaimTenant"));
     assert_eq!(env["RSVP_CLAIM_ROLES"], reference("ClaimRoles"));
+    assert_eq!(env["RSVP_EMAIL_ALWAYS_VERIFIED"], reference("EmailAlwaysVerified"));
     assert_eq!(env["RSVP_PORTAL_URL"], reference("PortalUrl"));
     assert_eq!(env["RSVP_PORTAL_ID"], reference("PortalId"));
     assert_eq!(env["RSVP_PORTAL_NAME"], reference("PortalName"));
@@ -358,6 +359,9 @@ fn every_function_runs_the_rust_binary_on_arm64_with_the_settings_the_code_reads
     let defaults = ClaimNames::default();
     assert_eq!(config.claims.tenant, defaults.tenant);
     assert_eq!(config.claims.roles, defaults.roles);
+    assert!(!config.claims.email_always_verified, "by default an address counts only when email_verified is true");
+    let trusting = config_with(&[("EmailAlwaysVerified", "true")]).expect("true is a valid setting");
+    assert!(trusting.claims.email_always_verified);
     assert!(
         config.portal.is_none(),
         "an empty PortalUrl means this deployment is not a portal (the routes answer 404)"

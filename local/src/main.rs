@@ -70,6 +70,9 @@ struct TokenArgs {
     sub: Option<String>,
     #[arg(long)]
     tenant_name: Option<String>,
+    /// Mint the token with `email_verified: false`: rsvp then does not count the address as the caller's.
+    #[arg(long)]
+    unverified_email: bool,
     /// How long the token is valid.
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(i64).range(1..=24 * 366))]
     hours: i64,
@@ -128,6 +131,7 @@ fn token(args: TokenArgs) -> Result<(), Failure> {
     let mut claims = TokenClaims::new(&args.tenant, &args.email, &roles);
     claims.sub = args.sub.unwrap_or(claims.sub);
     claims.tenant_name = args.tenant_name;
+    claims.email_verified = !args.unverified_email;
     claims.exp = now_epoch_seconds() + args.hours * 3600;
     println!("{}", key.mint(&claims));
     Ok(())

@@ -39,6 +39,10 @@ pub struct TokenClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     pub tenant_id: String,
+    /// Whether the identity provider checked that `email` is the bearer's: only then does rsvp count the address
+    /// as the caller's (an invitation sent to it may be accepted as its recipient).
+    #[serde(default)]
+    pub email_verified: bool,
     #[serde(default)]
     pub roles: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -68,6 +72,7 @@ impl TokenClaims {
             sub: email.to_owned(),
             email: Some(email.to_owned()),
             tenant_id: tenant_id.to_owned(),
+            email_verified: true,
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             tenant_name: None,
             exp: now_epoch_seconds() + DAY_SECONDS,

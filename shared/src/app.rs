@@ -57,6 +57,13 @@ pub struct ClaimNames {
     pub tenant: String,
     pub roles: String,
     pub tenant_name: String,
+    /// The claim that says the identity provider verified `email` (`email_verified` in OpenID Connect). Only
+    /// `true` (or the string `"true"`) counts: absent, `false`, `"False"`, `0` or `"no"` leave the caller without
+    /// an address rsvp trusts.
+    pub email_verified: String,
+    /// For identity providers that only issue verified addresses and carry no such claim
+    /// (`RSVP_EMAIL_ALWAYS_VERIFIED=true`): every token's `email` is trusted.
+    pub email_always_verified: bool,
 }
 
 impl Default for ClaimNames {
@@ -67,6 +74,8 @@ impl Default for ClaimNames {
             tenant: "tenant_id".into(),
             roles: "roles".into(),
             tenant_name: "tenant_name".into(),
+            email_verified: "email_verified".into(),
+            email_always_verified: false,
         }
     }
 }
@@ -96,7 +105,8 @@ pub struct ConfigError {
 }
 
 impl Config {
-    /// Reads `RSVP_PUBLIC_URL`, `RSVP_SIGN_IN_URL`, `RSVP_CLAIM_{SUB,EMAIL,TENANT,ROLES,TENANT_NAME}`,
+    /// Reads `RSVP_PUBLIC_URL`, `RSVP_SIGN_IN_URL`, `RSVP_CLAIM_{SUB,EMAIL,TENANT,ROLES,TENANT_NAME,EMAIL_VERIFIED}`,
+    /// `RSVP_EMAIL_ALWAYS_VERIFIED` (default false),
     /// `RSVP_COMMUNITY_INVITATION_VALID_DAYS` (default 14), `RSVP_RESEND_COOLDOWN_MINUTES` (default 10) and, for
     /// a deployment that is a portal, `RSVP_PORTAL_URL` (https), `RSVP_PORTAL_ID` and `RSVP_PORTAL_NAME`.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -131,11 +141,19 @@ impl Config {
             ("RSVP_CLAIM_TENANT", &mut claims.tenant),
             ("RSVP_CLAIM_ROLES", &mut claims.roles),
             ("RSVP_CLAIM_TENANT_NAME", &mut claims.tenant_name),
+            ("RSVP_CLAIM_EMAIL_VERIFIED", &mut claims.email_verified),
         ] {
             if let Some(value) = get(name).filter(|v| !v.is_empty()) {
                 *slot = value;
             }
         }
+        claims.email_always_verified = match get("RSVP_EMAIL_ALWAYS_VERIFIED").as_deref().map(str::trim) {
+            None | Some("" | "false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ConfigError { name: "RSVP_EMAIL_ALWAYS_VERIFIED", why: "expected true or false".into() });
+            }
+        };
         let number = |name: &'static str, default: i64, max: i64| -> Result<i64, ConfigError> {
             match get(name).filter(|v| !v.is_empty()) {
                 None => Ok(default),
@@ -185,5 +203,9 @@ mod tests {
         );
         assert!(sign_in("javascript:alert(1)").is_err() && sign_in("https://app.example/#/in").is_err());
         assert_eq!(sign_in("").unwrap().sign_in_url, None);
+        let always = |v: &str| Config::from_lookup(|n| (n == "RSVP_EMAIL_ALWAYS_VERIFIED").then(|| v.to_owned()));
+        assert!(always("true").unwrap().claims.email_always_verified);
+        assert!(!always("false").unwrap().claims.email_always_verified);
+        assert!(always("yes").is_err(), "a typo is refused, not read as false");
     }
 }

@@ -61,7 +61,8 @@ pub fn principal(req: &Request, names: &ClaimNames) -> Result<Principal, ApiErro
             .ok_or_else(|| ApiError::Forbidden("The token names no tenant; rsvp needs a tenant_id claim.".into()))?,
     )
     .map_err(|_| ApiError::Forbidden("The token's tenant claim is not a valid tenant identifier.".into()))?;
-    let verified = claim("email_verified") != Some("false");
+    // Fail closed: only an explicit true says the provider checked the address.
+    let verified = names.email_always_verified || claim(&names.email_verified) == Some("true");
     let email = claim(&names.email).filter(|_| verified).and_then(|e| Email::parse(e).ok());
     let roles = claim(&names.roles).map(parse_roles).unwrap_or_default();
     let tenant_name = claim(&names.tenant_name).map(|n| n.chars().take(200).collect());
@@ -180,6 +181,38 @@ pub fn form_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A request as API Gateway's JWT authorizer hands it on, with `claims`.
+    fn with_claims(claims: serde_json::Value) -> Request {
+        let event = serde_json::json!({
+            "version": "2.0", "routeKey": "GET /x", "rawPath": "/x", "rawQueryString": "", "headers": {},
+            "requestContext": { "http": { "method": "GET", "path": "/x", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1",
+                "userAgent": "t" }, "requestId": "r", "routeKey": "GET /x", "stage": "$default", "timeEpoch": 0,
+                "authorizer": { "jwt": { "claims": claims, "scopes": null } } },
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[test]
+    fn an_address_counts_only_when_the_provider_says_it_verified_it() {
+        let names = ClaimNames::default();
+        let email_of = |verified: Option<&str>, names: &ClaimNames| {
+            let mut claims = serde_json::json!({ "sub": "u1", "tenant_id": "acme", "email": "ada@acme.example" });
+            if let Some(verified) = verified {
+                claims["email_verified"] = verified.into();
+            }
+            principal(&with_claims(claims), names).unwrap().email.map(|e| e.as_str().to_owned())
+        };
+        assert_eq!(email_of(Some("true"), &names).as_deref(), Some("ada@acme.example"));
+        for unverified in [None, Some("false"), Some("False"), Some("0"), Some("no"), Some("TRUE "), Some("")] {
+            assert_eq!(email_of(unverified, &names), None, "email_verified {unverified:?} fails closed");
+        }
+        let trusting = ClaimNames { email_always_verified: true, ..ClaimNames::default() };
+        assert_eq!(email_of(None, &trusting).as_deref(), Some("ada@acme.example"), "a provider of verified addresses");
+        let renamed = ClaimNames { email_verified: "https://example.com/verified".into(), ..ClaimNames::default() };
+        assert_eq!(email_of(Some("true"), &renamed), None, "the configured claim, not another");
+    }
 
     #[test]
     fn roles_are_read_in_every_flattened_form() {

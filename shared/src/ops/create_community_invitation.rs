@@ -40,8 +40,10 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         .invitation_recipient
         .ok_or_else(|| ApiError::bad_request("InvitationRecipient is required: the email address to invite."))?;
     let recipient = Email::parse(&recipient).map_err(|e| invalid_email("InvitationRecipient", e))?;
+    // The caller's right is checked before a replay too: a key replayed after the caller lost the administrator
+    // role (or the tenant its place) must not hand out the invitation link again.
+    let community = community_for_admin(&app, id, &caller).await?;
     idempotency::once(&app, &req, &caller, "create_community_invitation", async {
-        let community = community_for_admin(&app, id, &caller).await?;
         let now = app.clock.now();
         let (mut invitation, secret) = Invitation::create(&community, recipient, &caller, now, app.config.invitations);
         // The invitation email goes out from the outbox written with the invitation; its link's secret only sealed.

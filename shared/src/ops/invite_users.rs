@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use super::users::{ATTEMPTS, settings_of};
 use super::{Answer, caller, idempotency, public_base, require_tenant_member};
 use crate::app::App;
-use crate::domain::{InviteRequest, Principal, UserInvitation, next_day, seconds_to_next_day, utc_day};
+use crate::domain::{InviteRequest, Principal, UserInvitation, UserSettings, next_day, seconds_to_next_day, utc_day};
 use crate::http::{ApiError, request, response};
 use crate::store::StoreError;
 
@@ -32,32 +32,40 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let caller = caller(&app, &req)?;
     require_tenant_member(&caller)?;
     let input: Input = request::json_body(&req)?;
+    // The tenant's settings are checked before a replay too: once an administrator has disabled inviting, a
+    // replayed key answers as a new request would.
+    let (settings, _) = settings_of(&app, &caller.tenant).await?;
+    if !settings.invite_unregistered_users {
+        return Err(ApiError::ForbiddenBySettings(
+            "The tenant's settings forbid inviting users: InviteUnregisteredUsers is disabled.".into(),
+        ));
+    }
     idempotency::once(&app, &req, &caller, "invite_users", async {
-        let invited = invite(&app, &req, &caller, input).await?;
+        let invited = invite(&app, &req, &caller, &settings, input).await?;
         let addresses: Vec<String> = invited.iter().map(|i| i.recipient.to_string()).collect();
         Ok((response::json(StatusCode::OK, &addresses), None))
     })
     .await
 }
 
-async fn invite(app: &App, req: &Request, caller: &Principal, input: Input) -> Result<Vec<UserInvitation>, ApiError> {
-    let (settings, _) = settings_of(app, &caller.tenant).await?;
-    if !settings.invite_unregistered_users {
-        return Err(ApiError::ForbiddenBySettings(
-            "The tenant's settings forbid inviting users: InviteUnregisteredUsers is disabled.".into(),
-        ));
-    }
+async fn invite(
+    app: &App,
+    req: &Request,
+    caller: &Principal,
+    settings: &UserSettings,
+    input: Input,
+) -> Result<Vec<UserInvitation>, ApiError> {
     let addresses = input
         .email_addresses
         .ok_or_else(|| ApiError::bad_request("EmailAddresses is required: the addresses to invite."))?;
-    let request = InviteRequest::parse(&addresses, input.message.as_deref(), &settings)?;
+    let request = InviteRequest::parse(&addresses, input.message.as_deref(), settings)?;
     let now = app.clock.now();
     let day = utc_day(now);
     // Each code is sealed for its email; with KMS that is a request each, so they are sealed concurrently.
     let base = public_base(app, req);
     let mut sealing = JoinSet::new();
     for (index, recipient) in request.recipients.into_iter().enumerate() {
-        let (invitation, code) = UserInvitation::create(caller, recipient, request.message.clone(), now, &settings);
+        let (invitation, code) = UserInvitation::create(caller, recipient, request.message.clone(), now, settings);
         let sealer = Arc::clone(&app.sealer);
         sealing.spawn(async move {
             let sealed = sealer.seal(invitation.id, &code).await;
