@@ -131,8 +131,18 @@ fn decode_cursor(token: &str) -> Result<Cursor, ApiError> {
 }
 
 /// The URL of the next page: this path with the same `count` and the next cursor.
+///
+/// It keeps the request's other parameters (a filter such as `State=Accepted` must hold on every page), in their
+/// order, and replaces `skip`, `count` and `continuationToken` (the cursor already counts what was skipped).
 pub fn next_page_url(req: &Request, page: &PageRequest, next: Option<&Cursor>) -> Option<String> {
-    next.map(|cursor| format!("{}?count={}&continuationToken={}", req.uri().path(), page.count, encode_cursor(cursor)))
+    let cursor = next?;
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    let sent = url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes());
+    for (name, value) in sent.filter(|(name, _)| !matches!(name.as_ref(), "skip" | "count" | "continuationToken")) {
+        query.append_pair(&name, &value);
+    }
+    query.append_pair("count", &page.count.to_string()).append_pair("continuationToken", &encode_cursor(cursor));
+    Some(format!("{}?{}", req.uri().path(), query.finish()))
 }
 
 /// A JSON body of type `T`: `Content-Type: application/json`, at most [`MAX_BODY_BYTES`], well-formed.
@@ -184,14 +194,17 @@ mod tests {
 
     /// A request as API Gateway's JWT authorizer hands it on, with `claims`.
     fn with_claims(claims: serde_json::Value) -> Request {
-        let event = serde_json::json!({
+        lambda_http::request::from_str(&event_with(claims).to_string()).unwrap()
+    }
+
+    fn event_with(claims: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
             "version": "2.0", "routeKey": "GET /x", "rawPath": "/x", "rawQueryString": "", "headers": {},
             "requestContext": { "http": { "method": "GET", "path": "/x", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1",
                 "userAgent": "t" }, "requestId": "r", "routeKey": "GET /x", "stage": "$default", "timeEpoch": 0,
                 "authorizer": { "jwt": { "claims": claims, "scopes": null } } },
             "isBase64Encoded": false
-        });
-        lambda_http::request::from_str(&event.to_string()).unwrap()
+        })
     }
 
     #[test]
@@ -222,6 +235,18 @@ mod tests {
         assert_eq!(parse_roles("[\"TenantAdministrator\",\"TenantMember\"]"), both);
         assert_eq!(parse_roles("TenantMember"), vec![Role::TenantMember]);
         assert_eq!(parse_roles("[Root]"), vec![]);
+    }
+
+    #[test]
+    fn the_next_page_keeps_the_filters_and_replaces_the_paging() {
+        let mut event = event_with(serde_json::json!({}));
+        event["rawQueryString"] = "State=Accepted&skip=5&count=2&continuationToken=old&Q=a+b%26c".into();
+        let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let page = PageRequest { skip: 5, count: 2, after: None };
+        let cursor = Cursor { sort: "000001700000000000#abc".into() };
+        let url = next_page_url(&req, &page, Some(&cursor)).unwrap();
+        assert_eq!(url, format!("/x?State=Accepted&Q=a+b%26c&count=2&continuationToken={}", encode_cursor(&cursor)));
+        assert_eq!(next_page_url(&req, &page, None), None, "the last page has none");
     }
 
     #[test]
