@@ -117,9 +117,22 @@ impl Default for MemoryStore {
     }
 }
 
+/// Writes the whole state to a temporary file, readable by its owner only (it holds every address and invitation
+/// of the data folder), flushed to disk, then renamed over the store: a crash leaves the old file or the new one.
 fn save(file: &Path, state: &State) -> std::io::Result<()> {
+    use std::io::Write as _;
     let tmp = file.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec(state).map_err(std::io::Error::other)?)?;
+    let bytes = serde_json::to_vec(state).map_err(std::io::Error::other)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options.open(&tmp)?;
+    // A file left by an earlier version keeps its mode through `open`: narrow it explicitly.
+    #[cfg(unix)]
+    out.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    out.write_all(&bytes)?;
+    out.sync_all()?;
     std::fs::rename(tmp, file)
 }
 
@@ -748,4 +761,28 @@ fn take_lock(s: &mut State, invitation: &Invitation, now: Timestamp) -> StoreRes
     }
     s.locks.insert(key, Lock { invitation: invitation.id, expires: invitation.expires });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_store_file_is_its_owners_alone_even_over_an_earlier_looser_one() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("rsvp-memory-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir(&dir).unwrap();
+        let file = dir.join("store.json");
+        // What an earlier version left: a world-readable store and temporary file.
+        std::fs::write(&file, b"{}").unwrap();
+        std::fs::write(file.with_extension("tmp"), b"{}").unwrap();
+        for path in [file.clone(), file.with_extension("tmp")] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        save(&file, &State::default()).unwrap();
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "store.json is mode {mode:o}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
