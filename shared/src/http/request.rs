@@ -65,7 +65,10 @@ pub fn principal(req: &Request, names: &ClaimNames) -> Result<Principal, ApiErro
     let verified = names.email_always_verified || claim(&names.email_verified) == Some("true");
     let email = claim(&names.email).filter(|_| verified).and_then(|e| Email::parse(e).ok());
     let roles = claim(&names.roles).map(parse_roles).unwrap_or_default();
-    let tenant_name = claim(&names.tenant_name).map(|n| n.chars().take(200).collect());
+    // A name the owner will be shown: one line of plain text, or none (a claim that is not is not shown at all).
+    let tenant_name = claim(&names.tenant_name)
+        .map(|n| n.chars().take(200).collect::<String>())
+        .and_then(|n| crate::domain::one_line_text("tenant_name", &n, 200).ok());
     Ok(Principal { user, tenant, email, tenant_name, roles })
 }
 
@@ -225,6 +228,18 @@ mod tests {
         assert_eq!(email_of(None, &trusting).as_deref(), Some("ada@acme.example"), "a provider of verified addresses");
         let renamed = ClaimNames { email_verified: "https://example.com/verified".into(), ..ClaimNames::default() };
         assert_eq!(email_of(Some("true"), &renamed), None, "the configured claim, not another");
+    }
+
+    #[test]
+    fn a_tenant_name_claim_is_one_line_of_plain_text_or_none() {
+        let name_of = |name: &str| {
+            let claims = serde_json::json!({ "sub": "u1", "tenant_id": "acme", "tenant_name": name });
+            principal(&with_claims(claims), &ClaimNames::default()).unwrap().tenant_name
+        };
+        assert_eq!(name_of(" Acme Corp ").as_deref(), Some("Acme Corp"));
+        for bad in ["t2 Guest Corp\r\nBcc: x@y", "Acme\u{202E}proC", "Ac\u{200B}me", "Acme\tCorp"] {
+            assert_eq!(name_of(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
