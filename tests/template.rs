@@ -397,6 +397,41 @@ fn the_api_verifies_a_jwt_on_every_request() {
     assert_eq!(t["Parameters"]["JwtAudience"]["Type"], "CommaDelimitedList");
 }
 
+/// Every route is throttled, the public ones (whose credential is a secret in the request: only throttling slows
+/// a guesser) more strictly, and each public function may be given reserved concurrency, all as parameters.
+#[test]
+fn every_route_is_throttled_and_the_public_ones_more_strictly() {
+    let t = template();
+    let api = &of_type(&t, "AWS::Serverless::HttpApi")["HttpApi"]["Properties"];
+    assert_eq!(api["DefaultRouteSettings"]["ThrottlingRateLimit"], reference("ApiThrottleRate"));
+    assert_eq!(api["DefaultRouteSettings"]["ThrottlingBurstLimit"], reference("ApiThrottleBurst"));
+    let settings = api["RouteSettings"].as_object().expect("RouteSettings");
+    let public: BTreeSet<String> = ROUTES
+        .iter()
+        .filter(|r| !matches!(r.kind, Kind::Api | Kind::Portal))
+        .flat_map(|r| r.route_keys().into_iter().map(|(m, p)| format!("{m} {p}")))
+        .collect();
+    assert_eq!(settings.keys().cloned().collect::<BTreeSet<_>>(), public, "exactly the public route keys");
+    for (key, limits) in settings {
+        assert_eq!(limits["ThrottlingRateLimit"], reference("PublicThrottleRate"), "{key}");
+        assert_eq!(limits["ThrottlingBurstLimit"], reference("PublicThrottleBurst"), "{key}");
+    }
+    let parameters = &t["Parameters"];
+    let default = |name: &str| parameters[name]["Default"].as_i64().unwrap_or_else(|| panic!("{name} default"));
+    assert!(default("PublicThrottleRate") < default("ApiThrottleRate"));
+    assert!(default("PublicThrottleBurst") < default("ApiThrottleBurst"));
+    let reserved = json!({ "Fn::If": ["ReservesPublicConcurrency", reference("PublicReservedConcurrency"), reference("AWS::NoValue")] });
+    for route in ROUTES.iter().filter(|r| !matches!(r.kind, Kind::Api | Kind::Portal)) {
+        let id = function_id(route.operation);
+        assert_eq!(resources(&t)[&id]["Properties"]["ReservedConcurrentExecutions"], reserved, "{id}");
+    }
+    assert_eq!(
+        default("PublicReservedConcurrency"),
+        0,
+        "none reserved unless asked: small accounts have none to spare"
+    );
+}
+
 /// The portal routes' authorizer verifies tokens from the same issuer for the same audiences, may do nothing but
 /// log, and is called for every request (API Gateway cannot cache it: see shared/src/authorizer.rs).
 #[test]
