@@ -83,8 +83,19 @@ impl Route {
     /// anything shaped like an address or a secret masked ([`crate::http::redact`]). Never the request's body,
     /// headers or path (which carry tokens and invitation codes), nor the refusal's sentence (which can name the
     /// addresses a caller sent).
+    ///
+    /// Every answer, success or not, carries the request id in an `Operation-Id` header, as ADH's do; an error
+    /// body's `OperationId` is the same id.
     pub async fn call(&self, app: Arc<App>, req: Request) -> Response<Body> {
         let operation_id = request_id(&req);
+        let mut response = self.answer(app, req, &operation_id).await;
+        if let Ok(value) = lambda_http::http::HeaderValue::from_str(&operation_id) {
+            response.headers_mut().insert(crate::http::response::OPERATION_ID, value);
+        }
+        response
+    }
+
+    async fn answer(&self, app: Arc<App>, req: Request, operation_id: &str) -> Response<Body> {
         let started = std::time::Instant::now();
         let answer = (self.handler)(app, req).await;
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -112,9 +123,9 @@ impl Route {
                     tracing::info!(operation = self.operation, operation_id, status, latency_ms, kind, "refused");
                 }
                 match self.kind {
-                    Kind::Api | Kind::Public => error.into_response(&operation_id),
-                    Kind::Portal | Kind::PortalPublic => error.into_arcgis(&operation_id),
-                    Kind::Page => error.into_page(&operation_id),
+                    Kind::Api | Kind::Public => error.into_response(operation_id),
+                    Kind::Portal | Kind::PortalPublic => error.into_arcgis(operation_id),
+                    Kind::Page => error.into_page(operation_id),
                 }
             }
         }
@@ -146,6 +157,10 @@ routes! {
     CREATE_COMMUNITY: "POST" "/api/v1-preview/communities" => create_community;
     LIST_COMMUNITIES: "GET" "/api/v1-preview/communities" => list_communities;
     GET_COMMUNITY: "GET" "/api/v1-preview/communities/{communityId}" => get_community;
+    UPDATE_COMMUNITY: "PUT" "/api/v1-preview/communities/{communityId}" => update_community;
+    DELETE_COMMUNITY: "DELETE" "/api/v1-preview/communities/{communityId}" => delete_community;
+    GET_COMMUNITY_SUMMARY: "GET" "/api/v1-preview/communities/{communityId}/summary" => get_community_summary;
+    SEARCH_COMMUNITY_STREAMS: "GET" "/api/v1-preview/search/communities/{communityId}/streams" => search_community_streams;
     LIST_COMMUNITY_TENANTS: "GET" "/api/v1-preview/communities/{communityId}/tenants" => list_community_tenants;
     REMOVE_COMMUNITY_TENANT: "DELETE" "/api/v1-preview/communities/{communityId}/tenants/{tenantId}" => remove_community_tenant;
     LIST_COMMUNITY_INVITATIONS: "GET" "/api/v1-preview/communities/{communityId}/invitations" => list_community_invitations;
