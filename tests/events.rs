@@ -37,9 +37,9 @@ use rsvp::domain::collaboration::{
     WorkspaceId, signed_file,
 };
 use rsvp::domain::{
-    Community, CommunityId, Email, FixedClock, HistoryEntry, Invitation, InvitationId, LockEffect, MemberStatus,
-    Membership, MembershipEffect, Principal, Role, Secret, SettingsChange, StoredState, TenantId, Timestamp,
-    Transition, UserId, UserInvitation, UserInvitationState, UserReadState, UserSettings,
+    Community, CommunityId, CountChange, Email, FixedClock, HistoryEntry, Invitation, InvitationId, LockEffect,
+    MemberStatus, Membership, MembershipEffect, Principal, Role, Secret, SettingsChange, StoredState, TenantId,
+    Timestamp, Transition, UserId, UserInvitation, UserInvitationState, UserReadState, UserSettings,
 };
 use rsvp::routes::{Kind, ROUTES, Route};
 use rsvp::sign::{LOCAL_KEY_FILE, LocalSigner, PublicKey, Signer};
@@ -163,6 +163,8 @@ fn community() -> Community {
         contact_email: Some(email("ops@owner.example")),
         owner: tenant("tenant-owner"),
         created: NOW.plus_days(-30),
+        open_invitations: 0,
+        members: 1,
     }
 }
 
@@ -177,6 +179,7 @@ fn membership(c: &Community, tenant_id: &str, status: MemberStatus, contact: &st
         community_name: c.name.clone(),
         community_description: c.description.clone(),
         community_created: c.created,
+        tenant_name: None,
     }
 }
 
@@ -234,6 +237,8 @@ fn accept(
         membership: MembershipEffect::Join(Box::new(joined)),
         new_secret: None,
         notifies: true,
+        // Created is open; Accepted stays open, Completed (the confirmation folded in) is finished.
+        counts: CountChange { open_invitations: if status == MemberStatus::Active { -1 } else { 0 }, members: 1 },
     }
 }
 
@@ -334,6 +339,35 @@ async fn check(route: &Route) {
             assert_eq!(body["Id"], COMMUNITY);
             assert_eq!(body["Name"], "Shared Operations");
             assert_eq!(ids(&body["Tenants"]), ["tenant-member", "tenant-owner"]);
+        }
+        "update_community" => {
+            expect(StatusCode::OK);
+            let body = json(&response);
+            assert_eq!(
+                (body["Id"].as_str(), body["Name"].as_str()),
+                (Some(COMMUNITY), Some("Shared Operations Centre"))
+            );
+            assert_eq!(body["DisplayName"], "Shared Operations Centre");
+            assert_eq!(body["ContactEmail"], "ops@owner.example", "a field left out keeps its value");
+            assert_eq!(ids(&body["Tenants"]), ["tenant-member", "tenant-owner"]);
+            let stored = store.get_community(community_id()).await.unwrap().unwrap();
+            assert_eq!(stored.name, "Shared Operations Centre");
+            assert!(stored.description.contains("post-mortems"));
+        }
+        "delete_community" => {
+            // The fixture community still has tenant-member and Bob's pending invitation: refused, naming both.
+            expect(StatusCode::CONFLICT);
+            let reason = json(&response)["Reason"].as_str().unwrap_or_default().to_owned();
+            assert!(reason.contains("tenant-member") && reason.contains(INVITATION), "{reason}");
+            assert!(store.get_community(community_id()).await.unwrap().is_some(), "nothing was deleted");
+        }
+        "get_community_summary" => {
+            expect(StatusCode::OK);
+            assert_eq!(json(&response), serde_json::json!({"TotalStreams": 0, "StreamsContributed": 0}));
+        }
+        "search_community_streams" => {
+            expect(StatusCode::OK);
+            assert_eq!(json(&response), serde_json::json!([]));
         }
         "list_community_tenants" => {
             expect(StatusCode::OK);

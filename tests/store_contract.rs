@@ -8,9 +8,9 @@
 //! operations do, and every refused change is followed by reading the state back to show that nothing was written.
 
 use rsvp::domain::{
-    Action, CLAIM_STALE_MINUTES, Claimed, Community, CommunityId, DeliveryOutcome, DeliveryState, Email, Invitation,
-    InvitationId, InvitationPolicy, MailItem, MemberStatus, Membership, MembershipEffect, Principal, Role, StoredState,
-    TenantId, Timestamp, Transition,
+    Action, CLAIM_STALE_MINUTES, Claimed, Community, CommunityId, CommunityInput, DeliveryOutcome, DeliveryState,
+    Email, Invitation, InvitationId, InvitationPolicy, MailItem, MemberStatus, Membership, MembershipEffect, Principal,
+    Role, StoredState, TenantId, Timestamp, Transition,
 };
 use rsvp::store::{Cursor, Page, PageRequest, Store, StoreError, StoreResult};
 use rsvp_tests::{
@@ -64,6 +64,10 @@ contract!(
     paired_reads_answer_as_the_single_reads_do,
     a_delivery_is_claimed_once_and_its_outcome_recorded_once,
     a_failed_or_stale_delivery_is_claimed_again_and_a_newer_one_wins,
+    the_communitys_counters_follow_its_invitations_and_tenants,
+    a_community_is_updated_and_read_back_by_its_current_name,
+    a_community_is_deleted_only_without_other_tenants_or_open_invitations,
+    a_delete_racing_an_invite_leaves_no_half_deleted_community,
 );
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -283,6 +287,8 @@ async fn paired_reads_answer_as_the_single_reads_do(store: &dyn Store) {
     let stranger = tenant("stranger");
     let (c, m) = new_community(store, &owner, "Shared Ops", T0).await;
     let i = invite(store, &c, &owner, "bob@guest.example", T0).await;
+    // The invitation is counted on the community.
+    let c = Community { open_invitations: 1, ..c };
     let missing_community = CommunityId::new();
     let missing_invitation = InvitationId::new();
 
@@ -309,7 +315,8 @@ async fn paired_reads_answer_as_the_single_reads_do(store: &dyn Store) {
     let guest = admin("guest");
     join(store, &c, &owner, &guest, T0, true).await;
     let (found, page) = store.get_community_with_members(c.id, 1).await.unwrap();
-    assert_eq!(found, Some(c.clone()));
+    assert_eq!(found, store.get_community(c.id).await.unwrap());
+    assert_eq!(found.map(|c| (c.open_invitations, c.members)), Some((1, 2)), "Bob's is open, the guest is in");
     assert_eq!(page, store.list_members(c.id, &first_page(1)).await.unwrap());
     let (_, page) = store.get_community_with_members(c.id, 10).await.unwrap();
     assert_eq!(page, store.list_members(c.id, &first_page(10)).await.unwrap());
@@ -965,6 +972,128 @@ async fn remove_member_never_removes_the_owner(store: &dyn Store) {
     assert_eq!(all(async |req| store.list_members(c.id, &req).await).await, [owner_membership]);
     assert_eq!(all(async |req| store.list_tenant_communities(&guest.tenant, &req).await).await, []);
     assert_fails!(store.remove_member(c.id, &guest.tenant).await, StoreError::Conflict);
+}
+
+/// The community's counters as stored: (open invitations, tenants).
+async fn counters(store: &dyn Store, c: CommunityId) -> (u32, u32) {
+    let stored = store.get_community(c).await.expect("get_community").expect("the community is stored");
+    (stored.open_invitations, stored.members)
+}
+
+async fn the_communitys_counters_follow_its_invitations_and_tenants(store: &dyn Store) {
+    let owner = admin("owner");
+    let guest = admin("guest");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    assert_eq!(counters(store, c.id).await, (0, 1), "the owner is its first tenant");
+
+    let inv = invite(store, &c, &owner, &admin_email("guest"), T0).await;
+    assert_eq!(counters(store, c.id).await, (1, 1));
+    let accepted = accept(&c, &inv, &guest, T0);
+    store.apply(&accepted).await.expect("apply Accept");
+    assert_eq!(counters(store, c.id).await, (1, 2), "Accepted is still open, and the tenant is in");
+    // A refused change moves nothing: the same Accept again is stale.
+    assert_fails!(store.apply(&accepted).await, StoreError::Conflict);
+    assert_eq!(counters(store, c.id).await, (1, 2));
+    store.apply(&confirm(&c, &accepted.invitation, &owner, T0)).await.expect("apply Confirm");
+    assert_eq!(counters(store, c.id).await, (0, 2));
+    store.remove_member(c.id, &guest.tenant).await.expect("remove the guest");
+    assert_eq!(counters(store, c.id).await, (0, 1));
+
+    let third = admin_with("third", "ops@third.example.com");
+    let declined = invite(store, &c, &owner, "ops@third.example.com", T0).await;
+    store.apply(&decline_as_recipient(&c, &declined, &third, T0)).await.expect("apply Decline");
+    let withdrawn = invite(store, &c, &owner, "someone@else.example.com", T0).await;
+    assert_eq!(counters(store, c.id).await, (1, 1));
+    store.apply(&delete(&withdrawn, &owner, T0)).await.expect("apply Delete");
+    assert_eq!(counters(store, c.id).await, (0, 1));
+    // An accepted invitation declined by the community: closed, and its waiting tenant gone.
+    let again = invite(store, &c, &owner, &admin_email("guest"), T0).await;
+    let accepted = accept(&c, &again, &guest, T0);
+    store.apply(&accepted).await.expect("apply Accept");
+    store.apply(&decline_as_admin(&c, &accepted.invitation, &owner, T0)).await.expect("apply Decline");
+    assert_eq!(counters(store, c.id).await, (0, 1));
+}
+
+async fn a_community_is_updated_and_read_back_by_its_current_name(store: &dyn Store) {
+    let owner = admin("owner");
+    let guest = admin("guest");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    join(store, &c, &owner, &guest, T0, true).await;
+    let input = CommunityInput::new("Renamed", Some("Now with more"), Some(email("new@owner.example.com"))).unwrap();
+    store.update_community(&c.updated(input)).await.expect("update_community");
+
+    let read = store.get_community(c.id).await.unwrap().expect("still there");
+    assert_eq!((read.name.as_str(), read.description.as_str()), ("Renamed", "Now with more"));
+    assert_eq!(read.contact_email, Some(email("new@owner.example.com")));
+    assert_eq!((read.id, &read.owner, read.created), (c.id, &c.owner, c.created));
+    assert_eq!((read.open_invitations, read.members), (0, 2), "an update leaves the counters alone");
+    let missing = CommunityId::new();
+    assert_eq!(store.get_communities(&[missing, c.id]).await.unwrap(), std::slice::from_ref(&read));
+    assert_eq!(store.get_communities(&[]).await.unwrap(), []);
+
+    // An update of a community that is not there writes nothing.
+    let mut ghost = c.clone();
+    ghost.id = missing;
+    assert_fails!(store.update_community(&ghost).await, StoreError::Conflict);
+    assert_eq!(store.get_community(missing).await.unwrap(), None);
+}
+
+async fn a_community_is_deleted_only_without_other_tenants_or_open_invitations(store: &dyn Store) {
+    let owner = admin("owner");
+    let guest = admin("guest");
+    let (c, owner_membership) = new_community(store, &owner, "Ops", T0).await;
+
+    // An open invitation (even an expired one, which Resend revives) keeps it.
+    let inv = invite(store, &c, &owner, &admin_email("guest"), T0).await;
+    let before = snapshot(store, c.id, &[inv.id], &[&owner.tenant]).await;
+    assert_fails!(store.delete_community(&c).await, StoreError::Conflict);
+    assert_eq!(snapshot(store, c.id, &[inv.id], &[&owner.tenant]).await, before);
+
+    // A waiting tenant keeps it, and so does an Active one.
+    let accepted = accept(&c, &inv, &guest, T0);
+    store.apply(&accepted).await.unwrap();
+    assert_fails!(store.delete_community(&c).await, StoreError::Conflict);
+    store.apply(&confirm(&c, &accepted.invitation, &owner, T0)).await.unwrap();
+    assert_fails!(store.delete_community(&c).await, StoreError::Conflict);
+    assert_eq!(store.get_membership(c.id, &owner.tenant).await.unwrap(), Some(owner_membership));
+
+    store.remove_member(c.id, &guest.tenant).await.unwrap();
+    store.delete_community(&c).await.expect("nothing keeps it now");
+    assert_eq!(store.get_community(c.id).await.unwrap(), None);
+    assert_eq!(store.get_membership(c.id, &owner.tenant).await.unwrap(), None);
+    assert_eq!(all(async |req| store.list_members(c.id, &req).await).await, []);
+    assert_eq!(store.get_communities(&[c.id]).await.unwrap(), []);
+    assert_fails!(store.delete_community(&c).await, StoreError::Conflict);
+
+    // Nothing more is written into it: no invitation, no update.
+    let (late, _) = invitation(&c, "late@guest.example.com", &owner, T0);
+    assert_fails!(store.create_invitation(&late, T0).await, StoreError::Conflict);
+    assert_eq!(store.get_invitation(late.id).await.unwrap(), None);
+    assert_fails!(store.update_community(&c).await, StoreError::Conflict);
+    assert_eq!(store.get_community(c.id).await.unwrap(), None);
+    // Its finished invitation stays for audit.
+    assert_eq!(stored(store, inv.id).await.state, StoredState::Completed);
+}
+
+async fn a_delete_racing_an_invite_leaves_no_half_deleted_community(store: &dyn Store) {
+    let owner = admin("owner");
+    for round in 0..6 {
+        let (c, _) = new_community(store, &owner, &format!("Race {round}"), T0).await;
+        let (inv, _) = invitation(&c, "bob@guest.example.com", &owner, T0);
+        let (deleted, invited) = tokio::join!(store.delete_community(&c), store.create_invitation(&inv, T0));
+        let community = store.get_community(c.id).await.unwrap();
+        let invitation = store.get_invitation(inv.id).await.unwrap();
+        match (deleted, invited) {
+            (Ok(()), Err(StoreError::Conflict)) => {
+                assert_eq!((community, invitation), (None, None), "deleted first: the invitation was not written");
+            }
+            (Err(StoreError::Conflict), Ok(())) => {
+                assert_eq!(community.map(|c| c.open_invitations), Some(1), "invited first: the community stays");
+                assert!(invitation.is_some());
+            }
+            other => panic!("round {round}: exactly one must win, got {other:?}"),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -496,10 +496,14 @@ fn the_table_is_the_one_the_dynamodb_adapter_uses() {
 /// - `list_members`: `Query` on the table; `list_tenant_communities`, `list_community_invitations`: `Query` on GSI1;
 ///   `list_accepted_invitations`: `Query` on GSI2; `list_user_invitations`: `Query` on GSI1 (a tenant's) or GSI2
 ///   (those one user sent);
-/// - `create_community`, `create_invitation`, `create_user_invitations`: a transaction of `Put`s (`PutItem`);
-///   `remove_member`: `DeleteItem`; `put_user_settings`: a conditional `PutItem`;
+/// - `get_communities`: `BatchGetItem`; `update_community`: a conditional `UpdateItem`; `delete_community`: a
+///   transaction of two `Delete`s;
+/// - `create_community`, `create_user_invitations`: a transaction of `Put`s (`PutItem`); `create_invitation`: the
+///   same and an `Update` of the community's counters; `remove_member`: a `Delete` and that `Update`;
+///   `put_user_settings`: a conditional `PutItem`;
 /// - `apply`: a transaction that `Put`s the invitation, takes (`Put`) or releases (`Delete`) its lock, and joins
-///   (`Put`), activates (`Update`) or removes (`Delete`) a membership, as the operation's transitions can; a
+///   (`Put`), activates (`Update`) or removes (`Delete`) a membership, and moves the community's counters
+///   (`Update`) when it opens or closes an invitation or adds or removes a tenant, as the transitions can; a
 ///   platform invitation's transition `Put`s it and takes (`Put`) or releases (`Delete`) its lock;
 /// - the day's invitation count: a conditional `UpdateItem`; an `Idempotency-Key` record: claimed (`PutItem`),
 ///   answered (`UpdateItem`) or released (`DeleteItem`);
@@ -516,11 +520,29 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
     let set = |pairs: &[(&str, &'static str)]| pairs.iter().map(|(action, on)| ((*action).to_owned(), *on)).collect();
     match operation {
         "create_community" => set(&[("dynamodb:PutItem", "table")]),
-        "list_communities" => set(&[("dynamodb:Query", "GSI1")]),
+        // The memberships from GSI1, then their communities, whose names can change.
+        "list_communities" => set(&[("dynamodb:Query", "GSI1"), ("dynamodb:BatchGetItem", "table")]),
         "get_community" | "list_community_tenants" => {
             set(&[("dynamodb:GetItem", "table"), ("dynamodb:Query", "table")])
         }
-        "remove_community_tenant" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:DeleteItem", "table")]),
+        // The community is updated, then read back with its tenants.
+        "update_community" => {
+            set(&[("dynamodb:GetItem", "table"), ("dynamodb:UpdateItem", "table"), ("dynamodb:Query", "table")])
+        }
+        // The tenants (table) and the invitations (GSI1) are read to name what keeps it; the community and the
+        // owner's membership are Deleted in one transaction.
+        "delete_community" => set(&[
+            ("dynamodb:GetItem", "table"),
+            ("dynamodb:Query", "table"),
+            ("dynamodb:Query", "GSI1"),
+            ("dynamodb:DeleteItem", "table"),
+        ]),
+        // rsvp holds no streams: only the caller's membership and the community are read.
+        "get_community_summary" | "search_community_streams" => set(&[("dynamodb:GetItem", "table")]),
+        // The membership is Deleted and the community's tenant counter Updated, in one transaction.
+        "remove_community_tenant" => {
+            set(&[("dynamodb:GetItem", "table"), ("dynamodb:DeleteItem", "table"), ("dynamodb:UpdateItem", "table")])
+        }
         "list_community_invitations" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:Query", "GSI1")]),
         // The invitation and its lock are both Puts, and the link secret is sealed for the outbox (KMS Encrypt);
         // the Idempotency-Key record is claimed and answered (Puts) or released (Delete), and the answer it keeps
@@ -529,14 +551,18 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
             ("dynamodb:GetItem", "table"),
             ("dynamodb:PutItem", "table"),
             ("dynamodb:DeleteItem", "table"),
+            ("dynamodb:UpdateItem", "table"),
             ("kms:Encrypt", "outbox key"),
             ("kms:Decrypt", "outbox key"),
         ]),
         "get_community_invitation" | "get_invitation_details" => set(&[("dynamodb:GetItem", "table")]),
-        // Delete releases the lock or removes a membership awaiting confirmation.
-        "delete_community_invitation" => {
-            set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("dynamodb:DeleteItem", "table")])
-        }
+        // Delete releases the lock or removes a membership awaiting confirmation, and moves the counters.
+        "delete_community_invitation" => set(&[
+            ("dynamodb:GetItem", "table"),
+            ("dynamodb:PutItem", "table"),
+            ("dynamodb:DeleteItem", "table"),
+            ("dynamodb:UpdateItem", "table"),
+        ]),
         // Accept joins (Put) and releases the lock (Delete), Confirm activates (Update), Decline removes (Delete),
         // Resend reads the owner tenant's settings (the cooldown, a Get), takes the lock (Put) and seals the new
         // secret (KMS Encrypt).
@@ -551,10 +577,13 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
         // The page shows a community invitation (with its community) or a platform invitation.
         "show_invitation_page" => set(&[("dynamodb:GetItem", "table")]),
         // Decline from the page (either kind), or Accept (a platform invitation): the invitation is a Put, releasing
-        // its lock a Delete.
-        "respond_to_invitation_page" => {
-            set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("dynamodb:DeleteItem", "table")])
-        }
+        // its lock a Delete; a community invitation's decline moves its community's counter (an Update).
+        "respond_to_invitation_page" => set(&[
+            ("dynamodb:GetItem", "table"),
+            ("dynamodb:PutItem", "table"),
+            ("dynamodb:DeleteItem", "table"),
+            ("dynamodb:UpdateItem", "table"),
+        ]),
         // Reads the tenant's settings, reserves the day's count (Update), writes the invitations and their locks
         // (Puts) and seals each code for the outbox (KMS Encrypt); its Idempotency-Key record as create's.
         "invite_users" => set(&[

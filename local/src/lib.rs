@@ -14,9 +14,11 @@
 //! | [`event`] | the API Gateway event for a request |
 //! | [`server`] | [`Server`]: accept, route, refuse what API Gateway would, invoke, answer |
 //! | [`mail`] | the outbox consumer in-process: invitation emails as `.eml` files, one printed line each |
+//! | [`identity`] | a minimal OAuth client-credentials provider: `rsvp-local client`, discovery and token endpoints |
 //! | [`portal`] | the server as a portal (`--portal-url`): its identity kept in the data directory |
 
 pub mod event;
+pub mod identity;
 pub mod mail;
 pub mod portal;
 pub mod server;

@@ -32,6 +32,9 @@ enum Command {
     Serve(ServeArgs),
     /// Print a bearer token that `serve` accepts (with the same data directory).
     Token(TokenArgs),
+    /// Register an OAuth client (client credentials) whose tokens `serve` mints at /identity/connect/token, and
+    /// print its id and secret. Local only: in AWS the operator's identity provider does this.
+    Client(ClientArgs),
 }
 
 #[derive(Args)]
@@ -80,11 +83,28 @@ struct TokenArgs {
     data_dir: PathBuf,
 }
 
+#[derive(Args)]
+struct ClientArgs {
+    #[arg(long, value_parser = parse_tenant)]
+    tenant: String,
+    /// Whom the client's tokens act as.
+    #[arg(long, value_parser = parse_email)]
+    email: String,
+    /// TenantAdministrator, TenantMember or PortalAdministrator; repeat for more than one.
+    #[arg(long = "role", value_name = "ROLE", required = true, value_parser = parse_role)]
+    roles: Vec<String>,
+    #[arg(long, value_parser = parse_tenant_name)]
+    tenant_name: Option<String>,
+    #[arg(long, default_value = ".rsvp")]
+    data_dir: PathBuf,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
         Command::Token(args) => token(args),
+        Command::Client(args) => client(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -119,8 +139,9 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         config.portal = Some(portal);
     }
     let app = Arc::new(App::new(store, config).with_sealer(sealer).with_signer(signer));
-    let server = Server::from_listener(listener, app, key)?;
+    let server = Server::from_listener(listener, app, key)?.with_clients(args.data_dir.clone());
     println!("rsvp listening on {url}; invitation emails go to {}", outbox.display());
+    println!("local identity provider at {url}/identity (register clients with `rsvp-local client`)");
     server.run_until(shutdown_signal()).await?;
     Ok(())
 }
@@ -134,6 +155,16 @@ fn token(args: TokenArgs) -> Result<(), Failure> {
     claims.email_verified = !args.unverified_email;
     claims.exp = now_epoch_seconds() + args.hours * 3600;
     println!("{}", key.mint(&claims));
+    Ok(())
+}
+
+fn client(args: ClientArgs) -> Result<(), Failure> {
+    let registered =
+        rsvp_local::identity::register(&args.data_dir, &args.tenant, &args.email, &args.roles, args.tenant_name)
+            .map_err(|e| in_dir(&args.data_dir, e))?;
+    // The secret is shown this once; only its hash is kept.
+    println!("client_id: {}", registered.id);
+    println!("client_secret: {}", registered.secret);
     Ok(())
 }
 
@@ -201,6 +232,14 @@ fn parse_role(value: &str) -> Result<String, String> {
     Role::parse(value)
         .map(|_| value.to_owned())
         .ok_or_else(|| "not a role: use TenantAdministrator, TenantMember or PortalAdministrator".into())
+}
+
+fn parse_tenant_name(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > 200 || value.chars().any(char::is_control) {
+        return Err("a tenant name is 1 to 200 characters, none of them control characters".into());
+    }
+    Ok(value.to_owned())
 }
 
 fn parse_sub(value: &str) -> Result<String, String> {

@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ use tokio::net::{TcpListener, TcpStream};
 use uuid::Uuid;
 
 use crate::event::{self, EventContext};
+use crate::identity;
 use crate::token::SigningKey;
 
 /// The most read of a request body. The handlers refuse anything over [`MAX_BODY_BYTES`] themselves, with the
@@ -55,6 +57,9 @@ struct Shared {
     app: Arc<App>,
     key: SigningKey,
     local_addr: SocketAddr,
+    /// The data directory whose registered clients the identity endpoints serve ([`crate::identity`]); without
+    /// it there are none.
+    clients: Option<PathBuf>,
 }
 
 impl Server {
@@ -67,7 +72,16 @@ impl Server {
     /// (the invitation links' default public URL is the listening URL).
     pub fn from_listener(listener: TcpListener, app: Arc<App>, key: SigningKey) -> io::Result<Self> {
         let local_addr = listener.local_addr()?;
-        Ok(Self { listener, shared: Arc::new(Shared { app, key, local_addr }) })
+        Ok(Self { listener, shared: Arc::new(Shared { app, key, local_addr, clients: None }) })
+    }
+
+    /// Serves the local identity provider for the clients registered in `data_dir` (`rsvp-local client`).
+    pub fn with_clients(mut self, data_dir: PathBuf) -> Self {
+        // Nothing else holds the shared state before the server runs.
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.clients = Some(data_dir);
+        }
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -133,8 +147,11 @@ async fn answer(
         Ok(response) => response,
         Err(refusal) => refusal.into_response(&request_id),
     };
+    // The operations name the request in `Operation-Id` themselves; the refusals made here, and the identity
+    // provider's answers, are named the same way, with the same id.
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        response.headers_mut().insert(REQUEST_ID_HEADER, value.clone());
+        response.headers_mut().insert(HeaderName::from_static(rsvp::http::response::OPERATION_ID), value);
     }
     Ok(response)
 }
@@ -149,6 +166,20 @@ async fn dispatch(
     let (parts, body) = req.into_parts();
     if parts.method == hyper::Method::GET && parts.uri.path() == OPENAPI_PATH {
         return Ok(openapi());
+    }
+    if let Some(dir) = &shared.clients {
+        match (&parts.method, parts.uri.path()) {
+            (&hyper::Method::GET, identity::DISCOVERY_PATH) => {
+                let host = domain_name(&parts, shared.local_addr).ok_or(Refusal::BadHost)?;
+                return Ok(identity::discovery(&format!("http://{host}")));
+            }
+            (&hyper::Method::POST, identity::TOKEN_PATH) => {
+                let body = read_body(body).await?;
+                let now = OffsetDateTime::now_utc().unix_timestamp();
+                return Ok(identity::token(dir, &shared.key, &parts.headers, &body, now));
+            }
+            _ => {}
+        }
     }
     let (route, path_parameters) = route(&parts)?;
     let domain_name = domain_name(&parts, shared.local_addr).ok_or(Refusal::BadHost)?;
@@ -314,7 +345,7 @@ impl Refusal {
         };
         let mut response = Response::new(Full::new(Bytes::from(serde_json::to_vec(&body).unwrap_or_default())));
         *response.status_mut() = status;
-        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(rsvp::http::response::JSON));
         if let Self::WrongMethod { allowed, .. } = &self
             && let Ok(value) = HeaderValue::from_str(&allowed.join(", "))
         {

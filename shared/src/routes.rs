@@ -83,8 +83,19 @@ impl Route {
     /// anything shaped like an address or a secret masked ([`crate::http::redact`]). Never the request's body,
     /// headers or path (which carry tokens and invitation codes), nor the refusal's sentence (which can name the
     /// addresses a caller sent).
+    ///
+    /// Every answer, success or not, carries the request id in an `Operation-Id` header, as ADH's do; an error
+    /// body's `OperationId` is the same id.
     pub async fn call(&self, app: Arc<App>, req: Request) -> Response<Body> {
         let operation_id = request_id(&req);
+        let mut response = self.answer(app, req, &operation_id).await;
+        if let Ok(value) = lambda_http::http::HeaderValue::from_str(&operation_id) {
+            response.headers_mut().insert(crate::http::response::OPERATION_ID, value);
+        }
+        response
+    }
+
+    async fn answer(&self, app: Arc<App>, req: Request, operation_id: &str) -> Response<Body> {
         let started = std::time::Instant::now();
         let answer = (self.handler)(app, req).await;
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -112,9 +123,9 @@ impl Route {
                     tracing::info!(operation = self.operation, operation_id, status, latency_ms, kind, "refused");
                 }
                 match self.kind {
-                    Kind::Api | Kind::Public => error.into_response(&operation_id),
-                    Kind::Portal | Kind::PortalPublic => error.into_arcgis(&operation_id),
-                    Kind::Page => error.into_page(&operation_id),
+                    Kind::Api | Kind::Public => error.into_response(operation_id),
+                    Kind::Portal | Kind::PortalPublic => error.into_arcgis(operation_id),
+                    Kind::Page => error.into_page(operation_id),
                 }
             }
         }
@@ -142,19 +153,25 @@ macro_rules! routes {
     };
 }
 
+// The communities routes also answer ADH's spelling of their paths (what AVEVA's client library sends): the local
+// server matches any letter case, and in AWS each spelling is one more route key of the function.
 routes! {
-    CREATE_COMMUNITY: "POST" "/api/v1-preview/communities" => create_community;
-    LIST_COMMUNITIES: "GET" "/api/v1-preview/communities" => list_communities;
-    GET_COMMUNITY: "GET" "/api/v1-preview/communities/{communityId}" => get_community;
-    LIST_COMMUNITY_TENANTS: "GET" "/api/v1-preview/communities/{communityId}/tenants" => list_community_tenants;
-    REMOVE_COMMUNITY_TENANT: "DELETE" "/api/v1-preview/communities/{communityId}/tenants/{tenantId}" => remove_community_tenant;
-    LIST_COMMUNITY_INVITATIONS: "GET" "/api/v1-preview/communities/{communityId}/invitations" => list_community_invitations;
-    CREATE_COMMUNITY_INVITATION: "POST" "/api/v1-preview/communities/{communityId}/invitations" => create_community_invitation;
-    GET_COMMUNITY_INVITATION: "GET" "/api/v1-preview/communities/{communityId}/invitations/{invitationId}" => get_community_invitation;
-    DELETE_COMMUNITY_INVITATION: "DELETE" "/api/v1-preview/communities/{communityId}/invitations/{invitationId}" => delete_community_invitation;
-    GET_INVITATION_DETAILS: "GET" "/api/v1-preview/communityinvitations/{invitationId}/details" => get_invitation_details;
-    PROCESS_INVITATION: "PUT" "/api/v1-preview/communityinvitations/{invitationId}" => process_invitation;
-    LIST_TENANT_ACCEPTED_INVITATIONS: "GET" "/api/v1-preview/tenants/{tenantId}/communityinvitations" => list_tenant_accepted_invitations;
+    CREATE_COMMUNITY: "POST" "/api/v1-preview/communities" | "/api/v1-preview/Communities" => create_community;
+    LIST_COMMUNITIES: "GET" "/api/v1-preview/communities" | "/api/v1-preview/Communities" => list_communities;
+    GET_COMMUNITY: "GET" "/api/v1-preview/communities/{communityId}" | "/api/v1-preview/Communities/{communityId}" => get_community;
+    UPDATE_COMMUNITY: "PUT" "/api/v1-preview/communities/{communityId}" | "/api/v1-preview/Communities/{communityId}" => update_community;
+    DELETE_COMMUNITY: "DELETE" "/api/v1-preview/communities/{communityId}" | "/api/v1-preview/Communities/{communityId}" => delete_community;
+    GET_COMMUNITY_SUMMARY: "GET" "/api/v1-preview/communities/{communityId}/summary" | "/api/v1-preview/Communities/{communityId}/Summary" => get_community_summary;
+    SEARCH_COMMUNITY_STREAMS: "GET" "/api/v1-preview/search/communities/{communityId}/streams" | "/api/v1-preview/Search/Communities/{communityId}/Streams" => search_community_streams;
+    LIST_COMMUNITY_TENANTS: "GET" "/api/v1-preview/communities/{communityId}/tenants" | "/api/v1-preview/Communities/{communityId}/Tenants" => list_community_tenants;
+    REMOVE_COMMUNITY_TENANT: "DELETE" "/api/v1-preview/communities/{communityId}/tenants/{tenantId}" | "/api/v1-preview/Communities/{communityId}/Tenants/{tenantId}" => remove_community_tenant;
+    LIST_COMMUNITY_INVITATIONS: "GET" "/api/v1-preview/communities/{communityId}/invitations" | "/api/v1-preview/Communities/{communityId}/Invitations" => list_community_invitations;
+    CREATE_COMMUNITY_INVITATION: "POST" "/api/v1-preview/communities/{communityId}/invitations" | "/api/v1-preview/Communities/{communityId}/Invitations" => create_community_invitation;
+    GET_COMMUNITY_INVITATION: "GET" "/api/v1-preview/communities/{communityId}/invitations/{invitationId}" | "/api/v1-preview/Communities/{communityId}/Invitations/{invitationId}" => get_community_invitation;
+    DELETE_COMMUNITY_INVITATION: "DELETE" "/api/v1-preview/communities/{communityId}/invitations/{invitationId}" | "/api/v1-preview/Communities/{communityId}/Invitations/{invitationId}" => delete_community_invitation;
+    GET_INVITATION_DETAILS: "GET" "/api/v1-preview/communityinvitations/{invitationId}/details" | "/api/v1-preview/CommunityInvitations/{invitationId}/Details" => get_invitation_details;
+    PROCESS_INVITATION: "PUT" "/api/v1-preview/communityinvitations/{invitationId}" | "/api/v1-preview/CommunityInvitations/{invitationId}" => process_invitation;
+    LIST_TENANT_ACCEPTED_INVITATIONS: "GET" "/api/v1-preview/tenants/{tenantId}/communityinvitations" | "/api/v1-preview/Tenants/{tenantId}/CommunityInvitations" => list_tenant_accepted_invitations;
     INVITE_USERS: "POST" "/api/users/invitations" => invite_users;
     GET_BUSINESS_SETTINGS: "GET" "/api/businesses/{businessId}/settings" => get_business_settings;
     UPDATE_USER_SETTINGS: "PUT" "/api/businesses/{businessId}/usersettings" => update_user_settings;

@@ -49,6 +49,18 @@ class Server:
             args += ["--tenant-name", tenant_name]
         return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
 
+    def client(self, tenant: str, email: str, *roles: str, tenant_name: str | None = None) -> tuple[str, str]:
+        """An OAuth client (client credentials) registered with this server's identity provider
+        (`rsvp-local client`): its id and secret, which `POST /identity/connect/token` exchanges for a token."""
+        args = [_binary(), "client", "--data-dir", str(self.data_dir), "--tenant", tenant, "--email", email]
+        for role in roles:
+            args += ["--role", role]
+        if tenant_name is not None:
+            args += ["--tenant-name", tenant_name]
+        out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+        fields = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+        return fields["client_id"], fields["client_secret"]
+
     def lines(self, containing: str) -> list[str]:
         """The lines the server printed so far that contain `containing` (e.g. its outbox lines)."""
         return [line for line in list(self.output) if containing in line]

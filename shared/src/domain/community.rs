@@ -11,6 +11,71 @@ pub struct Community {
     pub contact_email: Option<Email>,
     pub owner: TenantId,
     pub created: Timestamp,
+    /// Invitations of the community that are not finished: Created (live or expired, which Resend revives) or
+    /// Accepted. Kept by every write that opens or closes one, in the same transaction, so that deleting the
+    /// community can be conditional on there being none (its invitation list is an index, which may lag).
+    #[serde(default)]
+    pub open_invitations: u32,
+    /// Tenants in the community, the owner and those awaiting confirmation included; kept like `open_invitations`.
+    #[serde(default)]
+    pub members: u32,
+}
+
+/// How a change moves a community's counters, in the same write as the change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CountChange {
+    pub open_invitations: i64,
+    pub members: i64,
+}
+
+impl CountChange {
+    pub fn is_none(self) -> bool {
+        self == Self::default()
+    }
+}
+
+/// Why a community cannot be deleted now: the tenants other than the owner, and the unfinished invitations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.sentence())]
+pub struct StillInUse {
+    pub tenants: Vec<TenantId>,
+    /// Unfinished invitations by id, with the state they read as.
+    pub invitations: Vec<(String, &'static str)>,
+    /// Unfinished invitations the counter knows of that the (lagging) list did not show yet.
+    pub unlisted: u32,
+}
+
+impl StillInUse {
+    /// At most this many of each are named; the rest are counted.
+    const NAMED: usize = 10;
+
+    fn sentence(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.tenants.is_empty() {
+            let names: Vec<_> = self.tenants.iter().take(Self::NAMED).map(ToString::to_string).collect();
+            let more = self.tenants.len().saturating_sub(Self::NAMED);
+            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+            parts.push(format!("other tenants are members ({}{more}): remove them first", names.join(", ")));
+        }
+        if !self.invitations.is_empty() || self.unlisted > 0 {
+            let names: Vec<_> =
+                self.invitations.iter().take(Self::NAMED).map(|(id, state)| format!("{id} ({state})")).collect();
+            let more = self.invitations.len().saturating_sub(Self::NAMED) + self.unlisted as usize;
+            let listed = if names.is_empty() { String::new() } else { names.join(", ") };
+            let more = match (listed.is_empty(), more) {
+                (_, 0) => String::new(),
+                (true, n) => format!("{n} not listed yet"),
+                (false, n) => format!(" and {n} more"),
+            };
+            parts.push(format!(
+                "invitations are not finished ({listed}{more}): delete them, or let them be declined or confirmed, first"
+            ));
+        }
+        if parts.is_empty() {
+            parts.push("other requests are changing its tenants or invitations: read it again".to_owned());
+        }
+        format!("The community cannot be deleted while {}.", parts.join("; and while "))
+    }
 }
 
 /// What a caller may set when creating a community, already validated.
@@ -44,6 +109,8 @@ impl Community {
             contact_email: input.contact_email,
             owner,
             created: now,
+            open_invitations: 0,
+            members: 1,
         };
         let membership = Membership::new(
             &community,
@@ -53,6 +120,30 @@ impl Community {
             now,
         );
         (community, membership)
+    }
+
+    /// The community with the caller's new name, description and contact; its id, owner, creation and counters
+    /// stay. Its members' and invitations' copies of the name are theirs as of joining and sending.
+    pub fn updated(&self, input: CommunityInput) -> Self {
+        Self { name: input.name, description: input.description, contact_email: input.contact_email, ..self.clone() }
+    }
+
+    /// Whether the community may be deleted, judged from its counters and from the members and unfinished
+    /// invitations read with it (`tenants` and `invitations`); the store deletes it only if the counters still
+    /// say so when it writes.
+    pub fn check_deletable(
+        &self,
+        tenants: &[Membership],
+        invitations: Vec<(String, &'static str)>,
+    ) -> Result<(), StillInUse> {
+        let tenants: Vec<TenantId> =
+            tenants.iter().filter(|m| m.tenant != self.owner).map(|m| m.tenant.clone()).collect();
+        let unlisted = self.open_invitations.saturating_sub(u32::try_from(invitations.len()).unwrap_or(u32::MAX));
+        if tenants.is_empty() && invitations.is_empty() && unlisted == 0 && self.members <= 1 {
+            return Ok(());
+        }
+        // The counter saw a member the list did not: name what is known, count the rest.
+        Err(StillInUse { tenants, invitations, unlisted })
     }
 }
 
@@ -65,8 +156,8 @@ pub enum MemberStatus {
 
 /// A tenant's place in a community.
 ///
-/// It repeats the community's name, description and creation time so that "the communities my tenant belongs to"
-/// is one query over memberships, with no second read per community (a community's name never changes).
+/// It repeats the community's name, description and creation time as they were when the tenant joined; answers
+/// read them from the community itself, whose name and description can change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
     pub community_id: CommunityId,
@@ -78,6 +169,9 @@ pub struct Membership {
     pub community_name: String,
     pub community_description: String,
     pub community_created: Timestamp,
+    /// The tenant's name as the token of whoever brought it in (the creator, or the admin who accepted) named it.
+    #[serde(default)]
+    pub tenant_name: Option<String>,
 }
 
 impl Membership {
@@ -98,7 +192,13 @@ impl Membership {
             community_name: community.name.clone(),
             community_description: community.description.clone(),
             community_created: community.created,
+            tenant_name: None,
         }
+    }
+
+    /// The membership, naming its tenant as the token of whoever brought it in did.
+    pub fn with_tenant_name(self, tenant_name: Option<String>) -> Self {
+        Self { tenant_name, ..self }
     }
 
     /// Only Active members see the community; a tenant awaiting confirmation sees its accepted invitation instead.
@@ -120,6 +220,45 @@ mod tests {
         assert_eq!(community.owner, owner);
         assert!(membership.is_owner && membership.is_active());
         assert_eq!(membership.community_id, community.id);
+    }
+
+    #[test]
+    fn an_update_changes_only_the_name_description_and_contact() {
+        let owner = TenantId::parse("t", "owner").unwrap();
+        let (mut community, _) =
+            Community::create(CommunityInput::new("Ops", None, None).unwrap(), owner, Timestamp::from_millis(5));
+        community.open_invitations = 2;
+        let contact = Some(Email::parse("ops@owner.example").unwrap());
+        let updated = community.updated(CommunityInput::new("Ops 2", Some("More"), contact.clone()).unwrap());
+        assert_eq!(
+            (updated.name.as_str(), updated.description.as_str(), &updated.contact_email),
+            ("Ops 2", "More", &contact)
+        );
+        assert_eq!((updated.id, &updated.owner, updated.created), (community.id, &community.owner, community.created));
+        assert_eq!((updated.open_invitations, updated.members), (2, 1));
+    }
+
+    #[test]
+    fn a_community_is_deletable_only_with_no_other_tenant_and_no_open_invitation() {
+        let owner = TenantId::parse("t", "owner").unwrap();
+        let now = Timestamp::from_millis(5);
+        let (mut community, owner_membership) =
+            Community::create(CommunityInput::new("Ops", None, None).unwrap(), owner, now);
+        assert_eq!(community.check_deletable(std::slice::from_ref(&owner_membership), vec![]), Ok(()));
+        let guest =
+            Membership::new(&community, TenantId::parse("t", "guest").unwrap(), MemberStatus::Active, None, now);
+        community.members = 2;
+        community.open_invitations = 2;
+        let err = community
+            .check_deletable(&[guest, owner_membership.clone()], vec![("inv-1".into(), "InvitationAccepted")])
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("guest") && !text.contains("(owner"), "{text}");
+        assert!(text.contains("inv-1 (InvitationAccepted) and 1 more"), "{text}");
+        // The counters catch what a lagging list does not show.
+        community.members = 1;
+        let err = community.check_deletable(std::slice::from_ref(&owner_membership), vec![]).unwrap_err();
+        assert!(err.to_string().contains("2 not listed yet"), "{err}");
     }
 
     #[test]

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::outbox::{Delivery, DeliveryState, MailKind, recipients};
 use super::{
-    Community, CommunityId, Email, InvitationId, MemberStatus, Membership, Principal, Secret, SecretHash, TenantId,
-    Timestamp, UserId,
+    Community, CommunityId, CountChange, Email, InvitationId, MemberStatus, Membership, Principal, Secret, SecretHash,
+    TenantId, Timestamp, UserId,
 };
 
 /// The state as stored. `Deleted` keeps the record for audit while every read treats it as missing.
@@ -183,6 +183,22 @@ pub struct Transition {
     pub new_secret: Option<Secret>,
     /// Whether someone is notified (the answer is then 202 rather than 200).
     pub notifies: bool,
+    /// How the community's counters move with this change (written in the same transaction).
+    pub counts: CountChange,
+}
+
+impl Transition {
+    /// Sets [`Transition::counts`] from the invitation as it was read (`before`) and as it will be.
+    fn count(mut self, before: &Invitation) -> Self {
+        let open = |i: &Invitation| i64::from(i.is_open());
+        let members = match self.membership {
+            MembershipEffect::Join(_) => 1,
+            MembershipEffect::Remove { .. } => -1,
+            MembershipEffect::None | MembershipEffect::Activate { .. } => 0,
+        };
+        self.counts = CountChange { open_invitations: open(&self.invitation) - open(before), members };
+        self
+    }
 }
 
 /// Why a change was refused.
@@ -266,6 +282,12 @@ impl Invitation {
         now >= self.expires
     }
 
+    /// Not finished: Created (live, or expired, which Resend revives) or Accepted. A community with an open
+    /// invitation cannot be deleted.
+    pub fn is_open(&self) -> bool {
+        matches!(self.state, StoredState::Created | StoredState::Accepted)
+    }
+
     pub fn is_deleted(&self) -> bool {
         self.state == StoredState::Deleted
     }
@@ -300,6 +322,7 @@ impl Invitation {
             membership: MembershipEffect::None,
             new_secret: None,
             notifies: false,
+            counts: CountChange::default(),
         };
         let t = &mut transition;
         match (action, state) {
@@ -322,13 +345,10 @@ impl Invitation {
                 t.invitation.contact_email = Some(contact.clone());
                 t.require_live = true;
                 t.lock = LockEffect::Release;
-                t.membership = MembershipEffect::Join(Box::new(Membership::new(
-                    community,
-                    tenant,
-                    MemberStatus::AwaitingConfirmation,
-                    Some(contact),
-                    now,
-                )));
+                t.membership = MembershipEffect::Join(Box::new(
+                    Membership::new(community, tenant, MemberStatus::AwaitingConfirmation, Some(contact), now)
+                        .with_tenant_name(principal.tenant_name.clone()),
+                ));
                 t.notifies = true;
                 let to = recipients([self.inviter_email.clone(), community.contact_email.clone()]);
                 t.invitation.owe(MailKind::Accepted, to);
@@ -391,7 +411,7 @@ impl Invitation {
             }
             _ => return Err(wrong_state()),
         }
-        Ok(transition)
+        Ok(transition.count(self))
     }
 
     /// Withdraws the invitation (community admin): its link stops working and reads treat it as missing.
@@ -424,7 +444,9 @@ impl Invitation {
             membership,
             new_secret: None,
             notifies: false,
-        })
+            counts: CountChange::default(),
+        }
+        .count(self))
     }
 
     /// Records a new pending delivery of `kind` to `to`; with no one to write to, nothing is owed.
@@ -530,6 +552,31 @@ mod tests {
 
     fn contact() -> Option<Email> {
         Some(Email::parse("ops@guest.com").unwrap())
+    }
+
+    #[test]
+    fn every_change_moves_the_communitys_counters_as_it_opens_closes_joins_or_leaves() {
+        let c = community();
+        let p = Policy::default();
+        let (inv, _) = invitation();
+        assert!(inv.is_open());
+        let counts = |t: &Transition| (t.counts.open_invitations, t.counts.members);
+        let accepted = inv.process(&c, Action::Accept, as_recipient(&invitee()), contact(), T0, p).unwrap();
+        assert_eq!(counts(&accepted), (0, 1));
+        let MembershipEffect::Join(joining) = &accepted.membership else { panic!("Accept joins") };
+        assert_eq!(joining.tenant_name.as_deref(), Some("guest Inc"));
+        let confirmed = accepted.invitation.process(&c, Action::Confirm, as_admin(&owner()), None, T0, p).unwrap();
+        assert_eq!(counts(&confirmed), (-1, 0));
+        let declined = accepted.invitation.process(&c, Action::Decline, as_admin(&owner()), None, T0, p).unwrap();
+        assert_eq!(counts(&declined), (-1, -1));
+        let refused = inv.process(&c, Action::Decline, as_recipient(&invitee()), None, T0, p).unwrap();
+        assert_eq!(counts(&refused), (-1, 0));
+        let later = T0.plus_days(20);
+        let resent = inv.process(&c, Action::Resend, as_admin(&owner()), None, later, p).unwrap();
+        assert!(resent.counts.is_none());
+        assert_eq!(counts(&inv.delete(&owner(), later).unwrap()), (-1, 0));
+        assert_eq!(counts(&accepted.invitation.delete(&owner(), T0).unwrap()), (-1, -1));
+        assert!(refused.invitation.delete(&owner(), T0).unwrap().counts.is_none());
     }
 
     #[test]

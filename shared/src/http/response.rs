@@ -4,10 +4,18 @@ use serde::Serialize;
 
 use crate::store::{Cursor, PageRequest};
 
+/// The content type of every JSON answer: exactly `application/json`, as ADH sends it. JSON is UTF-8 by
+/// definition (RFC 8259) and the type defines no `charset` parameter; ADH's client reads an error body only when the
+/// header is exactly this.
+pub const JSON: &str = "application/json";
+
+/// The response header naming the request, as ADH's answers carry it; it equals an error body's `OperationId`.
+pub const OPERATION_ID: &str = "operation-id";
+
 /// A JSON answer. Serialising our own response types cannot fail; if it ever did, the caller gets a 500, not a panic.
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
     match serde_json::to_string(body) {
-        Ok(text) => with_body(status, "application/json; charset=utf-8", text),
+        Ok(text) => with_body(status, JSON, text),
         Err(_) => {
             with_body(StatusCode::INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", "serialisation failed".into())
         }
@@ -16,7 +24,7 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
 
 /// A JSON answer whose body is already serialised (a replayed one).
 pub fn json_text(status: StatusCode, text: String) -> Response<Body> {
-    with_body(status, "application/json; charset=utf-8", text)
+    with_body(status, JSON, text)
 }
 
 /// An answer with no body (204, or 200/202 where the seed defines none).

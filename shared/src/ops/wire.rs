@@ -52,58 +52,85 @@ impl CommunityInvitation {
     }
 }
 
+/// A tenant of a community, as ADH's `CommunityTenant` has it. Only Active tenants are listed: ADH's clients know
+/// no status for a tenant awaiting confirmation (`None`, `Paused` and `Active` are all there are), and such a tenant
+/// is seen through its accepted invitation until it is confirmed. What rsvp does not know is `null`.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CommunityTenant {
     pub id: String,
+    /// The tenant's name as the token of whoever brought it in named it (`tenant_name`), if it did.
+    pub name: Option<String>,
     pub status: &'static str,
     pub is_owner: bool,
+    /// rsvp keeps no users or clients of a tenant, nor where its data lives, nor a tenant's alias for a community.
+    pub user_count: Option<u32>,
+    pub client_count: Option<u32>,
+    pub preferred_region_id: Option<String>,
     pub contact_email: Option<String>,
+    pub community_alias: Option<String>,
 }
 
 impl CommunityTenant {
-    pub fn new(m: &Membership) -> Self {
-        Self {
+    /// The tenant as listed, if it is listed at all: only an Active membership is.
+    pub fn new(m: &Membership) -> Option<Self> {
+        (m.status == MemberStatus::Active).then(|| Self {
             id: m.tenant.to_string(),
-            status: match m.status {
-                MemberStatus::AwaitingConfirmation => "AwaitingConfirmation",
-                MemberStatus::Active => "Active",
-            },
+            name: m.tenant_name.clone(),
+            status: "Active",
             is_owner: m.is_owner,
+            user_count: None,
+            client_count: None,
+            preferred_region_id: None,
             contact_email: m.contact_email.as_ref().map(ToString::to_string),
-        }
+            community_alias: None,
+        })
+    }
+
+    /// The listed tenants of `members`.
+    pub fn list(members: &[Membership]) -> Vec<Self> {
+        members.iter().filter_map(Self::new).collect()
     }
 }
 
+/// A community, as ADH's `Community` has it. What rsvp has no notion of (roles, regions) is `null`.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CommunityBody {
     pub id: String,
+    /// ADH's role that every member tenant's users hold in the community; rsvp has no roles.
+    pub member_role_id: Option<String>,
     pub name: String,
+    /// ADH shows a tenant's alias for the community here when it set one; rsvp has no aliases, so it is the name.
+    pub display_name: String,
     pub description: String,
     pub date_created: String,
+    pub preferred_region_id: Option<String>,
+    /// ADH's roles of the community; rsvp has none.
+    pub community_roles: Option<Vec<String>>,
+    pub contact_email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenants: Option<Vec<CommunityTenant>>,
 }
 
 impl CommunityBody {
+    /// The community with its listed tenants.
     pub fn new(c: &Community, tenants: &[Membership]) -> Self {
-        Self {
-            id: c.id.to_string(),
-            name: c.name.clone(),
-            description: c.description.clone(),
-            date_created: c.created.to_rfc3339(),
-            tenants: Some(tenants.iter().map(CommunityTenant::new).collect()),
-        }
+        Self { tenants: Some(CommunityTenant::list(tenants)), ..Self::summary(c) }
     }
 
-    /// The list form, from a membership (which repeats the community's fields), without the tenants.
-    pub fn summary(m: &Membership) -> Self {
+    /// The list form, without the tenants.
+    pub fn summary(c: &Community) -> Self {
         Self {
-            id: m.community_id.to_string(),
-            name: m.community_name.clone(),
-            description: m.community_description.clone(),
-            date_created: m.community_created.to_rfc3339(),
+            id: c.id.to_string(),
+            member_role_id: None,
+            name: c.name.clone(),
+            display_name: c.name.clone(),
+            description: c.description.clone(),
+            date_created: c.created.to_rfc3339(),
+            preferred_region_id: None,
+            community_roles: None,
+            contact_email: c.contact_email.as_ref().map(ToString::to_string),
             tenants: None,
         }
     }

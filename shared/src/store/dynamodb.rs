@@ -17,6 +17,7 @@
 //! | collaboration invitation | `COLLABORATION#<id>` | `INVITATION#<invitation>` | | |
 //! | participant | `COLLABORATION#<id>` | `PARTICIPANT#<portal>` | | |
 //!
+//! - the communities of a page of memberships: `BatchGetItem` (names and descriptions can change after joining).
 //! - get community, membership, invitation: `GetItem`; a membership with its community or with an invitation:
 //!   one `TransactGetItems` of the two.
 //! - a community's tenants: `Query PK = COMMUNITY#<id> AND begins_with(SK, "TENANT#")`; with the community
@@ -30,6 +31,10 @@
 //! - the day's invitation count: one conditional `UpdateItem ADD`, so racing requests can never pass the limit.
 //! - every change: one conditional `PutItem`/`DeleteItem`, or a `TransactWriteItems` when several items change
 //!   (an invite_users request: its invitations and their locks, at most 50 of each, in one transaction of 100).
+//!
+//! The community item counts its open invitations and its tenants (`open_invitations`, `members`): every write
+//! that opens or closes an invitation, or adds or removes a tenant, moves them in its own transaction, so deleting a
+//! community is one transaction conditional on them (its invitation list is an index, which may lag behind).
 //!
 //! The lock item enforces one pending invitation per (community, recipient): creating or resending takes it only if
 //! it is free, stale (its invitation expired) or already held by the same invitation.
@@ -45,22 +50,22 @@ use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, Get, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, StreamSpecification,
-    StreamViewType, TimeToLiveSpecification, TransactGetItem, TransactWriteItem, Update,
+    KeysAndAttributes, Projection, ProjectionType, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification, TransactGetItem, TransactWriteItem, Update,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{Cursor, Page, PageRequest, Store, StoreError, StoreResult, order};
-use super::{MAX_PORTAL_LIST, UserInvitationFilter};
+use super::{MAX_BATCH_READ, MAX_PORTAL_LIST, UserInvitationFilter};
 use crate::domain::IDEMPOTENCY_CLAIM_STALE_SECONDS;
 use crate::domain::collaboration::{
     Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
 };
 use crate::domain::{
-    Claimed, Community, CommunityId, DeliveryOutcome, DeliveryState, IdempotencyRecord, Invitation, InvitationId,
-    LockEffect, MailItem, MemberStatus, Membership, MembershipEffect, StoredState, TenantId, Timestamp, Transition,
-    UserInvitation, UserInvitationState, UserReadState, UserSettings, UserTransition,
+    Claimed, Community, CommunityId, CountChange, DeliveryOutcome, DeliveryState, IdempotencyRecord, Invitation,
+    InvitationId, LockEffect, MailItem, MemberStatus, Membership, MembershipEffect, StoredState, TenantId, Timestamp,
+    Transition, UserInvitation, UserInvitationState, UserReadState, UserSettings, UserTransition,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -247,8 +252,37 @@ impl DynamoStore {
             .scan_index_forward(!descending)
     }
 
+    /// One `TransactWriteItems`. A transaction cancelled only because another one was writing the same item at
+    /// the same moment (a community's counters are such an item) changed nothing and is sent again, a few times,
+    /// after a short pause; one whose condition failed is not.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), SdkError<TransactWriteItemsError>> {
-        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map(|_| ())
+        let mut retries = 0u32;
+        loop {
+            match self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
+                Err(e) if retries < 3 && only_contended(&e) => {
+                    retries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << retries)).await;
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+
+    /// The community's counters moved by `change`, as one item of a transaction: only while the community exists.
+    fn count(&self, community: CommunityId, change: CountChange) -> StoreResult<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("PK", s(community_pk(community)))
+            .key("SK", s("#COMMUNITY"))
+            .update_expression("ADD #open :open, #members :members")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#open", "open_invitations")
+            .expression_attribute_names("#members", "members")
+            .expression_attribute_values(":open", n(change.open_invitations))
+            .expression_attribute_values(":members", n(change.members))
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     fn put(
@@ -398,6 +432,15 @@ fn cancelled(error: SdkError<TransactWriteItemsError>, guards: &[Guard]) -> Stor
         return StoreError::Conflict;
     }
     unavailable(error)
+}
+
+/// Whether a transaction was cancelled only by others writing the same items, with no condition failing.
+fn only_contended(error: &SdkError<TransactWriteItemsError>) -> bool {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = error.as_service_error() else {
+        return false;
+    };
+    let codes = || cancel.cancellation_reasons().iter().filter_map(|r| r.code());
+    codes().any(|c| c == "TransactionConflict") && codes().all(|c| matches!(c, "TransactionConflict" | "None"))
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -635,6 +678,80 @@ impl Store for DynamoStore {
         self.get(community_pk(id), "#COMMUNITY").await
     }
 
+    async fn get_communities(&self, ids: &[CommunityId]) -> StoreResult<Vec<Community>> {
+        let mut found = Vec::with_capacity(ids.len());
+        // BatchGetItem takes 100 keys a request; keys it could not read this time come back to be asked again.
+        for chunk in ids[..ids.len().min(MAX_BATCH_READ)].chunks(100) {
+            let mut keys: Vec<Item> = chunk
+                .iter()
+                .map(|id| HashMap::from([("PK".to_owned(), s(community_pk(*id))), ("SK".to_owned(), s("#COMMUNITY"))]))
+                .collect();
+            let mut attempts = 0u32;
+            while !keys.is_empty() {
+                if attempts == 4 {
+                    return Err(StoreError::Unavailable("BatchGetItem left keys unread after 4 attempts".into()));
+                }
+                if attempts > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempts)).await;
+                }
+                attempts += 1;
+                let wanted = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut keys)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(unavailable)?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, wanted)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                    found.push(decode(item)?);
+                }
+                keys = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
+            }
+        }
+        Ok(found)
+    }
+
+    async fn update_community(&self, community: &Community) -> StoreResult<()> {
+        let contact = serde_dynamo::to_attribute_value(&community.contact_email)
+            .map_err(|e| StoreError::Corrupt(format!("unencodable contact email: {e}")))?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(community_pk(community.id)))
+            .key("SK", s("#COMMUNITY"))
+            .update_expression("SET #name = :name, #description = :description, #contact = :contact")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_names("#description", "description")
+            .expression_attribute_names("#contact", "contact_email")
+            .expression_attribute_values(":name", s(community.name.clone()))
+            .expression_attribute_values(":description", s(community.description.clone()))
+            .expression_attribute_values(":contact", contact)
+            .send()
+            .await;
+        conditional(result)
+    }
+
+    async fn delete_community(&self, community: &Community) -> StoreResult<()> {
+        let items = vec![
+            self.delete(
+                community_pk(community.id),
+                "#COMMUNITY",
+                "attribute_exists(PK) AND #open = :zero AND #members = :one",
+                &[("#open", "open_invitations"), ("#members", "members")],
+                &[(":zero", n(0)), (":one", n(1))],
+            )?,
+            self.delete(community_pk(community.id), &member_sk(&community.owner), "attribute_exists(PK)", &[], &[])?,
+        ];
+        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Member, Guard::Member]))
+    }
+
     async fn get_membership(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<Option<Membership>> {
         self.get(community_pk(community), &member_sk(tenant)).await
     }
@@ -741,27 +858,26 @@ impl Store for DynamoStore {
     }
 
     async fn remove_member(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<()> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("PK", s(community_pk(community)))
-            .key("SK", s(member_sk(tenant)))
-            .condition_expression("attribute_exists(PK) AND is_owner = :false AND #status = :active")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .expression_attribute_values(":active", status(MemberStatus::Active)?)
-            .send()
-            .await;
-        conditional(result)
+        let items = vec![
+            self.delete(
+                community_pk(community),
+                &member_sk(tenant),
+                "attribute_exists(PK) AND is_owner = :false AND #status = :active",
+                &[("#status", "status")],
+                &[(":false", AttributeValue::Bool(false)), (":active", status(MemberStatus::Active)?)],
+            )?,
+            self.count(community, CountChange { open_invitations: 0, members: -1 })?,
+        ];
+        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Member, Guard::Member]))
     }
 
     async fn create_invitation(&self, invitation: &Invitation, now: Timestamp) -> StoreResult<()> {
         let items = vec![
             self.put(invitation_item(invitation)?, Some("attribute_not_exists(PK)"), &[])?,
             self.take_lock(invitation, now)?,
+            self.count(invitation.community_id, CountChange { open_invitations: 1, members: 0 })?,
         ];
-        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Invitation, Guard::Lock]))
+        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Invitation, Guard::Lock, Guard::Member]))
     }
 
     async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<Invitation>> {
@@ -828,6 +944,10 @@ impl Store for DynamoStore {
                 )?);
                 guards.push(Guard::Member);
             }
+        }
+        if !t.counts.is_none() {
+            items.push(self.count(inv.community_id, t.counts)?);
+            guards.push(Guard::Member);
         }
         self.transact(items).await.map_err(|e| cancelled(e, &guards))
     }

@@ -8,14 +8,17 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Cursor, MAX_PORTAL_LIST, Page, PageRequest, Store, StoreError, StoreResult, UserInvitationFilter, order};
+use super::{
+    Cursor, MAX_BATCH_READ, MAX_PORTAL_LIST, Page, PageRequest, Store, StoreError, StoreResult, UserInvitationFilter,
+    order,
+};
 use crate::domain::collaboration::{
     Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
 };
 use crate::domain::{
-    Claimed, Community, CommunityId, Delivery, DeliveryOutcome, DeliveryState, IdempotencyRecord, Invitation,
-    InvitationId, LockEffect, MailItem, MemberStatus, Membership, MembershipEffect, StoredState, TenantId, Timestamp,
-    Transition, UserInvitation, UserSettings, UserTransition,
+    Claimed, Community, CommunityId, CountChange, Delivery, DeliveryOutcome, DeliveryState, IdempotencyRecord,
+    Invitation, InvitationId, LockEffect, MailItem, MemberStatus, Membership, MembershipEffect, StoredState, TenantId,
+    Timestamp, Transition, UserInvitation, UserSettings, UserTransition,
 };
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -205,6 +208,35 @@ impl Store for MemoryStore {
         self.read(|s| s.communities.get(&id).cloned())
     }
 
+    async fn get_communities(&self, ids: &[CommunityId]) -> StoreResult<Vec<Community>> {
+        self.read(|s| ids.iter().take(MAX_BATCH_READ).filter_map(|id| s.communities.get(id).cloned()).collect())
+    }
+
+    async fn update_community(&self, community: &Community) -> StoreResult<()> {
+        self.write(|s| {
+            let stored = s.communities.get_mut(&community.id).ok_or(StoreError::Conflict)?;
+            stored.name = community.name.clone();
+            stored.description = community.description.clone();
+            stored.contact_email = community.contact_email.clone();
+            Ok(())
+        })
+    }
+
+    async fn delete_community(&self, community: &Community) -> StoreResult<()> {
+        self.write(|s| {
+            match s.communities.get(&community.id) {
+                Some(c) if c.open_invitations == 0 && c.members <= 1 => {}
+                _ => return Err(StoreError::Conflict),
+            }
+            if s.members.values().any(|m| m.community_id == community.id && m.tenant != community.owner) {
+                return Err(StoreError::Conflict);
+            }
+            s.communities.remove(&community.id);
+            s.members.remove(&member_key(community.id, &community.owner));
+            Ok(())
+        })
+    }
+
     async fn get_membership(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<Option<Membership>> {
         self.read(|s| s.members.get(&member_key(community, tenant)).cloned())
     }
@@ -265,7 +297,7 @@ impl Store for MemoryStore {
         self.write(|s| match s.members.get(&member_key(community, tenant)) {
             Some(m) if !m.is_owner && m.is_active() => {
                 s.members.remove(&member_key(community, tenant));
-                Ok(())
+                count(s, community, CountChange { open_invitations: 0, members: -1 })
             }
             _ => Err(StoreError::Conflict),
         })
@@ -277,6 +309,7 @@ impl Store for MemoryStore {
                 return Err(StoreError::Conflict);
             }
             take_lock(s, invitation, now)?;
+            count(s, invitation.community_id, CountChange { open_invitations: 1, members: 0 })?;
             s.invitations.insert(invitation.id, invitation.clone());
             Ok(())
         })?;
@@ -360,6 +393,9 @@ impl Store for MemoryStore {
                         _ => return Err(StoreError::Conflict),
                     }
                 }
+            }
+            if !t.counts.is_none() {
+                count(s, inv.community_id, t.counts)?;
             }
             s.invitations.insert(inv.id, inv.clone());
             Ok(())
@@ -748,6 +784,15 @@ impl MemoryStore {
 /// The delivery to announce for `item`, if it is pending (the stream filter's rule).
 fn pending(item: MailItem, delivery: &Option<Delivery>) -> Option<(MailItem, u64)> {
     delivery.as_ref().filter(|d| d.state == DeliveryState::Pending).map(|d| (item, d.seq))
+}
+
+/// Moves the community's counters by `change`; [`StoreError::Conflict`] if the community is gone.
+fn count(s: &mut State, community: CommunityId, change: CountChange) -> StoreResult<()> {
+    let c = s.communities.get_mut(&community).ok_or(StoreError::Conflict)?;
+    let moved = |value: u32, by: i64| u32::try_from((i64::from(value) + by).max(0)).unwrap_or(u32::MAX);
+    c.open_invitations = moved(c.open_invitations, change.open_invitations);
+    c.members = moved(c.members, change.members);
+    Ok(())
 }
 
 /// Takes the (community, recipient) lock for `invitation` if it is free, stale at `now`, or already its own.

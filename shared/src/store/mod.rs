@@ -83,6 +83,20 @@ pub trait Store: Send + Sync {
 
     async fn get_community(&self, id: CommunityId) -> StoreResult<Option<Community>>;
 
+    /// The communities of `ids` that exist (at most [`MAX_BATCH_READ`] ids), in no particular order: what a list
+    /// of memberships shows, since a community's name and description can change after its members joined.
+    async fn get_communities(&self, ids: &[CommunityId]) -> StoreResult<Vec<Community>>;
+
+    /// Saves the community's name, description and contact email; nothing else of it changes.
+    /// [`StoreError::Conflict`] if it is not there (deleted meanwhile).
+    async fn update_community(&self, community: &Community) -> StoreResult<()>;
+
+    /// Deletes the community with its owner's membership, all or nothing, only if at that moment its counters say
+    /// it has no other tenant and no open invitation: a racing invite or accept (which moves them in its own
+    /// transaction) either lands first and the delete fails with [`StoreError::Conflict`], or finds the community
+    /// gone and fails itself. Its finished invitations stay, for audit, and read as missing.
+    async fn delete_community(&self, community: &Community) -> StoreResult<()>;
+
     async fn get_membership(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<Option<Membership>>;
 
     /// The tenant's membership of `community` and the community, read together at one point in time (one
@@ -116,12 +130,14 @@ pub trait Store: Send + Sync {
     /// The communities `tenant` is an Active member of, newest membership first.
     async fn list_tenant_communities(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<Membership>>;
 
-    /// Removes an Active, non-owner tenant. [`StoreError::Conflict`] if it is not there, is the owner, or still awaits
-    /// confirmation (it leaves through its invitation's Decline, so that invitation cannot be left stuck in Accepted).
+    /// Removes an Active, non-owner tenant, counting one member less on the community in the same write.
+    /// [`StoreError::Conflict`] if it is not there, is the owner, or still awaits confirmation (it leaves through its
+    /// invitation's Decline, so that invitation cannot be left stuck in Accepted).
     async fn remove_member(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<()>;
 
-    /// Writes a new invitation and takes its (community, recipient) lock, atomically.
-    /// [`StoreError::PendingInvitation`] names the live invitation that holds the lock.
+    /// Writes a new invitation and takes its (community, recipient) lock, atomically, counting one more open
+    /// invitation on the community. [`StoreError::PendingInvitation`] names the live invitation that holds the lock;
+    /// [`StoreError::Conflict`] if the community is gone.
     async fn create_invitation(&self, invitation: &Invitation, now: Timestamp) -> StoreResult<()>;
 
     /// The invitation as stored (deleted ones included; callers decide what to show).
@@ -137,8 +153,9 @@ pub trait Store: Send + Sync {
     /// Invitations accepted by `tenant` and not yet confirmed or declined, newest first.
     async fn list_accepted_invitations(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<Invitation>>;
 
-    /// Applies a decided change with its lock and membership effects, all or nothing.
-    /// [`StoreError::Conflict`] if the invitation changed (or expired) since it was read.
+    /// Applies a decided change with its lock and membership effects and its move of the community's counters
+    /// ([`Transition::counts`]), all or nothing. [`StoreError::Conflict`] if the invitation changed (or expired)
+    /// since it was read, or the counters must move and the community is gone.
     async fn apply(&self, transition: &Transition) -> StoreResult<()>;
 
     /// Claims delivery `seq` of invitation `item` for sending at `now`, if [`Delivery::claimable`] says it may be:
@@ -265,6 +282,9 @@ pub trait Store: Send + Sync {
     async fn leave_collaboration(&self, collaboration: &Collaboration, participants: &[Participant])
     -> StoreResult<()>;
 }
+
+/// The most ids [`Store::get_communities`] takes: one page of a list.
+pub const MAX_BATCH_READ: usize = 1_000;
 
 /// The most collaborations, invitations of one collaboration, or participants a portal lists: portals collaborate
 /// with a handful of others, so these lists are read whole and paged by the operation.

@@ -1,0 +1,6 @@
+//! The `get_community_summary` Lambda function. It only wires the route; the operation is `rsvp::ops::get_community_summary`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    rsvp::lambda::run(&rsvp::routes::GET_COMMUNITY_SUMMARY).await
+}

@@ -1,0 +1,6 @@
+//! The `update_community` Lambda function. It only wires the route; the operation is `rsvp::ops::update_community`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    rsvp::lambda::run(&rsvp::routes::UPDATE_COMMUNITY).await
+}
