@@ -17,9 +17,10 @@ use base64::Engine as _;
 use reqwest::StatusCode;
 use rsvp::app::{App, Config};
 use rsvp::domain::{
-    Action, Actor, Clock as _, DeliveryState, FixedClock, Invitation, InvitationPolicy, Secret, SystemClock,
+    Action, Actor, Clock as _, DeliveryOutcome, DeliveryState, FixedClock, Invitation, InvitationPolicy, MailItem,
+    Secret, SystemClock,
 };
-use rsvp::mail::deliver::Deliverer;
+use rsvp::mail::deliver::{DeliverError, Delivered, Deliverer};
 use rsvp::mail::outbox::OutboxMailer;
 use rsvp::mail::ses::SesMailer;
 use rsvp::seal::{AesSealer, KmsSealer, Sealer};
@@ -236,8 +237,9 @@ async fn a_stream_record_is_sent_once_through_ses_and_recorded_on_the_item() {
     assert!(!sealed.contains(secret.expose()), "the table holds the secret only sealed");
 
     let records = stream_records(&table).await;
-    // The community, its owner's membership, the invitation and its lock.
-    assert_eq!(records.len(), 4, "{records:#?}");
+    // The community, its owner's membership, the invitation, its lock, and the community's count of open
+    // invitations moved in the same transaction.
+    assert_eq!(records.len(), 5, "{records:#?}");
     let deliverer = Deliverer {
         store: store.clone(),
         sealer,
@@ -559,6 +561,10 @@ async fn the_sample_stream_event_sends_the_acceptance_notice_once() {
     let item: serde_dynamo::Item = serde_json::from_value(image["dynamodb"]["NewImage"].clone()).unwrap();
     let invitation: Invitation = serde_dynamo::from_item(item).expect("an invitation item");
     let store = Arc::new(MemoryStore::new());
+    // Its community first: an invitation's write moves the community's count of open invitations.
+    let (mut c, mut membership) = community(&admin(invitation.issuing_tenant.as_str()), "Shared Operations", T0);
+    (c.id, membership.community_id) = (invitation.community_id, invitation.community_id);
+    store.create_community(&c, &membership).await.unwrap();
     store.create_invitation(&invitation, T0).await.unwrap();
     let dir = eml::temp_dir();
     let deliverer = Deliverer {
@@ -625,5 +631,87 @@ async fn the_api_shows_a_failed_email_and_resend_sends_it_again() {
     let old_token = created["InvitationUrl"].as_str().unwrap().split_once("?token=").unwrap().1;
     let text = eml::text_part(&messages[0]);
     assert!(text.contains(&format!("{url}/invite/{invitation}?token=")) && !text.contains(old_token), "a new link");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A sender killed mid-send (`kill -9`, a Lambda timeout) leaves its claim. While that claim may still be live,
+/// the delivery is no one's to drop: its stream record fails (to be retried, then dead-lettered), never "skipped".
+/// Once the claim is stale, a retry (the stream's, or the local server's sweep) sends the email, exactly once.
+async fn a_killed_senders_email_goes_out_once_after_its_claim_goes_stale(store: Arc<dyn Store>, records: bool) {
+    let dir = eml::temp_dir();
+    let sealer = Arc::new(AesSealer::load_or_create(&dir).expect("the local key"));
+    let (invitation, secret) = invite(store.as_ref(), sealer.as_ref(), "bob@guest.example").await;
+    let item = MailItem::Community(invitation.id);
+    let seq = delivery(store.as_ref(), &invitation).await.seq;
+    // The sender that died: it claimed the delivery at T0 and was killed before it sent or recorded anything.
+    assert!(store.claim_delivery(item, seq, T0).await.expect("the claim").is_some());
+    let at = |minutes: i64| Deliverer {
+        store: Arc::clone(&store),
+        sealer: sealer.clone(),
+        mailer: Arc::new(OutboxMailer::new(&dir.join("outbox"), "rsvp@localhost").unwrap()),
+        clock: Arc::new(FixedClock::at(T0.plus_minutes(minutes))),
+    };
+    let busy = at(1).deliver(item, seq).await;
+    assert!(matches!(busy, Err(DeliverError::Busy)), "a live claim is not done: {busy:?}");
+    if records {
+        // As the stream hands it on: the record is reported for a retry, by its sequence number.
+        let record = json!({
+            "awsRegion": "us-east-1", "eventID": "430fa92f-b5f0-4667-bfdb-13cbaf528969", "eventName": "MODIFY",
+            "eventSource": "aws:dynamodb", "eventVersion": "1.1",
+            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/rsvp/stream/2026-01-01T00:00:00.000",
+            "dynamodb": {
+                "Keys": { "PK": { "S": "x" }, "SK": { "S": "#INVITATION" } }, "SequenceNumber": "4242",
+                "SizeBytes": 100, "StreamViewType": "NEW_AND_OLD_IMAGES",
+                "NewImage": {
+                    "SK": { "S": "#INVITATION" }, "id": { "S": invitation.id.to_string() },
+                    "delivery": { "M": { "seq": { "N": seq.to_string() }, "state": { "S": "pending" } } } } }
+        });
+        let answer = at(1).handle_records(&[record]).await;
+        let failed: Vec<_> = answer.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+        assert_eq!(failed, [Some("4242".to_owned())], "retried, so it reaches the DLQ if it never gets through");
+    }
+    let sent_so_far = std::fs::read_dir(dir.join("outbox")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(sent_so_far, 0, "nothing sent while the claim may be live");
+    let stale = rsvp::domain::CLAIM_STALE_MINUTES + 1;
+    assert!(matches!(at(stale).deliver(item, seq).await, Ok(Delivered::Sent(_))));
+    assert!(matches!(at(stale).deliver(item, seq).await, Ok(Delivered::Skipped)), "sent is done");
+    let messages = eml::messages(&dir.join("outbox"), 1).await;
+    assert_eq!(messages.len(), 1, "exactly one email");
+    assert!(eml::text_part(&messages[0]).contains(&format!("invite/{}?token={}", invitation.id, secret.expose())));
+    let done = delivery(store.as_ref(), &invitation).await;
+    assert_eq!((done.state, done.attempts), (DeliveryState::Sent, 2), "the dead claim and the one that sent");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn a_killed_senders_email_goes_out_once_embedded_store() {
+    a_killed_senders_email_goes_out_once_after_its_claim_goes_stale(Arc::new(MemoryStore::new()), true).await;
+}
+
+#[tokio::test]
+async fn a_killed_senders_email_goes_out_once_dynamodb_local() {
+    let (store, _) = table().await;
+    a_killed_senders_email_goes_out_once_after_its_claim_goes_stale(store, true).await;
+}
+
+/// The local server's sweep finds what a killed sender left: owed once its claim is stale, and no longer once sent.
+#[tokio::test]
+async fn the_local_sweep_re_drives_a_killed_senders_email() {
+    let dir = eml::temp_dir();
+    let store = Arc::new(MemoryStore::new());
+    let sealer = Arc::new(AesSealer::load_or_create(&dir).expect("the local key"));
+    let (invitation, _) = invite(store.as_ref(), sealer.as_ref(), "bob@guest.example").await;
+    let item = MailItem::Community(invitation.id);
+    let seq = delivery(store.as_ref(), &invitation).await.seq;
+    assert!(store.claim_delivery(item, seq, T0).await.unwrap().is_some());
+    let announced = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&announced);
+    store.on_pending_delivery(move |item, seq| seen.lock().unwrap().push((item.id(), seq)));
+    assert_eq!(store.announce_owed(T0.plus_minutes(1)), 0, "a live claim is its sender's");
+    let stale = T0.plus_minutes(rsvp::domain::CLAIM_STALE_MINUTES + 1);
+    assert_eq!(store.announce_owed(stale), 1, "a dead sender's claim is owed again");
+    assert_eq!(announced.lock().unwrap().clone(), [(invitation.id, seq)]);
+    store.finish_delivery(item, seq, &DeliveryOutcome::Sent { message_id: "m".into() }, stale).await.unwrap();
+    assert_eq!(store.announce_owed(stale.plus_minutes(60)), 0, "a sent email is owed no more");
     std::fs::remove_dir_all(&dir).ok();
 }

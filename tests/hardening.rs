@@ -304,8 +304,18 @@ async fn fifty_concurrent_accepts_of_one_invitation_have_one_winner() {
     let won = answers.iter().filter(|a| a.status == StatusCode::ACCEPTED).count();
     assert_eq!(won, 1, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
     assert!(answers.iter().filter(|a| a.status != StatusCode::ACCEPTED).all(|a| a.status == StatusCode::CONFLICT));
+    // The winner awaits confirmation: the tenants list shows Active tenants only (the owner), and the winner sees
+    // the invitation in its accepted list; a loser sees none.
     let members = app.call(Method::GET, &path.replace("/invitations", "/tenants"), &owner, None, &[]).await;
-    assert_eq!(members.body.as_array().map(Vec::len), Some(2), "the owner and the one winner: {}", members.body);
+    assert_eq!(members.body.as_array().map(Vec::len), Some(1), "the owner alone is Active: {}", members.body);
+    let winner = answers.iter().position(|a| a.status == StatusCode::ACCEPTED).unwrap();
+    let list = |i: usize| format!("/api/v1-preview/tenants/tenant-{i}/communityinvitations");
+    let won_list = app.call(Method::GET, &list(winner), &tokens[winner], None, &[]).await;
+    assert_eq!(won_list.body.as_array().map(Vec::len), Some(1), "the winner's accepted list: {}", won_list.body);
+    assert_eq!(won_list.body[0]["Id"], created.body["Id"]);
+    let loser = (winner + 1) % tokens.len();
+    let lost_list = app.call(Method::GET, &list(loser), &tokens[loser], None, &[]).await;
+    assert_eq!(lost_list.body.as_array().map(Vec::len), Some(0), "a loser's accepted list is empty");
     rsvp_tests::figure("races", "50 concurrent accepts of one invitation: 1 winner, 49 conflicts");
 }
 

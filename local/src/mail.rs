@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rsvp::domain::SystemClock;
+use rsvp::domain::{Clock as _, SystemClock};
 use rsvp::mail::deliver::Deliverer;
 use rsvp::mail::outbox::OutboxMailer;
 use rsvp::mail::{MailError, Mailer, Message};
@@ -38,8 +38,11 @@ impl Mailer for Announcing {
     }
 }
 
-/// Starts delivering `store`'s outbox into `outbox` (made if missing), beginning with what is still pending from a
-/// previous run. Call from within the Tokio runtime.
+/// How often the local outbox is swept for owed emails (the first sweep is at start).
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Starts delivering `store`'s outbox into `outbox` (made if missing), beginning with what is still owed from a
+/// previous run, and sweeping for owed emails every [`SWEEP_EVERY`]. Call from within the Tokio runtime.
 pub fn start(store: &Arc<MemoryStore>, sealer: Arc<dyn Sealer>, outbox: &Path) -> std::io::Result<()> {
     let mailer = Arc::new(Announcing(OutboxMailer::new(outbox, LOCAL_SENDER)?));
     let deliverer = Deliverer { store: store.clone(), sealer, mailer, clock: Arc::new(SystemClock) };
@@ -48,11 +51,30 @@ pub fn start(store: &Arc<MemoryStore>, sealer: Arc<dyn Sealer>, outbox: &Path) -
         // The receiver lives as long as the server; if it is gone, so is everything else.
         let _ = tx.send((item, seq));
     });
-    store.announce_pending();
+    // The sweep: at start and then every minute, whatever is still owed (pending, failed with tries left, or held by
+    // a sender killed mid-send) is announced again; the claim keeps each email to one send.
+    let sweeper = Arc::clone(store);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            every.tick().await;
+            let owed = sweeper.announce_owed(SystemClock.now());
+            if owed > 0 {
+                tracing::info!(owed, "re-driving owed invitation emails");
+            }
+        }
+    });
     tokio::spawn(async move {
         while let Some((item, seq)) = rx.recv().await {
-            if let Err(error) = deliverer.deliver(item, seq).await {
-                tracing::warn!(invitation = %item.id(), seq, %error, "the invitation email was not delivered");
+            match deliverer.deliver(item, seq).await {
+                Ok(_) => {}
+                // Announced twice (a write and a sweep): the other announcement's send has it.
+                Err(rsvp::mail::deliver::DeliverError::Busy) => {
+                    tracing::debug!(invitation = %item.id(), seq, "the invitation email is being sent already");
+                }
+                Err(error) => {
+                    tracing::warn!(invitation = %item.id(), seq, %error, "the invitation email was not delivered");
+                }
             }
         }
     });

@@ -59,6 +59,10 @@ impl Claimed {
 /// that a slow but live send (SES answers within seconds) is never sent twice.
 pub const CLAIM_STALE_MINUTES: i64 = 5;
 
+/// How many times a delivery is tried before it is left `failed` for an operator (the stream's retries, and the
+/// local server's re-drives, stop here).
+pub const MAX_DELIVERY_ATTEMPTS: u32 = 6;
+
 /// Where a delivery stands. Stored in lower case; the stream filter matches `pending`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -165,6 +169,26 @@ impl Delivery {
             }
     }
 
+    /// Whether delivery `seq` is claimed by a sender that may still be sending it at `now`: its claim is not stale.
+    /// A consumer that meets such a claim must not count the delivery done: it reports the record as failed, so
+    /// the stream retries it (and, if the claim never resolves, sends it to the dead-letter queue) instead of
+    /// dropping the only notice of an email that may never leave.
+    pub fn held_by_a_live_sender(&self, seq: u64, now: Timestamp) -> bool {
+        self.seq == seq && self.state == DeliveryState::Sending && self.claimed.is_some_and(|c| c >= stale_before(now))
+    }
+
+    /// Whether this delivery is still owed at `now` and no live sender has it: pending, failed with tries left, or
+    /// claimed by a sender that must have died. A sweep re-drives these, so an email whose stream record was lost
+    /// or whose sender was killed mid-send still goes out, once.
+    pub fn owed(&self, now: Timestamp) -> bool {
+        match self.state {
+            DeliveryState::Pending => true,
+            DeliveryState::Failed => self.attempts < MAX_DELIVERY_ATTEMPTS,
+            DeliveryState::Sending => self.claimed.is_some_and(|c| c < stale_before(now)),
+            DeliveryState::Sent | DeliveryState::Cancelled => false,
+        }
+    }
+
     /// Withdraws a delivery that has not been claimed (pending, or failed and waiting for a retry), and drops its
     /// sealed secret. One being sent is left to finish: it may already be out.
     pub fn cancel(&mut self) {
@@ -223,6 +247,28 @@ mod tests {
 
     fn email(s: &str) -> Email {
         Email::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_live_claim_is_held_and_a_dead_or_unfinished_one_is_owed() {
+        let mut d = Delivery::pending(None, MailKind::Invitation, vec![email("bob@guest.com")], None);
+        assert!(d.owed(T0) && !d.held_by_a_live_sender(d.seq, T0));
+        d.claim(T0);
+        assert!(d.held_by_a_live_sender(d.seq, T0.plus_minutes(4)), "a sender four minutes in may still be sending");
+        assert!(!d.owed(T0.plus_minutes(4)));
+        assert!(!d.held_by_a_live_sender(d.seq + 1, T0), "another delivery's claim is not this one's");
+        let later = T0.plus_minutes(CLAIM_STALE_MINUTES + 1);
+        assert!(d.owed(later) && !d.held_by_a_live_sender(d.seq, later), "a sender gone that long died");
+        d.finish(&DeliveryOutcome::Failed { reason: "down".into() }, T0);
+        assert!(d.owed(T0), "a failure with tries left is retried");
+        for _ in 1..MAX_DELIVERY_ATTEMPTS {
+            d.claim(T0);
+        }
+        d.finish(&DeliveryOutcome::Failed { reason: "down".into() }, T0);
+        assert!(!d.owed(T0), "after {MAX_DELIVERY_ATTEMPTS} tries it is left for an operator");
+        d.claim(T0);
+        d.finish(&DeliveryOutcome::Sent { message_id: "m".into() }, T0);
+        assert!(!d.owed(later), "a sent email is never owed again");
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! sends once; it then unseals the link secret, renders and sends the message, and writes `sent` (with the mail
 //! service's message id, dropping the sealed secret) or `failed` (with the service's reason) back, again
 //! conditionally. A failed send is reported as a batch item failure, so Lambda retries the record and the retry
-//! claims the failed delivery again; a send whose consumer died leaves a claim that goes stale and is retaken.
+//! claims the failed delivery again. So is a delivery another sender holds a live claim on ([`DeliverError::Busy`]):
+//! if that sender died, a later retry finds its claim stale and retakes it, and a record that never gets through
+//! reaches the dead-letter queue rather than vanishing as done.
 //!
 //! Records it does not understand (other items, `REMOVE`s, TTL deletions, images that do not decode) are skipped:
 //! retrying them could never succeed.
@@ -40,7 +42,7 @@ pub struct Deliverer {
 pub enum Delivered {
     /// Sent now, with the mail service's message id.
     Sent(String),
-    /// Nothing to do: already sent, replaced by a newer delivery, or being sent by someone else.
+    /// Nothing to do: already sent, withdrawn, or replaced by a newer delivery.
     Skipped,
 }
 
@@ -53,6 +55,11 @@ pub enum DeliverError {
     /// The store could not be read or written; the delivery stays as it was (a claim goes stale).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Another sender holds a live claim on this delivery. Not done: the record is retried, and once that sender
+    /// is known dead (its claim stale) the retry claims the delivery itself, or the record reaches the
+    /// dead-letter queue.
+    #[error("another sender is sending this delivery")]
+    Busy,
 }
 
 /// The part of an invitation item's image the consumer looks at.
@@ -89,8 +96,12 @@ impl Deliverer {
     /// Delivers email `seq` of invitation `item` if it is still owed and nobody else is sending it.
     pub async fn deliver(&self, item: MailItem, seq: u64) -> Result<Delivered, DeliverError> {
         let id = item.id();
-        let Some(claimed) = self.store.claim_delivery(item, seq, self.clock.now()).await? else {
-            return Ok(Delivered::Skipped);
+        let now = self.clock.now();
+        let Some(claimed) = self.store.claim_delivery(item, seq, now).await? else {
+            return match self.current_delivery(item).await? {
+                Some(delivery) if delivery.held_by_a_live_sender(seq, now) => Err(DeliverError::Busy),
+                _ => Ok(Delivered::Skipped),
+            };
         };
         let Some(delivery) = claimed.delivery().cloned() else { return Ok(Delivered::Skipped) };
         let outcome = match self.message(&claimed, &delivery).await {
@@ -111,6 +122,14 @@ impl Deliverer {
                 Err(DeliverError::Failed(reason))
             }
         }
+    }
+
+    /// The delivery `item` holds now (after a claim that did not succeed: to tell "done" from "being done").
+    async fn current_delivery(&self, item: MailItem) -> Result<Option<Delivery>, DeliverError> {
+        Ok(match item {
+            MailItem::Community(id) => self.store.get_invitation(id).await?.and_then(|i| i.delivery),
+            MailItem::Platform(id) => self.store.get_user_invitation(id).await?.and_then(|i| i.delivery),
+        })
     }
 
     /// Writes the outcome back. A write that fails is tried again a few times: until it lands, the delivery stays

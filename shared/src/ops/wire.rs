@@ -136,11 +136,13 @@ impl CommunityBody {
     }
 }
 
-/// The state of an invitation's latest email, as both dialects show it: `pending` (also while being sent), `sent`,
-/// `failed` or `cancelled`.
+/// The state of an invitation's latest email, as both dialects show it: `pending`, `sending` (claimed by a sender:
+/// it may be out already; a sender that died leaves it so until its claim goes stale and it is sent again),
+/// `sent`, `failed` or `cancelled`.
 pub fn delivery_state(delivery: Option<&crate::domain::Delivery>) -> Option<&'static str> {
     delivery.map(|d| match d.state {
-        DeliveryState::Pending | DeliveryState::Sending => "pending",
+        DeliveryState::Pending => "pending",
+        DeliveryState::Sending => "sending",
         DeliveryState::Sent => "sent",
         DeliveryState::Failed => "failed",
         DeliveryState::Cancelled => "cancelled",

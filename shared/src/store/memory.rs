@@ -742,22 +742,25 @@ impl MemoryStore {
         }
     }
 
-    /// Calls the listener with every invitation whose delivery is still pending: what a previous run wrote but did
-    /// not get to send. The stream keeps such records for a day; the local server asks for them when it starts.
-    pub fn announce_pending(&self) {
-        let pending: Vec<(MailItem, u64)> = match self.state.lock() {
+    /// Calls the listener with every invitation whose delivery is still owed at `now` ([`Delivery::owed`]): pending
+    /// (what a previous run wrote but did not get to send), failed with tries left, or claimed by a sender that
+    /// died mid-send (a `kill -9`). The local server sweeps at start and every minute; the listener's claim decides,
+    /// so an announcement of a delivery that is done meanwhile sends nothing. Answers how many were announced.
+    pub fn announce_owed(&self, now: Timestamp) -> usize {
+        let owed: Vec<(MailItem, u64)> = match self.state.lock() {
             Ok(state) => {
                 let community =
-                    state.invitations.values().filter_map(|i| pending(MailItem::Community(i.id), &i.delivery));
+                    state.invitations.values().filter_map(|i| owed(MailItem::Community(i.id), &i.delivery, now));
                 let platform =
-                    state.user_invitations.values().filter_map(|i| pending(MailItem::Platform(i.id), &i.delivery));
+                    state.user_invitations.values().filter_map(|i| owed(MailItem::Platform(i.id), &i.delivery, now));
                 community.chain(platform).collect()
             }
-            Err(_) => return,
+            Err(_) => return 0,
         };
-        for (item, seq) in pending {
-            self.tell(item, seq);
+        for (item, seq) in &owed {
+            self.tell(*item, *seq);
         }
+        owed.len()
     }
 
     fn announce(&self, invitation: &Invitation) {
@@ -784,6 +787,11 @@ impl MemoryStore {
 /// The delivery to announce for `item`, if it is pending (the stream filter's rule).
 fn pending(item: MailItem, delivery: &Option<Delivery>) -> Option<(MailItem, u64)> {
     delivery.as_ref().filter(|d| d.state == DeliveryState::Pending).map(|d| (item, d.seq))
+}
+
+/// The delivery to re-drive for `item`, if it is owed at `now` ([`Delivery::owed`]).
+fn owed(item: MailItem, delivery: &Option<Delivery>, now: Timestamp) -> Option<(MailItem, u64)> {
+    delivery.as_ref().filter(|d| d.owed(now)).map(|d| (item, d.seq))
 }
 
 /// Moves the community's counters by `change`; [`StoreError::Conflict`] if the community is gone.
