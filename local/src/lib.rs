@@ -15,11 +15,13 @@
 //! | [`server`] | [`Server`]: accept, route, refuse what API Gateway would, invoke, answer |
 //! | [`mail`] | the outbox consumer in-process: invitation emails as `.eml` files, one printed line each |
 //! | [`portal`] | the server as a portal (`--portal-url`): its identity kept in the data directory |
+//! | [`tls`] | HTTPS (`--tls`): the self-signed certificate kept in the data directory |
 
 pub mod event;
 pub mod mail;
 pub mod portal;
 pub mod server;
+pub mod tls;
 pub mod token;
 
 pub use server::Server;
