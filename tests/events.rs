@@ -594,12 +594,19 @@ fn every_event_is_shaped_for_its_route() {
         assert_eq!(event["version"], "2.0", "{name}");
         assert_eq!(event["routeKey"], route_key.as_str(), "{name}");
         assert_eq!(event["requestContext"]["routeKey"], route_key.as_str(), "{name}");
-        assert_eq!(event["requestContext"]["http"]["method"], route.method, "{name}");
+        // An `ANY` route is sent whatever method the caller used.
+        if route.method != "ANY" {
+            assert_eq!(event["requestContext"]["http"]["method"], route.method, "{name}");
+        }
         assert_eq!(event["requestContext"]["stage"], "$default", "{name}");
         let raw_path = event["rawPath"].as_str().unwrap();
         assert_eq!(event["requestContext"]["http"]["path"], raw_path, "{name}");
-        let params =
-            rsvp::routes::match_path(route.path, raw_path).unwrap_or_else(|| panic!("{name}: rawPath does not match"));
+        let params = if route.path.ends_with("/{proxy+}") {
+            rsvp::routes::find_greedy(raw_path).filter(|(r, _)| r.operation == route.operation).map(|(_, p)| p)
+        } else {
+            rsvp::routes::match_path(route.path, raw_path)
+        }
+        .unwrap_or_else(|| panic!("{name}: rawPath does not match"));
         let declared = event.get("pathParameters").cloned().unwrap_or(Value::Object(Default::default()));
         let expected: serde_json::Map<String, Value> = params.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
         assert_eq!(declared, Value::Object(expected), "{name}: pathParameters");
@@ -926,9 +933,17 @@ async fn check_portal(route: &Route) {
     use PortalMoment::*;
     let op = route.operation;
     let moment = match op {
-        "get_portal_self" | "create_collaboration" => HostEmpty,
+        "get_portal_self"
+        | "create_collaboration"
+        | "get_portal_root"
+        | "get_portal_info"
+        | "get_portal_user"
+        | "get_portal_admin"
+        | "portal_not_found" => HostEmpty,
         "list_collaborations" | "get_collaboration" | "add_workspace" | "invite_participant" => HostCollaboration,
-        "list_participants" | "remove_participant" => HostJoined,
+        "list_participants" | "remove_participant" | "list_workspaces" | "get_workspace" | "get_participant" => {
+            HostJoined
+        }
         "validate_collaboration_invitation" | "accept_collaboration_invitation" => GuestInvited,
         "export_invitation_response" | "remove_participation" => GuestJoined,
         _ => HostInvited,
@@ -941,7 +956,9 @@ async fn check_portal(route: &Route) {
         Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
         _ => String::new(),
     };
-    assert_eq!(status, StatusCode::OK, "{op}: unexpected status; body: {body_text}");
+    // The one event whose answer is a refusal: a path no portal resource has.
+    let wanted = if op == "portal_not_found" { StatusCode::NOT_FOUND } else { StatusCode::OK };
+    assert_eq!(status, wanted, "{op}: unexpected status; body: {body_text}");
     let collaboration = collaboration_id();
     let (_, _, invitation_file) = invitation_file().await;
     let (_, response_file) = response_file().await;
@@ -956,6 +973,8 @@ async fn check_portal(route: &Route) {
             let (payload, _) = signed_parts(&invitation_file, "invitationRequest");
             let request: Value = serde_json::from_str(&payload).unwrap();
             assert_eq!(body["publicKey"], request["publicKey"], "the key in the host's invitation file");
+            assert_eq!(body["portalName"], HOST_NAME);
+            assert!(body.get("user").is_none(), "an anonymous caller is named nowhere");
         }
         "create_collaboration" => {
             let body = json(&response);
@@ -1127,16 +1146,64 @@ async fn check_portal(route: &Route) {
         }
         "list_participants" => {
             let body = json(&response);
-            assert_eq!(body["total"], 1);
-            let guest = &body["participants"][0];
-            assert_eq!(guest["portalId"], GUEST_PORTAL);
-            assert_eq!(guest["portalUrl"], GUEST_URL);
-            assert_eq!(guest["participantType"], "guest");
-            assert_eq!(guest["contactEmailAddress"], "bob@guest.example");
+            assert_eq!(body["total"], 2, "the host itself and its guest");
+            let host = &body["participants"][0];
+            assert_eq!(host["portalInfo"]["id"], HOST_PORTAL);
+            assert_eq!(host["collaborationRole"], "Host");
+            assert_eq!(host["config"]["contactEmailAddress"], "admin@owner.example");
+            let guest = &body["participants"][1];
+            assert_eq!(guest["collaborationId"], COLLABORATION);
+            assert_eq!(guest["portalInfo"]["id"], GUEST_PORTAL);
+            assert_eq!(guest["portalInfo"]["url"], GUEST_URL);
+            assert_eq!(guest["portalInfo"]["name"], GUEST_NAME);
+            assert_eq!(guest["collaborationRole"], "Guest");
+            assert_eq!(guest["status"], "active");
+            assert_eq!(guest["config"]["contactEmailAddress"], "bob@guest.example");
+            assert_eq!(guest["config"]["contactFirstname"], "Bob");
+            assert_eq!(guest["created"], NOW.millis());
+        }
+        "get_participant" => {
+            let body = json(&response);
+            assert_eq!(body["portalInfo"]["id"], GUEST_PORTAL);
+            assert_eq!(body["collaborationRole"], "Guest");
+            assert_eq!(body["config"]["contactLastname"], "Guest");
+        }
+        "list_workspaces" | "get_workspace" => {
+            let body = json(&response);
+            let workspace = if op == "list_workspaces" {
+                assert_eq!((body["total"].as_u64(), body["nextStart"].as_i64()), (Some(1), Some(-1)));
+                body["workspaces"][0].clone()
+            } else {
+                body
+            };
+            assert_eq!(workspace["id"], WORKSPACE);
+            assert_eq!(workspace["name"], "Incident maps");
+            assert_eq!(workspace["collaborationId"], COLLABORATION);
             assert_eq!(
-                guest["workspaces"],
-                serde_json::json!([{"workspaceId": WORKSPACE, "accessMode": "sendAndReceive"}])
+                workspace["participantsWithoutGroupLinks"],
+                serde_json::json!([{"portalId": GUEST_PORTAL, "accessMode": "sendAndReceive"}])
             );
+        }
+        "get_portal_admin" => assert_eq!(json(&response)["resources"], serde_json::json!([])),
+        "get_portal_root" => assert_eq!(json(&response)["currentVersion"], env!("CARGO_PKG_VERSION")),
+        "get_portal_info" => {
+            let body = json(&response);
+            assert_eq!(body["authInfo"]["isTokenBasedSecurity"], true);
+            assert_eq!(body["owningSystemUrl"], HOST_URL);
+        }
+        "get_portal_user" => {
+            let body = json(&response);
+            assert_eq!(body["username"], "4a7f2c1e-8b3d-4f6a-9c2e-1d5b7a3f9e80");
+            assert_eq!(body["email"], "admin@owner.example");
+            assert_eq!(body["role"], "org_admin");
+            assert_eq!(body["privileges"], serde_json::json!(["portal:admin:manageCollaborations"]));
+            assert_eq!(body["orgId"], HOST_PORTAL);
+        }
+        "portal_not_found" => {
+            let body = json(&response);
+            assert_eq!(body["error"]["code"], 404);
+            assert!(body["error"]["message"].as_str().unwrap().contains("/sharing/rest/content/items/"));
+            assert!(body["error"]["details"].is_array());
         }
         "remove_participant" => {
             assert_eq!(json(&response), serde_json::json!({"success": true}));

@@ -18,6 +18,13 @@ use rsvp_local::{Server, SigningKey};
 use yaml_rust2::{Yaml, YamlLoader};
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+/// API Gateway's OpenAPI extension for a route of every method (the route table's `ANY`).
+const ANY_METHOD: &str = "x-amazon-apigateway-any-method";
+
+/// The key an operation of `method` is documented under.
+fn method_key(method: &str) -> String {
+    if method == "ANY" { ANY_METHOD.to_owned() } else { method.to_ascii_lowercase() }
+}
 
 /// The routes whose every download is a file, not JSON.
 const DOWNLOADS: &[&str] = &["invite_participant", "refresh_collaboration_invitation", "export_invitation_response"];
@@ -67,6 +74,8 @@ fn operations(doc: &Yaml) -> BTreeMap<(String, String), &Yaml> {
         for (method, operation) in entries(item) {
             if METHODS.contains(&method) {
                 out.insert((method.to_ascii_uppercase(), path.to_owned()), operation);
+            } else if method == ANY_METHOD {
+                out.insert(("ANY".to_owned(), path.to_owned()), operation);
             }
         }
     }
@@ -76,7 +85,7 @@ fn operations(doc: &Yaml) -> BTreeMap<(String, String), &Yaml> {
 fn documented<'a>(doc: &'a Yaml, route: &Route) -> &'a Yaml {
     let item = &doc["paths"][route.path];
     assert!(!item.is_badvalue(), "{route:?}: the path is not documented");
-    let operation = &item[route.method.to_ascii_lowercase().as_str()];
+    let operation = &item[method_key(route.method).as_str()];
     assert!(!operation.is_badvalue(), "{route:?}: the method is not documented");
     operation
 }
@@ -136,6 +145,8 @@ fn path_parameters_are_declared_once_each_and_required() {
             .path
             .split('/')
             .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            // A greedy parameter (`{proxy+}`) is named without its `+`, as API Gateway passes it.
+            .map(|name| name.trim_end_matches('+'))
             .collect();
         let mut declared = BTreeSet::new();
         let path_level = &doc["paths"][route.path]["parameters"];

@@ -137,7 +137,12 @@ impl TestPortal {
         created.assert_success();
         let id = created.json["collaboration"]["id"].as_str().expect("an id").to_owned();
         let first = created.json["collaboration"]["workspaces"][0]["id"].as_str().expect("a workspace").to_owned();
-        let added = self.post(&format!("/collaborations/{id}/addWorkspace"), &[("workspaceName", "Layers")]).await;
+        let added = self
+            .post(
+                &format!("/collaborations/{id}/addWorkspace"),
+                &[("collaborationWorkspaceName", "Layers"), ("config", "{}"), ("portalGroupId", "grp1")],
+            )
+            .await;
         added.assert_success();
         let second = added.json["workspace"]["id"].as_str().expect("a workspace").to_owned();
         (id, first, second)
@@ -181,10 +186,17 @@ impl TestPortal {
         .await
     }
 
+    /// Every participant this portal lists, itself included.
     async fn participants(&self, collaboration: &str) -> Vec<Value> {
         let answer = self.get(&format!("/collaborations/{collaboration}/participants")).await;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
         answer.json["participants"].as_array().expect("participants").clone()
+    }
+
+    /// The guests among them (on the host: those whose responses it imported).
+    async fn guests(&self, collaboration: &str) -> Vec<Value> {
+        let all = self.participants(collaboration).await;
+        all.into_iter().filter(|p| p["collaborationRole"] == "Guest").collect()
     }
 
     async fn collaborations(&self) -> Vec<Value> {
@@ -221,6 +233,7 @@ rsvp_tests::against_both_stores!(
     a_response_imports_once_and_never_after_invalidate_or_refresh,
     bad_parameters_are_refused,
     concurrent_imports_of_one_response_import_it_once,
+    the_portal_speaks_arcgis_rest_conventions,
 );
 
 /// 20 imports of one response at once: one succeeds, the others are told it was imported, one participant.
@@ -235,7 +248,7 @@ async fn concurrent_imports_of_one_response_import_it_once(Pair { host, guest }:
     for lost in answers.iter().filter(|a| a.status != StatusCode::OK) {
         assert_eq!(lost.status, StatusCode::CONFLICT, "{}", lost.text);
     }
-    assert_eq!(host.participants(&collaboration).await.len(), 1);
+    assert_eq!(host.guests(&collaboration).await.len(), 1);
     rsvp_tests::figure("races", "20 concurrent imports of one response: imported once");
 }
 
@@ -276,20 +289,48 @@ async fn two_portals_collaborate(Pair { host, guest }: Pair) {
     host.upload(&validate, "invitationResponseFile", &response.text, &[]).await.assert_success();
     host.import(&collaboration, &response.text).await.assert_success();
 
+    let host_id = described.json["id"].as_str().unwrap().to_owned();
     let on_host = host.participants(&collaboration).await;
-    assert_eq!(on_host.len(), 1);
+    let roles: Vec<_> =
+        on_host.iter().map(|p| (p["portalInfo"]["id"].clone(), p["collaborationRole"].clone())).collect();
+    assert_eq!(roles, [(json!(host_id), json!("Host")), (json!(guest_id), json!("Guest"))], "the host lists itself");
+    assert_eq!(on_host[0]["config"]["contactEmailAddress"], "ada@host.example");
+    assert_eq!((&on_host[1]["portalInfo"]["url"], &on_host[1]["status"]), (&json!(GUEST), &json!("active")));
+    assert_eq!(on_host[1]["collaborationId"], collaboration.as_str());
+    assert_eq!(on_host[1]["config"]["contactFirstname"], "Gil");
+    let one = host.get(&format!("/collaborations/{collaboration}/participants/{guest_id}")).await;
+    assert_eq!((one.status, &one.json), (StatusCode::OK, &on_host[1]), "{}", one.text);
+    // The guest's access to each workspace, as the invitation gave it.
+    let workspaces = host.get(&format!("/collaborations/{collaboration}/workspaces")).await;
+    let access: Vec<_> = workspaces.json["workspaces"]
+        .as_array()
+        .expect("workspaces")
+        .iter()
+        .map(|w| (w["id"].clone(), w["participantsWithoutGroupLinks"].clone()))
+        .collect();
     assert_eq!(
-        (on_host[0]["portalId"].as_str(), on_host[0]["portalUrl"].as_str()),
-        (Some(guest_id.as_str()), Some(GUEST))
+        access,
+        [
+            (json!(maps), json!([{"portalId": guest_id, "accessMode": "send"}])),
+            (json!(layers), json!([{"portalId": guest_id, "accessMode": "sendAndReceive"}]))
+        ]
     );
-    assert_eq!((&on_host[0]["participantType"], &on_host[0]["status"]), (&json!("guest"), &json!("active")));
-    let modes =
-        json!([{"workspaceId": maps, "accessMode": "send"}, {"workspaceId": layers, "accessMode": "sendAndReceive"}]);
-    assert_eq!(on_host[0]["workspaces"], modes);
     let on_guest = guest.participants(&collaboration).await;
-    assert_eq!(on_guest.len(), 1);
-    assert_eq!((on_guest[0]["portalUrl"].as_str(), &on_guest[0]["participantType"]), (Some(HOST), &json!("host")));
-    assert_eq!(on_guest[0]["workspaces"], modes);
+    let roles: Vec<_> =
+        on_guest.iter().map(|p| (p["portalInfo"]["url"].clone(), p["collaborationRole"].clone())).collect();
+    assert_eq!(
+        roles,
+        [(json!(HOST), json!("Host")), (json!(GUEST), json!("Guest"))],
+        "the host, then the guest itself"
+    );
+    assert_eq!(on_guest[1]["config"]["contactEmailAddress"], "gil@guest.example");
+    let layers_on_guest = guest.get(&format!("/collaborations/{collaboration}/workspaces/{layers}")).await;
+    assert_eq!(
+        layers_on_guest.json["participantsWithoutGroupLinks"],
+        json!([{"portalId": host_id, "accessMode": "sendAndReceive"}]),
+        "{}",
+        layers_on_guest.text
+    );
     assert_eq!(guest.collaborations().await[0]["participantType"], "guest");
     let imported =
         host.get(&format!("/collaborations/{collaboration}/invitations/{}", invitation["id"].as_str().unwrap())).await;
@@ -301,8 +342,12 @@ async fn two_portals_collaborate(Pair { host, guest }: Pair) {
     // Either side may end it: the guest leaves, the host removes.
     guest.post(&format!("/collaborations/{collaboration}/removeParticipation"), &[]).await.assert_success();
     assert!(guest.collaborations().await.is_empty());
+    let remove_host = format!("/collaborations/{collaboration}/participants/{host_id}/remove");
+    host.post(&remove_host, &[]).await.assert_error(StatusCode::CONFLICT, "the host cannot be removed");
     host.post(&format!("/collaborations/{collaboration}/participants/{guest_id}/remove"), &[]).await.assert_success();
-    assert!(host.participants(&collaboration).await.is_empty());
+    assert!(host.guests(&collaboration).await.is_empty());
+    let gone = host.get(&format!("/collaborations/{collaboration}/participants/{guest_id}")).await;
+    gone.assert_error(StatusCode::NOT_FOUND, "is not a participant");
 }
 
 async fn tampered_foreign_misaddressed_and_expired_files_are_refused(Pair { host, guest }: Pair) {
@@ -345,7 +390,7 @@ async fn a_response_imports_once_and_never_after_invalidate_or_refresh(Pair { ho
     let response = guest.export(&collaboration).await.text;
     host.import(&collaboration, &response).await.assert_success();
     host.import(&collaboration, &response).await.assert_error(StatusCode::CONFLICT, "host_imported");
-    assert_eq!(host.participants(&collaboration).await.len(), 1);
+    assert_eq!(host.guests(&collaboration).await.len(), 1);
 
     // After invalidate, a response built from the file does not import.
     let (withdrawn, maps2, layers2) = host.collaboration().await;
@@ -355,7 +400,7 @@ async fn a_response_imports_once_and_never_after_invalidate_or_refresh(Pair { ho
     let late = guest.export(&withdrawn).await.text;
     host.post(&format!("/collaborations/{withdrawn}/invitations/{id}/invalidate"), &[]).await.assert_success();
     host.import(&withdrawn, &late).await.assert_error(StatusCode::CONFLICT, "host_invalidated");
-    assert!(host.participants(&withdrawn).await.is_empty(), "nothing was imported");
+    assert!(host.guests(&withdrawn).await.is_empty(), "nothing was imported");
     let status = host.get(&format!("/collaborations/{withdrawn}/invitations/{id}")).await.json["status"].clone();
     assert_eq!(status, "host_invalidated");
     let refresh = format!("/collaborations/{withdrawn}/invitations/{id}/refresh");
@@ -378,7 +423,7 @@ async fn a_response_imports_once_and_never_after_invalidate_or_refresh(Pair { ho
     );
     assert_ne!(refreshed.text, third.text);
     host.import(&other, &old_response).await.assert_error(StatusCode::BAD_REQUEST, "does not answer a live invitation");
-    assert!(host.participants(&other).await.is_empty(), "nothing was imported");
+    assert!(host.guests(&other).await.is_empty(), "nothing was imported");
 
     // A response to an invitation the host never issued: edited, its signature breaks; signed anew by a portal
     // that holds its own key, it answers nothing the host knows.
@@ -498,4 +543,88 @@ async fn bad_parameters_are_refused(Pair { host, guest }: Pair) {
     let page = host.send(host.http.get(format!("{}/collaborations?f=html", host.base)).bearer_auth(&host.admin)).await;
     assert!(page.text.starts_with("<!doctype html>") && page.text.contains("Flood response"), "{}", page.text);
     assert!(guest.collaborations().await.is_empty());
+}
+
+/// What ArcGIS clients rely on beyond the collaboration flow: the REST root, `info`, the signed-in user, POST
+/// wherever GET is served, the reference's parameter names, paging that ignores what it does not know, and the
+/// dialect's error body for every path and method no route serves.
+async fn the_portal_speaks_arcgis_rest_conventions(Pair { host, guest: _ }: Pair) {
+    let root = format!("{}/sharing/rest", host.url);
+    let version = host.send(host.http.get(format!("{root}?f=json"))).await;
+    assert_eq!((version.status, &version.json["currentVersion"]), (StatusCode::OK, &json!(env!("CARGO_PKG_VERSION"))));
+    let info = host.send(host.http.get(format!("{root}/info?f=json"))).await;
+    assert_eq!(info.json["authInfo"]["isTokenBasedSecurity"], true, "{}", info.text);
+    assert!(info.json["authInfo"].get("tokenServicesUrl").is_none(), "rsvp issues no tokens itself");
+
+    // portals/self names the caller only to a valid token; their user record says they administer the portal.
+    let anonymous = host.send(host.http.get(&host.base)).await;
+    assert_eq!((anonymous.status, anonymous.json.get("user")), (StatusCode::OK, None), "{}", anonymous.text);
+    assert_eq!(anonymous.json["portalName"], anonymous.json["name"]);
+    let signed_in = host.get("").await;
+    assert_eq!(signed_in.json["user"]["username"], "ada@portal.example", "{}", signed_in.text);
+    let forged = host.send(host.http.get(&host.base).bearer_auth("not.a.token")).await;
+    assert_eq!((forged.status, forged.json.get("user")), (StatusCode::OK, None), "an invalid token names no one");
+    let user =
+        host.send(host.http.get(format!("{root}/community/users/ada@portal.example")).bearer_auth(&host.admin)).await;
+    assert_eq!(user.status, StatusCode::OK, "{}", user.text);
+    assert_eq!((&user.json["role"], &user.json["email"]), (&json!("org_admin"), &json!("ada@portal.example")));
+    assert_eq!(user.json["privileges"], json!(["portal:admin:manageCollaborations"]));
+    let someone = host.send(host.http.get(format!("{root}/community/users/bob")).bearer_auth(&host.admin)).await;
+    someone.assert_error(StatusCode::NOT_FOUND, "User bob was not found");
+    let nobody = host.send(host.http.get(format!("{root}/community/users/ada@portal.example"))).await;
+    nobody.assert_error(StatusCode::UNAUTHORIZED, "bearer token");
+    let admin_root =
+        host.send(host.http.get(format!("{}/portaladmin?f=json", host.url)).bearer_auth(&host.admin)).await;
+    assert_eq!((admin_root.status, &admin_root.json["resources"]), (StatusCode::OK, &json!([])), "{}", admin_root.text);
+
+    // POST wherever GET is served, with the same answer.
+    let (collaboration, maps, layers) = host.collaboration().await;
+    let read = host.get(&format!("/collaborations/{collaboration}")).await;
+    let posted = host.post(&format!("/collaborations/{collaboration}"), &[("f", "json")]).await;
+    assert_eq!((posted.status, &posted.json), (StatusCode::OK, &read.json), "{}", posted.text);
+
+    // addWorkspace takes the reference's names only, and config must be a JSON object.
+    let add = format!("/collaborations/{collaboration}/addWorkspace");
+    host.post(&add, &[("workspaceName", "Old name")])
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "collaborationWorkspaceName");
+    let bad_config = [("collaborationWorkspaceName", "Shelters"), ("config", "[1]")];
+    host.post(&add, &bad_config).await.assert_error(StatusCode::BAD_REQUEST, "config must be a JSON object");
+    let listed = host.get(&format!("/collaborations/{collaboration}/workspaces")).await;
+    assert_eq!(listed.json["total"], 2, "nothing was added: {}", listed.text);
+
+    // Paging by start and num; a parameter it does not know (Esri's client sends `nun`) is ignored.
+    let second = host.get(&format!("/collaborations/{collaboration}/workspaces?start=2&num=1&nun=100")).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    assert_eq!(
+        (&second.json["start"], &second.json["num"], &second.json["nextStart"]),
+        (&json!(2), &json!(1), &json!(-1))
+    );
+    assert_eq!(second.json["workspaces"][0]["id"], layers.as_str());
+    let first = host.get(&format!("/collaborations/{collaboration}/workspaces?num=1")).await;
+    assert_eq!((&first.json["workspaces"][0]["id"], &first.json["nextStart"]), (&json!(maps), &json!(2)));
+    let one = host.get(&format!("/collaborations/{collaboration}/workspaces/{maps}")).await;
+    assert_eq!((&one.json["name"], &one.json["collaborationId"]), (&json!("Maps"), &json!(collaboration)));
+    let unknown =
+        host.get(&format!("/collaborations/{collaboration}/workspaces/0123456789abcdef0123456789abcdef")).await;
+    unknown.assert_error(StatusCode::NOT_FOUND, "is not a workspace of collaboration");
+    let malformed = host.get(&format!("/collaborations/{collaboration}/workspaces/nope")).await;
+    malformed.assert_error(StatusCode::BAD_REQUEST, "not a valid id");
+
+    // Every other path or method under /sharing/rest: the dialect's error body, never a gateway's.
+    for (method, path) in [
+        ("GET", format!("{root}/content/items/abc")),
+        ("POST", format!("{root}/portals/self/collaborations/{collaboration}/workpaces/{maps}/delete")),
+        ("DELETE", host.base.clone()),
+        ("GET", format!("{root}/services")),
+    ] {
+        let request = host.http.request(method.parse().unwrap(), &path).bearer_auth(&host.admin);
+        let answer = host.send(request).await;
+        answer.assert_error(StatusCode::NOT_FOUND, "is not a resource or operation this portal serves");
+        assert!(answer.json["error"]["details"].is_array(), "{}", answer.text);
+    }
+    // Outside /sharing/rest, the other dialect's refusal stays.
+    let elsewhere = host.send(host.http.get(format!("{}/nowhere", host.url))).await;
+    assert_eq!((elsewhere.status, elsewhere.json.get("error")), (StatusCode::NOT_FOUND, None), "{}", elsewhere.text);
+    assert_eq!(host.collaborations().await.len(), 1, "nothing changed");
 }

@@ -249,6 +249,12 @@ fn only_the_invitation_pages_the_code_holders_routes_and_the_portal_description_
         "POST /api/users/signupUser/{invitationCode} AcceptUserInvitationFunction".to_owned(),
         "GET /sharing/rest/portals/{portalId} GetPortalSelfFunction".to_owned(),
         "POST /sharing/rest/portals/{portalId} GetPortalSelfFunction".to_owned(),
+        // What ArcGIS clients read before they sign in, and the dialect's error for every path no route serves.
+        "GET /sharing/rest GetPortalRootFunction".to_owned(),
+        "POST /sharing/rest GetPortalRootFunction".to_owned(),
+        "GET /sharing/rest/info GetPortalInfoFunction".to_owned(),
+        "POST /sharing/rest/info GetPortalInfoFunction".to_owned(),
+        "ANY /sharing/rest/{proxy+} PortalNotFoundFunction".to_owned(),
     ]);
     assert_eq!(public, expected);
     let unauthorised: BTreeSet<_> = ROUTES
@@ -631,9 +637,15 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
             ("kms:Sign", "signing key"),
             ("kms:Encrypt", "outbox key"),
         ]),
-        "list_collaboration_invitations" | "list_participants" => {
-            set(&[("dynamodb:GetItem", "table"), ("dynamodb:Query", "table")])
-        }
+        // The workspaces carry each participant's access, and a participant is looked for among them.
+        "list_collaboration_invitations"
+        | "list_participants"
+        | "list_workspaces"
+        | "get_workspace"
+        | "get_participant" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:Query", "table")]),
+        // The REST root, its info, the caller as a user, the empty administration root and the error for every other
+        // path read nothing.
+        "get_portal_root" | "get_portal_info" | "get_portal_user" | "get_portal_admin" | "portal_not_found" => set(&[]),
         // The file is rebuilt with its unsealed nonce.
         "get_collaboration_invitation" => set(&[("dynamodb:GetItem", "table"), ("kms:Decrypt", "outbox key")]),
         // A new nonce, sealed, in a file signed again; the request keeps the public key it carried.

@@ -24,6 +24,8 @@ pub struct EventContext<'a> {
     pub domain_name: &'a str,
     /// The server's own port, passed on as `x-forwarded-port`.
     pub port: u16,
+    /// `http`, or `https` when the server speaks TLS: passed on as `x-forwarded-proto`.
+    pub scheme: &'static str,
     /// The verified token's claims, flattened as API Gateway's JWT authorizer does; `None` without one.
     pub claims: Option<BTreeMap<String, String>>,
     pub now: OffsetDateTime,
@@ -128,7 +130,7 @@ fn headers(parts: &Parts, cx: &EventContext<'_>) -> (BTreeMap<String, String>, V
     };
     headers.insert("x-forwarded-for".into(), forwarded_for);
     headers.insert("x-forwarded-port".into(), cx.port.to_string());
-    headers.insert("x-forwarded-proto".into(), "http".into());
+    headers.insert("x-forwarded-proto".into(), cx.scheme.into());
     (headers, cookies)
 }
 
@@ -195,6 +197,7 @@ mod tests {
             source_ip: "127.0.0.1".parse().unwrap(),
             domain_name: "localhost:3000",
             port: 3000,
+            scheme: "http",
             claims,
             now: OffsetDateTime::from_unix_timestamp(1_583_348_638).unwrap(),
         };

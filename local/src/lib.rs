@@ -16,12 +16,14 @@
 //! | [`mail`] | the outbox consumer in-process: invitation emails as `.eml` files, one printed line each |
 //! | [`identity`] | a minimal OAuth client-credentials provider: `rsvp-local client`, discovery and token endpoints |
 //! | [`portal`] | the server as a portal (`--portal-url`): its identity kept in the data directory |
+//! | [`tls`] | HTTPS (`--tls`): the self-signed certificate kept in the data directory |
 
 pub mod event;
 pub mod identity;
 pub mod mail;
 pub mod portal;
 pub mod server;
+pub mod tls;
 pub mod token;
 
 pub use server::Server;

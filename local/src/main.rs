@@ -57,6 +57,10 @@ struct ServeArgs {
     /// made on first start and kept in the data directory.
     #[arg(long, value_parser = parse_portal_url)]
     portal_url: Option<PortalUrl>,
+    /// Serve HTTPS with a self-signed certificate, made on first start and kept in <data-dir>/tls.pem (for
+    /// clients that only speak HTTPS, such as Esri's ArcGIS API for Python); plain HTTP without it.
+    #[arg(long)]
+    tls: bool,
 }
 
 #[derive(Args)]
@@ -126,8 +130,14 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     rsvp_local::mail::start(&store, sealer.clone(), &outbox)
         .map_err(|e| format!("outbox {}: {e}", outbox.display()))?;
     let key = SigningKey::load_or_create(&args.data_dir).map_err(|e| in_dir(&args.data_dir, e))?;
+    let tls = if args.tls {
+        Some(rsvp_local::tls::load_or_create(&args.data_dir, &args.host).map_err(|e| in_dir(&args.data_dir, e))?)
+    } else {
+        None
+    };
     let listener = listen(&args.host, args.port).await?;
-    let url = format!("http://{}", listener.local_addr()?);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}", listener.local_addr()?);
     let config = Config::from_env()?;
     let public_url = args.public_url.or(config.public_url.clone()).unwrap_or_else(|| url.clone());
     let mut config = Config { public_url: Some(public_url), ..config };
@@ -139,7 +149,10 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         config.portal = Some(portal);
     }
     let app = Arc::new(App::new(store, config).with_sealer(sealer).with_signer(signer));
-    let server = Server::from_listener(listener, app, key)?.with_clients(args.data_dir.clone());
+    let mut server = Server::from_listener(listener, app, key)?.with_clients(args.data_dir.clone());
+    if let Some(acceptor) = tls {
+        server = server.with_tls(acceptor);
+    }
     println!("rsvp listening on {url}; invitation emails go to {}", outbox.display());
     println!("local identity provider at {url}/identity (register clients with `rsvp-local client`)");
     server.run_until(shutdown_signal()).await?;

@@ -23,9 +23,10 @@ use rsvp::app::App;
 use rsvp::http::ErrorResponse;
 use rsvp::http::request::MAX_BODY_BYTES;
 use rsvp::http::token::{api_token, portal_token};
-use rsvp::routes::{Kind, ROUTES, Route, find, match_path};
+use rsvp::routes::{Kind, ROUTES, Route, find, find_greedy, match_path};
 use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use uuid::Uuid;
 
 use crate::event::{self, EventContext};
@@ -39,6 +40,8 @@ pub const MAX_READ_BYTES: usize = 1024 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// A failed `accept` (often: out of file descriptors) is retried after this pause rather than in a hot loop.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// How long a client gets to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The response header in which API Gateway names the request.
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("apigw-requestid");
 /// Where the API's OpenAPI description is served (it is no route of the table: API Gateway does not serve it).
@@ -46,10 +49,11 @@ pub const OPENAPI_PATH: &str = "/openapi.yaml";
 /// The API's OpenAPI description, the repository's `openapi.yaml`.
 pub const OPENAPI: &str = include_str!("../../openapi.yaml");
 
-/// Every route of [`ROUTES`] on one listening socket.
+/// Every route of [`ROUTES`] on one listening socket, in plain HTTP or (with [`Server::with_tls`]) HTTPS.
 pub struct Server {
     listener: TcpListener,
     shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
 }
 
 /// What every request needs, shared by all connections.
@@ -72,7 +76,7 @@ impl Server {
     /// (the invitation links' default public URL is the listening URL).
     pub fn from_listener(listener: TcpListener, app: Arc<App>, key: SigningKey) -> io::Result<Self> {
         let local_addr = listener.local_addr()?;
-        Ok(Self { listener, shared: Arc::new(Shared { app, key, local_addr, clients: None }) })
+        Ok(Self { listener, shared: Arc::new(Shared { app, key, local_addr, clients: None }), tls: None })
     }
 
     /// Serves the local identity provider for the clients registered in `data_dir` (`rsvp-local client`).
@@ -82,6 +86,18 @@ impl Server {
             shared.clients = Some(data_dir);
         }
         self
+    }
+
+    /// Serves HTTPS with `acceptor` instead of plain HTTP (see [`crate::tls`]).
+    #[must_use]
+    pub fn with_tls(mut self, acceptor: TlsAcceptor) -> Self {
+        self.tls = Some(acceptor);
+        self
+    }
+
+    /// `https` when serving TLS, else `http`: the scheme of the listening URL.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -126,9 +142,26 @@ impl Server {
         peer: SocketAddr,
     ) {
         let shared = Arc::clone(&self.shared);
-        let service = service_fn(move |req| answer(Arc::clone(&shared), peer, req));
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
+        let scheme = self.scheme();
+        let service = service_fn(move |req| answer(Arc::clone(&shared), peer, scheme, req));
+        let Some(tls) = self.tls.clone() else {
+            let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%error, "connection closed with an error");
+                }
+            });
+            return;
+        };
+        let (builder, watcher) = (builder.clone(), graceful.watcher());
         tokio::spawn(async move {
+            // A client that opens a socket and never finishes the handshake holds only this task, and not for long.
+            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(error)) => return tracing::debug!(%error, "TLS handshake failed"),
+                Err(_) => return tracing::debug!("TLS handshake timed out"),
+            };
+            let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection closed with an error");
             }
@@ -140,10 +173,11 @@ impl Server {
 async fn answer(
     shared: Arc<Shared>,
     peer: SocketAddr,
+    scheme: &'static str,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let request_id = Uuid::new_v4().to_string();
-    let mut response = match dispatch(&shared, peer, req, &request_id).await {
+    let mut response = match dispatch(&shared, peer, scheme, req, &request_id).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(&request_id),
     };
@@ -160,6 +194,7 @@ async fn answer(
 async fn dispatch(
     shared: &Shared,
     peer: SocketAddr,
+    scheme: &'static str,
     req: Request<Incoming>,
     request_id: &str,
 ) -> Result<Response<Full<Bytes>>, Refusal> {
@@ -190,9 +225,11 @@ async fn dispatch(
         Kind::Api => {
             api_token(&parts.headers).and_then(|token| shared.key.authorizer_claims(token, now.unix_timestamp()))
         }
-        Kind::Portal => portal_token(&parts.headers, parts.uri.query().unwrap_or_default())
+        // A portal's public resources answer anyone, and say more to a caller whose token is valid (`portals/self`
+        // names them); a missing or invalid token is no refusal there.
+        Kind::Portal | Kind::PortalPublic => portal_token(&parts.headers, parts.uri.query().unwrap_or_default())
             .and_then(|token| shared.key.authorizer_claims(&token, now.unix_timestamp())),
-        Kind::Page | Kind::Public | Kind::PortalPublic => None,
+        Kind::Page | Kind::Public => None,
     };
     let cx = EventContext {
         route,
@@ -201,6 +238,7 @@ async fn dispatch(
         source_ip: peer.ip(),
         domain_name: &domain_name,
         port: shared.local_addr.port(),
+        scheme,
         claims,
         now,
     };
@@ -234,7 +272,7 @@ type Matched = (&'static Route, Vec<(String, String)>);
 /// The route serving this method and path, or why there is none.
 fn route(parts: &Parts) -> Result<Matched, Refusal> {
     let (method, path) = (parts.method.as_str(), parts.uri.path());
-    if let Some(found) = find(method, path) {
+    if let Some(found) = find(method, path).or_else(|| find_greedy(path)) {
         return Ok(found);
     }
     let allowed: Vec<&'static str> =

@@ -198,6 +198,14 @@ routes! {
     LIST_PARTICIPANTS: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/participants" => list_participants (Portal);
     REMOVE_PARTICIPANT: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/participants/{participantPortalId}/remove" => remove_participant (Portal);
     REMOVE_PARTICIPATION: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/removeParticipation" => remove_participation (Portal);
+    GET_PORTAL_ROOT: "GET" "/sharing/rest" => get_portal_root (PortalPublic);
+    GET_PORTAL_INFO: "GET" "/sharing/rest/info" => get_portal_info (PortalPublic);
+    GET_PORTAL_USER: "GET" "/sharing/rest/community/users/{username}" => get_portal_user (Portal);
+    LIST_WORKSPACES: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/workspaces" => list_workspaces (Portal);
+    GET_WORKSPACE: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/workspaces/{workspaceId}" => get_workspace (Portal);
+    GET_PARTICIPANT: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/participants/{participantPortalId}" => get_participant (Portal);
+    GET_PORTAL_ADMIN: "GET" "/portaladmin" => get_portal_admin (Portal);
+    PORTAL_NOT_FOUND: "ANY" "/sharing/rest/{proxy+}" => portal_not_found (PortalPublic);
     SHOW_INVITATION_PAGE: "GET" "/invite/{invitationId}" => show_invitation_page (Page);
     RESPOND_TO_INVITATION_PAGE: "POST" "/invite/{invitationId}" => respond_to_invitation_page (Page);
 }
@@ -224,6 +232,17 @@ pub fn match_path(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
 /// The route for `method` and `path`, with its path parameters.
 pub fn find(method: &str, path: &str) -> Option<(&'static Route, Vec<(String, String)>)> {
     ROUTES.iter().filter(|r| r.answers(method)).find_map(|r| match_path(r.path, path).map(|params| (r, params)))
+}
+
+/// The greedy route (`{proxy+}`, as API Gateway writes it) whose prefix `path` lies under, with the rest of the
+/// path as its `proxy` parameter. API Gateway tries such a route only when no other route matches; so does the
+/// local server, after [`find`].
+pub fn find_greedy(path: &str) -> Option<(&'static Route, Vec<(String, String)>)> {
+    ROUTES.iter().find_map(|r| {
+        let prefix = r.path.strip_suffix("/{proxy+}")?;
+        let rest = path.strip_prefix(prefix)?.strip_prefix('/')?;
+        (!rest.is_empty()).then(|| (r, vec![("proxy".to_owned(), rest.to_owned())]))
+    })
 }
 
 #[cfg(test)]
@@ -291,6 +310,18 @@ mod tests {
     }
 
     #[test]
+    fn unknown_portal_paths_fall_to_the_greedy_route_only() {
+        let (route, params) = find_greedy("/sharing/rest/content/items/abc").unwrap();
+        assert_eq!(route.operation, "portal_not_found");
+        assert_eq!(params, vec![("proxy".to_owned(), "content/items/abc".to_owned())]);
+        assert!(find_greedy("/sharing/rest").is_none());
+        assert!(find_greedy("/sharing/rest/").is_none());
+        assert!(find_greedy("/sharing/restless/x").is_none());
+        assert!(find_greedy("/api/v1-preview/nope").is_none());
+        assert!(find("GET", "/sharing/rest/content/items/abc").is_none(), "find never takes the greedy route");
+    }
+
+    #[test]
     fn only_the_invitation_pages_the_code_holders_routes_and_the_portal_description_are_public() {
         let public: Vec<_> =
             ROUTES.iter().filter(|r| !matches!(r.kind, Kind::Api | Kind::Portal)).map(|r| r.path).collect();
@@ -300,6 +331,9 @@ mod tests {
                 "/api/users/verifyInvitation",
                 "/api/users/signupUser/{invitationCode}",
                 "/sharing/rest/portals/{portalId}",
+                "/sharing/rest",
+                "/sharing/rest/info",
+                "/sharing/rest/{proxy+}",
                 "/invite/{invitationId}",
                 "/invite/{invitationId}"
             ]

@@ -34,10 +34,11 @@ mod wire;
 
 pub use portal::{
     accept_collaboration_invitation, add_workspace, create_collaboration, export_invitation_response,
-    get_collaboration, get_collaboration_invitation, get_portal_self, import_invitation_response,
+    get_collaboration, get_collaboration_invitation, get_participant, get_portal_admin, get_portal_info,
+    get_portal_root, get_portal_self, get_portal_user, get_workspace, import_invitation_response,
     invalidate_collaboration_invitation, invite_participant, list_collaboration_invitations, list_collaborations,
-    list_participants, refresh_collaboration_invitation, remove_participant, remove_participation,
-    validate_collaboration_invitation, validate_invitation_response,
+    list_participants, list_workspaces, portal_not_found, refresh_collaboration_invitation, remove_participant,
+    remove_participation, validate_collaboration_invitation, validate_invitation_response,
 };
 
 use lambda_http::{Body, Request, Response};

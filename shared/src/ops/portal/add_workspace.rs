@@ -1,5 +1,8 @@
-//! `POST .../collaborations/{collaborationId}/addWorkspace` `workspaceName, workspaceDescription`: the host adds a
-//! workspace (at most 20); the save is conditional on the version read, so two racing adds both land or one is told.
+//! `POST .../collaborations/{collaborationId}/addWorkspace` `collaborationWorkspaceName`,
+//! `collaborationWorkspaceDescription`, `config`, `portalGroupId` (the REST reference's and Esri's client's
+//! names): the host adds a workspace (at most 20); the save is conditional on the version read, so two racing adds
+//! both land or one is told. rsvp links no portal groups and keeps no workspace configuration: `portalGroupId` is
+//! accepted and not kept, `config` must be a JSON object (Esri's client sends `{}`) and is not kept either.
 
 use std::sync::Arc;
 
@@ -10,18 +13,23 @@ use serde::Serialize;
 use super::wire::WorkspaceBody;
 use crate::app::App;
 use crate::domain::collaboration::Workspace;
-use crate::http::arcgis;
+use crate::http::{ApiError, arcgis};
 use crate::ops::Answer;
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let r = super::read_as_admin(&app, &req).await?;
     let c = super::hosted(&app, &req).await?;
-    let workspace = Workspace::create(r.params.required("workspaceName")?, r.params.get("workspaceDescription"))?;
+    let p = &r.params;
+    if let Some(config) = p.get("config")
+        && !serde_json::from_str::<serde_json::Value>(config).is_ok_and(|v| v.is_object())
+    {
+        return Err(ApiError::bad_request("config must be a JSON object, such as {}."));
+    }
+    let workspace =
+        Workspace::create(p.required("collaborationWorkspaceName")?, p.get("collaborationWorkspaceDescription"))?;
     let next = c.add_workspace(workspace.clone(), app.clock.now())?;
     app.store.put_collaboration(&next, Some(c.version)).await?;
-    let workspace =
-        WorkspaceBody { id: workspace.id.to_string(), name: workspace.name, description: workspace.description };
-    let body = Added { success: true, workspace };
+    let body = Added { success: true, workspace: WorkspaceBody::new(c.id, &workspace) };
     Ok(arcgis::answer(r.format, StatusCode::OK, "Workspace", &body))
 }
 

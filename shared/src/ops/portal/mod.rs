@@ -12,13 +12,21 @@ pub mod create_collaboration;
 pub mod export_invitation_response;
 pub mod get_collaboration;
 pub mod get_collaboration_invitation;
+pub mod get_participant;
+pub mod get_portal_admin;
+pub mod get_portal_info;
+pub mod get_portal_root;
 pub mod get_portal_self;
+pub mod get_portal_user;
+pub mod get_workspace;
 pub mod import_invitation_response;
 pub mod invalidate_collaboration_invitation;
 pub mod invite_participant;
 pub mod list_collaboration_invitations;
 pub mod list_collaborations;
 pub mod list_participants;
+pub mod list_workspaces;
+pub mod portal_not_found;
 pub mod refresh_collaboration_invitation;
 pub mod remove_participant;
 pub mod remove_participation;
@@ -48,14 +56,27 @@ pub(crate) struct PortalRequest<'a> {
     pub format: Format,
 }
 
+/// This deployment's portal, or a 404 when it is not configured as one.
+fn this_portal(app: &App) -> Result<&Portal, ApiError> {
+    app.config
+        .portal
+        .as_ref()
+        .ok_or_else(|| ApiError::NotFound("This deployment is not configured as a portal.".into()))
+}
+
+/// Reads a request to a portal resource outside `portals/{portalId}` (`/sharing/rest`, `info`, `community/...`):
+/// the deployment must be a portal; then the parameters and `f`.
+pub(crate) async fn read_unscoped<'a>(app: &'a App, req: &Request) -> Result<PortalRequest<'a>, ApiError> {
+    let portal = this_portal(app)?;
+    let params = arcgis::params(req).await?;
+    let format = Format::of(&params)?;
+    Ok(PortalRequest { portal, params, format })
+}
+
 /// Reads a portal request: the deployment must be a portal and `{portalId}` this one (or `self`); then the
 /// parameters and `f`.
 pub(crate) async fn read<'a>(app: &'a App, req: &Request) -> Result<PortalRequest<'a>, ApiError> {
-    let portal = app
-        .config
-        .portal
-        .as_ref()
-        .ok_or_else(|| ApiError::NotFound("This deployment is not configured as a portal.".into()))?;
+    let portal = this_portal(app)?;
     let named = request::path(req, "portalId", |_, v| Ok::<_, ApiError>(v.to_owned()))?;
     if named != "self" && named != portal.id.as_str() {
         let shown: String = named.chars().take(64).collect();
@@ -73,6 +94,27 @@ pub(crate) async fn read_as_admin<'a>(app: &'a App, req: &Request) -> Result<Por
         return Err(ApiError::Forbidden("This needs the PortalAdministrator role.".into()));
     }
     read(app, req).await
+}
+
+/// The portal's version, as `currentVersion` gives it: rsvp's own, not an ArcGIS Enterprise release it is not.
+pub(crate) const CURRENT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The signed-in caller as a portal user (`community/users/{username}`, and `user` in `portals/self`): the token's
+/// subject is the username. A `PortalAdministrator` holds the one administrative privilege rsvp implements,
+/// managing collaborations; anyone else holds none. rsvp keeps no profile, so no name, groups or dates.
+pub(crate) fn user_body(portal: &Portal, caller: &Principal) -> serde_json::Value {
+    let admin = caller.has(Role::PortalAdministrator);
+    let privileges: &[&str] = if admin { &["portal:admin:manageCollaborations"] } else { &[] };
+    let mut body = serde_json::json!({
+        "username": caller.user.as_str(),
+        "orgId": portal.id.as_str(),
+        "role": if admin { "org_admin" } else { "org_user" },
+        "privileges": privileges,
+    });
+    if let Some(email) = &caller.email {
+        body["email"] = serde_json::Value::String(email.to_string());
+    }
+    body
 }
 
 impl From<CollaborationError> for ApiError {

@@ -17,6 +17,11 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let r = super::read_as_admin(&app, &req).await?;
     let c = super::hosted(&app, &req).await?;
     let portal = request::path(&req, "participantPortalId", PortalId::parse)?;
+    if portal == r.portal.id {
+        return Err(ApiError::Conflict(format!(
+            "Portal {portal} hosts this collaboration; the host cannot be removed."
+        )));
+    }
     match app.store.remove_participant(c.id, &portal).await {
         Ok(()) => Ok(arcgis::answer(r.format, StatusCode::OK, "Participant removed", &SUCCESS)),
         Err(StoreError::Conflict) => Err(ApiError::NotFound(format!("Portal {portal} is not a participant."))),

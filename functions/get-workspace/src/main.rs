@@ -1,0 +1,6 @@
+//! The `get_workspace` Lambda function. It only wires the route; the operation is `rsvp::ops::get_workspace`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    rsvp::lambda::run(&rsvp::routes::GET_WORKSPACE).await
+}

@@ -1,0 +1,6 @@
+//! The `list_workspaces` Lambda function. It only wires the route; the operation is `rsvp::ops::list_workspaces`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    rsvp::lambda::run(&rsvp::routes::LIST_WORKSPACES).await
+}
