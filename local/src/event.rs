@@ -93,9 +93,10 @@ fn request_context(parts: &Parts, cx: &EventContext<'_>) -> Value {
         "time": api_gateway_time(cx.now),
         "timeEpoch": cx.now.unix_timestamp() * 1000 + i64::from(cx.now.millisecond()),
     });
-    if cx.route.kind == Kind::Portal {
+    if matches!(cx.route.kind, Kind::Portal | Kind::PortalPublic) {
         // The portal routes' Lambda authorizer passes every request on, with the claims of a verified token as
-        // its context, or an empty context when there is none (the operation then answers the dialect's 401).
+        // its context, or an empty context when there is none (the operation then answers the dialect's 401, or
+        // a public one answers without naming a caller).
         context["authorizer"] = json!({ "lambda": cx.claims.clone().unwrap_or_default() });
     } else if let Some(claims) = &cx.claims {
         context["authorizer"] = json!({ "jwt": { "claims": claims, "scopes": null } });
