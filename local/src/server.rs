@@ -366,13 +366,28 @@ impl Refusal {
         }
     }
 
+    /// What kind of refusal this is, for the log.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::NoRoute { .. } => "no_route",
+            Self::WrongMethod { .. } => "wrong_method",
+            Self::BadHost => "bad_host",
+            Self::BodyTooLarge => "body_too_large",
+            Self::BodyUnreadable => "body_unreadable",
+            Self::Failed => "failed",
+        }
+    }
+
     fn into_response(self, request_id: &str) -> Response<Full<Bytes>> {
         let status = self.status();
         let reason = self.reason();
+        // The log names the refusal's kind only: its sentence quotes the path, which can carry a secret (a
+        // platform invitation's code in `signupUser/{code}`, an invitation id and token in a mistyped link).
+        let kind = self.kind();
         if status.is_server_error() {
-            tracing::error!(operation_id = request_id, status = status.as_u16(), reason, "failed");
+            tracing::error!(operation_id = request_id, status = status.as_u16(), kind, "failed");
         } else {
-            tracing::info!(operation_id = request_id, status = status.as_u16(), reason, "refused");
+            tracing::info!(operation_id = request_id, status = status.as_u16(), kind, "refused");
         }
         let resolution = self.resolution();
         let body = ErrorResponse {
