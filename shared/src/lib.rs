@@ -20,10 +20,11 @@
 //!
 //! ## Rules that hold everywhere
 //!
-//! - The caller is who API Gateway's JWT authorizer says (`requestContext.authorizer.jwt.claims`), nothing else.
-//!   The only routes without it are the invitation landing page's ([`routes::Kind::Page`]) and the two a person
-//!   invited to the platform uses before they have an account ([`routes::Kind::Public`]), where the invitation's
-//!   secret in the request is the credential.
+//! - The caller is who API Gateway's JWT authorizer says (`requestContext.authorizer.jwt.claims`), or on the
+//!   portal routes their own Lambda authorizer (`requestContext.authorizer.lambda`, the `authorizer` module),
+//!   nothing else. The only routes without either are the invitation landing page's ([`routes::Kind::Page`]) and
+//!   the two a person invited to the platform uses before they have an account ([`routes::Kind::Public`]), where
+//!   the invitation's secret in the request is the credential.
 //! - Another tenant's community, invitation or settings answer exactly as missing ones do (404).
 //! - Invitation secrets are 32 random bytes, shown once, stored only as a SHA-256 hash, compared in constant time.
 //!   The email that carries one gets it sealed ([`seal`]), never in clear, and the seal is dropped once sent.
