@@ -255,9 +255,19 @@ async fn the_log_has_one_line_per_request_and_no_secret_token_or_address() {
     let wrong =
         app.call(Method::GET, "/api/v1-preview/communities", "not.a-valid.token-but-a-long-one", None, &[]).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    // Refusals of the server itself, whose sentences quote the path: a sign-up code under the wrong method, and a
+    // mistyped landing page link with its secret.
+    let code = "3f1c2b9a-0000-4000-8000-000000000000.leaked-signup-code-in-a-path";
+    let wrong_method = app.call(Method::DELETE, &format!("/api/users/signupUser/{code}"), &owner, None, &[]).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    let mistyped = format!("/invite/{id}/typo/leaked-secret-in-a-mistyped-link");
+    assert_eq!(app.call(Method::GET, &mistyped, &owner, None, &[]).await.status, StatusCode::NOT_FOUND);
 
     let log = log_text();
+    assert!(log.contains("\"kind\":\"wrong_method\"") && log.contains("\"kind\":\"no_route\""), "{log}");
     for needle in [
+        code,
+        "leaked-secret-in-a-mistyped-link",
         &secret,
         &owner,
         &guest,

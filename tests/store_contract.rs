@@ -7,6 +7,7 @@
 //! State changes are decided by the domain (`Invitation::process`, `Invitation::delete`), exactly as the
 //! operations do, and every refused change is followed by reading the state back to show that nothing was written.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use rsvp::domain::{
     Action, CLAIM_STALE_MINUTES, Claimed, Community, CommunityId, CommunityInput, DeliveryOutcome, DeliveryState,
     Email, Invitation, InvitationId, InvitationPolicy, MailItem, MemberStatus, Membership, MembershipEffect, Principal,
@@ -1477,4 +1478,54 @@ mod portal {
         assert!(store.list_participants(joined.id).await.unwrap().is_empty());
         assert_fails!(store.leave_collaboration(&joined, &[host]).await, StoreError::Conflict);
     }
+}
+
+/// DynamoDB deletes what carries a past `ttl`: the record of an invitation that ended unaccepted carries its end
+/// plus the audit retention (a year unless set; none when kept for ever), an accepted one none at all. (The
+/// embedded store deletes nothing.)
+#[tokio::test]
+async fn dynamodb_keeps_finished_invitations_for_the_audit_retention() {
+    use rsvp::store::dynamodb::{DynamoStore, Retention};
+    let client = rsvp_tests::dynamodb().await;
+    let year = rsvp_tests::fresh_dynamo_store().await;
+    let table = year.table_name().to_owned();
+    let forever = DynamoStore::new(client.clone(), table.clone()).with_retention(Retention::Forever);
+    let ttl = async |id: InvitationId| -> Option<i64> {
+        let item = client
+            .get_item()
+            .table_name(&table)
+            .key("PK", AttributeValue::S(format!("INVITATION#{id}")))
+            .key("SK", AttributeValue::S("#INVITATION".into()))
+            .send()
+            .await
+            .expect("get_item")
+            .item
+            .expect("the invitation's item");
+        item.get("ttl").map(|v| v.as_n().expect("a number").parse().expect("epoch seconds"))
+    };
+    let now = rsvp_tests::present();
+    let (owner, guest) = (admin("owner"), admin("guest"));
+    let (c, _) = new_community(&year, &owner, "Audit", now).await;
+
+    let pending = invite(&year, &c, &owner, "pending@x.example.com", now).await;
+    assert_eq!(ttl(pending.id).await, Some(pending.expires.plus_days(365).epoch_seconds()));
+    let withdrawn = invite(&year, &c, &owner, "bob@x.example.com", now).await;
+    let ended = now.plus_minutes(5);
+    year.apply(&delete(&withdrawn, &owner, ended)).await.expect("Delete applies");
+    assert_eq!(ttl(withdrawn.id).await, Some(ended.plus_days(365).epoch_seconds()), "a year after it ended");
+    let carol = admin("carol");
+    let declined = invite(&year, &c, &owner, &admin_email("carol"), now).await;
+    year.apply(&decline_as_recipient(&c, &declined, &carol, ended)).await.expect("Decline applies");
+    assert_eq!(ttl(declined.id).await, Some(ended.plus_days(365).epoch_seconds()));
+    let accepted = join(&year, &c, &owner, &guest, now, true).await;
+    assert_eq!(ttl(accepted.id).await, None, "the record of a membership stays");
+
+    let kept = invite(&forever, &c, &owner, "dave@x.example.com", now).await;
+    assert_eq!(ttl(kept.id).await, None);
+    forever.apply(&delete(&kept, &owner, ended)).await.expect("Delete applies");
+    assert_eq!(ttl(kept.id).await, None, "kept for ever");
+
+    assert_eq!(Retention::parse_days("0"), Ok(Retention::Forever));
+    assert_eq!(Retention::parse_days("90"), Ok(Retention::Days(90)));
+    assert!(Retention::parse_days("-1").is_err() && Retention::parse_days("a year").is_err());
 }

@@ -14,7 +14,7 @@ use crate::mail::ses::SesMailer;
 use crate::routes::Route;
 use crate::seal::KmsSealer;
 use crate::sign::KmsSigner;
-use crate::store::dynamodb::DynamoStore;
+use crate::store::dynamodb::{DynamoStore, Retention};
 
 /// Runs `route` as this Lambda function's only operation.
 ///
@@ -25,7 +25,7 @@ pub async fn run(route: &'static Route) -> Result<(), Error> {
     let config = Config::from_env()?;
     let table = std::env::var("RSVP_TABLE_NAME").map_err(|_| "RSVP_TABLE_NAME is not set")?;
     let aws = aws_config().await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    let store = dynamo_store(&aws, table)?;
     let mut app = App::new(Arc::new(store), config);
     // Set for the operations that issue link secrets (create, Resend); the others never seal.
     match env("RSVP_KMS_KEY_ID") {
@@ -58,7 +58,7 @@ pub async fn run_deliver_emails() -> Result<(), Error> {
     crate::domain::Email::parse(&from).map_err(|e| format!("RSVP_MAIL_FROM is not an email address: it {e}"))?;
     let aws = aws_config().await;
     let deliverer = Arc::new(Deliverer {
-        store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table)),
+        store: Arc::new(dynamo_store(&aws, table)?),
         sealer: Arc::new(KmsSealer::new(aws_sdk_kms::Client::new(&aws), key)),
         mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&aws), from, env("RSVP_SES_CONFIGURATION_SET"))),
         clock: Arc::new(SystemClock),
@@ -119,6 +119,16 @@ async fn aws_config() -> aws_config::SdkConfig {
         .operation_timeout(std::time::Duration::from_secs(6))
         .build();
     aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
+}
+
+/// The table's store, keeping finished records for `RSVP_AUDIT_RETENTION_DAYS` (days; 0 for ever; a year unless
+/// set). A bad value stops the cold start: records must not go sooner than the operator asked.
+fn dynamo_store(aws: &aws_config::SdkConfig, table: String) -> Result<DynamoStore, Error> {
+    let retention = match env("RSVP_AUDIT_RETENTION_DAYS") {
+        Some(days) => Retention::parse_days(&days).map_err(|e| format!("RSVP_AUDIT_RETENTION_DAYS: {e}"))?,
+        None => Retention::DEFAULT,
+    };
+    Ok(DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table).with_retention(retention))
 }
 
 /// A set, non-empty environment variable.

@@ -3,8 +3,8 @@
 //! Refused with 409 while another tenant is in it (Active or awaiting confirmation) or an invitation of it is not
 //! finished (Created, live or expired, or Accepted); the refusal names them. The store deletes the community and
 //! the owner's membership in one transaction conditional on the community's counters, so an invite or accept racing
-//! the delete either makes it fail or fails itself: no half-deleted community. Finished invitations stay for audit
-//! and read as missing.
+//! the delete either makes it fail or fails itself: no half-deleted community. Finished invitations stay, for audit,
+//! and read as missing (in AWS, for `RSVP_AUDIT_RETENTION_DAYS` after they ended).
 
 use std::sync::Arc;
 

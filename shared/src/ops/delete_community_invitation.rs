@@ -1,5 +1,6 @@
 //! `DELETE /api/v1-preview/communities/{communityId}/invitations/{invitationId}`: a community admin withdraws an
-//! invitation. Its link stops working at once; the record stays for audit but reads as missing.
+//! invitation. Its link stops working at once; the record stays for audit (in AWS, for
+//! `RSVP_AUDIT_RETENTION_DAYS` after it ended) but reads as missing.
 
 use std::sync::Arc;
 

@@ -39,7 +39,9 @@
 //! The lock item enforces one pending invitation per (community, recipient): creating or resending takes it only if
 //! it is free, stale (its invitation expired) or already held by the same invitation.
 //!
-//! Expiring items carry `ttl` (epoch seconds) so DynamoDB deletes them eventually; reads never rely on it.
+//! Expiring items carry `ttl` (epoch seconds) so DynamoDB deletes them eventually; reads never rely on it. The
+//! record of a finished invitation (withdrawn, declined, revoked, expired) stays for the [`Retention`] the store
+//! is given (`RSVP_AUDIT_RETENTION_DAYS`, a year unless set) after it ended; accepted ones stay for ever.
 
 use std::collections::HashMap;
 
@@ -70,18 +72,63 @@ use crate::domain::{
 
 type Item = HashMap<String, AttributeValue>;
 
-/// How long after an invitation's expiry (or its end) DynamoDB may delete it: long enough that a reader still sees
-/// "expired" or "declined" rather than "not found" for a while.
-const RETENTION_DAYS: i64 = 30;
+/// How long after its invitation expired a pending lock item may go: locks are no record of anything, and a stale
+/// one is taken over anyway.
+const LOCK_RETENTION_DAYS: i64 = 30;
+
+/// How long DynamoDB keeps the record of an invitation that can no longer be used — withdrawn, declined, revoked,
+/// expired unanswered, or a collaboration invitation past its expiry — counted from when it ended; then its `ttl`
+/// lets DynamoDB delete it. Accepted and completed invitations are the record of a membership and stay for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    Days(u32),
+    Forever,
+}
+
+impl Retention {
+    /// The default: a year, so that a withdrawn or declined invitation is still there for an audit of the year.
+    pub const DEFAULT: Self = Self::Days(365);
+
+    /// Reads a number of days as `RSVP_AUDIT_RETENTION_DAYS` gives it: 0 keeps records for ever.
+    pub fn parse_days(value: &str) -> Result<Self, String> {
+        match value.trim().parse::<u32>() {
+            Ok(0) => Ok(Self::Forever),
+            Ok(days) if days <= 36_500 => Ok(Self::Days(days)),
+            _ => Err(format!("{value:?} is not a number of days from 0 (for ever) to 36500")),
+        }
+    }
+
+    /// The `ttl` (epoch seconds) of a record that ended at `ended`, if it is ever to go.
+    fn ttl(self, ended: Timestamp) -> Option<AttributeValue> {
+        match self {
+            Self::Days(days) => Some(n(ended.plus_days(i64::from(days)).epoch_seconds())),
+            Self::Forever => None,
+        }
+    }
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
 
 pub struct DynamoStore {
     client: Client,
     table: String,
+    retention: Retention,
 }
 
 impl DynamoStore {
+    /// A store over `table`, keeping finished records for [`Retention::DEFAULT`].
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self { client, table: table.into(), retention: Retention::DEFAULT }
+    }
+
+    /// Keeps the records of finished invitations for `retention` instead.
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
     }
 
     pub fn table_name(&self) -> &str {
@@ -343,7 +390,7 @@ impl DynamoStore {
         item.insert("SK".into(), s("#LOCK"));
         item.insert("invitation".into(), s(id.to_string()));
         item.insert("expires".into(), n(expires.millis()));
-        item.insert("ttl".into(), n(expires.plus_days(RETENTION_DAYS).epoch_seconds()));
+        item.insert("ttl".into(), n(expires.plus_days(LOCK_RETENTION_DAYS).epoch_seconds()));
         self.put(
             item,
             Some("attribute_not_exists(PK) OR invitation = :id OR expires <= :at"),
@@ -554,10 +601,12 @@ fn collaboration_item(c: &Collaboration) -> StoreResult<Item> {
     )
 }
 
-fn collaboration_invitation_item(i: &CollaborationInvitation) -> StoreResult<Item> {
+fn collaboration_invitation_item(i: &CollaborationInvitation, retention: Retention) -> StoreResult<Item> {
     let mut item = encode(i, &[("PK", collaboration_pk(i.collaboration_id)), ("SK", format!("INVITATION#{}", i.id))])?;
-    // Kept a while after it can no longer be used, then DynamoDB may drop it.
-    item.insert("ttl".into(), n(i.expiration.plus_days(RETENTION_DAYS).epoch_seconds()));
+    // Kept for the retention after it can no longer be used, then DynamoDB may drop it.
+    if let Some(ttl) = retention.ttl(i.expiration) {
+        item.insert("ttl".into(), ttl);
+    }
     Ok(item)
 }
 
@@ -565,7 +614,7 @@ fn participant_item(p: &Participant) -> StoreResult<Item> {
     encode(p, &[("PK", collaboration_pk(p.collaboration_id)), ("SK", participant_sk(&p.portal.id))])
 }
 
-fn user_invitation_item(i: &UserInvitation) -> StoreResult<Item> {
+fn user_invitation_item(i: &UserInvitation, retention: Retention) -> StoreResult<Item> {
     let sort = order::user_invitation(i);
     let keys = vec![
         ("PK", user_invitation_pk(i.id)),
@@ -576,17 +625,15 @@ fn user_invitation_item(i: &UserInvitation) -> StoreResult<Item> {
         ("GSI2SK", sort),
     ];
     let mut item = encode(i, &keys)?;
-    // Pending ones go some time after they expire, answered or revoked ones some time after that; accepted ones
-    // are the record of how a user joined and stay.
-    let ttl = match i.state {
-        UserInvitationState::Pending => Some(i.expires.plus_days(RETENTION_DAYS)),
-        UserInvitationState::Declined | UserInvitationState::Revoked => {
-            i.history.last().map(|h| h.at.plus_days(RETENTION_DAYS))
-        }
+    // Pending ones go the retention after they expire, declined or revoked ones the retention after that; accepted
+    // ones are the record of how a user joined and stay.
+    let ended = match i.state {
+        UserInvitationState::Pending => Some(i.expires),
+        UserInvitationState::Declined | UserInvitationState::Revoked => i.history.last().map(|h| h.at),
         UserInvitationState::Accepted => None,
     };
-    if let Some(ttl) = ttl {
-        item.insert("ttl".into(), n(ttl.epoch_seconds()));
+    if let Some(ttl) = ended.and_then(|at| retention.ttl(at)) {
+        item.insert("ttl".into(), ttl);
     }
     Ok(item)
 }
@@ -615,7 +662,7 @@ fn membership_item(m: &Membership) -> StoreResult<Item> {
     encode(m, &keys)
 }
 
-fn invitation_item(i: &Invitation) -> StoreResult<Item> {
+fn invitation_item(i: &Invitation, retention: Retention) -> StoreResult<Item> {
     let sort = order::invitation(i);
     let mut keys = vec![("PK", invitation_pk(i.id)), ("SK", "#INVITATION".to_owned())];
     if !i.is_deleted() {
@@ -627,15 +674,15 @@ fn invitation_item(i: &Invitation) -> StoreResult<Item> {
         keys.push(("GSI2SK", sort));
     }
     let mut item = encode(i, &keys)?;
-    // Pending invitations go some time after they expire; finished ones some time after they finish. Accepted and
-    // completed ones are the record of a membership and stay.
-    let ttl = match i.state {
-        StoredState::Created => Some(i.expires.plus_days(RETENTION_DAYS)),
-        StoredState::Declined | StoredState::Deleted => i.history.last().map(|h| h.at.plus_days(RETENTION_DAYS)),
+    // Pending invitations go the retention after they expire; withdrawn and declined ones the retention after they
+    // ended. Accepted and completed ones are the record of a membership and stay.
+    let ended = match i.state {
+        StoredState::Created => Some(i.expires),
+        StoredState::Declined | StoredState::Deleted => i.history.last().map(|h| h.at),
         StoredState::Accepted | StoredState::Completed => None,
     };
-    if let Some(ttl) = ttl {
-        item.insert("ttl".into(), n(ttl.epoch_seconds()));
+    if let Some(ttl) = ended.and_then(|at| retention.ttl(at)) {
+        item.insert("ttl".into(), ttl);
     }
     Ok(item)
 }
@@ -873,7 +920,7 @@ impl Store for DynamoStore {
 
     async fn create_invitation(&self, invitation: &Invitation, now: Timestamp) -> StoreResult<()> {
         let items = vec![
-            self.put(invitation_item(invitation)?, Some("attribute_not_exists(PK)"), &[])?,
+            self.put(invitation_item(invitation, self.retention)?, Some("attribute_not_exists(PK)"), &[])?,
             self.take_lock(invitation, now)?,
             self.count(invitation.community_id, CountChange { open_invitations: 1, members: 0 })?,
         ];
@@ -903,7 +950,7 @@ impl Store for DynamoStore {
     async fn apply(&self, t: &Transition) -> StoreResult<()> {
         let inv = &t.invitation;
         let (mut items, mut guards) = self.guarded_change(Change {
-            item: invitation_item(inv)?,
+            item: invitation_item(inv, self.retention)?,
             expected_version: t.expected_version,
             at: t.at,
             require_live: t.require_live,
@@ -1097,7 +1144,7 @@ impl Store for DynamoStore {
     async fn create_user_invitations(&self, invitations: &[UserInvitation], now: Timestamp) -> StoreResult<()> {
         let mut items = Vec::with_capacity(invitations.len() * 2);
         for i in invitations {
-            items.push(self.put(user_invitation_item(i)?, Some("attribute_not_exists(PK)"), &[])?);
+            items.push(self.put(user_invitation_item(i, self.retention)?, Some("attribute_not_exists(PK)"), &[])?);
             items.push(self.take_user_lock(i, now)?);
         }
         let Err(error) = self.transact(items).await else { return Ok(()) };
@@ -1167,7 +1214,7 @@ impl Store for DynamoStore {
     async fn apply_user_invitation(&self, t: &UserTransition) -> StoreResult<()> {
         let inv = &t.invitation;
         let (items, guards) = self.guarded_change(Change {
-            item: user_invitation_item(inv)?,
+            item: user_invitation_item(inv, self.retention)?,
             expected_version: t.expected_version,
             at: t.at,
             require_live: t.require_live,
@@ -1246,7 +1293,11 @@ impl Store for DynamoStore {
     }
 
     async fn create_collaboration_invitation(&self, invitation: &CollaborationInvitation) -> StoreResult<()> {
-        let put = self.put(collaboration_invitation_item(invitation)?, Some("attribute_not_exists(PK)"), &[])?;
+        let put = self.put(
+            collaboration_invitation_item(invitation, self.retention)?,
+            Some("attribute_not_exists(PK)"),
+            &[],
+        )?;
         self.transact(vec![put]).await.map_err(|e| cancelled(e, &[Guard::Invitation]))
     }
 
@@ -1272,7 +1323,7 @@ impl Store for DynamoStore {
         joins: Option<&Participant>,
     ) -> StoreResult<()> {
         let mut items = vec![self.put(
-            collaboration_invitation_item(invitation)?,
+            collaboration_invitation_item(invitation, self.retention)?,
             Some("version = :v"),
             &[(":v", n(expected as i64))],
         )?];
