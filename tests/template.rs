@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use rsvp::app::{ClaimNames, Config};
 use rsvp::routes::{Kind, ROUTES};
+use rsvp::store::dynamodb::Retention;
 use serde_json::{Map, Value, json};
 use yaml_rust2::Event;
 use yaml_rust2::parser::{EventReceiver, Parser, Tag};
@@ -362,18 +363,22 @@ fn every_function_runs_the_rust_binary_on_arm64_with_the_settings_the_code_reads
                 },
                 None => value,
             };
-            resolved.as_str().map(str::to_owned)
+            resolved.as_str().map(str::to_owned).or_else(|| resolved.as_i64().map(|n| n.to_string()))
         };
-        Config::from_lookup(value_of)
+        let retention = Retention::from_lookup(value_of);
+        Config::from_lookup(value_of).map(|config| (config, retention))
     };
-    let config = config_with(&[]).expect("the defaults make a valid configuration");
+    let (config, retention) = config_with(&[]).expect("the defaults make a valid configuration");
+    assert_eq!(retention, Ok(Retention::DEFAULT));
+    let (_, forever) = config_with(&[("AuditRetentionDays", "0")]).expect("0 is a valid setting");
+    assert_eq!(forever, Ok(Retention::Forever), "AuditRetentionDays 0 keeps finished records for ever");
     assert_eq!(config.public_url, None, "an empty PublicUrl means links use the API's own domain");
     assert_eq!(config.sign_in_url, None, "an empty SignInUrl means the landing page explains how to accept");
     let defaults = ClaimNames::default();
     assert_eq!(config.claims.tenant, defaults.tenant);
     assert_eq!(config.claims.roles, defaults.roles);
     assert!(!config.claims.email_always_verified, "by default an address counts only when email_verified is true");
-    let trusting = config_with(&[("EmailAlwaysVerified", "true")]).expect("true is a valid setting");
+    let (trusting, _) = config_with(&[("EmailAlwaysVerified", "true")]).expect("true is a valid setting");
     assert!(trusting.claims.email_always_verified);
     assert!(
         config.portal.is_none(),
@@ -382,6 +387,7 @@ fn every_function_runs_the_rust_binary_on_arm64_with_the_settings_the_code_reads
     // A portal: PortalUrl and PortalId given, PortalName's default.
     let portal = config_with(&[("PortalUrl", "https://portal.example.com/arcgis"), ("PortalId", "portal-1")])
         .expect("a portal's URL and id make a valid configuration")
+        .0
         .portal
         .expect("a deployment with a PortalUrl is a portal");
     assert_eq!((portal.url.as_str(), portal.id.as_str()), ("https://portal.example.com/arcgis", "portal-1"));

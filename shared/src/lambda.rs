@@ -124,10 +124,7 @@ async fn aws_config() -> aws_config::SdkConfig {
 /// The table's store, keeping finished records for `RSVP_AUDIT_RETENTION_DAYS` (days; 0 for ever; a year unless
 /// set). A bad value stops the cold start: records must not go sooner than the operator asked.
 fn dynamo_store(aws: &aws_config::SdkConfig, table: String) -> Result<DynamoStore, Error> {
-    let retention = match env("RSVP_AUDIT_RETENTION_DAYS") {
-        Some(days) => Retention::parse_days(&days).map_err(|e| format!("RSVP_AUDIT_RETENTION_DAYS: {e}"))?,
-        None => Retention::DEFAULT,
-    };
+    let retention = Retention::from_lookup(env)?;
     Ok(DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table).with_retention(retention))
 }
 

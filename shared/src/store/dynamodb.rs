@@ -89,7 +89,18 @@ impl Retention {
     /// The default: a year, so that a withdrawn or declined invitation is still there for an audit of the year.
     pub const DEFAULT: Self = Self::Days(365);
 
-    /// Reads a number of days as `RSVP_AUDIT_RETENTION_DAYS` gives it: 0 keeps records for ever.
+    /// The setting that sets it.
+    pub const SETTING: &'static str = "RSVP_AUDIT_RETENTION_DAYS";
+
+    /// Reads [`Self::SETTING`] through `get` (the environment, in Lambda): unset or empty is the default.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        match get(Self::SETTING).filter(|v| !v.is_empty()) {
+            Some(days) => Self::parse_days(&days).map_err(|e| format!("{}: {e}", Self::SETTING)),
+            None => Ok(Self::DEFAULT),
+        }
+    }
+
+    /// Reads a number of days as [`Self::SETTING`] gives it: 0 keeps records for ever.
     pub fn parse_days(value: &str) -> Result<Self, String> {
         match value.trim().parse::<u32>() {
             Ok(0) => Ok(Self::Forever),
