@@ -31,8 +31,8 @@ pub fn request_id(req: &Request) -> String {
 }
 
 /// The caller, from the claims that API Gateway's JWT authorizer (`authorizer.jwt.claims`: the API routes) or the
-/// portal routes' Lambda authorizer (`authorizer.lambda`: [`crate::authorizer`]) verified, or the local server in
-/// their place. Both hand on the claims flattened to strings alike. Nothing else the caller sends is trusted for
+/// portal routes' Lambda authorizer (`authorizer.lambda`: `rsvp::authorizer`, feature `authorizer`) verified, or
+/// the local server in their place. Both hand on the claims flattened to strings alike. Nothing else the caller sends is trusted for
 /// identity; a Lambda authorizer's context without a subject (no token, or one that did not verify) is no caller.
 pub fn principal(req: &Request, names: &ClaimNames) -> Result<Principal, ApiError> {
     let authorizer = match req.request_context_ref() {

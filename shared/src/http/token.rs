@@ -3,8 +3,8 @@
 //! The API routes take the token as API Gateway's JWT authorizer does, from `Authorization: Bearer`. The portal
 //! routes also take it where Esri's clients put it: `X-Esri-Authorization: Bearer` (the ArcGIS API for Python
 //! sends this) or the `token` query parameter (ArcGIS REST's own convention). Both authorizers — the local server's
-//! and the portal routes' Lambda authorizer ([`crate::authorizer`]) — read it with [`portal_token`], so a token
-//! placed one way works the same on a laptop and in AWS. A `token` in a form body is not read: a Lambda authorizer
+//! and the portal routes' Lambda authorizer (`rsvp::authorizer`, feature `authorizer`) — read it with
+//! [`portal_token`], so a token placed one way works the same on a laptop and in AWS. A `token` in a form body is not read: a Lambda authorizer
 //! never sees the request body.
 
 use std::collections::BTreeMap;
