@@ -1226,6 +1226,32 @@ mod platform {
         store.reserve_count(&acme, &never, day, 3, 3, until).await.expect("and counts nothing below zero");
     }
 
+    /// A leaked table names no recipient through its counts: every key and attribute of the count items DynamoDB
+    /// holds after counting emails to an address is searched for the address, in any case.
+    #[tokio::test]
+    async fn dynamodb_count_items_never_carry_the_address() {
+        let store = rsvp_tests::fresh_dynamo_store().await;
+        let acme = tenant("acme");
+        let jane = DailyCounter::Recipient(RecipientHash::of(&email("Jane.Mead@Partner.example")));
+        store.reserve_count(&acme, &jane, "2023-11-14", 1, 3, T0.plus_days(2)).await.expect("counted");
+        store.reserve_count(&acme, &DailyCounter::Emails, "2023-11-14", 1, 3, T0.plus_days(2)).await.expect("counted");
+        let items = rsvp_tests::dynamodb()
+            .await
+            .scan()
+            .table_name(store.table_name())
+            .send()
+            .await
+            .expect("a scan of the test's own table")
+            .items
+            .unwrap_or_default();
+        assert_eq!(items.len(), 2, "{items:?}");
+        let text = format!("{items:?}").to_lowercase();
+        assert!(text.contains("recipientcount#2023-11-14#"), "{text}");
+        for needle in ["jane", "mead", "partner.example"] {
+            assert!(!text.contains(needle), "a count item carries {needle:?}: {text}");
+        }
+    }
+
     async fn one_pending_invitation_per_tenant_and_address(store: &dyn Store) {
         let mia = sender("mia");
         let first = new_invitation(&mia, "jane@x.example.com", T0);
