@@ -12,7 +12,7 @@ use std::sync::Arc;
 use futures::future::join_all;
 use reqwest::{Client, Method, StatusCode};
 use rsvp::app::{App, Config};
-use rsvp::domain::{Clock as _, FixedClock, InvitationId, MailItem};
+use rsvp::domain::{Clock as _, FixedClock, InvitationId, MailItem, seconds_to_next_day};
 use rsvp::mail::deliver::Deliverer;
 use rsvp::mail::outbox::OutboxMailer;
 use rsvp::seal::{AesSealer, Sealer};
@@ -191,6 +191,7 @@ rsvp_tests::against_both_stores!(
     an_idempotency_key_replays_the_first_answer,
     a_replayed_key_is_authorized_again,
     revoke_and_resend,
+    resends_draw_from_the_days_budget_and_wait_out_the_floor,
     the_landing_page_accepts_and_declines,
     settings_are_validated_and_scoped_to_the_tenant,
 );
@@ -486,12 +487,60 @@ async fn revoke_and_resend(app: TestApp) {
         )
         .await;
     let process = format!("/api/v1-preview/communityinvitations/{}", created.body["Id"].as_str().unwrap());
+    // No cooldown of its own still waits out the deployment's floor (5 minutes by default).
+    let early = app.call(Method::PUT, &process, Some(&owner), Some(json!({"Action": "Resend"}))).await;
+    early.assert_error(StatusCode::TOO_MANY_REQUESTS, "5 minutes");
+    assert_eq!(early.retry_after.as_deref(), Some("300"));
+    app.clock.advance_minutes(5);
     let resent = app.call(Method::PUT, &process, Some(&owner), Some(json!({"Action": "Resend"}))).await;
-    assert_eq!(resent.status, StatusCode::ACCEPTED, "no cooldown for this tenant: {}", resent.body);
+    assert_eq!(resent.status, StatusCode::ACCEPTED, "past the floor: {}", resent.body);
     assert_eq!(app.settings(json!({"ResendCooldownMinutes": 30})).await.status, StatusCode::OK);
     app.call(Method::PUT, &process, Some(&owner), Some(json!({"Action": "Resend"})))
         .await
         .assert_error(StatusCode::TOO_MANY_REQUESTS, "30 minutes");
+}
+
+/// A Resend is an email like any other: it counts against the tenant's `MaxInvitationsPerDay` (a member once sent
+/// 30 emails to one address under a limit of 2 a day), and a tenant's cooldown of 0 still waits out the
+/// deployment's floor. Once the day's emails are spent, neither dialect sends another, and nothing is written.
+async fn resends_draw_from_the_days_budget_and_wait_out_the_floor(app: TestApp) {
+    app.enable().await;
+    let changed = app.settings(json!({"MaxInvitationsPerDay": 2, "ResendCooldownMinutes": 0})).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    // An hour into the next UTC day, so that the minutes below stay within one day.
+    app.clock.advance_minutes(seconds_to_next_day(app.clock.now()) / 60 + 60);
+    assert_eq!(app.invite(&app.member(), &["jane@partner.example"], "hi").await.status, StatusCode::OK);
+    let first = code_in(&app.emails(1).await[0]);
+    let id = app.list(&app.admin(), "").await[0]["Id"].as_str().unwrap().to_owned();
+    let resend = format!("{INVITATIONS}/{id}/resend");
+    let early = app.call(Method::POST, &resend, Some(&app.member()), None).await;
+    early.assert_error(StatusCode::TOO_MANY_REQUESTS, "5 minutes");
+    assert_eq!(early.retry_after.as_deref(), Some("300"), "the floor's wait, not the tenant's 0");
+    app.clock.advance_minutes(4);
+    let still = app.call(Method::POST, &resend, Some(&app.member()), None).await;
+    assert_eq!((still.status, still.retry_after.as_deref()), (StatusCode::TOO_MANY_REQUESTS, Some("60")));
+    app.clock.advance_minutes(1);
+    assert_eq!(app.call(Method::POST, &resend, Some(&app.member()), None).await.status, StatusCode::ACCEPTED);
+    let codes: Vec<String> = app.emails(2).await.iter().map(|e| code_in(e)).collect();
+    let newest = codes.iter().find(|c| **c != first).expect("the resent email's new code").clone();
+
+    app.clock.advance_minutes(5);
+    let spent = app.call(Method::POST, &resend, Some(&app.member()), None).await;
+    spent.assert_error(StatusCode::TOO_MANY_REQUESTS, "2 invitations a day; 2 were sent today");
+    let to_next_day = seconds_to_next_day(app.clock.now()).to_string();
+    assert_eq!(spent.retry_after.as_deref(), Some(to_next_day.as_str()), "until the next UTC day");
+    assert_eq!(app.verify(&newest).await.status, StatusCode::OK, "the refused Resend changed nothing");
+    // The tenant's budget covers its community invitations too.
+    let owner = app.admin();
+    let community =
+        app.call(Method::POST, "/api/v1-preview/communities", Some(&owner), Some(json!({"Name": "Ops"}))).await;
+    let invitations = format!("/api/v1-preview/communities/{}/invitations", community.body["Id"].as_str().unwrap());
+    app.call(Method::POST, &invitations, Some(&owner), Some(json!({"InvitationRecipient": "bob@guest.example"})))
+        .await
+        .assert_error(StatusCode::TOO_MANY_REQUESTS, "2 invitations a day");
+    let listed = app.call(Method::GET, &invitations, Some(&owner), None).await;
+    assert_eq!(listed.body, json!([]), "nothing was written");
+    assert_eq!(app.emails(2).await.len(), 2, "two emails in all");
 }
 
 async fn the_landing_page_accepts_and_declines(app: TestApp) {

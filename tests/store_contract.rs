@@ -1104,8 +1104,9 @@ async fn a_delete_racing_an_invite_leaves_no_half_deleted_community(store: &dyn 
 mod platform {
     use futures::future::join_all;
     use rsvp::domain::{
-        Claimed, DeliveryOutcome, DeliveryState, IDEMPOTENCY_CLAIM_STALE_SECONDS, IdempotencyRecord, InvitationId,
-        MailItem, Principal, Role, StoredAnswer, Timestamp, UserInvitation, UserReadState, UserSettings,
+        Claimed, DailyCounter, DeliveryOutcome, DeliveryState, IDEMPOTENCY_CLAIM_STALE_SECONDS, IdempotencyRecord,
+        InvitationId, MailItem, Principal, RecipientHash, Role, StoredAnswer, Timestamp, UserInvitation, UserReadState,
+        UserSettings,
     };
     use rsvp::store::{PageRequest, Store, StoreError, UserInvitationFilter};
     use rsvp_tests::{T0, email, principal, tenant};
@@ -1117,6 +1118,7 @@ mod platform {
     contract!(
         settings_are_saved_on_the_version_read,
         the_days_count_is_never_passed_by_concurrent_reservations,
+        each_counter_kind_counts_apart,
         one_pending_invitation_per_tenant_and_address,
         fifty_invitations_are_written_in_one_request,
         user_invitations_are_listed_newest_first_by_sender_and_by_state,
@@ -1166,34 +1168,89 @@ mod platform {
     async fn the_days_count_is_never_passed_by_concurrent_reservations(store: &dyn Store) {
         let acme = tenant("acme");
         let until = T0.plus_days(2);
+        let emails = DailyCounter::Emails;
         // 20 requests of 3 race for a limit of 50: exactly 16 fit (48), whatever the interleaving.
-        let results = join_all((0..20).map(|_| store.reserve_invitations(&acme, "2023-11-14", 3, 50, until))).await;
+        let results = join_all((0..20).map(|_| store.reserve_count(&acme, &emails, "2023-11-14", 3, 50, until))).await;
         let won = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(won, 16, "{results:?}");
         for r in results.iter().filter(|r| r.is_err()) {
             assert!(matches!(r, Err(StoreError::LimitReached { used }) if *used >= 48), "{r:?}");
         }
         assert_fails!(
-            store.reserve_invitations(&acme, "2023-11-14", 3, 50, until).await,
+            store.reserve_count(&acme, &emails, "2023-11-14", 3, 50, until).await,
             StoreError::LimitReached { used: 48 }
         );
-        store.reserve_invitations(&acme, "2023-11-14", 2, 50, until).await.expect("the last two fit");
+        store.reserve_count(&acme, &emails, "2023-11-14", 2, 50, until).await.expect("the last two fit");
         assert_fails!(
-            store.reserve_invitations(&acme, "2023-11-14", 1, 50, until).await,
+            store.reserve_count(&acme, &emails, "2023-11-14", 1, 50, until).await,
             StoreError::LimitReached { used: 50 }
         );
         assert_fails!(
-            store.reserve_invitations(&acme, "2023-11-15", 51, 50, until).await,
+            store.reserve_count(&acme, &emails, "2023-11-15", 51, 50, until).await,
             StoreError::LimitReached { used: 0 }
         );
-        store.reserve_invitations(&acme, "2023-11-15", 50, 50, until).await.expect("another day counts anew");
-        store.reserve_invitations(&tenant("globex"), "2023-11-14", 50, 50, until).await.expect("another tenant");
-        store.release_invitations(&acme, "2023-11-14", 5).await.expect("give back");
-        store.reserve_invitations(&acme, "2023-11-14", 5, 50, until).await.expect("what was given back is free");
+        store.reserve_count(&acme, &emails, "2023-11-15", 50, 50, until).await.expect("another day counts anew");
+        store.reserve_count(&tenant("globex"), &emails, "2023-11-14", 50, 50, until).await.expect("another tenant");
+        store.release_count(&acme, &emails, "2023-11-14", 5).await.expect("give back");
+        store.reserve_count(&acme, &emails, "2023-11-14", 5, 50, until).await.expect("what was given back is free");
         assert_fails!(
-            store.reserve_invitations(&acme, "2023-11-14", 1, 50, until).await,
+            store.reserve_count(&acme, &emails, "2023-11-14", 1, 50, until).await,
             StoreError::LimitReached { .. }
         );
+    }
+
+    /// Each kind of count is its own: an address's count is apart from the tenant's, from another address's (its
+    /// hash ignores case only) and from another tenant's; giving back what was never counted changes nothing.
+    async fn each_counter_kind_counts_apart(store: &dyn Store) {
+        let (acme, globex) = (tenant("acme"), tenant("globex"));
+        let until = T0.plus_days(2);
+        let day = "2023-11-14";
+        let jane = DailyCounter::Recipient(RecipientHash::of(&email("jane@partner.example")));
+        let jane_upper = DailyCounter::Recipient(RecipientHash::of(&email("JANE@Partner.example")));
+        let raj = DailyCounter::Recipient(RecipientHash::of(&email("raj@partner.example")));
+        // 10 racing sends to one address against a cap of 3: exactly 3 counted.
+        let results = join_all((0..10).map(|_| store.reserve_count(&acme, &jane, day, 1, 3, until))).await;
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 3, "{results:?}");
+        assert!(results.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(StoreError::LimitReached { .. }))));
+        assert_fails!(
+            store.reserve_count(&acme, &jane_upper, day, 1, 3, until).await,
+            StoreError::LimitReached { used: 3 }
+        );
+        store.reserve_count(&acme, &raj, day, 1, 3, until).await.expect("another address counts apart");
+        store.reserve_count(&globex, &jane, day, 1, 3, until).await.expect("another tenant counts apart");
+        store.reserve_count(&acme, &DailyCounter::Emails, day, 3, 3, until).await.expect("the tenant's count apart");
+        store.reserve_count(&acme, &jane, "2023-11-15", 1, 3, until).await.expect("another day counts anew");
+        store.release_count(&acme, &jane, day, 1).await.expect("give one back");
+        store.reserve_count(&acme, &jane, day, 1, 3, until).await.expect("what was given back is free");
+        let never = DailyCounter::Recipient(RecipientHash::of(&email("never@partner.example")));
+        store.release_count(&acme, &never, day, 1).await.expect("giving back nothing is no error");
+        store.reserve_count(&acme, &never, day, 3, 3, until).await.expect("and counts nothing below zero");
+    }
+
+    /// A leaked table names no recipient through its counts: every key and attribute of the count items DynamoDB
+    /// holds after counting emails to an address is searched for the address, in any case.
+    #[tokio::test]
+    async fn dynamodb_count_items_never_carry_the_address() {
+        let store = rsvp_tests::fresh_dynamo_store().await;
+        let acme = tenant("acme");
+        let jane = DailyCounter::Recipient(RecipientHash::of(&email("Jane.Mead@Partner.example")));
+        store.reserve_count(&acme, &jane, "2023-11-14", 1, 3, T0.plus_days(2)).await.expect("counted");
+        store.reserve_count(&acme, &DailyCounter::Emails, "2023-11-14", 1, 3, T0.plus_days(2)).await.expect("counted");
+        let items = rsvp_tests::dynamodb()
+            .await
+            .scan()
+            .table_name(store.table_name())
+            .send()
+            .await
+            .expect("a scan of the test's own table")
+            .items
+            .unwrap_or_default();
+        assert_eq!(items.len(), 2, "{items:?}");
+        let text = format!("{items:?}").to_lowercase();
+        assert!(text.contains("recipientcount#2023-11-14#"), "{text}");
+        for needle in ["jane", "mead", "partner.example"] {
+            assert!(!text.contains(needle), "a count item carries {needle:?}: {text}");
+        }
     }
 
     async fn one_pending_invitation_per_tenant_and_address(store: &dyn Store) {

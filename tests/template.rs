@@ -378,6 +378,12 @@ fn every_function_runs_the_rust_binary_on_arm64_with_the_settings_the_code_reads
     assert_eq!(config.claims.tenant, defaults.tenant);
     assert_eq!(config.claims.roles, defaults.roles);
     assert!(!config.claims.email_always_verified, "by default an address counts only when email_verified is true");
+    assert_eq!(config.mail, rsvp::domain::MailBudget::default(), "the mail budget's parameters default to the code's");
+    let (strict, _) =
+        config_with(&[("EmailsPerTenantPerDay", "40"), ("EmailsPerRecipientPerDay", "2")]).expect("valid");
+    assert_eq!((strict.mail.per_tenant_per_day, strict.mail.per_recipient_per_day), (40, 2));
+    let floor = config_with(&[("MinResendCooldownMinutes", "30")]).expect("valid").0.mail.min_resend_cooldown_minutes;
+    assert_eq!(floor, 30);
     let (trusting, _) = config_with(&[("EmailAlwaysVerified", "true")]).expect("true is a valid setting");
     assert!(trusting.claims.email_always_verified);
     assert!(
@@ -621,11 +627,14 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
         "revoke_user_invitation" => {
             set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("dynamodb:DeleteItem", "table")])
         }
-        // Resend reads the invitation and the settings, Puts the invitation and takes (Puts) its lock, and seals the
-        // new code (KMS Encrypt).
-        "resend_user_invitation" => {
-            set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("kms:Encrypt", "outbox key")])
-        }
+        // Resend reads the invitation and the settings, reserves its email on the day's counts (Updates), Puts the
+        // invitation and takes (Puts) its lock, and seals the new code (KMS Encrypt).
+        "resend_user_invitation" => set(&[
+            ("dynamodb:GetItem", "table"),
+            ("dynamodb:PutItem", "table"),
+            ("dynamodb:UpdateItem", "table"),
+            ("kms:Encrypt", "outbox key"),
+        ]),
         "verify_invitation" => set(&[("dynamodb:GetItem", "table")]),
         // Accept Puts the invitation and releases (Deletes) its lock.
         "accept_user_invitation" => {

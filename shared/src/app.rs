@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::domain::collaboration::{Portal, PortalId, PortalUrl};
-use crate::domain::{Clock, InvitationPolicy, SystemClock};
+use crate::domain::{Clock, InvitationPolicy, MailBudget, SystemClock};
 use crate::seal::{AesSealer, Sealer};
 use crate::sign::{LocalSigner, Signer};
 use crate::store::Store;
@@ -92,6 +92,8 @@ pub struct Config {
     pub sign_in_url: Option<String>,
     pub claims: ClaimNames,
     pub invitations: InvitationPolicy,
+    /// The caps on the emails sent on tenants' behalf, and the floor under their Resend cooldowns.
+    pub mail: MailBudget,
     /// This deployment as a portal (the collaboration routes); `None` when it is not configured as one.
     pub portal: Option<Portal>,
 }
@@ -107,7 +109,9 @@ pub struct ConfigError {
 impl Config {
     /// Reads `RSVP_PUBLIC_URL`, `RSVP_SIGN_IN_URL`, `RSVP_CLAIM_{SUB,EMAIL,TENANT,ROLES,TENANT_NAME,EMAIL_VERIFIED}`,
     /// `RSVP_EMAIL_ALWAYS_VERIFIED` (default false),
-    /// `RSVP_COMMUNITY_INVITATION_VALID_DAYS` (default 14), `RSVP_RESEND_COOLDOWN_MINUTES` (default 10) and, for
+    /// `RSVP_COMMUNITY_INVITATION_VALID_DAYS` (default 14), `RSVP_RESEND_COOLDOWN_MINUTES` (default 10),
+    /// `RSVP_EMAILS_PER_TENANT_PER_DAY` (default 500), `RSVP_EMAILS_PER_RECIPIENT_PER_DAY` (default 3),
+    /// `RSVP_MIN_RESEND_COOLDOWN_MINUTES` (default 5) and, for
     /// a deployment that is a portal, `RSVP_PORTAL_URL` (https), `RSVP_PORTAL_ID` and `RSVP_PORTAL_NAME`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -166,6 +170,25 @@ impl Config {
         };
         config.invitations.validity_days = number("RSVP_COMMUNITY_INVITATION_VALID_DAYS", 14, 365)?;
         config.invitations.resend_cooldown_minutes = number("RSVP_RESEND_COOLDOWN_MINUTES", 10, 24 * 60)?;
+        let whole = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+        let mail = MailBudget::default();
+        config.mail = MailBudget {
+            per_tenant_per_day: whole(number(
+                "RSVP_EMAILS_PER_TENANT_PER_DAY",
+                i64::from(mail.per_tenant_per_day),
+                1_000_000,
+            )?),
+            per_recipient_per_day: whole(number(
+                "RSVP_EMAILS_PER_RECIPIENT_PER_DAY",
+                i64::from(mail.per_recipient_per_day),
+                1_000,
+            )?),
+            min_resend_cooldown_minutes: number(
+                "RSVP_MIN_RESEND_COOLDOWN_MINUTES",
+                mail.min_resend_cooldown_minutes,
+                24 * 60,
+            )?,
+        };
         if let Some(url) = get("RSVP_PORTAL_URL").filter(|v| !v.is_empty()) {
             let bad = |name: &'static str, e: crate::domain::collaboration::CollaborationError| ConfigError {
                 name,
@@ -207,5 +230,26 @@ mod tests {
         assert!(always("true").unwrap().claims.email_always_verified);
         assert!(!always("false").unwrap().claims.email_always_verified);
         assert!(always("yes").is_err(), "a typo is refused, not read as false");
+        assert_eq!(config.mail, MailBudget::default());
+        assert_eq!(
+            (
+                config.mail.per_tenant_per_day,
+                config.mail.per_recipient_per_day,
+                config.mail.min_resend_cooldown_minutes
+            ),
+            (500, 3, 5)
+        );
+        let mail = |name: &str, v: &str| {
+            let (name, v) = (name.to_owned(), v.to_owned());
+            Config::from_lookup(move |n| (n == name).then(|| v.clone()))
+        };
+        assert_eq!(mail("RSVP_EMAILS_PER_TENANT_PER_DAY", "20").unwrap().mail.per_tenant_per_day, 20);
+        assert_eq!(mail("RSVP_EMAILS_PER_RECIPIENT_PER_DAY", "9").unwrap().mail.per_recipient_per_day, 9);
+        assert_eq!(mail("RSVP_MIN_RESEND_COOLDOWN_MINUTES", "15").unwrap().mail.min_resend_cooldown_minutes, 15);
+        for name in
+            ["RSVP_EMAILS_PER_TENANT_PER_DAY", "RSVP_EMAILS_PER_RECIPIENT_PER_DAY", "RSVP_MIN_RESEND_COOLDOWN_MINUTES"]
+        {
+            assert!(mail(name, "0").is_err() && mail(name, "many").is_err(), "{name} refuses 0 and words");
+        }
     }
 }

@@ -2,8 +2,13 @@
 //!
 //! Stored once per tenant; a tenant that never saved any has [`UserSettings::default`], under which nobody may
 //! invite (the seed's default). The same cooldown also paces Resend of the tenant's community invitations.
+//!
+//! Beside the tenant's own settings stand the deployment's [`MailBudget`]: every email rsvp sends on a tenant's
+//! behalf carries text the tenant wrote, from the deployment's own SES identity, so the deployment caps them per
+//! tenant and per recipient each UTC day, and paces Resend however the tenant sets its cooldown.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::{Email, Timestamp};
 
@@ -16,7 +21,8 @@ pub struct UserSettings {
     pub invited_user_valid_days: i64,
     /// Lower-case domains that may be invited; empty means any.
     pub allowed_email_domains: Vec<String>,
-    /// Invitations the tenant may send per UTC day, counted atomically across all its users.
+    /// Emails the tenant may send per UTC day, counted atomically across all its users and both dialects: its own
+    /// setting of the day's budget, which the deployment's [`MailBudget::per_tenant_per_day`] caps.
     pub max_invitations_per_day: u32,
     /// The least time between two sends of one invitation (Resend), here and in the Communities API.
     pub resend_cooldown_minutes: i64,
@@ -116,6 +122,88 @@ fn normalise_domains(domains: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// The deployment's caps on the emails sent on tenants' behalf (`RSVP_EMAILS_PER_TENANT_PER_DAY`,
+/// `RSVP_EMAILS_PER_RECIPIENT_PER_DAY`, `RSVP_MIN_RESEND_COOLDOWN_MINUTES`): without them a tenant's member could
+/// make rsvp a relay for its own text to any address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailBudget {
+    /// Emails (invitations and their resends, both dialects) one tenant may have sent per UTC day.
+    pub per_tenant_per_day: u32,
+    /// Emails one tenant may have sent to one address per UTC day.
+    pub per_recipient_per_day: u32,
+    /// The least cooldown between two sends of one invitation, whatever the tenant's `ResendCooldownMinutes`.
+    pub min_resend_cooldown_minutes: i64,
+}
+
+impl Default for MailBudget {
+    fn default() -> Self {
+        Self { per_tenant_per_day: 500, per_recipient_per_day: 3, min_resend_cooldown_minutes: 5 }
+    }
+}
+
+impl MailBudget {
+    /// The tenant's emails per day: the deployment's cap, or the tenant's own `MaxInvitationsPerDay` where it saved
+    /// settings with a stricter one (a tenant that never saved any has no setting of its own).
+    pub fn tenant_limit(&self, saved: Option<&UserSettings>) -> u32 {
+        saved.map_or(self.per_tenant_per_day, |s| s.max_invitations_per_day.min(self.per_tenant_per_day))
+    }
+
+    /// The cooldown a Resend waits: the tenant's, but never less than the deployment's floor.
+    pub fn resend_cooldown(&self, tenant_minutes: i64) -> i64 {
+        tenant_minutes.max(self.min_resend_cooldown_minutes)
+    }
+}
+
+/// The hex SHA-256 of a normalised (lower-cased) address: what a per-recipient count is keyed by, so that no key
+/// of the table carries the address itself.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RecipientHash(String);
+
+impl RecipientHash {
+    pub fn of(email: &Email) -> Self {
+        let digest = Sha256::digest(email.key().as_bytes());
+        Self(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What one of a tenant's daily counts counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DailyCounter {
+    /// Every email sent on the tenant's behalf: the day's budget ([`MailBudget::tenant_limit`]).
+    Emails,
+    /// The emails to one address ([`MailBudget::per_recipient_per_day`]).
+    Recipient(RecipientHash),
+}
+
+/// Why an email may not be sent today; nothing was counted or written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BudgetError {
+    #[error(
+        "The tenant may send {limit} invitations a day; {used} were sent today (UTC) and this request needs {needed}."
+    )]
+    TenantSpent { limit: u32, used: u32, needed: u32, retry_after_seconds: i64 },
+    #[error(
+        "An address may receive at most {limit} invitations a day from one tenant; {count} of the addresses had \
+         them today (UTC)."
+    )]
+    RecipientSpent { limit: u32, count: usize, retry_after_seconds: i64 },
+}
+
+impl BudgetError {
+    /// Seconds until the counts start again: the next UTC day.
+    pub fn retry_after_seconds(&self) -> i64 {
+        match self {
+            Self::TenantSpent { retry_after_seconds, .. } | Self::RecipientSpent { retry_after_seconds, .. } => {
+                *retry_after_seconds
+            }
+        }
+    }
+}
+
 /// The UTC day `at` falls in (`2026-12-01`): the period `MaxInvitationsPerDay` counts over.
 pub fn utc_day(at: Timestamp) -> String {
     at.to_rfc3339().chars().take(10).collect()
@@ -175,6 +263,26 @@ mod tests {
             ..SettingsChange::default()
         };
         assert!(UserSettings::default().with(&too_many).is_err());
+    }
+
+    #[test]
+    fn the_deployment_caps_the_tenant_and_floors_the_cooldown() {
+        let budget = MailBudget::default();
+        assert_eq!(budget.tenant_limit(None), 500, "no saved settings: the deployment's cap");
+        let strict = UserSettings { max_invitations_per_day: 2, ..UserSettings::default() };
+        assert_eq!(budget.tenant_limit(Some(&strict)), 2, "the tenant's own, stricter setting");
+        let lax = UserSettings { max_invitations_per_day: MAX_PER_DAY, ..UserSettings::default() };
+        assert_eq!(budget.tenant_limit(Some(&lax)), 500, "never over the deployment's");
+        assert_eq!((budget.resend_cooldown(0), budget.resend_cooldown(30)), (5, 30));
+    }
+
+    #[test]
+    fn a_recipient_is_counted_by_a_hash_of_its_normalised_address() {
+        let a = RecipientHash::of(&Email::parse("Jane@Partner.example").unwrap());
+        assert_eq!(a, RecipientHash::of(&Email::parse("jane@partner.example").unwrap()));
+        assert_ne!(a, RecipientHash::of(&Email::parse("jane2@partner.example").unwrap()));
+        assert_eq!(a.as_str().len(), 64);
+        assert!(!a.as_str().contains("jane") && a.as_str().bytes().all(|b| b.is_ascii_hexdigit()));
     }
 
     #[test]

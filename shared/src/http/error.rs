@@ -4,7 +4,8 @@ use serde::Serialize;
 
 use super::page::{self, ErrorPage};
 use crate::domain::{
-    EmailError, IdError, InvitationError, InviteError, KeyError, SettingsError, TextError, UserInvitationError,
+    BudgetError, EmailError, IdError, InvitationError, InviteError, KeyError, SettingsError, TextError,
+    UserInvitationError,
 };
 use crate::store::StoreError;
 
@@ -231,6 +232,13 @@ impl From<UserInvitationError> for ApiError {
                 Self::TooManyRequests { reason: e.to_string(), retry_after_seconds }
             }
         }
+    }
+}
+
+/// A spent email budget (the tenant's for the day, or an address's): 429 until the next UTC day.
+impl From<BudgetError> for ApiError {
+    fn from(e: BudgetError) -> Self {
+        Self::TooManyRequests { retry_after_seconds: e.retry_after_seconds(), reason: e.to_string() }
     }
 }
 

@@ -5,6 +5,9 @@
 //! recorded in the same write (see [`crate::mail::deliver`]); only the secret's hash is stored, and the email's copy
 //! of the secret only sealed. With an `Idempotency-Key`, a retry of the same request replays the first answer
 //! (see [`super::idempotency`]).
+//!
+//! The email is drawn from the community owner tenant's mail budget and the recipient's (see [`super::budget`]):
+//! when either is spent for the day, 429 with `Retry-After` and nothing is written.
 
 use std::sync::Arc;
 
@@ -13,7 +16,7 @@ use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::wire::CommunityInvitation;
-use super::{Answer, caller, community_for_admin, idempotency, public_base};
+use super::{Answer, budget, caller, community_for_admin, idempotency, public_base};
 use crate::app::App;
 use crate::domain::{CommunityId, Email, Invitation};
 use crate::http::{ApiError, invalid_email, request, response};
@@ -50,7 +53,14 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let link = format!("{}/invite/{}", public_base(&app, &req), invitation.id);
         let sealed = app.sealer.seal(invitation.id, &secret).await?;
         invitation.attach_link(link.clone(), sealed);
-        app.store.create_invitation(&invitation, now).await?;
+        let saved = app.store.get_user_settings(&community.owner).await?.map(|(settings, _)| settings);
+        let reservation =
+            budget::reserve(&app, &community.owner, saved.as_ref(), &[&invitation.recipient], now).await?;
+        if let Err(e) = app.store.create_invitation(&invitation, now).await {
+            // Nothing was written, so no email goes out: give the reservation back.
+            reservation.release(&app).await;
+            return Err(e.into());
+        }
         let url = format!("{link}?token={}", secret.expose());
         let body = Created { invitation: CommunityInvitation::new(&invitation, now), invitation_url: url };
         // The answer carries the secret: kept for a replay, it is sealed for this invitation.

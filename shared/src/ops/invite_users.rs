@@ -1,9 +1,9 @@
 //! `POST /api/users/invitations` `{EmailAddresses, Message}`: a signed-in user invites people to their tenant.
 //!
 //! In order: the tenant's settings must allow it (`InviteUnregisteredUsers`, else the seed's 401); the request is
-//! checked whole (every bad or disallowed address named, nothing created: 400); the day's count is reserved
-//! atomically against `MaxInvitationsPerDay` (429 with `Retry-After` until the next UTC day when it would go
-//! over); then the invitations, their emails (in the outbox, codes sealed) and their one-pending-per-address locks
+//! checked whole (every bad or disallowed address named, nothing created: 400); the emails are reserved atomically
+//! on the tenant's mail budget, `MaxInvitationsPerDay` under the deployment's cap, and on each address's (see
+//! [`super::budget`]; 429 with `Retry-After` until the next UTC day when one would go over); then the invitations, their emails (in the outbox, codes sealed) and their one-pending-per-address locks
 //! are written in one transaction. An address that already has a pending invitation from the tenant is not invited
 //! again: it is left out of the answer, and its reservation given back. The answer lists the addresses invited.
 
@@ -15,9 +15,9 @@ use serde::Deserialize;
 use tokio::task::JoinSet;
 
 use super::users::{ATTEMPTS, settings_of};
-use super::{Answer, caller, idempotency, public_base, require_tenant_member};
+use super::{Answer, budget, caller, idempotency, public_base, require_tenant_member};
 use crate::app::App;
-use crate::domain::{InviteRequest, Principal, UserInvitation, UserSettings, next_day, seconds_to_next_day, utc_day};
+use crate::domain::{Email, InviteRequest, Principal, UserInvitation, UserSettings};
 use crate::http::{ApiError, request, response};
 use crate::store::StoreError;
 
@@ -34,14 +34,14 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let input: Input = request::json_body(&req)?;
     // The tenant's settings are checked before a replay too: once an administrator has disabled inviting, a
     // replayed key answers as a new request would.
-    let (settings, _) = settings_of(&app, &caller.tenant).await?;
+    let (settings, version) = settings_of(&app, &caller.tenant).await?;
     if !settings.invite_unregistered_users {
         return Err(ApiError::ForbiddenBySettings(
             "The tenant's settings forbid inviting users: InviteUnregisteredUsers is disabled.".into(),
         ));
     }
     idempotency::once(&app, &req, &caller, "invite_users", async {
-        let invited = invite(&app, &req, &caller, &settings, input).await?;
+        let invited = invite(&app, &req, &caller, (&settings, version.is_some()), input).await?;
         let addresses: Vec<String> = invited.iter().map(|i| i.recipient.to_string()).collect();
         Ok((response::json(StatusCode::OK, &addresses), None))
     })
@@ -52,7 +52,7 @@ async fn invite(
     app: &App,
     req: &Request,
     caller: &Principal,
-    settings: &UserSettings,
+    (settings, saved): (&UserSettings, bool),
     input: Input,
 ) -> Result<Vec<UserInvitation>, ApiError> {
     let addresses = input
@@ -60,7 +60,6 @@ async fn invite(
         .ok_or_else(|| ApiError::bad_request("EmailAddresses is required: the addresses to invite."))?;
     let request = InviteRequest::parse(&addresses, input.message.as_deref(), settings)?;
     let now = app.clock.now();
-    let day = utc_day(now);
     // Each code is sealed for its email; with KMS that is a request each, so they are sealed concurrently.
     let base = public_base(app, req);
     let mut sealing = JoinSet::new();
@@ -81,31 +80,16 @@ async fn invite(
     // In the order the request named them, which the answer keeps.
     sealed.sort_by_key(|(index, _)| *index);
     let mut invitations: Vec<UserInvitation> = sealed.into_iter().map(|(_, invitation)| invitation).collect();
-    let max = settings.max_invitations_per_day;
     for _ in 0..ATTEMPTS {
         if invitations.is_empty() {
             return Ok(invitations);
         }
-        let count = u32::try_from(invitations.len()).unwrap_or(u32::MAX);
-        match app.store.reserve_invitations(&caller.tenant, &day, count, max, next_day(now).plus_days(1)).await {
-            Ok(()) => {}
-            Err(StoreError::LimitReached { used }) => {
-                return Err(ApiError::TooManyRequests {
-                    reason: format!(
-                        "The tenant may send {max} invitations a day; {used} were sent today (UTC) and this \
-                         request needs {count}."
-                    ),
-                    retry_after_seconds: seconds_to_next_day(now),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        }
+        let recipients: Vec<&Email> = invitations.iter().map(|i| &i.recipient).collect();
+        let reservation = budget::reserve(app, &caller.tenant, saved.then_some(settings), &recipients, now).await?;
         let written = app.store.create_user_invitations(&invitations, now).await;
         if written.is_err() {
-            // Nothing was written: give the reservation back (a failure to do so only errs on the safe side).
-            if let Err(error) = app.store.release_invitations(&caller.tenant, &day, count).await {
-                tracing::warn!(%error, "a reservation of the day's invitations was not given back");
-            }
+            // Nothing was written: give the reservation back.
+            reservation.release(app).await;
         }
         match written {
             Ok(()) => return Ok(invitations),

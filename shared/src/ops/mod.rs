@@ -2,6 +2,7 @@
 //! persists, and answers. Errors are [`ApiError`]s; [`crate::routes::Route::call`] turns them into the wire form.
 
 pub mod accept_user_invitation;
+mod budget;
 pub mod create_community;
 pub mod create_community_invitation;
 pub mod delete_community;

@@ -3,7 +3,9 @@
 //! The domain decides whether the (state, action, caller) triple is allowed; the store writes the decision only if
 //! the invitation is still the version that was read, so of two racing requests exactly one wins and the other gets
 //! a 409 naming the state the winner left behind. 202 when someone is notified (Accept, Confirm, Resend), else 200.
-//! Resend is paced by the community owner tenant's `ResendCooldownMinutes` (its user settings).
+//! Resend is paced by the community owner tenant's `ResendCooldownMinutes` (its user settings), never less than the
+//! deployment's floor, and its email is drawn from that tenant's and the recipient's mail budgets
+//! (see [`super::budget`]).
 
 use std::sync::Arc;
 
@@ -12,7 +14,7 @@ use lambda_http::http::StatusCode;
 use serde::Deserialize;
 
 use super::users::settings_of;
-use super::{Answer, caller, invitation_not_found, public_base, relation};
+use super::{Answer, budget, caller, invitation_not_found, public_base, relation};
 use crate::app::App;
 use crate::domain::{Action, Actor, Email, InvitationId};
 use crate::http::{ApiError, invalid_email, request, response};
@@ -56,20 +58,34 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
             app.store.get_community(invitation.community_id).await?.ok_or_else(|| invitation_not_found(id))?;
         let actor = Actor { principal: Some(&caller), is_recipient, is_community_admin };
         let mut policy = app.config.invitations;
+        let mut saved = None;
         if action == Action::Resend {
             // Resend is paced by the owner tenant's ResendCooldownMinutes, as platform invitations are.
-            policy.resend_cooldown_minutes =
-                settings_of(&app, &invitation.issuing_tenant).await?.0.resend_cooldown_minutes;
+            let (settings, version) = settings_of(&app, &invitation.issuing_tenant).await?;
+            policy.resend_cooldown_minutes = app.config.mail.resend_cooldown(settings.resend_cooldown_minutes);
+            saved = version.map(|_| settings);
         }
-        let mut transition =
-            invitation.process(&community, action, actor, contact_email.clone(), app.clock.now(), policy)?;
+        let now = app.clock.now();
+        let mut transition = invitation.process(&community, action, actor, contact_email.clone(), now, policy)?;
         // Resend's email carries the new secret, sealed, in the outbox written with the change.
         if let Some(secret) = &transition.new_secret {
             let link = format!("{}/invite/{id}", public_base(&app, &req));
             let sealed = app.sealer.seal(id, secret).await?;
             transition.invitation.attach_link(link, sealed);
         }
-        match app.store.apply(&transition).await {
+        // Resend's email is charged to the owner tenant; given back if the change is not written.
+        let reservation = match &transition.new_secret {
+            Some(_) => {
+                let tenant = &invitation.issuing_tenant;
+                Some(budget::reserve(&app, tenant, saved.as_ref(), &[&invitation.recipient], now).await?)
+            }
+            None => None,
+        };
+        let applied = app.store.apply(&transition).await;
+        if let (Err(_), Some(reservation)) = (&applied, reservation) {
+            reservation.release(&app).await;
+        }
+        match applied {
             Ok(()) => {
                 let status = if transition.notifies { StatusCode::ACCEPTED } else { StatusCode::OK };
                 return Ok(response::empty(status));

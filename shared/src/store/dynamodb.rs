@@ -9,7 +9,8 @@
 //! | invitation | `INVITATION#<id>` | `#INVITATION` | `COMMUNITY#<id>#INVITATIONS` / `<issued>#<id>` (not when deleted) | `TENANT#<tenant>#ACCEPTED` / `<issued>#<id>` (Accepted only) |
 //! | pending lock | `LOCK#<community>#<recipient>` | `#LOCK` | | |
 //! | user settings | `TENANT#<tenant>` | `#USERSETTINGS` | | |
-//! | day's invitation count | `TENANT#<tenant>` | `INVITECOUNT#<yyyy-mm-dd>` | | |
+//! | day's email count (the tenant's budget) | `TENANT#<tenant>` | `INVITECOUNT#<yyyy-mm-dd>` | | |
+//! | day's email count to one address | `TENANT#<tenant>` | `RECIPIENTCOUNT#<yyyy-mm-dd>#<sha-256 of the address>` | | |
 //! | platform invitation | `USERINVITATION#<id>` | `#USERINVITATION` | `TENANT#<tenant>#USERINVITATIONS` / `<issued>#<id>` | `TENANT#<tenant>#USERINVITATIONS#BY#<user>` / `<issued>#<id>` |
 //! | platform pending lock | `USERLOCK#<tenant>#<recipient>` | `#LOCK` | | |
 //! | idempotency key | `IDEMPOTENCY#<scope hash>` | `#IDEMPOTENCY` | | |
@@ -28,7 +29,8 @@
 //! - a tenant's platform invitations: `Query GSI1`; those one user sent: `Query GSI2`; a state is a filter.
 //! - a collaboration's invitations or participants: `Query PK = COLLABORATION#<id> AND begins_with(SK, ...)`;
 //!   this portal's collaborations: `Query GSI1`.
-//! - the day's invitation count: one conditional `UpdateItem ADD`, so racing requests can never pass the limit.
+//! - a day's count (the tenant's emails, or its emails to one address): one conditional `UpdateItem ADD`, so
+//!   racing requests can never pass the limit.
 //! - every change: one conditional `PutItem`/`DeleteItem`, or a `TransactWriteItems` when several items change
 //!   (an invite_users request: its invitations and their locks, at most 50 of each, in one transaction of 100).
 //!
@@ -65,9 +67,9 @@ use crate::domain::collaboration::{
     Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
 };
 use crate::domain::{
-    Claimed, Community, CommunityId, CountChange, DeliveryOutcome, DeliveryState, IdempotencyRecord, Invitation,
-    InvitationId, LockEffect, MailItem, MemberStatus, Membership, MembershipEffect, StoredState, TenantId, Timestamp,
-    Transition, UserInvitation, UserInvitationState, UserReadState, UserSettings, UserTransition,
+    Claimed, Community, CommunityId, CountChange, DailyCounter, DeliveryOutcome, DeliveryState, IdempotencyRecord,
+    Invitation, InvitationId, LockEffect, MailItem, MemberStatus, Membership, MembershipEffect, StoredState, TenantId,
+    Timestamp, Transition, UserInvitation, UserInvitationState, UserReadState, UserSettings, UserTransition,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -569,6 +571,15 @@ fn user_lock_pk(invitation: &UserInvitation) -> String {
 
 fn tenant_pk(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}")
+}
+
+/// The sort key of a daily count under the tenant: its emails keep the key the day's invitation count always had,
+/// so a deployment keeps the day's count across the upgrade; an address is only ever its hash.
+fn count_sk(counter: &DailyCounter, day: &str) -> String {
+    match counter {
+        DailyCounter::Emails => format!("INVITECOUNT#{day}"),
+        DailyCounter::Recipient(hash) => format!("RECIPIENTCOUNT#{day}#{}", hash.as_str()),
+    }
 }
 
 fn tenant_user_invitations(tenant: &TenantId) -> String {
@@ -1097,15 +1108,16 @@ impl Store for DynamoStore {
         conditional(put.send().await)
     }
 
-    async fn reserve_invitations(
+    async fn reserve_count(
         &self,
         tenant: &TenantId,
+        counter: &DailyCounter,
         day: &str,
         count: u32,
         max: u32,
         until: Timestamp,
     ) -> StoreResult<()> {
-        let sk = format!("INVITECOUNT#{day}");
+        let sk = count_sk(counter, day);
         if count > max {
             let used = self.day_count(tenant, &sk).await?;
             return Err(StoreError::LimitReached { used });
@@ -1136,20 +1148,25 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn release_invitations(&self, tenant: &TenantId, day: &str, count: u32) -> StoreResult<()> {
-        self.client
+    async fn release_count(&self, tenant: &TenantId, counter: &DailyCounter, day: &str, count: u32) -> StoreResult<()> {
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("PK", s(tenant_pk(tenant)))
-            .key("SK", s(format!("INVITECOUNT#{day}")))
+            .key("SK", s(count_sk(counter, day)))
             .update_expression("ADD #count :minus")
             .condition_expression("attribute_exists(#count)")
             .expression_attribute_names("#count", "count")
             .expression_attribute_values(":minus", n(-i64::from(count)))
             .send()
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // No count (it expired meanwhile): nothing to give back.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn create_user_invitations(&self, invitations: &[UserInvitation], now: Timestamp) -> StoreResult<()> {

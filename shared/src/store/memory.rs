@@ -16,9 +16,9 @@ use crate::domain::collaboration::{
     Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
 };
 use crate::domain::{
-    Claimed, Community, CommunityId, CountChange, Delivery, DeliveryOutcome, DeliveryState, IdempotencyRecord,
-    Invitation, InvitationId, LockEffect, MailItem, MemberStatus, Membership, MembershipEffect, StoredState, TenantId,
-    Timestamp, Transition, UserInvitation, UserSettings, UserTransition,
+    Claimed, Community, CommunityId, CountChange, DailyCounter, Delivery, DeliveryOutcome, DeliveryState,
+    IdempotencyRecord, Invitation, InvitationId, LockEffect, MailItem, MemberStatus, Membership, MembershipEffect,
+    StoredState, TenantId, Timestamp, Transition, UserInvitation, UserSettings, UserTransition,
 };
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -32,7 +32,7 @@ struct State {
     /// Tenant -> its user settings and their version.
     #[serde(default)]
     user_settings: BTreeMap<String, (UserSettings, u64)>,
-    /// (tenant, UTC day) -> invitations counted.
+    /// (tenant, UTC day) -> emails counted; (tenant, UTC day, recipient hash) -> emails to that address.
     #[serde(default)]
     day_counts: BTreeMap<String, u32>,
     #[serde(default)]
@@ -151,8 +151,13 @@ fn user_lock_key(invitation: &UserInvitation) -> String {
     format!("{}/{}", invitation.tenant, invitation.recipient.key())
 }
 
-fn day_key(tenant: &TenantId, day: &str) -> String {
-    format!("{tenant}/{day}")
+/// The key of a daily count: the tenant's emails keep the key the day's invitation count always had, so a store
+/// file written before recipients were counted keeps its day's count.
+fn day_key(tenant: &TenantId, counter: &DailyCounter, day: &str) -> String {
+    match counter {
+        DailyCounter::Emails => format!("{tenant}/{day}"),
+        DailyCounter::Recipient(hash) => format!("{tenant}/{day}/{}", hash.as_str()),
+    }
 }
 
 /// Pages `items`, already filtered and sorted by `key` in the list's direction (`descending` for newest first).
@@ -475,16 +480,17 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn reserve_invitations(
+    async fn reserve_count(
         &self,
         tenant: &TenantId,
+        counter: &DailyCounter,
         day: &str,
         count: u32,
         max: u32,
         _until: Timestamp,
     ) -> StoreResult<()> {
         self.write(|s| {
-            let used = s.day_counts.entry(day_key(tenant, day)).or_insert(0);
+            let used = s.day_counts.entry(day_key(tenant, counter, day)).or_insert(0);
             if used.saturating_add(count) > max {
                 return Err(StoreError::LimitReached { used: *used });
             }
@@ -493,9 +499,9 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn release_invitations(&self, tenant: &TenantId, day: &str, count: u32) -> StoreResult<()> {
+    async fn release_count(&self, tenant: &TenantId, counter: &DailyCounter, day: &str, count: u32) -> StoreResult<()> {
         self.write(|s| {
-            if let Some(used) = s.day_counts.get_mut(&day_key(tenant, day)) {
+            if let Some(used) = s.day_counts.get_mut(&day_key(tenant, counter, day)) {
                 *used = used.saturating_sub(count);
             }
             Ok(())

@@ -13,8 +13,9 @@ use crate::domain::collaboration::{
     Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
 };
 use crate::domain::{
-    Claimed, Community, CommunityId, DeliveryOutcome, Email, IdempotencyRecord, Invitation, InvitationId, MailItem,
-    Membership, TenantId, Timestamp, Transition, UserId, UserInvitation, UserReadState, UserSettings, UserTransition,
+    Claimed, Community, CommunityId, DailyCounter, DeliveryOutcome, Email, IdempotencyRecord, Invitation, InvitationId,
+    MailItem, Membership, TenantId, Timestamp, Transition, UserId, UserInvitation, UserReadState, UserSettings,
+    UserTransition,
 };
 
 /// One page of a list, and where the next page starts if there is one.
@@ -59,8 +60,8 @@ pub enum StoreError {
     /// These recipients already have a live invitation from the tenant (their (tenant, recipient) lock is held).
     #[error("{} recipient(s) already have a pending invitation", .0.len())]
     PendingRecipients(Vec<Email>),
-    /// The tenant's invitations for the day would go over its limit; `used` are already counted.
-    #[error("the daily invitation limit would be exceeded ({used} used)")]
+    /// A daily count of the tenant's would go over its limit; `used` are already counted.
+    #[error("a daily limit would be exceeded ({used} used)")]
     LimitReached { used: u32 },
     /// A continuation cursor that does not denote a position in the list asked for.
     #[error("invalid cursor")]
@@ -187,19 +188,21 @@ pub trait Store: Send + Sync {
         expected: Option<u64>,
     ) -> StoreResult<()>;
 
-    /// Counts `count` more of the tenant's invitations on UTC `day`, atomically and only if the day's total stays
+    /// Counts `count` more on the tenant's `counter` for UTC `day`, atomically and only if the day's total stays
     /// at most `max`; [`StoreError::LimitReached`] otherwise, counting nothing. The count lives until `until`.
-    async fn reserve_invitations(
+    /// One conditional add per call, so racing requests can never pass `max` together.
+    async fn reserve_count(
         &self,
         tenant: &TenantId,
+        counter: &DailyCounter,
         day: &str,
         count: u32,
         max: u32,
         until: Timestamp,
     ) -> StoreResult<()>;
 
-    /// Gives back `count` reserved but unused invitations of `day`.
-    async fn release_invitations(&self, tenant: &TenantId, day: &str, count: u32) -> StoreResult<()>;
+    /// Gives back `count` reserved but unused of `day` on the tenant's `counter`.
+    async fn release_count(&self, tenant: &TenantId, counter: &DailyCounter, day: &str, count: u32) -> StoreResult<()>;
 
     /// Writes new platform invitations (at most 50) with their (tenant, recipient) locks, all or nothing.
     /// [`StoreError::PendingRecipients`] names the recipients whose lock a live invitation holds.
