@@ -12,10 +12,12 @@
 # rsvp-local, and starts it on a free port with a fresh data directory as a portal over HTTPS (--tls, at its own
 # https://127.0.0.1:<port>) with a token for tenant `acme` holding every role. A second portal server, the guest,
 # lives only while the data is seeded (each portal fetches the other's published key when it reads its files, so
-# both serve the host's self-signed certificate and trust it with the test-only --trust-cert): a community with invitations, platform invitations
-# (and their codes, from the server's mail lines), a collaboration hosted here with invitations, the guest's signed
-# response to one of them, and a collaboration hosted by the guest that this portal joined. Half of the generated
-# ids, codes and files are those real ones (schemathesis dictionaries), so the fuzz reaches past the 404s into the
+# both serve the host's self-signed certificate and trust it with the test-only --trust-cert): a community with
+# invitations, platform invitations (and their codes, from the server's mail lines), a collaboration hosted here
+# with invitations, the guest's signed response to one of them, a collaboration hosted by the guest that this
+# portal joined and another it is invited to, and the guest's key fingerprint (the guest is gone when the fuzz
+# runs, so the fuzz passes it as an administrator would). Half of the generated ids, codes, files and
+# fingerprints are those real ones (schemathesis dictionaries), so the fuzz reaches past the 404s into the
 # operations' rules; the other half are generated.
 #
 # It reads the description from the server's GET /openapi.yaml. It prints the number of requests made and fails
@@ -176,6 +178,9 @@ _, text = host_call("GET", portal)
 host_portal_id = json.loads(text)["id"]
 _, text = guest_call("GET", portal)
 guest_portal_id = json.loads(text)["id"]
+# The guest stops before the fuzz, so the host cannot fetch its key then: the fuzz passes its fingerprint as an
+# administrator would (hostKeyFingerprint, guestKeyFingerprint), half of the time.
+guest_fingerprint = json.loads(text)["publicKeyFingerprint"]
 contact = {"Firstname": "Ada", "Lastname": "Admin", "EmailAddress": "ada@host.example"}
 
 
@@ -209,6 +214,9 @@ joined_file = invite(guest_call, joined, joined_workspace, host)
 form = {"invitationJSON": joined_file}
 form.update({f"guestContact{k}": v for k, v in contact.items()})
 host_call("POST", f"{portal}/acceptCollaborationInvitation", form=form)
+# One more of the guest's invitations, left for the fuzz to validate and accept.
+pending, pending_workspace = create_collaboration(guest_call, "Storms")
+pending_file = invite(guest_call, pending, pending_workspace, host)
 
 
 def toml(value):
@@ -224,7 +232,7 @@ def bind(parameters):
     return "".join(f'"{key}" = {{ dictionary = "{name}", probability = 0.5 }}\n' for key, name in parameters)
 
 
-files = [self_file, guest_file, joined_file]
+files = [self_file, guest_file, joined_file, pending_file]
 config = f"""# Written by scripts/fuzz.sh for one run.
 [parameters]
 portalId = "self"
@@ -244,6 +252,7 @@ portalId = "self"
 {dictionary("response_files", [response_file])}
 {dictionary("workspace_configs", [json.dumps([{workspace: "send"}]), json.dumps([{workspace: "receive"}])])}
 {dictionary("guest_urls", [guest, host])}
+{dictionary("fingerprints", [guest_fingerprint])}
 
 [[operations]]
 include-path-regex = "^/api/v1-preview/"
@@ -268,7 +277,8 @@ portalId = "self"
        ("body.invitationFile", "invitation_files"), ("body.invitationResponseJSON", "response_files"),
        ("body.invitationResponseFile", "response_files"),
        ("body.collaborationWorkspacesParticipantConfigJSON", "workspace_configs"),
-       ("body.guestPortalUrl", "guest_urls")])}
+       ("body.guestPortalUrl", "guest_urls"), ("body.hostKeyFingerprint", "fingerprints"),
+       ("body.guestKeyFingerprint", "fingerprints")])}
 """
 with open(f"{work}/schemathesis.toml", "w", encoding="utf-8") as out:
     out.write(config)
