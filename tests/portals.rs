@@ -587,6 +587,77 @@ async fn a_response_imports_once_and_never_after_invalidate_or_refresh(Pair { ho
     wrong_collaboration.assert_error(StatusCode::BAD_REQUEST, "does not answer a live invitation");
 }
 
+/// A TLS server on loopback (with the tests' certificate) that answers every request with `answer` (after reading
+/// the request head), or never answers when it is `None`: its `https://127.0.0.1:<port>` URL.
+async fn answering(tls: &Tls, answer: Option<Vec<u8>>) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let acceptor = rsvp_local::tls::load_or_create(&tls.dir, "127.0.0.1").expect("the certificate");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("https://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let (acceptor, answer) = (acceptor.clone(), answer.clone());
+            tokio::spawn(async move {
+                let Ok(mut stream) = acceptor.accept(socket).await else { return };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).await.is_ok_and(|n| n == 1) {
+                    head.push(byte[0]);
+                }
+                match answer {
+                    Some(answer) => {
+                        let _ = stream.write_all(&answer).await;
+                        let _ = stream.shutdown().await;
+                    }
+                    None => tokio::time::sleep(std::time::Duration::from_secs(30)).await,
+                }
+            });
+        }
+    });
+    url
+}
+
+/// The fetch of another portal's key (the real `HttpPortalKeys`, as the portal functions and rsvp-local use it)
+/// reads a description over HTTPS, and refuses a redirect to `http://`, a plain-HTTP portal, an answer over
+/// 64 KiB, and a portal that does not answer within 5 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_fetch_is_https_only_bounded_in_size_and_time() {
+    use rsvp::portal_keys::PortalKeys as _;
+    let tls = Tls::new();
+    let keys = HttpPortalKeys::with_extra_roots(&tls.pem).expect("the fetcher");
+    let url = |u: &str| PortalUrl::parse("url", u, true).expect("a URL");
+    let reply = |status: &str, headers: &str, body: &str| {
+        format!("HTTP/1.1 {status}\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
+            .into_bytes()
+    };
+
+    let good =
+        answering(&tls, Some(reply("200 OK", "content-type: application/json\r\n", r#"{"publicKey":"AAAA"}"#))).await;
+    assert_eq!(keys.published_key(&url(&good)).await, Ok("AAAA".to_owned()), "the test server answers");
+
+    let plain = good.replacen("https://", "http://", 1);
+    let refused = keys.published_key(&url(&plain)).await.expect_err("a plain-HTTP portal");
+    assert!(refused.0.contains("could not be reached"), "{refused}");
+
+    let to_http =
+        answering(&tls, Some(reply("302 Found", &format!("location: {plain}/sharing/rest/portals/self\r\n"), "")))
+            .await;
+    let refused = keys.published_key(&url(&to_http)).await.expect_err("a redirect to http");
+    assert!(refused.0.contains("answered 302"), "{refused}");
+
+    let huge = format!(r#"{{"publicKey":"AAAA","padding":"{}"}}"#, "x".repeat(100 * 1024));
+    let oversized = answering(&tls, Some(reply("200 OK", "", &huge))).await;
+    let refused = keys.published_key(&url(&oversized)).await.expect_err("an answer over 64 KiB");
+    assert!(refused.0.contains("larger than"), "{refused}");
+
+    let silent = answering(&tls, None).await;
+    let started = std::time::Instant::now();
+    let refused = keys.published_key(&url(&silent)).await.expect_err("a portal that never answers");
+    let waited = started.elapsed();
+    assert!(waited < std::time::Duration::from_secs(7), "gave up after {waited:?}: {refused}");
+    assert!(refused.0.contains("could not be reached"), "{refused}");
+}
+
 /// The signed part (`field`) of a file.
 fn signed_part<T: serde::de::DeserializeOwned>(file: &str, field: &str) -> T {
     let file: Value = serde_json::from_str(file).expect("a file");
