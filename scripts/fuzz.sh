@@ -9,12 +9,15 @@
 #   RSVP_FUZZ_ARGS='--mode positive --include-tag Communities' scripts/fuzz.sh   # more schemathesis options
 #
 # It installs schemathesis (pinned, from PyPI) into .tools/venv as scripts/moto.sh installs moto, builds
-# rsvp-local, and starts it on a free port with a fresh data directory as a portal (--portal-url
-# https://fuzz.example) with a token for tenant `acme` holding every role. A second server, the portal
-# https://guest.example, lives only while the data is seeded: a community with invitations, platform invitations
-# (and their codes, from the server's mail lines), a collaboration hosted here with invitations, the guest's signed
-# response to one of them, and a collaboration hosted by the guest that this portal joined. Half of the generated
-# ids, codes and files are those real ones (schemathesis dictionaries), so the fuzz reaches past the 404s into the
+# rsvp-local, and starts it on a free port with a fresh data directory as a portal over HTTPS (--tls, at its own
+# https://127.0.0.1:<port>) with a token for tenant `acme` holding every role. A second portal server, the guest,
+# lives only while the data is seeded (each portal fetches the other's published key when it reads its files, so
+# both serve the host's self-signed certificate and trust it with the test-only --trust-cert): a community with
+# invitations, platform invitations (and their codes, from the server's mail lines), a collaboration hosted here
+# with invitations, the guest's signed response to one of them, a collaboration hosted by the guest that this
+# portal joined and another it is invited to, and the guest's key fingerprint (the guest is gone when the fuzz
+# runs, so the fuzz passes it as an administrator would). Half of the generated ids, codes, files and
+# fingerprints are those real ones (schemathesis dictionaries), so the fuzz reaches past the 404s into the
 # operations' rules; the other half are generated.
 #
 # It reads the description from the server's GET /openapi.yaml. It prints the number of requests made and fails
@@ -66,40 +69,52 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# serve NAME URL: starts a portal server with its own data directory (pids[NAME]); sets $base.
+# The host's self-signed certificate (made when it starts), which both portals serve and trust.
+certificate="$work/host/tls.pem"
+
+# serve NAME: starts a portal server over HTTPS at its own https://127.0.0.1:<port>, with its own data directory
+# (pids[NAME]); sets $base.
 serve() {
-    local name="$1" portal_url="$2" port
+    local name="$1" port
     port="$(service_free_port)"
     mkdir -p "$work/$name"
-    "$bin" serve --port "$port" --data-dir "$work/$name" --portal-url "$portal_url" >"$work/$name.log" 2>&1 &
+    if [[ "$name" != host ]]; then
+        cp "$certificate" "$work/$name/tls.pem" && chmod 600 "$work/$name/tls.pem"
+    fi
+    base="https://127.0.0.1:$port"
+    "$bin" serve --port "$port" --data-dir "$work/$name" --portal-url "$base" --tls --trust-cert "$certificate" \
+        >"$work/$name.log" 2>&1 &
     pids[$name]=$!
-    base="http://127.0.0.1:$port"
     service_wait scripts/fuzz.sh "rsvp-local ($name) on 127.0.0.1:$port" "${pids[$name]}" "$work/$name.log" \
-        python3 -c "import urllib.request; urllib.request.urlopen('$base/openapi.yaml', timeout=2)" || exit 1
+        python3 -c "import ssl, urllib.request
+urllib.request.urlopen('$base/openapi.yaml', timeout=2, context=ssl.create_default_context(cafile='$certificate'))" ||
+        exit 1
 }
 token() {
     "$bin" token --data-dir "$work/$1" --tenant acme --email "ada@$1.example" \
         --role TenantAdministrator --role TenantMember --role PortalAdministrator
 }
 
-serve host https://fuzz.example
+serve host
 host_base="$base"
-serve guest https://guest.example
+serve guest
 guest_base="$base"
 host_token="$(token host)"
 guest_token="$(token guest)"
 
-"$venv/bin/python" - "$host_base" "$host_token" "$guest_base" "$guest_token" "$work" <<'PY' ||
+"$venv/bin/python" - "$host_base" "$host_token" "$guest_base" "$guest_token" "$work" "$certificate" <<'PY' ||
 """Seeds both portals and writes the schemathesis configuration with the real ids, codes and files."""
 import json
 import re
+import ssl
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
-host, host_token, guest, guest_token, work = sys.argv[1:]
+host, host_token, guest, guest_token, work, certificate = sys.argv[1:]
+tls = ssl.create_default_context(cafile=certificate)
 
 
 def call(base, token, method, path, body=None, form=None):
@@ -112,7 +127,7 @@ def call(base, token, method, path, body=None, form=None):
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10, context=tls) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         raise SystemExit(f"seeding: {method} {path} answered {error.code}: {error.read().decode()}")
@@ -163,6 +178,9 @@ _, text = host_call("GET", portal)
 host_portal_id = json.loads(text)["id"]
 _, text = guest_call("GET", portal)
 guest_portal_id = json.loads(text)["id"]
+# The guest stops before the fuzz, so the host cannot fetch its key then: the fuzz passes its fingerprint as an
+# administrator would (hostKeyFingerprint, guestKeyFingerprint), half of the time.
+guest_fingerprint = json.loads(text)["publicKeyFingerprint"]
 contact = {"Firstname": "Ada", "Lastname": "Admin", "EmailAddress": "ada@host.example"}
 
 
@@ -182,8 +200,8 @@ def invite(call_, collaboration, workspace, guest_url):
 
 
 collaboration, workspace = create_collaboration(host_call, "Floods")
-self_file = invite(host_call, collaboration, workspace, "https://fuzz.example")
-guest_file = invite(host_call, collaboration, workspace, "https://guest.example")
+self_file = invite(host_call, collaboration, workspace, host)
+guest_file = invite(host_call, collaboration, workspace, guest)
 _, text = host_call("GET", f"{portal}/collaborations/{collaboration}/invitations")
 collaboration_invitations = [i["id"] for i in json.loads(text)["collaborationInvitations"]]
 form = {"invitationJSON": guest_file}
@@ -192,10 +210,13 @@ guest_call("POST", f"{portal}/acceptCollaborationInvitation", form=form)
 _, response_file = guest_call("POST", f"{portal}/collaborations/{collaboration}/exportInvitationResponse")
 
 joined, joined_workspace = create_collaboration(guest_call, "Fires")
-joined_file = invite(guest_call, joined, joined_workspace, "https://fuzz.example")
+joined_file = invite(guest_call, joined, joined_workspace, host)
 form = {"invitationJSON": joined_file}
 form.update({f"guestContact{k}": v for k, v in contact.items()})
 host_call("POST", f"{portal}/acceptCollaborationInvitation", form=form)
+# One more of the guest's invitations, left for the fuzz to validate and accept.
+pending, pending_workspace = create_collaboration(guest_call, "Storms")
+pending_file = invite(guest_call, pending, pending_workspace, host)
 
 
 def toml(value):
@@ -211,7 +232,7 @@ def bind(parameters):
     return "".join(f'"{key}" = {{ dictionary = "{name}", probability = 0.5 }}\n' for key, name in parameters)
 
 
-files = [self_file, guest_file, joined_file]
+files = [self_file, guest_file, joined_file, pending_file]
 config = f"""# Written by scripts/fuzz.sh for one run.
 [parameters]
 portalId = "self"
@@ -230,7 +251,8 @@ portalId = "self"
 {dictionary("invitation_files", files)}
 {dictionary("response_files", [response_file])}
 {dictionary("workspace_configs", [json.dumps([{workspace: "send"}]), json.dumps([{workspace: "receive"}])])}
-{dictionary("guest_urls", ["https://guest.example", "https://fuzz.example"])}
+{dictionary("guest_urls", [guest, host])}
+{dictionary("fingerprints", [guest_fingerprint])}
 
 [[operations]]
 include-path-regex = "^/api/v1-preview/"
@@ -255,7 +277,8 @@ portalId = "self"
        ("body.invitationFile", "invitation_files"), ("body.invitationResponseJSON", "response_files"),
        ("body.invitationResponseFile", "response_files"),
        ("body.collaborationWorkspacesParticipantConfigJSON", "workspace_configs"),
-       ("body.guestPortalUrl", "guest_urls")])}
+       ("body.guestPortalUrl", "guest_urls"), ("body.hostKeyFingerprint", "fingerprints"),
+       ("body.guestKeyFingerprint", "fingerprints")])}
 """
 with open(f"{work}/schemathesis.toml", "w", encoding="utf-8") as out:
     out.write(config)
@@ -274,6 +297,7 @@ read -r -a extra <<<"${RSVP_FUZZ_ARGS:-}"
     cd "$work" # schemathesis keeps its example database and reports in the working directory
     "$venv/bin/schemathesis" --no-color --config-file "$work/schemathesis.toml" run "$host_base/openapi.yaml" \
         --url "$host_base" \
+        --tls-verify "$certificate" \
         --header "Authorization: Bearer $host_token" \
         --checks "${RSVP_FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance}" \
         --max-response-time "$max_response_seconds" \

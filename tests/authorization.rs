@@ -97,6 +97,8 @@ struct Ids {
     response_file: String,
     joined: String,
     foreign_file: String,
+    /// The other portal's key fingerprint, passed as its administrator would pass it: that portal is not reachable.
+    elsewhere_fingerprint: String,
 }
 
 impl World {
@@ -225,6 +227,8 @@ impl World {
         // The other portal, in process: its response to our invitation, and its own collaboration inviting us.
         let elsewhere = LocalSigner::ephemeral();
         let elsewhere_key = elsewhere.public_key().await.unwrap().to_base64();
+        let elsewhere_fingerprint =
+            rsvp::domain::collaboration::KeyFingerprint::of_key(&elsewhere_key).unwrap().to_string();
         let response = json!({
             "invitationId": collaboration_invitation, "collaborationId": collaboration,
             "nonce": request["invitationRequest"]["nonce"], "guestPortalId": "elsewhere",
@@ -274,6 +278,7 @@ impl World {
         let joined_file = rsvp::domain::collaboration::signed_file("invitationRequest", &payload, &signature);
         let contact = [
             ("invitationJSON", joined_file.as_str()),
+            ("hostKeyFingerprint", elsewhere_fingerprint.as_str()),
             ("guestContactFirstname", "Ada"),
             ("guestContactLastname", "Admin"),
             ("guestContactEmailAddress", "ada@owner.example"),
@@ -294,6 +299,7 @@ impl World {
             response_file,
             joined: second.collaboration_id.to_string(),
             foreign_file,
+            elsewhere_fingerprint,
         };
     }
 }
@@ -645,7 +651,10 @@ fn rows(ids: &Ids) -> Vec<Row> {
         ),
         row(
             "validate_collaboration_invitation",
-            form(format!("{p}/validateCollaborationInvitation"), &[("invitationJSON", &ids.foreign_file)]),
+            form(
+                format!("{p}/validateCollaborationInvitation"),
+                &[("invitationJSON", &ids.foreign_file), ("hostKeyFingerprint", &ids.elsewhere_fingerprint)],
+            ),
             PortalAdmin,
             StatusCode::OK,
             OwnerAdmin,
@@ -658,6 +667,7 @@ fn rows(ids: &Ids) -> Vec<Row> {
                 format!("{p}/acceptCollaborationInvitation"),
                 &[
                     ("invitationJSON", &ids.foreign_file),
+                    ("hostKeyFingerprint", &ids.elsewhere_fingerprint),
                     ("guestContactFirstname", "A"),
                     ("guestContactLastname", "B"),
                     ("guestContactEmailAddress", "a@b.example"),
@@ -680,7 +690,10 @@ fn rows(ids: &Ids) -> Vec<Row> {
         ),
         row(
             "validate_invitation_response",
-            form(format!("{pc}/validateInvitationResponse"), &[("invitationResponseJSON", &ids.response_file)]),
+            form(
+                format!("{pc}/validateInvitationResponse"),
+                &[("invitationResponseJSON", &ids.response_file), ("guestKeyFingerprint", &ids.elsewhere_fingerprint)],
+            ),
             PortalAdmin,
             StatusCode::OK,
             OwnerAdmin,
@@ -689,7 +702,10 @@ fn rows(ids: &Ids) -> Vec<Row> {
         ),
         row(
             "import_invitation_response",
-            form(format!("{pc}/importInvitationResponse"), &[("invitationResponseJSON", &ids.response_file)]),
+            form(
+                format!("{pc}/importInvitationResponse"),
+                &[("invitationResponseJSON", &ids.response_file), ("guestKeyFingerprint", &ids.elsewhere_fingerprint)],
+            ),
             PortalAdmin,
             StatusCode::OK,
             OwnerAdmin,

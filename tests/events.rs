@@ -1084,8 +1084,11 @@ async fn check_portal(route: &Route) {
             assert_eq!(stored.expiration, NOW.plus_minutes(72 * 60));
         }
         "validate_collaboration_invitation" => {
-            // The guest portal checks the host's file (signature, expiry, addressee) and keeps nothing.
-            assert_eq!(json(&response), serde_json::json!({"success": true}));
+            // The guest portal checks the host's file (signature, expiry, addressee, and the key by the fingerprint
+            // its administrator passed: the host is not reachable from here) and keeps nothing.
+            let fingerprint =
+                form_value(&event_form(&rsvp::routes::VALIDATE_COLLABORATION_INVITATION), "hostKeyFingerprint");
+            assert_eq!(json(&response), serde_json::json!({"success": true, "hostKeyFingerprint": fingerprint}));
             assert!(store.list_collaborations().await.unwrap().is_empty());
         }
         "accept_collaboration_invitation" => {
@@ -1120,7 +1123,9 @@ async fn check_portal(route: &Route) {
             assert_eq!(file, response_file);
         }
         "validate_invitation_response" => {
-            assert_eq!(json(&response), serde_json::json!({"success": true}));
+            let fingerprint =
+                form_value(&event_form(&rsvp::routes::VALIDATE_INVITATION_RESPONSE), "guestKeyFingerprint");
+            assert_eq!(json(&response), serde_json::json!({"success": true, "guestKeyFingerprint": fingerprint}));
             let stored = store
                 .get_collaboration_invitation(collaboration, collaboration_invitation_id())
                 .await

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use rsvp::app::{App, Config};
 use rsvp::domain::collaboration::PortalUrl;
 use rsvp::domain::{Email, Role, TenantId, UserId};
+use rsvp::portal_keys::HttpPortalKeys;
 use rsvp::seal::AesSealer;
 use rsvp::sign::LocalSigner;
 use rsvp::store::memory::MemoryStore;
@@ -61,6 +62,11 @@ struct ServeArgs {
     /// clients that only speak HTTPS, such as Esri's ArcGIS API for Python); plain HTTP without it.
     #[arg(long)]
     tls: bool,
+    /// For tests only: also trust the certificates in this PEM file (another local portal's <data-dir>/tls.pem)
+    /// when fetching another portal's key from its portals/self. Repeat for more. Never needed for real portals,
+    /// whose certificates the platform's roots already trust; the Lambda functions have no such setting.
+    #[arg(long = "trust-cert", value_name = "PEM_FILE")]
+    trust_certs: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -148,7 +154,10 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         println!("portal {} ({}) at {}", portal.id, portal.name, portal.url);
         config.portal = Some(portal);
     }
-    let app = Arc::new(App::new(store, config).with_sealer(sealer).with_signer(signer));
+    let portal_keys = portal_keys(&args.trust_certs)?;
+    let app = Arc::new(
+        App::new(store, config).with_sealer(sealer).with_signer(signer).with_portal_keys(Arc::new(portal_keys)),
+    );
     let mut server = Server::from_listener(listener, app, key)?.with_clients(args.data_dir.clone());
     if let Some(acceptor) = tls {
         server = server.with_tls(acceptor);
@@ -157,6 +166,24 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     println!("local identity provider at {url}/identity (register clients with `rsvp-local client`)");
     server.run_until(shutdown_signal()).await?;
     Ok(())
+}
+
+/// The fetcher of other portals' keys, as in AWS, plus the test-only roots of `--trust-cert`.
+fn portal_keys(trusted: &[PathBuf]) -> Result<HttpPortalKeys, Failure> {
+    if trusted.is_empty() {
+        return Ok(HttpPortalKeys::new()?);
+    }
+    let mut pem = Vec::new();
+    for file in trusted {
+        let bytes = std::fs::read(file).map_err(|e| format!("--trust-cert {}: {e}", file.display()))?;
+        if bytes.len() > 1024 * 1024 {
+            return Err(format!("--trust-cert {}: larger than 1 MiB", file.display()).into());
+        }
+        pem.extend_from_slice(&bytes);
+        pem.push(b'\n');
+    }
+    println!("trusting {} extra root certificate file(s) for other portals' keys (test only)", trusted.len());
+    Ok(HttpPortalKeys::with_extra_roots(&pem)?)
 }
 
 fn token(args: TokenArgs) -> Result<(), Failure> {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::domain::collaboration::{Portal, PortalId, PortalUrl};
 use crate::domain::{Clock, InvitationPolicy, MailBudget, SystemClock};
+use crate::portal_keys::{NoPortalKeys, PortalKeys};
 use crate::seal::{AesSealer, Sealer};
 use crate::sign::{LocalSigner, Signer};
 use crate::store::Store;
@@ -17,6 +18,8 @@ pub struct App {
     pub sealer: Arc<dyn Sealer>,
     /// Signs this portal's collaboration files (see [`crate::sign`]).
     pub signer: Arc<dyn Signer>,
+    /// Fetches the key another portal publishes, which its files must carry (see [`crate::portal_keys`]).
+    pub portal_keys: Arc<dyn PortalKeys>,
 }
 
 impl App {
@@ -30,7 +33,14 @@ impl App {
             config,
             sealer: Arc::new(AesSealer::ephemeral()),
             signer: Arc::new(LocalSigner::ephemeral()),
+            // Reaches no portal until `with_portal_keys` names the fetcher: keys then need their fingerprint.
+            portal_keys: Arc::new(NoPortalKeys),
         }
+    }
+
+    pub fn with_portal_keys(mut self, keys: Arc<dyn PortalKeys>) -> Self {
+        self.portal_keys = keys;
+        self
     }
 
     pub fn with_signer(mut self, signer: Arc<dyn Signer>) -> Self {

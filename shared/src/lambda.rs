@@ -37,6 +37,12 @@ pub async fn run(route: &'static Route) -> Result<(), Error> {
     if let Some(key) = env("RSVP_PORTAL_SIGNING_KEY_ID") {
         app = app.with_signer(Arc::new(KmsSigner::new(aws_sdk_kms::Client::new(&aws), key)));
     }
+    // The portal functions that read collaboration files are built with the fetcher of other portals' keys, over
+    // HTTPS with the platform's roots only; without it every key would need its fingerprint.
+    #[cfg(feature = "portal-keys")]
+    {
+        app = app.with_portal_keys(Arc::new(crate::portal_keys::HttpPortalKeys::new()?));
+    }
     let app = Arc::new(app);
     lambda_http::run(service_fn(move |req| {
         let app = Arc::clone(&app);

@@ -16,6 +16,7 @@
 //! | [`lambda`] | the Lambda entry points (HTTP operations, and the stream consumer that sends email) |
 //! | [`mail`] | invitation emails: templates, SES and `.eml` mailers, the outbox consumer |
 //! | [`seal`] | sealing link secrets for the outbox (KMS in AWS, AES-GCM locally) |
+//! | [`portal_keys`] | the port that fetches another portal's published key (over HTTPS with the feature `portal-keys`), which pins the files' signers |
 //! | [`sign`] | signing portal-to-portal collaboration invitation files (ECDSA P-256: KMS in AWS, a key file locally) |
 //!
 //! ## Rules that hold everywhere
@@ -46,6 +47,7 @@ pub mod http;
 pub mod lambda;
 pub mod mail;
 pub mod ops;
+pub mod portal_keys;
 pub mod routes;
 pub mod seal;
 pub mod sign;

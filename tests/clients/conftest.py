@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -75,10 +76,11 @@ class Server:
                 self.process.wait()
 
 
-def start_server(data_dir: Path, *extra: str) -> Server:
-    """Starts `rsvp-local serve` on a free port of 127.0.0.1 with `extra` arguments, and waits until it listens."""
+def start_server(data_dir: Path, *extra: str, port: int = 0) -> Server:
+    """Starts `rsvp-local serve` on `port` (a free one when 0) of 127.0.0.1 with `extra` arguments, and waits until
+    it listens."""
     process = subprocess.Popen(
-        [_binary(), "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir), *extra],
+        [_binary(), "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
     )
     output: list[str] = []
@@ -101,16 +103,27 @@ def start_server(data_dir: Path, *extra: str) -> Server:
     return Server(url=found[0], data_dir=data_dir, process=process, output=output)
 
 
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now (for a server that must know its URL before it starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture
 def rsvp_server():
-    """A factory of servers (`rsvp_server("--portal-url", "https://host.example")`), all stopped after the test."""
+    """A factory of servers (`rsvp_server("--portal-url", "https://host.example")`), all stopped after the test.
+    `prepare(data_dir)`, if given, runs on the new data folder before the server starts and returns more
+    arguments; `port` is the port to listen on (a free one when 0)."""
     servers: list[Server] = []
     folders: list[str] = []
 
-    def start(*extra: str) -> Server:
+    def start(*extra: str, prepare=None, port: int = 0) -> Server:
         folder = tempfile.mkdtemp(prefix="rsvp-client-suite.")
         folders.append(folder)
-        server = start_server(Path(folder), *extra)
+        if prepare is not None:
+            extra = (*extra, *prepare(Path(folder)))
+        server = start_server(Path(folder), *extra, port=port)
         servers.append(server)
         return server
 
@@ -119,3 +132,28 @@ def rsvp_server():
         server.stop()
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def rsvp_portals(rsvp_server):
+    """Two portals over `--tls`, the host and the guest, each at its own `https://127.0.0.1:<port>` URL, which reach
+    each other there: each fetches the other's published key (`portals/self`) when it reads the other's files. The
+    host makes the self-signed certificate; it is copied into the guest's data folder before the guest starts, so
+    both serve it, and both trust it with `--trust-cert` (a test-only option; real portals' certificates are
+    trusted by the platform's roots)."""
+    def trust_own(data_dir: Path) -> list[str]:
+        # The server makes tls.pem before it builds its fetcher, so it can trust the file it is about to write.
+        return ["--trust-cert", str(data_dir / "tls.pem")]
+
+    host_port = free_port()
+    host = rsvp_server("--tls", "--portal-url", f"https://127.0.0.1:{host_port}", prepare=trust_own, port=host_port)
+
+    def share_certificate(data_dir: Path) -> list[str]:
+        shutil.copyfile(host.data_dir / "tls.pem", data_dir / "tls.pem")
+        os.chmod(data_dir / "tls.pem", 0o600)
+        return trust_own(data_dir)
+
+    guest_port = free_port()
+    guest = rsvp_server("--tls", "--portal-url", f"https://127.0.0.1:{guest_port}", prepare=share_certificate,
+                        port=guest_port)
+    return host, guest

@@ -2,7 +2,8 @@
 
 Everything goes through the client's own objects and methods: `GIS(...)`, `gis.admin.collaborations` and the
 `Collaboration` objects it hands out. Nothing here builds a request by hand. Both servers run `--tls` (the client
-only speaks HTTPS) with the self-signed certificate each makes in its data folder, hence `verify_cert=False`.
+only speaks HTTPS) with one self-signed certificate, hence `verify_cert=False`; each portal is at its own
+`https://127.0.0.1:<port>` and fetches the other's published key there (`rsvp_portals` in conftest.py).
 
 The host portal creates a collaboration, adds a workspace and invites the guest portal; the guest validates and
 accepts the invitation file and exports its response; the host validates and imports that response. Then both
@@ -18,8 +19,6 @@ from pathlib import Path
 import pytest
 from arcgis.gis import GIS
 
-HOST_URL = "https://host.example"
-GUEST_URL = "https://guest.example"
 # The servers' certificates are self-signed: the client is told not to verify them, and urllib3 says so each time.
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
@@ -41,21 +40,15 @@ def signed_part(path: str, field: str) -> dict:
     return content[field]
 
 
-@pytest.fixture
-def portals(rsvp_server):
-    host = rsvp_server("--tls", "--portal-url", HOST_URL)
-    guest = rsvp_server("--tls", "--portal-url", GUEST_URL)
-    return host, guest
-
-
-def test_a_collaboration_between_two_portals_through_esris_client(portals, tmp_path):
-    host, guest = portals
+def test_a_collaboration_between_two_portals_through_esris_client(rsvp_portals, tmp_path):
+    host, guest = rsvp_portals
     assert host.url.startswith("https://127.0.0.1:") and guest.url.startswith("https://127.0.0.1:")
+    HOST_URL, GUEST_URL = host.url, guest.url
 
     # GIS(): portals/self, the signed-in user and their privileges.
     host_gis = connect(host, "ada", "ada@host.example")
     assert host_gis.properties["url"] == HOST_URL
-    assert host_gis.properties["portalName"] == "rsvp portal host.example"
+    assert host_gis.properties["portalName"] == "rsvp portal 127.0.0.1"
     host_id = host_gis.properties["id"]
     me = host_gis.users.me
     assert me.username == "ada"
@@ -105,7 +98,7 @@ def test_a_collaboration_between_two_portals_through_esris_client(portals, tmp_p
         guest_portal_url=GUEST_URL,
         save_path=str(tmp_path),
     )
-    assert Path(invite_file).name == "collaboration-guest.example.invite"
+    assert Path(invite_file).name == "collaboration-127.0.0.1.invite"
     request = signed_part(invite_file, "invitationRequest")
     assert request["collaborationId"] == collab_id
     assert request["guestPortalUrl"] == GUEST_URL
@@ -119,7 +112,10 @@ def test_a_collaboration_between_two_portals_through_esris_client(portals, tmp_p
     assert guest_id != host_id
     guest_cm = guest_gis.admin.collaborations
     contact = {"first_name": "Gil", "last_name": "Guest", "email": "gil@guest.example"}
-    assert guest_cm.validate_invitation(invitation_file=invite_file, **contact) == {"success": True}
+    # The guest fetched the host's portals/self: the file's key is the one the host publishes.
+    host_fingerprint = host_gis.properties["publicKeyFingerprint"]
+    validated = guest_cm.validate_invitation(invitation_file=invite_file, **contact)
+    assert validated == {"success": True, "hostKeyFingerprint": host_fingerprint}
     assert guest_cm.list() == [], "validating keeps nothing"
     accepted = guest_cm.accept_invitation(invitation_file=invite_file, **contact)
     assert accepted == {"success": True, "collaborationId": collab_id}
@@ -133,14 +129,16 @@ def test_a_collaboration_between_two_portals_through_esris_client(portals, tmp_p
 
     # export_invitation: the guest's signed response, echoing the invitation.
     response_file = guest_collab.export_invitation(str(tmp_path))
-    assert Path(response_file).name == "collaboration-guest.example.response"
+    assert Path(response_file).name == "collaboration-127.0.0.1.response"
     response = signed_part(response_file, "invitationResponse")
     assert response["invitationId"] == request["id"]
     assert response["guestPortalId"] == guest_id
     assert response["contactEmailAddress"] == "gil@guest.example"
 
     # The host: validate_invitation_response, then import_invitation_response.
-    assert collab.validate_invitation_response(response_file) == {"success": True}
+    guest_fingerprint = guest_gis.properties["publicKeyFingerprint"]
+    validated = collab.validate_invitation_response(response_file)
+    assert validated == {"success": True, "guestKeyFingerprint": guest_fingerprint}
     assert collab.import_invitation_response(response_file) == {"success": True}
 
     # participants (on the host): the host itself, then the guest, in the REST reference's shape.

@@ -21,7 +21,10 @@
 //! serde writes a struct's fields in order).
 //!
 //! Checking a signature is the caller's: this module is given a `verify(public_key, message, signature)` and
-//! does no I/O.
+//! does no I/O. A signature shows only that the key in the file signed it; [`confirm_key`] decides, from what the
+//! caller fetched and stored, whether that key is the named portal's (published by it, pinned, or confirmed by
+//! the administrator's [`KeyFingerprint`]). Portal URLs in files must be https, and an invitation's expiry at most
+//! what a host gives ([`MAX_EXPIRATION_HOURS`]).
 
 use std::fmt;
 
@@ -42,6 +45,8 @@ pub const DEFAULT_EXPIRATION_HOURS: i64 = 24;
 pub const MAX_EXPIRATION_HOURS: i64 = 24 * 30;
 /// `refresh` gives a live invitation this long again (the seed's 72 hours).
 pub const REFRESH_HOURS: i64 = 72;
+/// How far ahead of the guest's clock the host's may be when the guest caps a file's expiry.
+pub const CLOCK_SKEW_MINUTES: i64 = 5;
 
 /// Why a collaboration input, an invitation file or a response was refused. Each says what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,6 +65,31 @@ pub enum CollaborationError {
     NotLive(&'static str),
     #[error("The response does not answer a live invitation of this collaboration.")]
     UnknownResponse,
+    /// The file's key is not the one its portal publishes: altered and re-signed, or forged.
+    #[error(
+        "The {what}'s key (fingerprint {file}) is not the key {portal} publishes (fingerprint {published}): the file \
+         was not signed by that portal."
+    )]
+    NotPublishedKey { what: &'static str, portal: String, file: String, published: String },
+    /// The other portal could not be asked for its key, and no fingerprint confirmed it.
+    #[error(
+        "The {what}'s key could not be confirmed: {why}. Ask that portal's administrator for the fingerprint of its \
+         key (portals/self shows it as publicKeyFingerprint) and pass it as {parameter}; this file's key has \
+         fingerprint {file}."
+    )]
+    Unconfirmed { what: &'static str, why: String, parameter: &'static str, file: String },
+    /// The administrator's fingerprint is not the file's key's.
+    #[error(
+        "{parameter} {given} is not the fingerprint of the {what}'s key ({file}): the file was not signed by that key."
+    )]
+    FingerprintMismatch { what: &'static str, parameter: &'static str, given: String, file: String },
+    /// This portal already knows another key for that portal, from an earlier collaboration.
+    #[error(
+        "{portal} was pinned with the key of fingerprint {pinned} when this portal first collaborated with it; the \
+         {what} is signed with another key ({file}). Remove that portal from the collaborations that know it before \
+         trusting a new key."
+    )]
+    KeyChanged { what: &'static str, portal: String, pinned: String, file: String },
 }
 
 fn invalid(message: impl Into<String>) -> CollaborationError {
@@ -204,6 +234,11 @@ impl PortalUrl {
         &self.0
     }
 
+    /// Whether it is an `https://` URL: every portal URL in a file must be, whatever a local server allows.
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
     /// The host name, as the invitation file's name uses it (`collaboration-<host>.invite`).
     pub fn host(&self) -> String {
         url::Url::parse(&self.0).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default()
@@ -346,6 +381,20 @@ pub struct Collaboration {
 impl Collaboration {
     /// The collaboration as a guest keeps it once it accepted `request`, with `contact` as its own contact.
     pub fn joined(request: &InvitationRequest, contact: Contact, now: Timestamp) -> Result<Self, CollaborationError> {
+        Self::joining(request, Some(contact), now)
+    }
+
+    /// Whether `request` could be joined: every check [`Collaboration::joined`] makes of it, for validating a file
+    /// without accepting it.
+    pub fn check_joinable(request: &InvitationRequest, now: Timestamp) -> Result<(), CollaborationError> {
+        Self::joining(request, None, now).map(|_| ())
+    }
+
+    fn joining(
+        request: &InvitationRequest,
+        contact: Option<Contact>,
+        now: Timestamp,
+    ) -> Result<Self, CollaborationError> {
         let host_contact =
             Contact::parse(&request.contact_firstname, &request.contact_lastname, &request.contact_email_address)?;
         Ok(Self {
@@ -370,7 +419,7 @@ impl Collaboration {
                     description: w.collaboration_workspace_description.chars().take(MAX_DESCRIPTION_CHARS).collect(),
                 })
                 .collect(),
-            guest_contact: Some(contact),
+            guest_contact: contact,
             created: now,
             modified: now,
             version: 1,
@@ -559,8 +608,19 @@ pub fn open_invitation(
     if !verify(&request.public_key, payload.as_bytes(), &signature) {
         return Err(CollaborationError::BadSignature("invitation file"));
     }
+    if !request.host_portal_url.is_https() {
+        return Err(invalid("The invitation file's hostPortalUrl must be an https:// URL."));
+    }
     if now.millis() >= request.expiration {
         return Err(CollaborationError::Expired(Timestamp::from_millis(request.expiration).to_rfc3339()));
+    }
+    // The host never issues a file valid longer than its cap (a refresh gives less): a longer one is not its.
+    let latest = now.plus_minutes(MAX_EXPIRATION_HOURS.max(REFRESH_HOURS) * 60 + CLOCK_SKEW_MINUTES);
+    if request.expiration > latest.millis() {
+        return Err(invalid(format!(
+            "The invitation file expires at {}, more than the {MAX_EXPIRATION_HOURS} hours a host may give it.",
+            Timestamp::from_millis(request.expiration).to_rfc3339()
+        )));
     }
     if &request.guest_portal_url != this_portal {
         return Err(CollaborationError::OtherGuest {
@@ -579,7 +639,105 @@ pub fn open_response(file: &str, verify: Verify<'_>) -> Result<InvitationRespons
     if !verify(&response.public_key, payload.as_bytes(), &signature) {
         return Err(CollaborationError::BadSignature("response file"));
     }
+    if !response.guest_portal_url.is_https() {
+        return Err(invalid("The response file's guestPortalUrl must be an https:// URL."));
+    }
     Ok(response)
+}
+
+/// The SHA-256 of a portal's public key (its DER SubjectPublicKeyInfo), written as 64 lower-case hex digits: what
+/// two administrators compare out of band when one portal cannot reach the other. Read leniently (upper case,
+/// and `:` or space between digits, are accepted), written one way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFingerprint(String);
+
+impl KeyFingerprint {
+    /// The fingerprint of a key as files and `portals/self` carry it (base64 DER); `None` when it is not base64.
+    pub fn of_key(public_key_base64: &str) -> Option<Self> {
+        use base64::Engine as _;
+        use sha2::{Digest as _, Sha256};
+        let der = base64::engine::general_purpose::STANDARD.decode(public_key_base64.trim()).ok()?;
+        Some(Self(Sha256::digest(&der).iter().map(|b| format!("{b:02x}")).collect()))
+    }
+
+    /// An administrator's `parameter`: 64 hex digits, optionally separated by `:` or spaces.
+    pub fn parse(parameter: &str, value: &str) -> Result<Self, CollaborationError> {
+        let digits: String = value.chars().filter(|c| *c != ':' && *c != ' ').collect();
+        if value.len() > 200 || digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid(format!(
+                "{parameter} must be the SHA-256 of the portal's key: 64 hexadecimal digits (':' between pairs allowed)."
+            )));
+        }
+        Ok(Self(digits.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What is known of the key that signed a file (`what`) from the portal at `portal`, for [`confirm_key`].
+pub struct KeyEvidence<'a> {
+    pub what: &'static str,
+    /// The parameter that carries the administrator's fingerprint (`hostKeyFingerprint`, `guestKeyFingerprint`).
+    pub parameter: &'static str,
+    pub portal: &'a PortalUrl,
+    /// The key the file carries (its signature was checked with it).
+    pub file_key: &'a str,
+    /// The key that portal publishes, or why it could not be asked.
+    pub published: Result<&'a str, &'a str>,
+    /// The fingerprint the administrator passed, if any.
+    pub fingerprint: Option<&'a KeyFingerprint>,
+    /// The key this portal recorded for that portal when they first collaborated, if they did.
+    pub pinned: Option<&'a str>,
+}
+
+/// Decides whether a file's key is its portal's: a fingerprint the administrator passed must be the file key's;
+/// a key pinned earlier must be the same key; and the portal must publish that key, unless it could not be asked
+/// and the fingerprint confirmed it. The file key's fingerprint, when it is.
+pub fn confirm_key(evidence: &KeyEvidence<'_>) -> Result<KeyFingerprint, CollaborationError> {
+    let KeyEvidence { what, parameter, portal, file_key, published, fingerprint, pinned } = *evidence;
+    let file = KeyFingerprint::of_key(file_key)
+        .ok_or_else(|| CollaborationError::BadFile(what, "its publicKey is not base64".into()))?;
+    if let Some(given) = fingerprint.filter(|given| **given != file) {
+        return Err(CollaborationError::FingerprintMismatch {
+            what,
+            parameter,
+            given: given.to_string(),
+            file: file.to_string(),
+        });
+    }
+    // A pinned key that is not base64 (never written so) counts as another key.
+    let pinned = pinned.map(|k| KeyFingerprint::of_key(k).unwrap_or(KeyFingerprint(String::new())));
+    if let Some(pinned) = pinned.filter(|pinned| *pinned != file) {
+        return Err(CollaborationError::KeyChanged {
+            what,
+            portal: portal.to_string(),
+            pinned: pinned.to_string(),
+            file: file.to_string(),
+        });
+    }
+    match published {
+        Ok(key) => match KeyFingerprint::of_key(key) {
+            Some(published) if published == file => Ok(file),
+            published => Err(CollaborationError::NotPublishedKey {
+                what,
+                portal: portal.to_string(),
+                file: file.to_string(),
+                published: published.map(|p| p.to_string()).unwrap_or_else(|| "none: not base64".into()),
+            }),
+        },
+        Err(_) if fingerprint.is_some() => Ok(file),
+        Err(why) => {
+            Err(CollaborationError::Unconfirmed { what, why: why.to_owned(), parameter, file: file.to_string() })
+        }
+    }
 }
 
 /// A host's invitation of a guest portal into a collaboration.
@@ -715,11 +873,18 @@ impl CollaborationInvitation {
         Ok(next)
     }
 
-    /// A refreshed request to sign: a new nonce (so the old file and any response to it die) and 72 hours more.
-    pub fn refresh_request(&self, now: Timestamp) -> Result<(InvitationRequest, Secret), CollaborationError> {
+    /// A refreshed request to sign: a new nonce (so the old file and any response to it die) and 72 hours more,
+    /// carrying `public_key`, the key that signs it now (which is not the first file's if the portal's key changed
+    /// since: a file must carry the key that signed it).
+    pub fn refresh_request(
+        &self,
+        public_key: String,
+        now: Timestamp,
+    ) -> Result<(InvitationRequest, Secret), CollaborationError> {
         self.require(InvitationStatus::Created)?;
         let nonce = Secret::generate();
         let mut request = self.request.clone();
+        request.public_key = public_key;
         request.expiration = now.plus_minutes(REFRESH_HOURS * 60).millis();
         request.nonce = nonce.expose().to_owned();
         Ok((request, nonce))
@@ -916,6 +1081,74 @@ mod tests {
         }
     }
 
+    /// Signs `request` anew with `key`, as a forger who changed it would.
+    fn resign(request: &InvitationRequest, key: &str) -> String {
+        let mut request = request.clone();
+        request.public_key = key.into();
+        let payload = serde_json::to_string(&request).unwrap();
+        signed_file("invitationRequest", &payload, &fake_sign(key, payload.as_bytes()))
+    }
+
+    #[test]
+    fn the_guest_refuses_an_http_host_and_a_longer_expiry_than_a_host_gives() {
+        let c = collaboration();
+        let (_, _, file) = invite(&c);
+        let guest = url("https://guest.example");
+        let request = open_invitation(&file, &guest, T0, &fake_verify).unwrap();
+        let mut http = request.clone();
+        http.host_portal_url = PortalUrl::parse("url", "http://host.example", true).unwrap();
+        let refused = open_invitation(&resign(&http, "forger"), &guest, T0, &fake_verify);
+        assert!(matches!(&refused, Err(CollaborationError::Invalid(m)) if m.contains("https")), "{refused:?}");
+        let mut long = request.clone();
+        long.expiration = T0.plus_minutes(31 * 365 * 24 * 60).millis();
+        let refused = open_invitation(&resign(&long, "forger"), &guest, T0, &fake_verify);
+        assert!(matches!(&refused, Err(CollaborationError::Invalid(m)) if m.contains("hours")), "{refused:?}");
+        let mut longest = request;
+        longest.expiration = T0.plus_minutes(MAX_EXPIRATION_HOURS * 60).millis();
+        assert!(open_invitation(&resign(&longest, "host-key"), &guest, T0, &fake_verify).is_ok(), "the cap itself");
+    }
+
+    #[test]
+    fn a_key_is_confirmed_only_by_its_portal_or_its_fingerprint_and_never_changes_once_pinned() {
+        let portal = url("https://host.example");
+        let (key, other) = ("AAAA", "BBBB");
+        let fingerprint = KeyFingerprint::of_key(key).unwrap();
+        let wrong = KeyFingerprint::of_key(other).unwrap();
+        let evidence = |published, fingerprint, pinned| KeyEvidence {
+            what: "invitation file",
+            parameter: "hostKeyFingerprint",
+            portal: &portal,
+            file_key: key,
+            published,
+            fingerprint,
+            pinned,
+        };
+        assert_eq!(confirm_key(&evidence(Ok(key), None, None)), Ok(fingerprint.clone()));
+        assert!(matches!(
+            confirm_key(&evidence(Ok(other), None, None)),
+            Err(CollaborationError::NotPublishedKey { .. })
+        ));
+        assert!(matches!(confirm_key(&evidence(Err("down"), None, None)), Err(CollaborationError::Unconfirmed { .. })));
+        assert_eq!(confirm_key(&evidence(Err("down"), Some(&fingerprint), None)), Ok(fingerprint.clone()));
+        for published in [Ok(key), Err("down")] {
+            assert!(matches!(
+                confirm_key(&evidence(published, Some(&wrong), None)),
+                Err(CollaborationError::FingerprintMismatch { .. })
+            ));
+            assert!(matches!(
+                confirm_key(&evidence(published, Some(&fingerprint), Some(other))),
+                Err(CollaborationError::KeyChanged { .. })
+            ));
+        }
+        assert_eq!(confirm_key(&evidence(Ok(key), None, Some(key))), Ok(fingerprint.clone()));
+        let upper = fingerprint.as_str().to_ascii_uppercase();
+        let spelled: Vec<&str> = (0..32).map(|i| &upper[i * 2..i * 2 + 2]).collect();
+        assert_eq!(KeyFingerprint::parse("p", &spelled.join(":")), Ok(fingerprint));
+        for bad in ["", "abc", &"g".repeat(64), &"a".repeat(65)] {
+            assert!(KeyFingerprint::parse("p", bad).is_err(), "{bad}");
+        }
+    }
+
     fn response_to(request: &InvitationRequest, nonce: &str, from: &str) -> InvitationResponse {
         InvitationResponse {
             invitation_id: request.id,
@@ -953,7 +1186,7 @@ mod tests {
             Err(CollaborationError::NotLive("host_invalidated"))
         );
         assert!(matches!(invitation.import(&read, invitation.expiration), Err(CollaborationError::Expired(_))));
-        let (fresh, fresh_nonce) = invitation.refresh_request(T0.plus_minutes(60)).unwrap();
+        let (fresh, fresh_nonce) = invitation.refresh_request("host-key".into(), T0.plus_minutes(60)).unwrap();
         assert_eq!(fresh.expiration, T0.plus_minutes(60 + REFRESH_HOURS * 60).millis());
         let refreshed = invitation.refreshed(fresh, "sig".into(), &fresh_nonce, "sealed".into(), T0.plus_minutes(60));
         assert_eq!(

@@ -2,6 +2,8 @@
 //! read (no token): other portals check this portal's files with it. With a valid token it also names the caller
 //! as `user`, which is how Esri's client learns who it is signed in as (it then reads `community/users/{name}`).
 //! `portalName` is what clients tell ArcGIS Online apart by; `portalMode` says this is one organisation's portal.
+//! `publicKeyFingerprint` is the key's SHA-256, which an administrator passes to another portal that cannot reach
+//! this one.
 
 use std::sync::Arc;
 
@@ -10,6 +12,7 @@ use lambda_http::http::StatusCode;
 use serde::Serialize;
 
 use crate::app::App;
+use crate::domain::collaboration::KeyFingerprint;
 use crate::http::{arcgis, request};
 use crate::ops::Answer;
 
@@ -26,6 +29,9 @@ struct PortalSelf {
     version: &'static str,
     current_version: &'static str,
     public_key: String,
+    /// The SHA-256 of `public_key`'s DER, in the form `hostKeyFingerprint` / `guestKeyFingerprint` take: what an
+    /// administrator reads out to another portal's when that one cannot reach this portal.
+    public_key_fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     user: Option<serde_json::Value>,
 }
@@ -34,6 +40,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let r = super::read(&app, &req).await?;
     // Public: a request without a (valid) token is answered too, without `user`.
     let caller = request::principal(&req, &app.config.claims).ok();
+    let public_key = app.signer.public_key().await?.to_base64();
     let body = PortalSelf {
         id: r.portal.id.to_string(),
         name: r.portal.name.clone(),
@@ -44,7 +51,8 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         is_portal: true,
         version: env!("CARGO_PKG_VERSION"),
         current_version: super::CURRENT_VERSION,
-        public_key: app.signer.public_key().await?.to_base64(),
+        public_key_fingerprint: KeyFingerprint::of_key(&public_key).map(|f| f.to_string()).unwrap_or_default(),
+        public_key,
         user: caller.map(|caller| super::user_body(r.portal, &caller)),
     };
     Ok(arcgis::answer(r.format, StatusCode::OK, "Portal", &body))

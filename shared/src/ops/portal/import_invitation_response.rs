@@ -1,6 +1,8 @@
-//! `POST .../collaborations/{collaborationId}/importInvitationResponse` `invitationResponseFile`: the host imports
-//! a guest's signed response: only for a live invitation of this collaboration that it issued, with that
-//! invitation's current nonce, from the portal it invited, and once. The guest is then an active participant.
+//! `POST .../collaborations/{collaborationId}/importInvitationResponse` `invitationResponseFile`, optionally
+//! `guestKeyFingerprint`: the host imports a guest's signed response: only for a live invitation of this
+//! collaboration that it issued, with that invitation's current nonce, from the portal it invited, signed with the
+//! key that portal publishes at the invited URL and this portal pinned for it (or, that portal unreachable, the
+//! `guestKeyFingerprint` given), and once. The guest is then an active participant, its key pinned.
 
 use std::sync::Arc;
 
@@ -10,7 +12,8 @@ use lambda_http::http::StatusCode;
 use super::wire::SUCCESS;
 use crate::app::App;
 use crate::domain::collaboration::{
-    Collaboration, CollaborationError, CollaborationInvitation, Contact, Participant, Portal, Side, open_response,
+    Collaboration, CollaborationError, CollaborationInvitation, Contact, KeyFingerprint, Participant, Portal, Side,
+    open_response,
 };
 use crate::http::{ApiError, arcgis};
 use crate::ops::Answer;
@@ -19,7 +22,7 @@ use crate::store::StoreError;
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let r = super::read_as_admin(&app, &req).await?;
     let c = super::hosted(&app, &req).await?;
-    let (invitation, imported, guest) = check(&app, &c, &r.params).await?;
+    let Checked { invitation, imported, guest, .. } = check(&app, &c, &r.params).await?;
     match app.store.update_collaboration_invitation(&imported, invitation.version, Some(&guest)).await {
         Ok(()) => Ok(arcgis::answer(r.format, StatusCode::OK, "Response imported", &SUCCESS)),
         Err(StoreError::Conflict) => Err(ApiError::Conflict("The response was imported by another request.".into())),
@@ -30,13 +33,25 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     }
 }
 
-/// Reads and checks the response against the invitation it answers: the invitation as read, as it would be once
-/// imported, and the participant the import adds. Shared with `validate_invitation_response`.
+/// A response checked against the invitation it answers.
+pub(super) struct Checked {
+    /// The invitation as read.
+    pub invitation: CollaborationInvitation,
+    /// The invitation as it is once imported.
+    pub imported: CollaborationInvitation,
+    /// The participant the import adds.
+    pub guest: Participant,
+    /// The fingerprint of the guest's key.
+    pub fingerprint: KeyFingerprint,
+}
+
+/// Reads and checks the response against the invitation it answers, and its key against the guest's published and
+/// pinned one. Shared with `validate_invitation_response`.
 pub(super) async fn check(
     app: &App,
     c: &Collaboration,
     params: &crate::http::arcgis::Params,
-) -> Result<(CollaborationInvitation, CollaborationInvitation, Participant), ApiError> {
+) -> Result<Checked, ApiError> {
     let file = super::file_param(params, "invitationResponseFile", "invitationResponseJSON")?;
     let response = open_response(file, &super::verifies)?;
     if response.collaboration_id != c.id {
@@ -49,6 +64,16 @@ pub(super) async fn check(
         .ok_or(ApiError::from(CollaborationError::UnknownResponse))?;
     let now = app.clock.now();
     let imported = invitation.import(&response, now)?;
+    // The URL the host invited (which `import` found the response names), not one the file could choose.
+    let fingerprint = super::confirm_signer(
+        app,
+        params,
+        "response file",
+        "guestKeyFingerprint",
+        &invitation.guest_portal_url,
+        &response.public_key,
+    )
+    .await?;
     let contact =
         Contact::parse(&response.contact_firstname, &response.contact_lastname, &response.contact_email_address)?;
     let guest = Participant {
@@ -66,5 +91,5 @@ pub(super) async fn check(
         joined: now,
         sealed_nonce: None,
     };
-    Ok((invitation, imported, guest))
+    Ok(Checked { invitation, imported, guest, fingerprint })
 }

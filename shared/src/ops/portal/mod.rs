@@ -1,7 +1,18 @@
 //! The portal-to-portal collaboration operations (the ArcGIS dialect), under `/sharing/rest/portals/{portalId}`.
 //! Each is its own module, re-exported from [`crate::ops`] as every operation is; this module holds what they
 //! share: this portal's identity, the caller's role, parameters and format, reading a collaboration, checking
-//! signatures, and the dialect's paging.
+//! signatures, pinning the other portal's key, and the dialect's paging.
+//!
+//! ## Whose key signed a file
+//!
+//! A file carries the key that signed it, so its signature alone shows only that someone holding *a* key wrote
+//! it. [`confirm_signer`] ties that key to the portal the file names: the guest asks the host's `portals/self`
+//! (at the file's `hostPortalUrl`), the host asks the guest's (at the URL it invited), through
+//! [`crate::portal_keys`], and the key must be the published one. A portal that cannot be reached leaves the key
+//! unconfirmed (a 400) unless the administrator passes its SHA-256 fingerprint, learnt out of band
+//! (`hostKeyFingerprint`, `guestKeyFingerprint`); a fingerprint that is not the file key's is refused even when the
+//! portal answers. The key is then pinned: the participant records it, and any later file from that portal URL
+//! signed with another key is refused (a 409), even if the portal now publishes that other key.
 //!
 //! One deployment is one portal ([`crate::app::Config::portal`]); `{portalId}` is its id or `self`. Every
 //! operation but the portal's own description needs a `PortalAdministrator`.
@@ -41,8 +52,8 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::domain::collaboration::{
-    Collaboration, CollaborationError, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Portal,
-    Side,
+    Collaboration, CollaborationError, CollaborationId, CollaborationInvitation, CollaborationInvitationId,
+    KeyEvidence, KeyFingerprint, Portal, PortalUrl, Side, confirm_key,
 };
 use crate::domain::{Principal, Role, Secret};
 use crate::http::arcgis::{self, Format, Params};
@@ -120,7 +131,7 @@ pub(crate) fn user_body(portal: &Portal, caller: &Principal) -> serde_json::Valu
 impl From<CollaborationError> for ApiError {
     fn from(e: CollaborationError) -> Self {
         match e {
-            CollaborationError::NotLive(_) => Self::Conflict(e.to_string()),
+            CollaborationError::NotLive(_) | CollaborationError::KeyChanged { .. } => Self::Conflict(e.to_string()),
             _ => Self::BadRequest(e.to_string()),
         }
     }
@@ -197,6 +208,44 @@ pub(crate) fn verifies(public_key: &str, message: &[u8], signature: &str) -> boo
     let Ok(key) = PublicKey::from_base64(public_key) else { return false };
     let Ok(signature) = STANDARD.decode(signature.trim()) else { return false };
     key.verify(message, &signature)
+}
+
+/// The key this portal recorded for the portal at `url` when they first collaborated: the `public_key` of a
+/// participant with that URL in any of its collaborations (the host on a guest, the guests on a host).
+async fn pinned_key(app: &App, url: &PortalUrl) -> Result<Option<String>, ApiError> {
+    for collaboration in app.store.list_collaborations().await? {
+        let participants = app.store.list_participants(collaboration.id).await?;
+        if let Some(known) = participants.into_iter().find(|p| &p.portal.url == url) {
+            return Ok(Some(known.public_key));
+        }
+    }
+    Ok(None)
+}
+
+/// Confirms that `file_key`, which signed the `what` (its signature already checked), is the key of the portal at
+/// `portal`: the administrator's fingerprint (`parameter`, if given), the key pinned for that portal (if any) and
+/// the key it publishes must all agree (see the module's doc). The key's fingerprint, when they do.
+pub(crate) async fn confirm_signer(
+    app: &App,
+    params: &Params,
+    what: &'static str,
+    parameter: &'static str,
+    portal: &PortalUrl,
+    file_key: &str,
+) -> Result<KeyFingerprint, ApiError> {
+    let fingerprint = params.get(parameter).map(|v| KeyFingerprint::parse(parameter, v)).transpose()?;
+    let pinned = pinned_key(app, portal).await?;
+    let published = app.portal_keys.published_key(portal).await;
+    let evidence = KeyEvidence {
+        what,
+        parameter,
+        portal,
+        file_key,
+        published: published.as_deref().map_err(|e| e.0.as_str()),
+        fingerprint: fingerprint.as_ref(),
+        pinned: pinned.as_deref(),
+    };
+    Ok(confirm_key(&evidence)?)
 }
 
 /// The invitation's nonce, unsealed.
