@@ -135,13 +135,14 @@ fn decode_cursor(token: &str) -> Result<Cursor, ApiError> {
 
 /// The URL of the next page: this path with the same `count` and the next cursor.
 ///
-/// It keeps the request's other parameters (a filter such as `State=Accepted` must hold on every page), in their
-/// order, and replaces `skip`, `count` and `continuationToken` (the cursor already counts what was skipped).
-pub fn next_page_url(req: &Request, page: &PageRequest, next: Option<&Cursor>) -> Option<String> {
+/// It keeps the request's `filters` (the parameters the list reads: `State=Accepted` must hold on every page), in
+/// their order, and replaces `skip`, `count` and `continuationToken` (the cursor already counts what was skipped).
+/// Anything else the caller sent is not echoed back: the link is ours, not a mirror of the caller's input.
+pub fn next_page_url(req: &Request, page: &PageRequest, next: Option<&Cursor>, filters: &[&str]) -> Option<String> {
     let cursor = next?;
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     let sent = url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes());
-    for (name, value) in sent.filter(|(name, _)| !matches!(name.as_ref(), "skip" | "count" | "continuationToken")) {
+    for (name, value) in sent.filter(|(name, _)| filters.contains(&name.as_ref())) {
         query.append_pair(&name, &value);
     }
     query.append_pair("count", &page.count.to_string()).append_pair("continuationToken", &encode_cursor(cursor));
@@ -255,13 +256,19 @@ mod tests {
     #[test]
     fn the_next_page_keeps_the_filters_and_replaces_the_paging() {
         let mut event = event_with(serde_json::json!({}));
-        event["rawQueryString"] = "State=Accepted&skip=5&count=2&continuationToken=old&Q=a+b%26c".into();
+        event["rawQueryString"] = "State=Accepted&skip=5&count=2&continuationToken=old&Q=a+b%26c&nun=%3E".into();
         let req = lambda_http::request::from_str(&event.to_string()).unwrap();
         let page = PageRequest { skip: 5, count: 2, after: None };
         let cursor = Cursor { sort: "000001700000000000#abc".into() };
-        let url = next_page_url(&req, &page, Some(&cursor)).unwrap();
+        let url = next_page_url(&req, &page, Some(&cursor), &["State", "Q"]).unwrap();
         assert_eq!(url, format!("/x?State=Accepted&Q=a+b%26c&count=2&continuationToken={}", encode_cursor(&cursor)));
-        assert_eq!(next_page_url(&req, &page, None), None, "the last page has none");
+        let unfiltered = next_page_url(&req, &page, Some(&cursor), &[]).unwrap();
+        assert_eq!(
+            unfiltered,
+            format!("/x?count=2&continuationToken={}", encode_cursor(&cursor)),
+            "nothing else echoed"
+        );
+        assert_eq!(next_page_url(&req, &page, None, &["State"]), None, "the last page has none");
     }
 
     #[test]

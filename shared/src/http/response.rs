@@ -41,9 +41,16 @@ fn with_body(status: StatusCode, content_type: &'static str, text: String) -> Re
     response
 }
 
-/// A page of a list: 200 with `items`, and `Link: <next>; rel="next"` when more follow `next`.
-pub fn page<T: Serialize>(req: &Request, paging: &PageRequest, next: Option<&Cursor>, items: &T) -> Response<Body> {
-    with_next_link(json(StatusCode::OK, items), super::request::next_page_url(req, paging, next))
+/// A page of a list: 200 with `items`, and `Link: <next>; rel="next"` when more follow `next`, keeping the
+/// request's `filters` (the query parameters the list reads besides paging).
+pub fn page<T: Serialize>(
+    req: &Request,
+    paging: &PageRequest,
+    next: Option<&Cursor>,
+    filters: &[&str],
+    items: &T,
+) -> Response<Body> {
+    with_next_link(json(StatusCode::OK, items), super::request::next_page_url(req, paging, next, filters))
 }
 
 /// Adds `Link: <next>; rel="next"` when there is a next page.

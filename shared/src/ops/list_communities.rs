@@ -20,5 +20,5 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let ids: Vec<_> = page.items.iter().map(|m| m.community_id).collect();
     let communities: HashMap<_, _> = app.store.get_communities(&ids).await?.into_iter().map(|c| (c.id, c)).collect();
     let body: Vec<_> = ids.iter().filter_map(|id| communities.get(id)).map(CommunityBody::summary).collect();
-    Ok(response::page(&req, &paging, page.next.as_ref(), &body))
+    Ok(response::page(&req, &paging, page.next.as_ref(), &[], &body))
 }

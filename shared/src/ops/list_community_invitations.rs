@@ -17,5 +17,5 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let paging = request::paging(&req)?;
     let page = as_member(&app, id, &caller, app.store.list_community_invitations(id, &paging)).await?;
     let body = CommunityInvitation::list(&page.items, app.clock.now());
-    Ok(response::page(&req, &paging, page.next.as_ref(), &body))
+    Ok(response::page(&req, &paging, page.next.as_ref(), &[], &body))
 }

@@ -19,5 +19,5 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let paging = request::paging(&req)?;
     let page = as_member(&app, id, &caller, app.store.list_members(id, &paging)).await?;
     let body = CommunityTenant::list(&page.items);
-    Ok(response::page(&req, &paging, page.next.as_ref(), &body))
+    Ok(response::page(&req, &paging, page.next.as_ref(), &[], &body))
 }

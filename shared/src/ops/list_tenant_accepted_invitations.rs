@@ -22,5 +22,5 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     }
     let page = app.store.list_accepted_invitations(&tenant, &paging).await?;
     let body = CommunityInvitation::list(&page.items, app.clock.now());
-    Ok(response::page(&req, &paging, page.next.as_ref(), &body))
+    Ok(response::page(&req, &paging, page.next.as_ref(), &[], &body))
 }

@@ -29,5 +29,5 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let filter = UserInvitationFilter { inviter, state, now };
     let page = app.store.list_user_invitations(&caller.tenant, &filter, &paging).await?;
     let body: Vec<_> = page.items.iter().map(|i| UserInvitationBody::new(i, now)).collect();
-    Ok(response::page(&req, &paging, page.next.as_ref(), &body))
+    Ok(response::page(&req, &paging, page.next.as_ref(), &["State"], &body))
 }
