@@ -515,10 +515,12 @@ async fn the_local_server_writes_each_email_as_an_eml_whose_link_works() {
     assert_eq!(listed[0]["DeliveryState"], "sent", "{listed}");
     assert_eq!(listed[0]["DeliveryFailureReason"], Value::Null);
 
-    // Accepting tells the community: the inviting admin and the community's contact, in one message.
+    // Accepting (by the recipient: the link alone does not accept) tells the community: the inviting admin and the
+    // community's contact, in one message.
+    let recipient = key.mint(&TokenClaims::new("tenant-guest", "bob@guest.example", &["TenantAdministrator"]));
     let answer = http
         .put(format!("{api}/communityinvitations/{invitation}"))
-        .bearer_auth(&stranger)
+        .bearer_auth(&recipient)
         .header("Invitation-Token", token)
         .json(&json!({"Action": "Accept", "ContactEmail": "ops@guest.example"}))
         .send()
@@ -580,7 +582,12 @@ async fn the_sample_stream_event_sends_the_acceptance_notice_once() {
     let messages = eml::messages(&dir, 1).await;
     assert_eq!(messages.len(), 1, "the lock's removal and the new membership send nothing; the change sends once");
     assert_eq!(eml::header(&messages[0], "To"), "admin@owner.example.com");
-    assert_eq!(eml::header(&messages[0], "Subject"), "tenant-guest Inc accepted the invitation to Shared Operations");
+    // Named by its verified address and tenant id; the claimed tenant name only in the body, marked as a claim.
+    assert_eq!(
+        eml::header(&messages[0], "Subject"),
+        "bob@guest.example for tenant tenant-guest accepted the invitation to Shared Operations"
+    );
+    assert!(eml::text_part(&messages[0]).contains("\"tenant-guest Inc\", a name rsvp has not verified"));
     assert_eq!(delivery(store.as_ref(), &invitation).await.state, DeliveryState::Sent);
     std::fs::remove_dir_all(&dir).ok();
 }

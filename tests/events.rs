@@ -37,9 +37,9 @@ use rsvp::domain::collaboration::{
     WorkspaceId, signed_file,
 };
 use rsvp::domain::{
-    Community, CommunityId, CountChange, Email, FixedClock, HistoryEntry, Invitation, InvitationId, LockEffect,
-    MemberStatus, Membership, MembershipEffect, Principal, Role, Secret, SettingsChange, StoredState, TenantId,
-    Timestamp, Transition, UserId, UserInvitation, UserInvitationState, UserReadState, UserSettings,
+    AcceptFrom, Community, CommunityId, CountChange, Email, FixedClock, HistoryEntry, Invitation, InvitationId,
+    LockEffect, MemberStatus, Membership, MembershipEffect, Principal, Role, Secret, SettingsChange, StoredState,
+    TenantId, Timestamp, Transition, UserId, UserInvitation, UserInvitationState, UserReadState, UserSettings,
 };
 use rsvp::routes::{Kind, ROUTES, Route};
 use rsvp::sign::{LOCAL_KEY_FILE, LocalSigner, PublicKey, Signer};
@@ -165,6 +165,7 @@ fn community() -> Community {
         created: NOW.plus_days(-30),
         open_invitations: 0,
         members: 1,
+        accept_from: AcceptFrom::Recipient,
     }
 }
 
@@ -206,6 +207,7 @@ fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> In
         inviter_email: None,
         // Stored before the outbox existed: the answers show no delivery.
         delivery: None,
+        accept_from: AcceptFrom::Recipient,
     }
 }
 

@@ -184,7 +184,8 @@ async fn the_page_shows_the_invitation_with_every_value_escaped() {
     for shown in [from.as_str(), GUEST.1, "InvitationCreated", "ops@owner.example", "Decline invitation"] {
         assert!(page.body.contains(shown), "the page shows {shown}: {}", page.body);
     }
-    // Accept continues to the product's sign-in with the invitation and its secret.
+    // Accept continues to the product's sign-in with the invitation and its secret, for the recipient's address.
+    assert!(page.body.contains(&format!("signed in as {}, accepts", GUEST.1)), "{}", page.body);
     let token = token_of(&link);
     assert!(page.body.contains(&format!("href=\"{SIGN_IN}?invitation={id}&#38;token={token}\"")), "{}", page.body);
     // The form posts back to the page's own path, relative to it.
@@ -256,6 +257,53 @@ async fn a_link_holder_declines_without_signing_in_and_the_api_sees_it() {
     let (status, body) =
         app.api(Method::POST, &path, &app.admin(OWNER), Some(json!({"InvitationRecipient": GUEST.1}))).await;
     assert_eq!(status, StatusCode::CREATED, "declining released the pending-invitation lock: {body}");
+}
+
+/// A stolen link opens the page and declines, but accepting needs the recipient's verified address: another
+/// tenant's administrator presenting the secret to the API is refused, the page still works, and then declines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stolen_link_declines_but_never_accepts() {
+    let app = TestApp::spawn().await;
+    let (community, id, link) = app.invitation("Shared Operations").await;
+    let mut claims = TokenClaims::new("tenant-other", "eve@other.example", &["TenantAdministrator"]);
+    claims.tenant_name = Some("t2 Guest Corp".into());
+    let stranger = app.key.mint(&claims);
+    let accepted = app
+        .http
+        .put(format!("{}{BASE}/communityinvitations/{id}", app.url))
+        .bearer_auth(&stranger)
+        .header("Invitation-Token", token_of(&link))
+        .json(&json!({"Action": "Accept", "ContactEmail": "ops@other.example"}))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(accepted.status(), StatusCode::FORBIDDEN);
+    let reason: Value = accepted.json().await.expect("an error body");
+    assert!(!reason.to_string().contains(GUEST.1), "{reason}");
+    assert_eq!(app.state(&community, &id).await, "InvitationCreated");
+    // The page is as it was, and the page's Accept is no way round it: it accepts no community invitation.
+    let page = app.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let refused = app.post(&format!("/invite/{id}"), FORM, format!("token={}&action=accept", token_of(&link))).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(app.state(&community, &id).await, "InvitationCreated");
+    let declined = app.post(&format!("/invite/{id}"), FORM, format!("token={}&action=decline", token_of(&link))).await;
+    assert_eq!(declined.status, StatusCode::OK, "{}", declined.body);
+    assert_eq!(app.state(&community, &id).await, "InvitationDeclined");
+}
+
+/// An invitation that admits the recipient's domain says so on its page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_wide_invitation_says_whose_sign_in_accepts() {
+    let app = TestApp::spawn().await;
+    let (community, _, _) = app.invitation("Shared Operations").await;
+    let path = format!("/communities/{community}/invitations");
+    let body = json!({"InvitationRecipient": "carol@guest.example", "AcceptFrom": "RecipientDomain"});
+    let (status, created) = app.api(Method::POST, &path, &app.admin(OWNER), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let page = app.get(created["InvitationUrl"].as_str().expect("the link")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("signed in with an address at guest.example, accepts"), "{}", page.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,9 +9,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use rsvp::domain::{
-    Action, CLAIM_STALE_MINUTES, Claimed, Community, CommunityId, CommunityInput, DeliveryOutcome, DeliveryState,
-    Email, Invitation, InvitationId, InvitationPolicy, MailItem, MemberStatus, Membership, MembershipEffect, Principal,
-    Role, StoredState, TenantId, Timestamp, Transition,
+    AcceptFrom, Action, CLAIM_STALE_MINUTES, Claimed, Community, CommunityId, CommunityInput, DeliveryOutcome,
+    DeliveryState, Email, Invitation, InvitationId, InvitationPolicy, MailItem, MemberStatus, Membership,
+    MembershipEffect, Principal, Role, StoredState, TenantId, Timestamp, Transition,
 };
 use rsvp::store::{Cursor, Page, PageRequest, Store, StoreError, StoreResult};
 use rsvp_tests::{
@@ -674,7 +674,7 @@ async fn a_stale_read_cannot_be_applied(store: &dyn Store) {
     assert_eq!(snapshot(store, c.id, &[read.id], &[&guest.tenant]).await, before);
 
     // A change to an invitation that was never written conflicts too.
-    let (ghost, _) = invitation(&c, "ghost@x.example.com", &owner, T0);
+    let (ghost, _) = invitation(&c, "admin@ghost.example.com", &owner, T0);
     assert_fails!(store.apply(&accept(&c, &ghost, &admin("ghost"), T0)).await, StoreError::Conflict);
     assert_eq!(store.get_invitation(ghost.id).await.unwrap(), None);
     assert_eq!(store.get_membership(c.id, &tenant("ghost")).await.unwrap(), None);
@@ -1028,6 +1028,15 @@ async fn a_community_is_updated_and_read_back_by_its_current_name(store: &dyn St
     assert_eq!(read.contact_email, Some(email("new@owner.example.com")));
     assert_eq!((read.id, &read.owner, read.created), (c.id, &c.owner, c.created));
     assert_eq!((read.open_invitations, read.members), (0, 2), "an update leaves the counters alone");
+    assert_eq!(read.accept_from, AcceptFrom::Recipient, "the strict rule unless the owner chose otherwise");
+    // The acceptance rule is saved too, and can be made strict again.
+    for rule in [AcceptFrom::RecipientDomain, AcceptFrom::Recipient] {
+        let input = CommunityInput::new("Renamed", Some("Now with more"), read.contact_email.clone()).unwrap();
+        store.update_community(&read.updated(input.accepting_from(rule))).await.expect("update_community");
+        let again = store.get_community(c.id).await.unwrap().expect("still there");
+        assert_eq!((again.accept_from, again.name.as_str()), (rule, "Renamed"));
+    }
+    let read = store.get_community(c.id).await.unwrap().expect("still there");
     let missing = CommunityId::new();
     assert_eq!(store.get_communities(&[missing, c.id]).await.unwrap(), std::slice::from_ref(&read));
     assert_eq!(store.get_communities(&[]).await.unwrap(), []);

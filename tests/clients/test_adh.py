@@ -22,7 +22,11 @@ from adh_sample_library_preview.Community import (
 )
 
 OWNER = ("tenant-owner", "admin@owner.example", "Owner Corp")
+# The guest signs in with the recipient's own address: its token says the address is verified, which is what lets
+# it accept (a link holder signed in with another address may only decline).
 GUEST = ("tenant-guest", "bob@guest.example", "Guest Ltd")
+# Another tenant's administrator, calling itself by the guest's name.
+STRANGER = ("tenant-stranger", "eve@stranger.example", "Guest Ltd")
 ADMIN = "TenantAdministrator"
 MEMBER = "TenantMember"
 
@@ -34,11 +38,12 @@ def sign_in(server, who, *roles: str) -> ADHClient:
     return ADHClient("v1", tenant, server.url, client_id, client_secret)
 
 
-def call(client: ADHClient, method: str, path: str, body: dict | None = None, message: str = "rsvp call"):
+def call(client: ADHClient, method: str, path: str, body: dict | None = None, message: str = "rsvp call",
+         headers: dict | None = None):
     """One request through the library's own BaseClient (its headers, its token), checked by its checkResponse."""
     base = client.baseClient
     data = json.dumps(body) if body is not None else None
-    response = base.request(method, base.uri_API + "-preview" + path, data=data)
+    response = base.request(method, base.uri_API + "-preview" + path, data=data, additional_headers=headers)
     base.checkResponse(response, message)
     return response
 
@@ -132,9 +137,26 @@ def test_invitation_handshake(rsvp_server):
         community.Id, "Partners", "InvitationCreated")
     assert details["ContactEmail"] == "ops@owner.example"
 
+    # The link alone does not accept: another tenant's administrator holding it is refused, and nothing changes.
+    stranger = sign_in(server, STRANGER, ADMIN)
+    secret = {"Invitation-Token": invited["InvitationUrl"].split("?token=", 1)[1]}
+    with pytest.raises(SdsError) as refused:
+        call(stranger, "put", f"/CommunityInvitations/{invitation}",
+             {"Action": "Accept", "ContactEmail": "ops@stranger.example"}, headers=secret)
+    assert (refused.value.StatusCode, refused.value.Error) == (403, "Forbidden")
+    assert "only its recipient" in refused.value.Reason and GUEST[1] not in refused.value.Reason
+    assert call(stranger, "get", f"/Tenants/{STRANGER[0]}/CommunityInvitations").json() == []
+    [pending] = call(owner, "get", f"/Communities/{community.Id}/Invitations").json()
+    assert (pending["State"], pending["InvitedTenantId"], pending["AcceptFrom"]) == (
+        "InvitationCreated", None, "Recipient")
+
     accepted = call(guest, "put", f"/CommunityInvitations/{invitation}",
                     {"Action": "Accept", "ContactEmail": "ops@guest.example"})
     assert accepted.status_code == 202
+    # The owner sees who accepted by what was verified; the tenant's name is marked as a claim.
+    [seen] = call(owner, "get", f"/Communities/{community.Id}/Invitations").json()
+    assert (seen["InvitedTenantId"], seen["AcceptedUserEmail"], seen["AcceptedTenantName"],
+            seen["AcceptedTenantNameVerified"]) == (GUEST[0], GUEST[1], GUEST[2], False)
 
     # Until it is confirmed, the guest tenant is seen through its accepted invitations, not among the tenants.
     waiting = call(guest, "get", f"/Tenants/{GUEST[0]}/CommunityInvitations").json()

@@ -19,6 +19,55 @@ pub struct Community {
     /// Tenants in the community, the owner and those awaiting confirmation included; kept like `open_invitations`.
     #[serde(default)]
     pub members: u32,
+    /// Who may accept the community's invitations, unless an invitation says otherwise when it is sent. Items
+    /// written before the setting existed read as [`AcceptFrom::Recipient`], the strict default.
+    #[serde(default)]
+    pub accept_from: AcceptFrom,
+}
+
+/// Whose verified address may accept a community invitation.
+///
+/// A link can be forwarded or stolen, and a token's `tenant_name` is whatever its tenant calls itself, so neither
+/// says who is accepting. The verified address does: by default it must be the recipient's own. An owner who
+/// invites an organisation rather than a person ("anyone at guest.example may answer for it") chooses
+/// `RecipientDomain` explicitly, for the community or for one invitation; with a shared mail provider's domain that
+/// admits everyone who has an address there, so it is never the default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AcceptFrom {
+    /// A TenantAdministrator whose verified address is the invitation's recipient (letter case aside).
+    #[default]
+    Recipient,
+    /// A TenantAdministrator whose verified address is in the recipient's domain: the same domain exactly, not a
+    /// subdomain or a parent. Such a caller is not the recipient, so it also presents the link's secret.
+    RecipientDomain,
+}
+
+impl AcceptFrom {
+    pub const NAMES: &'static str = "Recipient or RecipientDomain";
+
+    /// The wire name (`Recipient`, `RecipientDomain`); anything else, letter case included, is not one.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "Recipient" => Some(Self::Recipient),
+            "RecipientDomain" => Some(Self::RecipientDomain),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Recipient => "Recipient",
+            Self::RecipientDomain => "RecipientDomain",
+        }
+    }
+
+    /// Whether a caller whose verified address is `caller` may accept an invitation sent to `recipient`.
+    pub fn admits(self, caller: &Email, recipient: &Email) -> bool {
+        match self {
+            Self::Recipient => caller.matches(recipient),
+            Self::RecipientDomain => caller.domain().eq_ignore_ascii_case(recipient.domain()),
+        }
+    }
 }
 
 /// How a change moves a community's counters, in the same write as the change.
@@ -83,6 +132,7 @@ pub struct CommunityInput {
     pub name: String,
     pub description: String,
     pub contact_email: Option<Email>,
+    pub accept_from: AcceptFrom,
 }
 
 impl CommunityInput {
@@ -95,7 +145,12 @@ impl CommunityInput {
             Some(d) => bounded_text("Description", d, Self::MAX_DESCRIPTION)?,
             None => String::new(),
         };
-        Ok(Self { name, description, contact_email })
+        Ok(Self { name, description, contact_email, accept_from: AcceptFrom::default() })
+    }
+
+    /// The input with who may accept the community's invitations (the default is [`AcceptFrom::Recipient`]).
+    pub fn accepting_from(self, accept_from: AcceptFrom) -> Self {
+        Self { accept_from, ..self }
     }
 }
 
@@ -111,6 +166,7 @@ impl Community {
             created: now,
             open_invitations: 0,
             members: 1,
+            accept_from: input.accept_from,
         };
         let membership = Membership::new(
             &community,
@@ -122,10 +178,17 @@ impl Community {
         (community, membership)
     }
 
-    /// The community with the caller's new name, description and contact; its id, owner, creation and counters
-    /// stay. Its members' and invitations' copies of the name are theirs as of joining and sending.
+    /// The community with the caller's new name, description, contact and acceptance rule; its id, owner, creation
+    /// and counters stay. Its members' and invitations' copies of the name are theirs as of joining and sending, and
+    /// each invitation keeps the acceptance rule it was sent with.
     pub fn updated(&self, input: CommunityInput) -> Self {
-        Self { name: input.name, description: input.description, contact_email: input.contact_email, ..self.clone() }
+        Self {
+            name: input.name,
+            description: input.description,
+            contact_email: input.contact_email,
+            accept_from: input.accept_from,
+            ..self.clone()
+        }
     }
 
     /// Whether the community may be deleted, judged from its counters and from the members and unfinished
@@ -236,6 +299,9 @@ mod tests {
         );
         assert_eq!((updated.id, &updated.owner, updated.created), (community.id, &community.owner, community.created));
         assert_eq!((updated.open_invitations, updated.members), (2, 1));
+        let opened = community
+            .updated(CommunityInput::new("Ops", None, None).unwrap().accepting_from(AcceptFrom::RecipientDomain));
+        assert_eq!(opened.accept_from, AcceptFrom::RecipientDomain);
     }
 
     #[test]
@@ -259,6 +325,25 @@ mod tests {
         community.members = 1;
         let err = community.check_deletable(std::slice::from_ref(&owner_membership), vec![]).unwrap_err();
         assert!(err.to_string().contains("2 not listed yet"), "{err}");
+    }
+
+    #[test]
+    fn the_recipient_alone_accepts_unless_its_whole_domain_was_chosen() {
+        let at = |e: &str| Email::parse(e).unwrap();
+        let recipient = at("Bob@Guest.example");
+        assert_eq!(AcceptFrom::default(), AcceptFrom::Recipient, "the strict rule is the default");
+        assert!(AcceptFrom::Recipient.admits(&at("bob@GUEST.example"), &recipient), "letter case aside");
+        for other in ["it@guest.example", "bob@other.example", "bob@guest.example.evil.example"] {
+            assert!(!AcceptFrom::Recipient.admits(&at(other), &recipient), "{other}");
+        }
+        assert!(AcceptFrom::RecipientDomain.admits(&at("it@guest.example"), &recipient));
+        for other in ["it@sub.guest.example", "it@example", "it@guest.example.evil.example", "it@xguest.example"] {
+            let other = Email::parse(other);
+            assert!(other.is_err() || !AcceptFrom::RecipientDomain.admits(&other.unwrap(), &recipient));
+        }
+        assert_eq!(AcceptFrom::parse("RecipientDomain"), Some(AcceptFrom::RecipientDomain));
+        assert_eq!(AcceptFrom::parse("recipientdomain"), None);
+        assert_eq!(AcceptFrom::parse(AcceptFrom::Recipient.as_str()), Some(AcceptFrom::Recipient));
     }
 
     #[test]

@@ -7,13 +7,17 @@
 //! Created (live or expired) --Resend (community admin)--> Created, new secret and expiry
 //! ```
 //! Expired is never stored: a Created invitation past its expiry reads as expired.
+//!
+//! Accept is bound to the recipient: holding the link is not enough, since a link can be forwarded or stolen. The
+//! accepting TenantAdministrator's verified address must be the recipient's, or, when the invitation was sent
+//! with [`AcceptFrom::RecipientDomain`], one in the recipient's domain. Whoever holds the link may still Decline.
 
 use serde::{Deserialize, Serialize};
 
 use super::outbox::{Delivery, DeliveryState, MailKind, recipients};
 use super::{
-    Community, CommunityId, CountChange, Email, InvitationId, MemberStatus, Membership, Principal, Secret, SecretHash,
-    TenantId, Timestamp, UserId,
+    AcceptFrom, Community, CommunityId, CountChange, Email, InvitationId, MemberStatus, Membership, Principal, Secret,
+    SecretHash, TenantId, Timestamp, UserId,
 };
 
 /// The state as stored. `Deleted` keeps the record for audit while every read treats it as missing.
@@ -105,8 +109,12 @@ pub struct Invitation {
     pub issued: Timestamp,
     pub expires: Timestamp,
     pub accepted: Option<Timestamp>,
+    /// The tenant that accepted: the accepting administrator's own tenant, from the verified token.
     pub invited_tenant: Option<TenantId>,
+    /// The accepting administrator's verified address: the recipient's, or one in its domain (see `accept_from`).
     pub accepted_user_email: Option<Email>,
+    /// What the accepting token's `tenant_name` claim said. A claim, never verified: any tenant's token may name
+    /// itself anything, so the owner is shown it as such, beside the tenant id and address above.
     pub accepted_tenant_name: Option<String>,
     /// The invited tenant's point of contact, given when it accepts.
     pub contact_email: Option<Email>,
@@ -122,6 +130,11 @@ pub struct Invitation {
     /// The latest email this invitation owes or sent (see [`Delivery`]); written with the change that owes it.
     #[serde(default)]
     pub delivery: Option<Delivery>,
+    /// Whose verified address may accept: the community's setting when the invitation was sent, unless the
+    /// invitation chose for itself. It stays as sent, as the community's name does. Items written before the rule
+    /// existed read as [`AcceptFrom::Recipient`].
+    #[serde(default)]
+    pub accept_from: AcceptFrom,
 }
 
 /// How the caller relates to the invitation; worked out by the operation (token or verified email, tenant, roles).
@@ -263,6 +276,7 @@ impl Invitation {
             history: vec![HistoryEntry::new(now, "Create", Some(by))],
             inviter_email: by.email.clone(),
             delivery: Some(Delivery::pending(None, MailKind::Invitation, vec![recipient_to], None)),
+            accept_from: community.accept_from,
         };
         (invitation, secret)
     }
@@ -335,6 +349,7 @@ impl Invitation {
                     actor.principal.filter(|p| p.is_tenant_admin()).ok_or(InvitationError::NotPermitted(
                         "Only a TenantAdministrator of the invited tenant can accept an invitation.",
                     ))?;
+                self.check_acceptor(principal)?;
                 let contact = contact_email.ok_or(InvitationError::ContactEmailRequired)?;
                 let tenant = principal.tenant.clone();
                 t.invitation.state = StoredState::Accepted;
@@ -412,6 +427,31 @@ impl Invitation {
             _ => return Err(wrong_state()),
         }
         Ok(transition.count(self))
+    }
+
+    /// Whether `principal`'s verified address may accept (see [`AcceptFrom`]). Holding the link is not enough: it
+    /// can be forwarded or stolen, and a stranger's token can name its tenant anything. The refusal never names
+    /// the recipient, since the caller may be that stranger.
+    fn check_acceptor(&self, principal: &Principal) -> Result<(), InvitationError> {
+        let Some(email) = principal.email.as_ref() else {
+            return Err(InvitationError::NotPermitted(
+                "Accepting needs your verified email address: the token carries none, or does not say it is \
+                 verified (email_verified). An invitation is accepted by its recipient.",
+            ));
+        };
+        if self.accept_from.admits(email, &self.recipient) {
+            return Ok(());
+        }
+        Err(InvitationError::NotPermitted(match self.accept_from {
+            AcceptFrom::Recipient => {
+                "This invitation was sent to another address: only its recipient, signed in with that verified \
+                 address, can accept it."
+            }
+            AcceptFrom::RecipientDomain => {
+                "This invitation was sent to another domain: only an administrator whose verified address is in the \
+                 recipient's domain can accept it."
+            }
+        }))
     }
 
     /// Withdraws the invitation (community admin): its link stops working and reads treat it as missing.
@@ -664,6 +704,64 @@ mod tests {
             accepted.process(&community(), Action::Confirm, as_recipient(&guest), None, T0, p),
             Err(InvitationError::NotPermitted(_))
         ));
+    }
+
+    #[test]
+    fn only_the_recipients_verified_address_accepts_and_a_refusal_does_not_name_it() {
+        let (inv, _) = invitation();
+        let p = Policy::default();
+        // A stranger's administrator holding the link (so a "recipient" by the secret), under a name of its choice.
+        let mut stranger = principal("t2", "eve@t2.com", &[Role::TenantAdministrator]);
+        stranger.tenant_name = Some("t2 Guest Corp".into());
+        let Err(InvitationError::NotPermitted(why)) =
+            inv.process(&community(), Action::Accept, as_recipient(&stranger), contact(), T0, p)
+        else {
+            panic!("a stranger's address cannot accept")
+        };
+        assert!(why.contains("another address") && !why.contains("bob@guest.com"), "{why}");
+        // The recipient's address unverified is no address at all.
+        let mut unverified = invitee();
+        unverified.email = None;
+        let Err(InvitationError::NotPermitted(why)) =
+            inv.process(&community(), Action::Accept, as_recipient(&unverified), contact(), T0, p)
+        else {
+            panic!("an unverified address cannot accept")
+        };
+        assert!(why.contains("verified"), "{why}");
+        // A colleague at the recipient's domain only when the invitation says so.
+        let colleague = principal("guest", "it@guest.com", &[Role::TenantAdministrator]);
+        assert!(matches!(
+            inv.process(&community(), Action::Accept, as_recipient(&colleague), contact(), T0, p),
+            Err(InvitationError::NotPermitted(_))
+        ));
+        let mut domain_wide = inv.clone();
+        domain_wide.accept_from = AcceptFrom::RecipientDomain;
+        let accepted =
+            domain_wide.process(&community(), Action::Accept, as_recipient(&colleague), contact(), T0, p).unwrap();
+        let accepted = accepted.invitation;
+        assert_eq!(accepted.accepted_user_email, colleague.email);
+        assert_eq!(accepted.invited_tenant.as_ref(), Some(&colleague.tenant));
+        let Err(InvitationError::NotPermitted(why)) =
+            domain_wide.process(&community(), Action::Accept, as_recipient(&stranger), contact(), T0, p)
+        else {
+            panic!("another domain cannot accept")
+        };
+        assert!(why.contains("domain") && !why.contains("guest.com"), "{why}");
+        // The stranger may still decline with the link.
+        assert!(inv.process(&community(), Action::Decline, as_recipient(&stranger), None, T0, p).is_ok());
+    }
+
+    #[test]
+    fn an_invitation_takes_its_communitys_acceptance_rule_when_it_is_sent() {
+        let mut c = community();
+        assert_eq!(invitation().0.accept_from, AcceptFrom::Recipient);
+        c.accept_from = AcceptFrom::RecipientDomain;
+        let (inv, _) = Invitation::create(&c, Email::parse("bob@guest.com").unwrap(), &owner(), T0, Policy::default());
+        assert_eq!(inv.accept_from, AcceptFrom::RecipientDomain);
+        // Stored before the rule existed: the strict one.
+        let mut old = serde_json::to_value(invitation().0).unwrap();
+        old.as_object_mut().unwrap().remove("accept_from");
+        assert_eq!(serde_json::from_value::<Invitation>(old).unwrap().accept_from, AcceptFrom::Recipient);
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod settings;
 mod time;
 mod user_invitation;
 
-pub use community::{Community, CommunityInput, CountChange, MemberStatus, Membership, StillInUse};
+pub use community::{AcceptFrom, Community, CommunityInput, CountChange, MemberStatus, Membership, StillInUse};
 pub use email::{Email, EmailError};
 pub use idempotency::{
     CLAIM_STALE_SECONDS as IDEMPOTENCY_CLAIM_STALE_SECONDS, Claim, IdempotencyRecord, KeyError, StoredAnswer,

@@ -59,6 +59,9 @@ pub struct InvitationPage<'a> {
     pub token: &'a str,
     /// Where Accept continues (the configured sign-in URL with the invitation and its token), if configured.
     pub accept_url: Option<String>,
+    /// Whose sign-in can accept, completing "signed in …": `as bob@guest.example`, or `with an address at
+    /// guest.example` when the invitation admits the recipient's domain. The link alone never accepts.
+    pub accept_by: String,
 }
 
 /// Where a platform invitation's page stands.
@@ -154,6 +157,7 @@ mod tests {
             expires: "15 March 2026, 09:00 UTC".into(),
             token: "c2VjcmV0",
             accept_url: Some("https://app.example/sign-in?invitation=1&token=c2VjcmV0".into()),
+            accept_by: "as bob@guest.example".into(),
         };
         page.render().unwrap()
     }

@@ -97,10 +97,22 @@ fn community_words(invitation: &Invitation, kind: MailKind) -> Words {
             .unwrap_or_else(|| invitation.recipient.to_string()),
         MAX_NAME,
     );
-    let (kind, subject) = match kind {
-        MailKind::Invitation => ("Invitation", format!("{inviter} invites you to join {community}")),
-        MailKind::Accepted => ("Accepted", format!("{invitee} accepted the invitation to {community}")),
-        MailKind::Confirmed => ("Confirmed", format!("You are now a member of {community}")),
+    let (kind, subject, invitee) = match kind {
+        MailKind::Invitation => ("Invitation", format!("{inviter} invites you to join {community}"), invitee),
+        MailKind::Accepted => {
+            // The owner confirms whoever accepted, so the notice names them by what was verified (the address and
+            // the tenant id); the tenant's name is only what its token claimed, and says so.
+            let who = acceptor(invitation);
+            let invitee = match &invitation.accepted_tenant_name {
+                Some(name) => format!(
+                    "{who} (the tenant calls itself \"{}\", a name rsvp has not verified)",
+                    header_text(name, MAX_NAME)
+                ),
+                None => who.clone(),
+            };
+            ("Accepted", format!("{who} accepted the invitation to {community}"), invitee)
+        }
+        MailKind::Confirmed => ("Confirmed", format!("You are now a member of {community}"), invitee),
     };
     Words {
         kind,
@@ -111,6 +123,17 @@ fn community_words(invitation: &Invitation, kind: MailKind) -> Words {
         message: String::new(),
         expires: invitation.expires.to_rfc3339(),
     }
+}
+
+/// Who accepted, by what rsvp verified: `bob@guest.example for tenant tenant-guest`. Not cut to [`MAX_NAME`]:
+/// a cut address could read as another (both parts are bounded already: 254 and 64 characters).
+fn acceptor(invitation: &Invitation) -> String {
+    let address = invitation.accepted_user_email.as_ref().map_or("an administrator", |e| e.as_str());
+    let who = match &invitation.invited_tenant {
+        Some(tenant) => format!("{address} for tenant {tenant}"),
+        None => address.to_owned(),
+    };
+    header_text(&who, who.chars().count())
 }
 
 /// A platform invitation's only email: the invitation, with the sender's message as they wrote it (the HTML
@@ -160,6 +183,32 @@ mod tests {
         assert_eq!(m.subject, "admin@owner.com invites you to join <b>Ops</b> Bcc: x@y.com");
         assert!(m.html.contains("&#60;b&#62;Ops") && !m.html.contains("<b>Ops"), "{}", m.html);
         assert!(m.text.contains(&link) && m.html.contains(&link));
+    }
+
+    #[test]
+    fn the_acceptance_notice_names_the_verified_acceptor_and_calls_the_tenant_name_a_claim() {
+        let owner = Principal {
+            user: UserId::parse("sub", "u").unwrap(),
+            tenant: TenantId::parse("t", "owner").unwrap(),
+            email: Some(Email::parse("admin@owner.com").unwrap()),
+            tenant_name: None,
+            roles: vec![Role::TenantAdministrator],
+        };
+        let input = CommunityInput::new("Ops", None, None).unwrap();
+        let (community, _) = Community::create(input, owner.tenant.clone(), Timestamp::from_millis(0));
+        let recipient = Email::parse("bob@guest.com").unwrap();
+        let (mut inv, _) =
+            Invitation::create(&community, recipient, &owner, Timestamp::from_millis(0), InvitationPolicy::default());
+        inv.invited_tenant = Some(TenantId::parse("t", "t-guest").unwrap());
+        inv.accepted_user_email = Some(Email::parse("bob@guest.com").unwrap());
+        inv.accepted_tenant_name = Some("Owner Corp Security Team".into());
+        let m = render(&Claimed::Community(inv), MailKind::Accepted, vec!["admin@owner.com".into()], None);
+        assert_eq!(m.subject, "bob@guest.com for tenant t-guest accepted the invitation to Ops");
+        for part in [&m.text, &m.html] {
+            assert!(part.contains("bob@guest.com for tenant t-guest"), "{part}");
+            assert!(part.contains("a name rsvp has not verified"), "{part}");
+        }
+        assert!(!m.subject.contains("Owner Corp"), "the claimed name is never the subject");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `POST /api/v1-preview/communities`: a TenantAdministrator creates a community; their tenant owns it and is its
-//! first Active member.
+//! first Active member. `AcceptFrom` says whose verified address may accept its invitations (see
+//! [`crate::domain::AcceptFrom`]): the recipient's own by default.
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use lambda_http::http::StatusCode;
 use serde::Deserialize;
 
 use super::wire::CommunityBody;
-use super::{Answer, caller};
+use super::{Answer, accept_from, caller};
 use crate::app::App;
 use crate::domain::{Community, CommunityInput, Email};
 use crate::http::{ApiError, invalid_email, request, response};
@@ -21,6 +22,7 @@ struct Input {
     name: Option<String>,
     description: Option<String>,
     contact_email: Option<String>,
+    accept_from: Option<String>,
 }
 
 fn read_input(req: &Request) -> Result<CommunityInput, ApiError> {
@@ -29,7 +31,9 @@ fn read_input(req: &Request) -> Result<CommunityInput, ApiError> {
         Some(e) => Some(Email::parse(e).map_err(|err| invalid_email("ContactEmail", err))?),
         None => None,
     };
-    Ok(CommunityInput::new(input.name.as_deref().unwrap_or(""), input.description.as_deref(), contact_email)?)
+    let accept_from = accept_from(input.accept_from.as_deref())?.unwrap_or_default();
+    Ok(CommunityInput::new(input.name.as_deref().unwrap_or(""), input.description.as_deref(), contact_email)?
+        .accepting_from(accept_from))
 }
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {

@@ -45,7 +45,7 @@ pub use portal::{
 use lambda_http::{Body, Request, Response};
 
 use crate::app::App;
-use crate::domain::{Community, CommunityId, Invitation, InvitationId, Membership, Principal};
+use crate::domain::{AcceptFrom, Community, CommunityId, Invitation, InvitationId, Membership, Principal};
 use crate::http::ApiError;
 use crate::http::request;
 
@@ -165,7 +165,9 @@ fn require_owner_admin(membership: &Membership, caller: &Principal) -> Result<()
 pub const INVITATION_TOKEN_HEADER: &str = "invitation-token";
 
 /// Whether the caller is the invitation's recipient (verified email, or the secret in `Invitation-Token`) and
-/// whether they administer the community that issued it.
+/// whether they administer the community that issued it. Being the recipient by the secret alone lets a caller
+/// read the details and decline; accepting also needs the caller's verified address to pass the invitation's
+/// [`AcceptFrom`] rule, which the domain checks (a stolen link opens the invitation, never the community).
 fn relation(invitation: &Invitation, caller: &Principal, req: &Request) -> (bool, bool) {
     let by_email = caller.email.as_ref().is_some_and(|e| e.matches(&invitation.recipient));
     let by_token = req
@@ -175,6 +177,17 @@ fn relation(invitation: &Invitation, caller: &Principal, req: &Request) -> (bool
         .is_some_and(|t| invitation.secret_matches(&crate::domain::Secret::presented(t)));
     let is_admin = caller.is_tenant_admin() && caller.tenant == invitation.issuing_tenant;
     (by_email || by_token, is_admin)
+}
+
+/// The `AcceptFrom` field of a community or an invitation: `Recipient` or `RecipientDomain`, absent or null for
+/// none given; anything else is a 400 naming the two.
+fn accept_from(value: Option<&str>) -> Result<Option<AcceptFrom>, ApiError> {
+    value
+        .map(|v| {
+            AcceptFrom::parse(v)
+                .ok_or_else(|| ApiError::bad_request(format!("AcceptFrom is not known: use {}.", AcceptFrom::NAMES)))
+        })
+        .transpose()
 }
 
 /// Where invitation links point: the configured public URL, else this API's own domain.

@@ -2,7 +2,10 @@
 //!
 //! The domain decides whether the (state, action, caller) triple is allowed; the store writes the decision only if
 //! the invitation is still the version that was read, so of two racing requests exactly one wins and the other gets
-//! a 409 naming the state the winner left behind. 202 when someone is notified (Accept, Confirm, Resend), else 200.
+//! a 409 naming the state the winner left behind. Accept is bound to the recipient: a TenantAdministrator whose
+//! verified address is the recipient's (or in its domain, when the invitation allows it); a caller who only holds
+//! the link's secret is refused with a 403 that does not name the recipient, and may still Decline. 202 when
+//! someone is notified (Accept, Confirm, Resend), else 200.
 //! Resend is paced by the community owner tenant's `ResendCooldownMinutes` (its user settings), never less than the
 //! deployment's floor, and its email is drawn from that tenant's and the recipient's mail budgets
 //! (see [`super::budget`]).

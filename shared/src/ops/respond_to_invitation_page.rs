@@ -5,9 +5,9 @@
 //! declines as the link holder ([`crate::domain::Actor::link_holder`] for a community invitation) through the same
 //! rule as the API's Decline. Accept works here for platform invitations only (with `first_name` and `last_name`,
 //! exactly as `signupUser` does); a community invitation is accepted by a signed-in administrator of the invited
-//! tenant. The answer is the page in its new state (200), not a redirect: the link stops working once the
-//! invitation is answered, so there is no page to redirect to that would show it, and reloading the answer only
-//! re-asks and gets the not-found page.
+//! tenant whose verified address the invitation admits (see [`crate::domain::AcceptFrom`]). The answer is the page
+//! in its new state (200), not a redirect: the link stops working once the invitation is answered, so there is no
+//! page to redirect to that would show it, and reloading the answer only re-asks and gets the not-found page.
 
 use std::sync::Arc;
 

@@ -2,8 +2,10 @@
 //!
 //! A public page (no JWT): the secret in the link is the credential. It shows what the invitation is for, who sent
 //! it, its state and expiry. A community invitation offers Accept (through the product's sign-in,
-//! [`crate::app::Config::sign_in_url`], where the tenant's administrator accepts) and Decline; a platform
-//! invitation offers Accept (the person gives their name) and Decline, both posted to `respond_to_invitation_page`.
+//! [`crate::app::Config::sign_in_url`], where the tenant's administrator accepts, signed in with the recipient's
+//! verified address or one in its domain, as the invitation allows: the link alone never accepts) and Decline; a
+//! platform invitation offers Accept (the person gives their name) and Decline, both posted to
+//! `respond_to_invitation_page`.
 //! A link opens only while its invitation waits for an answer; a wrong, used-up or missing token, a withdrawn or
 //! unknown invitation, or a malformed id all get the one not-found page, so a link never tells anyone more than
 //! "not valid".
@@ -17,7 +19,8 @@ use super::Answer;
 use super::wire::inviter;
 use crate::app::App;
 use crate::domain::{
-    Community, Invitation, InvitationId, Secret, StoredState, Timestamp, UserInvitation, UserInvitationState,
+    AcceptFrom, Community, Invitation, InvitationId, Secret, StoredState, Timestamp, UserInvitation,
+    UserInvitationState,
 };
 use crate::http::page::{self, InvitationPage, Stage, UserInvitationPage, UserStage};
 use crate::http::{ApiError, request};
@@ -99,6 +102,10 @@ pub(super) fn render(
         expires: readable(invitation.expires),
         token: if pending { token } else { "" },
         accept_url,
+        accept_by: match invitation.accept_from {
+            AcceptFrom::Recipient => format!("as {}", invitation.recipient),
+            AcceptFrom::RecipientDomain => format!("with an address at {}", invitation.recipient.domain()),
+        },
     };
     page::render(StatusCode::OK, &view)
 }

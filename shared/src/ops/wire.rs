@@ -19,8 +19,16 @@ pub struct CommunityInvitation {
     pub community_id: String,
     pub community_name: String,
     pub invitation_recipient: String,
+    /// Whose verified address may accept: `Recipient` or `RecipientDomain` (as it was sent).
+    pub accept_from: &'static str,
+    /// The accepting administrator's verified address (the recipient's, or one in its domain); with
+    /// `InvitedTenantId`, who accepted, as the owner confirms them.
     pub accepted_user_email: Option<String>,
+    /// What the accepting token's `tenant_name` claim said: a claim, which `AcceptedTenantNameVerified` marks.
     pub accepted_tenant_name: Option<String>,
+    /// Always `false`: rsvp has no way to verify a tenant's name, so the owner should judge the accepting tenant by
+    /// `InvitedTenantId` and `AcceptedUserEmail`, never by `AcceptedTenantName`.
+    pub accepted_tenant_name_verified: bool,
     /// The latest email the invitation owes: `pending` (also while being sent), `sent` or `failed`.
     pub delivery_state: Option<&'static str>,
     /// Why the latest email failed, as the mail service said; null unless failed.
@@ -40,8 +48,10 @@ impl CommunityInvitation {
             community_id: i.community_id.to_string(),
             community_name: i.community_name.clone(),
             invitation_recipient: i.recipient.to_string(),
+            accept_from: i.accept_from.as_str(),
             accepted_user_email: i.accepted_user_email.as_ref().map(ToString::to_string),
             accepted_tenant_name: i.accepted_tenant_name.clone(),
+            accepted_tenant_name_verified: false,
             delivery_state: delivery_state(i.delivery.as_ref()),
             delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
         }
@@ -109,6 +119,9 @@ pub struct CommunityBody {
     /// ADH's roles of the community; rsvp has none.
     pub community_roles: Option<Vec<String>>,
     pub contact_email: Option<String>,
+    /// Whose verified address may accept the community's invitations by default: `Recipient` or
+    /// `RecipientDomain`.
+    pub accept_from: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenants: Option<Vec<CommunityTenant>>,
 }
@@ -131,6 +144,7 @@ impl CommunityBody {
             preferred_region_id: None,
             community_roles: None,
             contact_email: c.contact_email.as_ref().map(ToString::to_string),
+            accept_from: c.accept_from.as_str(),
             tenants: None,
         }
     }

@@ -788,20 +788,26 @@ impl Store for DynamoStore {
     async fn update_community(&self, community: &Community) -> StoreResult<()> {
         let contact = serde_dynamo::to_attribute_value(&community.contact_email)
             .map_err(|e| StoreError::Corrupt(format!("unencodable contact email: {e}")))?;
+        let accept_from = serde_dynamo::to_attribute_value(community.accept_from)
+            .map_err(|e| StoreError::Corrupt(format!("unencodable acceptance rule: {e}")))?;
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("PK", s(community_pk(community.id)))
             .key("SK", s("#COMMUNITY"))
-            .update_expression("SET #name = :name, #description = :description, #contact = :contact")
+            .update_expression(
+                "SET #name = :name, #description = :description, #contact = :contact, #accept_from = :accept_from",
+            )
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#name", "name")
             .expression_attribute_names("#description", "description")
             .expression_attribute_names("#contact", "contact_email")
+            .expression_attribute_names("#accept_from", "accept_from")
             .expression_attribute_values(":name", s(community.name.clone()))
             .expression_attribute_values(":description", s(community.description.clone()))
             .expression_attribute_values(":contact", contact)
+            .expression_attribute_values(":accept_from", accept_from)
             .send()
             .await;
         conditional(result)

@@ -223,6 +223,7 @@ impl Store for MemoryStore {
             stored.name = community.name.clone();
             stored.description = community.description.clone();
             stored.contact_email = community.contact_email.clone();
+            stored.accept_from = community.accept_from;
             Ok(())
         })
     }

@@ -88,8 +88,8 @@ pub trait Store: Send + Sync {
     /// of memberships shows, since a community's name and description can change after its members joined.
     async fn get_communities(&self, ids: &[CommunityId]) -> StoreResult<Vec<Community>>;
 
-    /// Saves the community's name, description and contact email; nothing else of it changes.
-    /// [`StoreError::Conflict`] if it is not there (deleted meanwhile).
+    /// Saves the community's name, description, contact email and acceptance rule (`accept_from`); nothing else of it
+    /// changes. [`StoreError::Conflict`] if it is not there (deleted meanwhile).
     async fn update_community(&self, community: &Community) -> StoreResult<()>;
 
     /// Deletes the community with its owner's membership, all or nothing, only if at that moment its counters say
