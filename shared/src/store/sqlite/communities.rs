@@ -37,14 +37,16 @@ impl Change {
 }
 
 /// The list queries, each along its index in the list's order from a keyset bound (see [`rows::page`]).
-pub(super) const MEMBERS: &str =
-    "SELECT item FROM memberships WHERE community = ?1 AND tenant > ?2 ORDER BY tenant";
+pub(super) const MEMBERS: &str = "SELECT item FROM memberships WHERE community = ?1 AND tenant > ?2 ORDER BY tenant";
 pub(super) const TENANT_COMMUNITIES: &str = "SELECT item FROM memberships \
      WHERE tenant = ?1 AND active_sort IS NOT NULL AND active_sort < ?2 ORDER BY active_sort DESC";
 pub(super) const COMMUNITY_INVITATIONS: &str =
     "SELECT item FROM invitations WHERE community = ?1 AND listed = 1 AND sort < ?2 ORDER BY sort DESC";
 pub(super) const ACCEPTED_INVITATIONS: &str =
     "SELECT item FROM invitations WHERE accepted_by = ?1 AND sort < ?2 ORDER BY sort DESC";
+
+/// The sweep's read: invitations whose delivery is neither sent nor cancelled, along their partial index.
+pub(super) const OWED: &str = "SELECT item FROM invitations WHERE owed = 1";
 
 pub(super) fn lock_scope(invitation: &Invitation) -> String {
     format!("{}/{}", invitation.community_id, invitation.recipient.key())
@@ -108,7 +110,11 @@ pub(super) fn delete(tx: &Transaction<'_>, community: &Community) -> StoreResult
     Ok(())
 }
 
-pub(super) fn membership(tx: &Transaction<'_>, community: CommunityId, tenant: &TenantId) -> StoreResult<Option<Membership>> {
+pub(super) fn membership(
+    tx: &Transaction<'_>,
+    community: CommunityId,
+    tenant: &TenantId,
+) -> StoreResult<Option<Membership>> {
     one(
         tx,
         "SELECT item FROM memberships WHERE community = ?1 AND tenant = ?2",
@@ -136,7 +142,11 @@ fn delete_membership(tx: &Transaction<'_>, community: CommunityId, tenant: &Tena
     Ok(())
 }
 
-pub(super) fn members(tx: &Transaction<'_>, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Membership>> {
+pub(super) fn members(
+    tx: &Transaction<'_>,
+    community: CommunityId,
+    req: &PageRequest,
+) -> StoreResult<Page<Membership>> {
     check_member_cursor(req)?;
     let args = params![community.to_string(), bound(req, false)];
     rows::page(tx, MEMBERS, args, req, order::member_of_community, |_| true)
@@ -274,6 +284,5 @@ pub(super) fn apply(tx: &Transaction<'_>, t: &Change) -> StoreResult<()> {
 
 /// Every invitation with a delivery the sweep must look at.
 pub(super) fn owed(tx: &Transaction<'_>) -> StoreResult<Vec<Invitation>> {
-    all(tx, "SELECT item FROM invitations WHERE owed = 1", [])
+    all(tx, OWED, [])
 }
-

@@ -47,7 +47,8 @@ pub(super) fn import_file(conn: &mut Connection, file: &Path) -> StoreResult<Opt
                 )),
                 other => other,
             })?;
-            tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![key, items.to_string()]).map_err(sql)?;
+            tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![key, items.to_string()])
+                .map_err(sql)?;
             items
         }
     };

@@ -212,8 +212,7 @@ impl Store for SqliteStore {
         count: u32,
     ) -> StoreResult<(Option<Community>, Page<Membership>)> {
         let first = PageRequest { skip: 0, count, after: None };
-        self.read(move |tx| Ok((communities::get(tx, community)?, communities::members(tx, community, &first)?)))
-            .await
+        self.read(move |tx| Ok((communities::get(tx, community)?, communities::members(tx, community, &first)?))).await
     }
 
     async fn list_members(&self, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Membership>> {
@@ -421,5 +420,49 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (collaboration, participants) = (collaboration.clone(), participants.to_vec());
         self.write(move |tx| portal::leave(tx, &collaboration, &participants)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every list walks an index in its order: no statement scans a table without one or sorts in a temporary
+    /// B-tree, so a page costs O(page) however long the list (the figures: `rsvp-bench store`).
+    #[test]
+    fn every_list_reads_along_an_index_in_its_order() {
+        let dir = std::env::temp_dir().join(format!("rsvp-sqlite-plan-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir(&dir).unwrap();
+        let store = SqliteStore::open(&dir.join("rsvp.db")).unwrap();
+        let conn = store.inner.lock();
+        let lists = [
+            (communities::MEMBERS, 2),
+            (communities::TENANT_COMMUNITIES, 2),
+            (communities::COMMUNITY_INVITATIONS, 2),
+            (communities::ACCEPTED_INVITATIONS, 2),
+            (communities::OWED, 0),
+            (platform::USER_INVITATIONS, 2),
+            (platform::USER_INVITATIONS_BY_SENDER, 3),
+            (platform::OWED, 0),
+            (portal::COLLABORATIONS, 1),
+            (portal::INVITATIONS, 2),
+            (portal::PARTICIPANTS, 2),
+        ];
+        for (query, args) in lists {
+            let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {query}")).unwrap();
+            let values: Vec<String> = (0..args).map(|_| "x".to_owned()).collect();
+            let steps: Vec<String> = plan
+                .query_map(rusqlite::params_from_iter(values.iter()), |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(!steps.is_empty(), "{query}");
+            for step in &steps {
+                assert!(!step.contains("TEMP B-TREE"), "{query} sorts: {steps:?}");
+                assert!(step.contains("USING") && step.contains("INDEX"), "{query} does not use an index: {steps:?}");
+            }
+        }
+        drop(conn);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

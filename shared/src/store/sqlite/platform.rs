@@ -39,6 +39,9 @@ pub(super) const USER_INVITATIONS: &str =
 pub(super) const USER_INVITATIONS_BY_SENDER: &str =
     "SELECT item FROM user_invitations WHERE tenant = ?1 AND inviter = ?2 AND sort < ?3 ORDER BY sort DESC";
 
+/// The sweep's read of platform invitations, as [`communities::OWED`].
+pub(super) const OWED: &str = "SELECT item FROM user_invitations WHERE owed = 1";
+
 pub(super) fn lock_scope(invitation: &UserInvitation) -> String {
     format!("{}/{}", invitation.tenant, invitation.recipient.key())
 }
@@ -328,8 +331,9 @@ pub(super) fn owed(tx: &Transaction<'_>, now: Timestamp) -> StoreResult<Vec<(Mai
     let community = communities::owed(tx)?
         .into_iter()
         .filter_map(|i| i.delivery.filter(|d| d.owed(now)).map(|d| (MailItem::Community(i.id), d.seq)));
-    let platform: Vec<UserInvitation> = all(tx, "SELECT item FROM user_invitations WHERE owed = 1", [])?;
-    let platform =
-        platform.into_iter().filter_map(|i| i.delivery.filter(|d| d.owed(now)).map(|d| (MailItem::Platform(i.id), d.seq)));
+    let platform: Vec<UserInvitation> = all(tx, OWED, [])?;
+    let platform = platform
+        .into_iter()
+        .filter_map(|i| i.delivery.filter(|d| d.owed(now)).map(|d| (MailItem::Platform(i.id), d.seq)));
     Ok(community.chain(platform).collect())
 }

@@ -122,7 +122,9 @@ pub(super) fn pending(item: MailItem, delivery: &Option<Delivery>) -> Option<(Ma
 /// The `owed` column: a delivery that is neither sent nor cancelled, which the sweep reads to decide with
 /// [`Delivery::owed`] (whether a failure has tries left or a claim went stale depends on the sweep's time).
 pub(super) fn owed_column(delivery: &Option<Delivery>) -> bool {
-    delivery.as_ref().is_some_and(|d| matches!(d.state, DeliveryState::Pending | DeliveryState::Sending | DeliveryState::Failed))
+    delivery
+        .as_ref()
+        .is_some_and(|d| matches!(d.state, DeliveryState::Pending | DeliveryState::Sending | DeliveryState::Failed))
 }
 
 /// One of the two lock tables: the (community, recipient) locks or the (tenant, recipient) ones.
@@ -197,7 +199,13 @@ impl Locks {
     }
 
     /// Writes the lock without a condition (a checked take, or an import).
-    pub(super) fn put(self, tx: &Transaction<'_>, scope: &str, id: InvitationId, expires: Timestamp) -> StoreResult<()> {
+    pub(super) fn put(
+        self,
+        tx: &Transaction<'_>,
+        scope: &str,
+        id: InvitationId,
+        expires: Timestamp,
+    ) -> StoreResult<()> {
         tx.prepare_cached(self.put_sql())
             .map_err(sql)?
             .execute(params![scope, id.to_string(), expires.millis()])
