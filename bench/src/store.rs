@@ -110,7 +110,7 @@ fn store_file(
     invitations: &[Invitation],
 ) -> Result<Vec<u8>, serde_json::Error> {
     let mut members = BTreeMap::new();
-    members.insert(format!("{}/{}", community.id, community.owner), serde_json::to_value(&owner)?);
+    members.insert(format!("{}/{}", community.id, community.owner), serde_json::to_value(owner)?);
     let mut items = BTreeMap::new();
     let mut locks = BTreeMap::new();
     for i in invitations {
