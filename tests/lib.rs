@@ -19,6 +19,7 @@
 //! Fixtures are deterministic where it matters (tenants, emails, times) and random where it must be (ids, secrets),
 //! so tests that share a table or run in parallel never collide.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
@@ -28,6 +29,7 @@ use rsvp::domain::{
     Secret, TenantId, Timestamp, UserId,
 };
 use rsvp::store::dynamodb::DynamoStore;
+use rsvp::store::sqlite::SqliteStore;
 use rsvp::store::{Cursor, PageRequest};
 
 /// The environment variable that holds DynamoDB Local's URL, e.g. `http://127.0.0.1:8000`. `scripts/test` sets it.
@@ -72,6 +74,52 @@ pub async fn fresh_dynamo_store() -> DynamoStore {
         panic!("creating table {table} in DynamoDB Local at {endpoint} failed: {e}");
     }
     DynamoStore::new(client, table)
+}
+
+/// A [`SqliteStore`] on a new file in a new temporary folder, removed with the folder when dropped.
+///
+/// # Panics
+/// If the folder or the database cannot be made.
+pub fn fresh_sqlite_store() -> TempSqlite {
+    let dir = temp_dir("rsvp-sqlite");
+    let store = SqliteStore::open(&dir.join("rsvp.db")).unwrap_or_else(|e| panic!("opening {}: {e}", dir.display()));
+    TempSqlite { store, dir }
+}
+
+/// A new, empty folder of its own under the system's temporary folder, named `<prefix>-<random>`.
+///
+/// # Panics
+/// If it cannot be made.
+pub fn temp_dir(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    dir
+}
+
+/// A [`SqliteStore`] and the temporary folder of its file, which goes when this is dropped.
+pub struct TempSqlite {
+    store: SqliteStore,
+    dir: PathBuf,
+}
+
+impl TempSqlite {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl std::ops::Deref for TempSqlite {
+    type Target = SqliteStore;
+
+    fn deref(&self) -> &SqliteStore {
+        &self.store
+    }
+}
+
+impl Drop for TempSqlite {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// The real present, for tests whose items live in DynamoDB Local longer than a moment: its TTL sweeper deletes,

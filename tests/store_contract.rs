@@ -1,8 +1,9 @@
-//! The `Store` contract: one suite, written once over `&dyn Store`, run against both adapters.
+//! The `Store` contract: one suite, written once over `&dyn Store`, run against every adapter.
 //!
 //! Every `async fn` below takes an empty store and asserts one part of the contract. [`contract!`] turns each into
-//! two tests, `memory::<name>` over `MemoryStore::new()` and `dynamodb::<name>` over a fresh DynamoDB Local table,
-//! so the embedded store the local server uses cannot drift from the one that runs in AWS.
+//! three tests, `memory::<name>` over `MemoryStore::new()`, `sqlite::<name>` over a `SqliteStore` on a file in a
+//! fresh temporary folder and `dynamodb::<name>` over a fresh DynamoDB Local table, so the embedded stores the
+//! local server and the in-process tests use cannot drift from the one that runs in AWS.
 //!
 //! State changes are decided by the domain (`Invitation::process`, `Invitation::delete`), exactly as the
 //! operations do, and every refused change is followed by reading the state back to show that nothing was written.
@@ -19,7 +20,7 @@ use rsvp_tests::{
     tenant,
 };
 
-/// Runs each named contract function against both stores.
+/// Runs each named contract function against all three stores.
 macro_rules! contract {
     ($($test:ident),+ $(,)?) => {
         /// The contract against the embedded store of the local server.
@@ -28,6 +29,16 @@ macro_rules! contract {
                 #[tokio::test]
                 async fn $test() {
                     super::$test(&rsvp::store::memory::MemoryStore::new()).await;
+                }
+            )+
+        }
+
+        /// The contract against the local server's SQLite store, one fresh file in a temporary folder per test.
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(&*rsvp_tests::fresh_sqlite_store()).await;
                 }
             )+
         }

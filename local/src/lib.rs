@@ -1,7 +1,7 @@
 //! # rsvp-local
 //!
 //! rsvp on a laptop: every route of [`rsvp::routes::ROUTES`] on one port, the embedded
-//! [`rsvp::store::memory::MemoryStore`], and bearer tokens minted and checked here.
+//! [`rsvp::store::sqlite::SqliteStore`] (`rsvp.db` in the data folder), and bearer tokens minted and checked here.
 //!
 //! The server plays API Gateway's part exactly: it routes, verifies the bearer token as the JWT authorizer would,
 //! builds the HTTP API (payload 2.0) event and hands it to the operation through `lambda_http`, so the handlers

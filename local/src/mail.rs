@@ -15,7 +15,7 @@ use rsvp::mail::deliver::Deliverer;
 use rsvp::mail::outbox::OutboxMailer;
 use rsvp::mail::{MailError, Mailer, Message};
 use rsvp::seal::Sealer;
-use rsvp::store::memory::MemoryStore;
+use rsvp::store::DeliveryFeed;
 
 /// The sender written into local messages.
 pub const LOCAL_SENDER: &str = "rsvp@localhost";
@@ -42,15 +42,17 @@ impl Mailer for Announcing {
 pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Starts delivering `store`'s outbox into `outbox` (made if missing), beginning with what is still owed from a
-/// previous run, and sweeping for owed emails every [`SWEEP_EVERY`]. Call from within the Tokio runtime.
-pub fn start(store: &Arc<MemoryStore>, sealer: Arc<dyn Sealer>, outbox: &Path) -> std::io::Result<()> {
+/// previous run, and sweeping for owed emails every [`SWEEP_EVERY`]. Call from within the Tokio runtime. Any
+/// embedded store will do (the server's SQLite file, the in-process tests' memory): [`DeliveryFeed`] is what
+/// stands in for the DynamoDB stream.
+pub fn start<S: DeliveryFeed + 'static>(store: &Arc<S>, sealer: Arc<dyn Sealer>, outbox: &Path) -> std::io::Result<()> {
     let mailer = Arc::new(Announcing(OutboxMailer::new(outbox, LOCAL_SENDER)?));
     let deliverer = Deliverer { store: store.clone(), sealer, mailer, clock: Arc::new(SystemClock) };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    store.on_pending_delivery(move |item, seq| {
+    store.on_pending_delivery(Box::new(move |item, seq| {
         // The receiver lives as long as the server; if it is gone, so is everything else.
         let _ = tx.send((item, seq));
-    });
+    }));
     // The sweep: at start and then every minute, whatever is still owed (pending, failed with tries left, or held by
     // a sender killed mid-send) is announced again; the claim keeps each email to one send.
     let sweeper = Arc::clone(store);
@@ -58,9 +60,11 @@ pub fn start(store: &Arc<MemoryStore>, sealer: Arc<dyn Sealer>, outbox: &Path) -
         let mut every = tokio::time::interval(SWEEP_EVERY);
         loop {
             every.tick().await;
-            let owed = sweeper.announce_owed(SystemClock.now());
-            if owed > 0 {
-                tracing::info!(owed, "re-driving owed invitation emails");
+            match sweeper.announce_owed(SystemClock.now()).await {
+                Ok(0) => {}
+                Ok(owed) => tracing::info!(owed, "re-driving owed invitation emails"),
+                // The next sweep tries again; nothing is lost, the deliveries stay owed in the store.
+                Err(error) => tracing::warn!(%error, "the sweep for owed invitation emails could not read the store"),
             }
         }
     });

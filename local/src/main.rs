@@ -13,7 +13,7 @@ use rsvp::domain::{Email, Role, TenantId, UserId};
 use rsvp::portal_keys::HttpPortalKeys;
 use rsvp::seal::AesSealer;
 use rsvp::sign::LocalSigner;
-use rsvp::store::memory::MemoryStore;
+use rsvp::store::sqlite::SqliteStore;
 use rsvp_local::token::now_epoch_seconds;
 use rsvp_local::{Server, SigningKey, TokenClaims};
 use tokio::net::TcpListener;
@@ -45,7 +45,8 @@ struct ServeArgs {
     /// An address or host name to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
-    /// Holds the store (store.json), the token signing key, the outbox key and the outbox; made if missing.
+    /// Holds the store (rsvp.db; a store.json of an earlier version is imported once), the token signing key, the
+    /// outbox key and the outbox; made if missing.
     #[arg(long, default_value = ".rsvp")]
     data_dir: PathBuf,
     /// Base URL of invitation links; defaults to RSVP_PUBLIC_URL, else the listening URL.
@@ -128,8 +129,7 @@ async fn main() -> ExitCode {
 async fn serve(args: ServeArgs) -> Result<(), Failure> {
     rsvp::lambda::init_tracing();
     std::fs::create_dir_all(&args.data_dir).map_err(|e| in_dir(&args.data_dir, e))?;
-    let store_file = args.data_dir.join("store.json");
-    let store = Arc::new(MemoryStore::open(&store_file).map_err(|e| format!("opening {}: {e}", store_file.display()))?);
+    let store = Arc::new(open_store(&args.data_dir)?);
     // Link secrets wait for their email sealed with a key of this data directory, as KMS seals them in AWS.
     let sealer = Arc::new(AesSealer::load_or_create(&args.data_dir).map_err(|e| in_dir(&args.data_dir, e))?);
     let outbox = args.outbox.clone().unwrap_or_else(|| args.data_dir.join("outbox"));
@@ -185,6 +185,31 @@ fn portal_keys(trusted: &[PathBuf]) -> Result<HttpPortalKeys, Failure> {
     println!("trusting {} extra root certificate file(s) for other portals' keys (test only)", trusted.len());
     Ok(HttpPortalKeys::with_extra_roots(&pem)?)
 }
+
+/// The data folder's SQLite store (`rsvp.db`), with what an earlier version kept in `store.json` imported into it
+/// once (the file is then renamed `store.json.imported`).
+fn open_store(data_dir: &Path) -> Result<SqliteStore, Failure> {
+    let file = data_dir.join(STORE_FILE);
+    let store = SqliteStore::open(&file).map_err(|e| format!("opening {}: {e}", file.display()))?;
+    let legacy = data_dir.join(LEGACY_STORE_FILE);
+    if let Some(imported) =
+        store.import_memory_file(&legacy).map_err(|e| format!("importing {}: {e}", legacy.display()))?
+    {
+        println!(
+            "imported {} items of {} into {} (the file is kept as {})",
+            imported.items,
+            legacy.display(),
+            file.display(),
+            imported.renamed_to.display()
+        );
+    }
+    Ok(store)
+}
+
+/// The store's file in the data folder.
+const STORE_FILE: &str = "rsvp.db";
+/// Where versions before the SQLite store kept everything.
+const LEGACY_STORE_FILE: &str = "store.json";
 
 fn token(args: TokenArgs) -> Result<(), Failure> {
     let who = args.who;

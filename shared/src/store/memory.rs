@@ -153,7 +153,9 @@ fn user_lock_key(invitation: &UserInvitation) -> String {
 
 /// The key of a daily count: the tenant's emails keep the key the day's invitation count always had, so a store
 /// file written before recipients were counted keeps its day's count.
-fn day_key(tenant: &TenantId, counter: &DailyCounter, day: &str) -> String {
+/// The key of a tenant's count on `day`: the embedded SQLite store keys its rows alike, so that a `store.json`
+/// imports into it as it is.
+pub(crate) fn day_key(tenant: &TenantId, counter: &DailyCounter, day: &str) -> String {
     match counter {
         DailyCounter::Emails => format!("{tenant}/{day}"),
         DailyCounter::Recipient(hash) => format!("{tenant}/{day}/{}", hash.as_str()),
@@ -821,6 +823,50 @@ fn take_lock(s: &mut State, invitation: &Invitation, now: Timestamp) -> StoreRes
     }
     s.locks.insert(key, Lock { invitation: invitation.id, expires: invitation.expires });
     Ok(())
+}
+
+/// Everything a store file holds, item by item, with the composite keys as the file keys them: how
+/// [`super::sqlite::SqliteStore`] imports a `store.json` left by an earlier version, read by this module's own
+/// loader so the two can never disagree on the format.
+#[cfg(feature = "sqlite")]
+pub(crate) struct Contents {
+    pub communities: Vec<Community>,
+    pub members: Vec<Membership>,
+    pub invitations: Vec<Invitation>,
+    /// (community, recipient key) as `<community>/<key>`, the holder and until when.
+    pub locks: Vec<(String, InvitationId, Timestamp)>,
+    pub user_settings: Vec<(String, UserSettings, u64)>,
+    /// (tenant, UTC day) as `<tenant>/<day>`, and the count.
+    pub day_counts: Vec<(String, u32)>,
+    pub user_invitations: Vec<UserInvitation>,
+    /// (tenant, recipient key) as `<tenant>/<key>`, the holder and until when.
+    pub user_locks: Vec<(String, InvitationId, Timestamp)>,
+    pub idempotency: Vec<IdempotencyRecord>,
+    pub collaborations: Vec<Collaboration>,
+    pub collaboration_invitations: Vec<CollaborationInvitation>,
+    pub participants: Vec<Participant>,
+}
+
+#[cfg(feature = "sqlite")]
+impl MemoryStore {
+    /// A copy of everything the store holds (see [`Contents`]).
+    pub(crate) fn contents(&self) -> StoreResult<Contents> {
+        let locks = |l: &BTreeMap<String, Lock>| l.iter().map(|(k, l)| (k.clone(), l.invitation, l.expires)).collect();
+        self.read(|s| Contents {
+            communities: s.communities.values().cloned().collect(),
+            members: s.members.values().cloned().collect(),
+            invitations: s.invitations.values().cloned().collect(),
+            locks: locks(&s.locks),
+            user_settings: s.user_settings.iter().map(|(t, (u, v))| (t.clone(), u.clone(), *v)).collect(),
+            day_counts: s.day_counts.iter().map(|(k, n)| (k.clone(), *n)).collect(),
+            user_invitations: s.user_invitations.values().cloned().collect(),
+            user_locks: locks(&s.user_locks),
+            idempotency: s.idempotency.values().cloned().collect(),
+            collaborations: s.collaborations.values().cloned().collect(),
+            collaboration_invitations: s.collaboration_invitations.values().cloned().collect(),
+            participants: s.participants.values().cloned().collect(),
+        })
+    }
 }
 
 #[cfg(test)]

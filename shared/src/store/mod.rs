@@ -1,11 +1,17 @@
-//! Persistence behind one trait, with two adapters: [`dynamodb::DynamoStore`] (AWS, and DynamoDB Local in tests)
-//! and [`memory::MemoryStore`] (the local server). One contract test suite runs against both, so they cannot drift.
+//! Persistence behind one trait, with three adapters: [`dynamodb::DynamoStore`] (AWS, and DynamoDB Local in tests),
+//! `sqlite::SqliteStore` (the local server's file, behind the `sqlite` feature) and [`memory::MemoryStore`]
+//! (in-process tests). One contract test suite runs against all three, so they cannot drift.
 //!
 //! Every method is one access pattern; none scans. Conditional writes make every state change safe under races:
 //! a write based on a stale read fails with [`StoreError::Conflict`] and changes nothing.
 
 pub mod dynamodb;
+pub mod feed;
 pub mod memory;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+pub use feed::DeliveryFeed;
 
 use async_trait::async_trait;
 

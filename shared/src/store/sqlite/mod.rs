@@ -1,0 +1,469 @@
+//! The embedded store of the local server: one SQLite file (`rsvp.db` in the data folder), through `rusqlite` with
+//! SQLite compiled in, behind the `sqlite` feature so the Lambda functions do not carry it.
+//!
+//! ## Design
+//!
+//! - **Rows are the domain items as JSON, beside the columns that key and order them.** Each table has the item's
+//!   serde JSON in `item` and only the columns a lookup, a condition or a list needs (ids, the sort value of
+//!   [`super::order`], the few flags a partial index selects on). The items already round-trip through serde for
+//!   DynamoDB and for `store.json`, so there is one encoding of each and nothing to keep in step column by column;
+//!   a field added to a domain type needs no migration. What the SQL never looks into, it does not need to see.
+//! - **One transaction per store call.** Writes run in `BEGIN IMMEDIATE`, so a read-check-write (a version check,
+//!   a lock, a counter) holds the write lock from its first read and never races another writer, in this process
+//!   or another over the same file; reads run in one deferred transaction, so paired reads see one point in time.
+//!   A failed condition returns before the commit and the transaction rolls back: nothing is half-written.
+//! - **The same conditions as the DynamoDB adapter**, as [`super::memory`] states them too: version checks, the
+//!   pending locks (free, stale at the caller's time, or already the invitation's own), the community's counters,
+//!   expiry decided from the timestamps the caller gives, never from the clock here.
+//! - **Every list walks an index in its order** (`ORDER BY` the indexed sort column, a keyset bound from the
+//!   cursor), stepping rows only until the page and one more are found: a page costs O(skip + page), not the size
+//!   of the list. Cursors are the [`super::Cursor`] the other adapters make ([`super::order`] values), checked the
+//!   same way, so a cursor is valid in every store alike.
+//! - **Durability:** WAL with `synchronous=FULL`: a write answered is on disk, and a killed process leaves the
+//!   last committed transaction and nothing after it. The file (and with it SQLite's `-wal` and `-shm` files, which
+//!   take its mode) is readable by its owner only: it holds every address and invitation of the data folder.
+//! - **Off the executor:** rusqlite is blocking, and a commit with `synchronous=FULL` waits for the disk. Each call
+//!   runs on Tokio's blocking pool ([`tokio::task::spawn_blocking`]) over one connection behind a mutex, so a slow
+//!   fsync never stalls the threads serving other requests. One connection is enough: SQLite has one writer at a
+//!   time anyway, and a local server's reads take microseconds.
+//!
+//! Adding a store method: a function over a `&Transaction` in the module of its aggregate, a one-line call of it
+//! through [`SqliteStore::write`] or [`SqliteStore::read`] in the `Store` impl below, and if it needs a table or
+//! an index, one more entry at the end of [`schema::MIGRATIONS`] (never an edit of an applied one).
+
+mod communities;
+mod import;
+mod platform;
+mod portal;
+mod rows;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use super::feed::{DeliveryFeed, Listener};
+use super::{Page, PageRequest, Store, StoreError, StoreResult, UserInvitationFilter};
+use crate::domain::collaboration::{
+    Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
+};
+use crate::domain::{
+    Claimed, Community, CommunityId, DailyCounter, DeliveryOutcome, IdempotencyRecord, Invitation, InvitationId,
+    MailItem, Membership, TenantId, Timestamp, Transition, UserInvitation, UserSettings, UserTransition,
+};
+pub use import::Imported;
+use rows::sql;
+
+/// The store over one SQLite file. Cheap to share: clones of the `Arc` it is used through share one connection.
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    listener: Mutex<Option<Listener>>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates, mode 0600) the database at `file` and brings its schema up to date.
+    pub fn open(file: &Path) -> StoreResult<Self> {
+        let conn = schema::open(file)?;
+        let inner = Inner { conn: Mutex::new(conn), path: file.to_owned(), listener: Mutex::new(None) };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Imports a `store.json` left by an earlier version (the [`super::memory::MemoryStore`] format, read by its
+    /// own loader) in one transaction, then renames it to `store.json.imported`, so an upgrade loses nothing and
+    /// the file is read once. `None` if there is no such file. Blocking: call it at start, before serving.
+    pub fn import_memory_file(&self, file: &Path) -> StoreResult<Option<Imported>> {
+        import::import_file(&mut self.inner.lock(), file)
+    }
+
+    /// Runs `change` in one `BEGIN IMMEDIATE` transaction on the blocking pool, committing only if it succeeds.
+    async fn write<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.run(TransactionBehavior::Immediate, change).await
+    }
+
+    /// Runs `read` in one (deferred) transaction, so that all it reads is of one point in time.
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.run(TransactionBehavior::Deferred, read).await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        behavior: TransactionBehavior,
+        work: impl FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.lock();
+            let tx = conn.transaction_with_behavior(behavior).map_err(sql)?;
+            let out = work(&tx)?;
+            tx.commit().map_err(sql)?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the store task did not finish: {e}")))?
+    }
+
+    fn tell(&self, announced: impl IntoIterator<Item = (MailItem, u64)>) {
+        let slot = self.inner.listener.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(listener) = slot.as_ref() {
+            for (item, seq) in announced {
+                listener(item, seq);
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// The connection. A panic inside a transaction poisons the mutex, but the transaction's drop has rolled it
+    /// back by then, so the connection is as good as before: take it back rather than fail every later call.
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl DeliveryFeed for SqliteStore {
+    fn on_pending_delivery(&self, listener: Listener) {
+        *self.inner.listener.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(listener);
+    }
+
+    async fn announce_owed(&self, now: Timestamp) -> StoreResult<usize> {
+        let owed = self.read(move |tx| platform::owed(tx, now)).await?;
+        let count = owed.len();
+        self.tell(owed);
+        Ok(count)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_community(&self, community: &Community, owner: &Membership) -> StoreResult<()> {
+        let (community, owner) = (community.clone(), owner.clone());
+        self.write(move |tx| communities::create(tx, &community, &owner)).await
+    }
+
+    async fn get_community(&self, id: CommunityId) -> StoreResult<Option<Community>> {
+        self.read(move |tx| communities::get(tx, id)).await
+    }
+
+    async fn get_communities(&self, ids: &[CommunityId]) -> StoreResult<Vec<Community>> {
+        let ids = ids.to_vec();
+        self.read(move |tx| communities::get_many(tx, &ids)).await
+    }
+
+    async fn update_community(&self, community: &Community) -> StoreResult<()> {
+        let community = community.clone();
+        self.write(move |tx| communities::update(tx, &community)).await
+    }
+
+    async fn delete_community(&self, community: &Community) -> StoreResult<()> {
+        let community = community.clone();
+        self.write(move |tx| communities::delete(tx, &community)).await
+    }
+
+    async fn get_membership(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<Option<Membership>> {
+        let tenant = tenant.clone();
+        self.read(move |tx| communities::membership(tx, community, &tenant)).await
+    }
+
+    async fn get_membership_and_community(
+        &self,
+        community: CommunityId,
+        tenant: &TenantId,
+    ) -> StoreResult<(Option<Membership>, Option<Community>)> {
+        let tenant = tenant.clone();
+        self.read(move |tx| Ok((communities::membership(tx, community, &tenant)?, communities::get(tx, community)?)))
+            .await
+    }
+
+    async fn get_membership_and_invitation(
+        &self,
+        community: CommunityId,
+        tenant: &TenantId,
+        invitation: InvitationId,
+    ) -> StoreResult<(Option<Membership>, Option<Invitation>)> {
+        let tenant = tenant.clone();
+        self.read(move |tx| {
+            Ok((communities::membership(tx, community, &tenant)?, communities::invitation(tx, invitation)?))
+        })
+        .await
+    }
+
+    async fn get_community_with_members(
+        &self,
+        community: CommunityId,
+        count: u32,
+    ) -> StoreResult<(Option<Community>, Page<Membership>)> {
+        let first = PageRequest { skip: 0, count, after: None };
+        self.read(move |tx| Ok((communities::get(tx, community)?, communities::members(tx, community, &first)?))).await
+    }
+
+    async fn list_members(&self, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Membership>> {
+        let req = req.clone();
+        self.read(move |tx| communities::members(tx, community, &req)).await
+    }
+
+    async fn list_tenant_communities(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Membership>> {
+        let (tenant, req) = (tenant.clone(), req.clone());
+        self.read(move |tx| communities::tenant_communities(tx, &tenant, &req)).await
+    }
+
+    async fn remove_member(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<()> {
+        let tenant = tenant.clone();
+        self.write(move |tx| communities::remove_member(tx, community, &tenant)).await
+    }
+
+    async fn create_invitation(&self, invitation: &Invitation, now: Timestamp) -> StoreResult<()> {
+        let owned = invitation.clone();
+        self.write(move |tx| communities::create_invitation(tx, &owned, now)).await?;
+        self.tell(rows::pending(MailItem::Community(invitation.id), &invitation.delivery));
+        Ok(())
+    }
+
+    async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<Invitation>> {
+        self.read(move |tx| communities::invitation(tx, id)).await
+    }
+
+    async fn list_community_invitations(
+        &self,
+        community: CommunityId,
+        req: &PageRequest,
+    ) -> StoreResult<Page<Invitation>> {
+        let req = req.clone();
+        self.read(move |tx| communities::community_invitations(tx, community, &req)).await
+    }
+
+    async fn list_accepted_invitations(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Invitation>> {
+        let (tenant, req) = (tenant.clone(), req.clone());
+        self.read(move |tx| communities::accepted_invitations(tx, &tenant, &req)).await
+    }
+
+    async fn apply(&self, t: &Transition) -> StoreResult<()> {
+        let change = communities::Change::of(t);
+        self.write(move |tx| communities::apply(tx, &change)).await?;
+        self.tell(rows::pending(MailItem::Community(t.invitation.id), &t.invitation.delivery));
+        Ok(())
+    }
+
+    async fn claim_delivery(&self, item: MailItem, seq: u64, now: Timestamp) -> StoreResult<Option<Claimed>> {
+        self.write(move |tx| platform::claim_delivery(tx, item, seq, now)).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        item: MailItem,
+        seq: u64,
+        outcome: &DeliveryOutcome,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let outcome = outcome.clone();
+        self.write(move |tx| platform::finish_delivery(tx, item, seq, &outcome, now)).await
+    }
+
+    async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>> {
+        let tenant = tenant.clone();
+        self.read(move |tx| platform::settings(tx, &tenant)).await
+    }
+
+    async fn put_user_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &UserSettings,
+        expected: Option<u64>,
+    ) -> StoreResult<()> {
+        let (tenant, settings) = (tenant.clone(), settings.clone());
+        self.write(move |tx| platform::put_settings(tx, &tenant, &settings, expected)).await
+    }
+
+    async fn reserve_count(
+        &self,
+        tenant: &TenantId,
+        counter: &DailyCounter,
+        day: &str,
+        count: u32,
+        max: u32,
+        until: Timestamp,
+    ) -> StoreResult<()> {
+        let (tenant, counter, day) = (tenant.clone(), counter.clone(), day.to_owned());
+        self.write(move |tx| platform::reserve(tx, &tenant, &counter, &day, count, max, until)).await
+    }
+
+    async fn release_count(&self, tenant: &TenantId, counter: &DailyCounter, day: &str, count: u32) -> StoreResult<()> {
+        let (tenant, counter, day) = (tenant.clone(), counter.clone(), day.to_owned());
+        self.write(move |tx| platform::release(tx, &tenant, &counter, &day, count)).await
+    }
+
+    async fn create_user_invitations(&self, invitations: &[UserInvitation], now: Timestamp) -> StoreResult<()> {
+        let owned = invitations.to_vec();
+        self.write(move |tx| platform::create_user_invitations(tx, &owned, now)).await?;
+        self.tell(invitations.iter().filter_map(|i| rows::pending(MailItem::Platform(i.id), &i.delivery)));
+        Ok(())
+    }
+
+    async fn get_user_invitation(&self, id: InvitationId) -> StoreResult<Option<UserInvitation>> {
+        self.read(move |tx| platform::user_invitation(tx, id)).await
+    }
+
+    async fn list_user_invitations(
+        &self,
+        tenant: &TenantId,
+        filter: &UserInvitationFilter,
+        req: &PageRequest,
+    ) -> StoreResult<Page<UserInvitation>> {
+        let (tenant, filter, req) = (tenant.clone(), filter.clone(), req.clone());
+        self.read(move |tx| platform::user_invitations(tx, &tenant, &filter, &req)).await
+    }
+
+    async fn apply_user_invitation(&self, t: &UserTransition) -> StoreResult<()> {
+        let change = platform::UserChange::of(t);
+        self.write(move |tx| platform::apply_user_invitation(tx, &change)).await?;
+        self.tell(rows::pending(MailItem::Platform(t.invitation.id), &t.invitation.delivery));
+        Ok(())
+    }
+
+    async fn claim_idempotency(
+        &self,
+        record: &IdempotencyRecord,
+        now: Timestamp,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
+        let record = record.clone();
+        self.write(move |tx| platform::claim_idempotency(tx, &record, now)).await
+    }
+
+    async fn answer_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
+        let record = record.clone();
+        self.write(move |tx| platform::answer_idempotency(tx, &record)).await
+    }
+
+    async fn release_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
+        let record = record.clone();
+        self.write(move |tx| platform::release_idempotency(tx, &record)).await
+    }
+
+    async fn put_collaboration(&self, collaboration: &Collaboration, expected: Option<u64>) -> StoreResult<()> {
+        let collaboration = collaboration.clone();
+        self.write(move |tx| portal::put_collaboration(tx, &collaboration, expected)).await
+    }
+
+    async fn get_collaboration(&self, id: CollaborationId) -> StoreResult<Option<Collaboration>> {
+        self.read(move |tx| portal::collaboration(tx, id)).await
+    }
+
+    async fn list_collaborations(&self) -> StoreResult<Vec<Collaboration>> {
+        self.read(portal::collaborations).await
+    }
+
+    async fn create_collaboration_invitation(&self, invitation: &CollaborationInvitation) -> StoreResult<()> {
+        let invitation = invitation.clone();
+        self.write(move |tx| portal::create_invitation(tx, &invitation)).await
+    }
+
+    async fn get_collaboration_invitation(
+        &self,
+        collaboration: CollaborationId,
+        id: CollaborationInvitationId,
+    ) -> StoreResult<Option<CollaborationInvitation>> {
+        self.read(move |tx| portal::invitation(tx, collaboration, id)).await
+    }
+
+    async fn list_collaboration_invitations(
+        &self,
+        collaboration: CollaborationId,
+    ) -> StoreResult<Vec<CollaborationInvitation>> {
+        self.read(move |tx| portal::invitations(tx, collaboration)).await
+    }
+
+    async fn update_collaboration_invitation(
+        &self,
+        invitation: &CollaborationInvitation,
+        expected: u64,
+        joins: Option<&Participant>,
+    ) -> StoreResult<()> {
+        let (invitation, joins) = (invitation.clone(), joins.cloned());
+        self.write(move |tx| portal::update_invitation(tx, &invitation, expected, joins.as_ref())).await
+    }
+
+    async fn join_collaboration(&self, collaboration: &Collaboration, host: &Participant) -> StoreResult<()> {
+        let (collaboration, host) = (collaboration.clone(), host.clone());
+        self.write(move |tx| portal::join(tx, &collaboration, &host)).await
+    }
+
+    async fn list_participants(&self, collaboration: CollaborationId) -> StoreResult<Vec<Participant>> {
+        self.read(move |tx| portal::participants(tx, collaboration)).await
+    }
+
+    async fn remove_participant(&self, collaboration: CollaborationId, portal: &PortalId) -> StoreResult<()> {
+        let id = portal.clone();
+        self.write(move |tx| portal::remove_participant(tx, collaboration, &id)).await
+    }
+
+    async fn leave_collaboration(
+        &self,
+        collaboration: &Collaboration,
+        participants: &[Participant],
+    ) -> StoreResult<()> {
+        let (collaboration, participants) = (collaboration.clone(), participants.to_vec());
+        self.write(move |tx| portal::leave(tx, &collaboration, &participants)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every list walks an index in its order: no statement scans a table without one or sorts in a temporary
+    /// B-tree, so a page costs O(page) however long the list (the figures: `rsvp-bench store`).
+    #[test]
+    fn every_list_reads_along_an_index_in_its_order() {
+        let dir = std::env::temp_dir().join(format!("rsvp-sqlite-plan-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir(&dir).unwrap();
+        let store = SqliteStore::open(&dir.join("rsvp.db")).unwrap();
+        let conn = store.inner.lock();
+        let lists = [
+            (communities::MEMBERS, 2),
+            (communities::TENANT_COMMUNITIES, 2),
+            (communities::COMMUNITY_INVITATIONS, 2),
+            (communities::ACCEPTED_INVITATIONS, 2),
+            (communities::OWED, 0),
+            (platform::USER_INVITATIONS, 2),
+            (platform::USER_INVITATIONS_BY_SENDER, 3),
+            (platform::OWED, 0),
+            (portal::COLLABORATIONS, 1),
+            (portal::INVITATIONS, 2),
+            (portal::PARTICIPANTS, 2),
+        ];
+        for (query, args) in lists {
+            let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {query}")).unwrap();
+            let values: Vec<String> = (0..args).map(|_| "x".to_owned()).collect();
+            let steps: Vec<String> = plan
+                .query_map(rusqlite::params_from_iter(values.iter()), |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(!steps.is_empty(), "{query}");
+            for step in &steps {
+                assert!(!step.contains("TEMP B-TREE"), "{query} sorts: {steps:?}");
+                assert!(step.contains("USING") && step.contains("INDEX"), "{query} does not use an index: {steps:?}");
+            }
+        }
+        drop(conn);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,347 @@
+//! Platform users (settings, the day's count, invitations and their (tenant, recipient) locks), idempotency keys
+//! and the outbox's delivery writes of both invitation kinds: the same checks as [`crate::store::memory`].
+
+use rusqlite::{OptionalExtension as _, Transaction, params};
+
+use super::communities;
+use super::rows::{self, Locks, all, bound, check_time_cursor, json, one, sql};
+use crate::domain::{
+    Claimed, DailyCounter, DeliveryOutcome, DeliveryState, IdempotencyRecord, InvitationId, LockEffect, MailItem,
+    TenantId, Timestamp, UserInvitation, UserSettings, UserTransition,
+};
+use crate::store::{Page, PageRequest, StoreError, StoreResult, UserInvitationFilter, order};
+
+/// What [`apply_user_invitation`] needs of a [`UserTransition`], owned so it can move to the blocking pool (the
+/// transition itself carries the new code, which is not for copying around).
+pub(super) struct UserChange {
+    invitation: UserInvitation,
+    expected_version: u64,
+    at: Timestamp,
+    require_live: bool,
+    lock: LockEffect,
+}
+
+impl UserChange {
+    pub(super) fn of(t: &UserTransition) -> Self {
+        Self {
+            invitation: t.invitation.clone(),
+            expected_version: t.expected_version,
+            at: t.at,
+            require_live: t.require_live,
+            lock: t.lock.clone(),
+        }
+    }
+}
+
+/// A tenant's platform invitations, and those one user of it sent, newest first (see [`rows::page`]).
+pub(super) const USER_INVITATIONS: &str =
+    "SELECT item FROM user_invitations WHERE tenant = ?1 AND sort < ?2 ORDER BY sort DESC";
+pub(super) const USER_INVITATIONS_BY_SENDER: &str =
+    "SELECT item FROM user_invitations WHERE tenant = ?1 AND inviter = ?2 AND sort < ?3 ORDER BY sort DESC";
+
+/// The sweep's read of platform invitations, as [`communities::OWED`].
+pub(super) const OWED: &str = "SELECT item FROM user_invitations WHERE owed = 1";
+
+pub(super) fn lock_scope(invitation: &UserInvitation) -> String {
+    format!("{}/{}", invitation.tenant, invitation.recipient.key())
+}
+
+/// The row of a tenant's count on `day`, keyed as the memory store keys it (so its file imports as it is).
+fn day_scope(tenant: &TenantId, counter: &DailyCounter, day: &str) -> String {
+    crate::store::memory::day_key(tenant, counter, day)
+}
+
+pub(super) fn settings(tx: &Transaction<'_>, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>> {
+    let row: Option<(String, i64)> = tx
+        .prepare_cached("SELECT item, version FROM user_settings WHERE tenant = ?1")
+        .map_err(sql)?
+        .query_row([tenant.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(sql)?;
+    row.map(|(item, version)| Ok((rows::decode(&item)?, version_of(version)?))).transpose()
+}
+
+fn version_of(stored: i64) -> StoreResult<u64> {
+    u64::try_from(stored).map_err(|_| StoreError::Corrupt(format!("version {stored}")))
+}
+
+fn sql_version(version: u64) -> StoreResult<i64> {
+    i64::try_from(version).map_err(|_| StoreError::Corrupt(format!("version {version} does not fit a column")))
+}
+
+pub(super) fn put_settings_row(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    settings: &UserSettings,
+    version: u64,
+) -> StoreResult<()> {
+    tx.prepare_cached("INSERT OR REPLACE INTO user_settings (tenant, version, item) VALUES (?1, ?2, ?3)")
+        .map_err(sql)?
+        .execute(params![tenant, sql_version(version)?, json(settings)?])
+        .map_err(sql)?;
+    Ok(())
+}
+
+pub(super) fn put_settings(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    settings: &UserSettings,
+    expected: Option<u64>,
+) -> StoreResult<()> {
+    if self::settings(tx, tenant)?.map(|(_, v)| v) != expected {
+        return Err(StoreError::Conflict);
+    }
+    put_settings_row(tx, tenant.as_str(), settings, expected.unwrap_or(0) + 1)
+}
+
+fn day_count(tx: &Transaction<'_>, scope: &str) -> StoreResult<u32> {
+    let used: Option<i64> = tx
+        .prepare_cached("SELECT used FROM day_counts WHERE scope = ?1")
+        .map_err(sql)?
+        .query_row([scope], |r| r.get(0))
+        .optional()
+        .map_err(sql)?;
+    u32::try_from(used.unwrap_or(0)).map_err(|_| StoreError::Corrupt(format!("day count of {scope}")))
+}
+
+pub(super) fn put_day_count(tx: &Transaction<'_>, scope: &str, used: u32, until: Option<Timestamp>) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO day_counts (scope, used, until) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (scope) DO UPDATE SET used = excluded.used, until = coalesce(excluded.until, until)",
+    )
+    .map_err(sql)?
+    .execute(params![scope, used, until.map(Timestamp::millis)])
+    .map_err(sql)?;
+    Ok(())
+}
+
+/// Counts `count` more on the day only if its total stays at most `max`, in the write transaction that read it.
+pub(super) fn reserve(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    counter: &DailyCounter,
+    day: &str,
+    count: u32,
+    max: u32,
+    until: Timestamp,
+) -> StoreResult<()> {
+    let scope = day_scope(tenant, counter, day);
+    let used = day_count(tx, &scope)?;
+    if used.saturating_add(count) > max {
+        return Err(StoreError::LimitReached { used });
+    }
+    put_day_count(tx, &scope, used + count, Some(until))
+}
+
+/// Gives back `count` of the day's, never below zero; a day with nothing counted stays so.
+pub(super) fn release(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    counter: &DailyCounter,
+    day: &str,
+    count: u32,
+) -> StoreResult<()> {
+    tx.prepare_cached("UPDATE day_counts SET used = max(used - ?2, 0) WHERE scope = ?1")
+        .map_err(sql)?
+        .execute(params![day_scope(tenant, counter, day), count])
+        .map_err(sql)?;
+    Ok(())
+}
+
+pub(super) fn user_invitation(tx: &Transaction<'_>, id: InvitationId) -> StoreResult<Option<UserInvitation>> {
+    one(tx, "SELECT item FROM user_invitations WHERE id = ?1", [id.to_string()])
+}
+
+/// Writes a platform invitation with its key columns (its tenant's and its sender's lists, the sweep's flag).
+pub(super) fn put_user_invitation(tx: &Transaction<'_>, i: &UserInvitation) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO user_invitations (id, tenant, inviter, sort, owed, item) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .map_err(sql)?
+    .execute(params![
+        i.id.to_string(),
+        i.tenant.as_str(),
+        i.inviter.as_str(),
+        order::user_invitation(i),
+        rows::owed_column(&i.delivery),
+        json(i)?,
+    ])
+    .map_err(sql)?;
+    Ok(())
+}
+
+pub(super) fn create_user_invitations(
+    tx: &Transaction<'_>,
+    invitations: &[UserInvitation],
+    now: Timestamp,
+) -> StoreResult<()> {
+    let mut held = Vec::new();
+    for i in invitations {
+        if Locks::Platform.held_by_other(tx, &lock_scope(i), i.id, now)?.is_some() {
+            held.push(i.recipient.clone());
+        }
+    }
+    if !held.is_empty() {
+        return Err(StoreError::PendingRecipients(held));
+    }
+    for i in invitations {
+        if user_invitation(tx, i.id)?.is_some() {
+            return Err(StoreError::Conflict);
+        }
+        Locks::Platform.put(tx, &lock_scope(i), i.id, i.expires)?;
+        put_user_invitation(tx, i)?;
+    }
+    Ok(())
+}
+
+pub(super) fn user_invitations(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    filter: &UserInvitationFilter,
+    req: &PageRequest,
+) -> StoreResult<Page<UserInvitation>> {
+    check_time_cursor(req, InvitationId::parse)?;
+    let keep = |i: &UserInvitation| filter.keeps(i);
+    match &filter.inviter {
+        Some(user) => {
+            let args = params![tenant.as_str(), user.as_str(), bound(req, true)];
+            rows::page(tx, USER_INVITATIONS_BY_SENDER, args, req, order::user_invitation, keep)
+        }
+        None => {
+            let args = params![tenant.as_str(), bound(req, true)];
+            rows::page(tx, USER_INVITATIONS, args, req, order::user_invitation, keep)
+        }
+    }
+}
+
+pub(super) fn apply_user_invitation(tx: &Transaction<'_>, t: &UserChange) -> StoreResult<()> {
+    let inv = &t.invitation;
+    let current = user_invitation(tx, inv.id)?.ok_or(StoreError::Conflict)?;
+    let live = !t.require_live || current.expires > t.at;
+    if current.version != t.expected_version || !live {
+        return Err(StoreError::Conflict);
+    }
+    let scope = lock_scope(inv);
+    match t.lock {
+        LockEffect::None => {}
+        LockEffect::Take => Locks::Platform.take(tx, &scope, inv.id, inv.expires, t.at)?,
+        LockEffect::Release => Locks::Platform.release(tx, &scope, inv.id)?,
+    }
+    put_user_invitation(tx, inv)
+}
+
+fn idempotency(tx: &Transaction<'_>, scope: &str) -> StoreResult<Option<IdempotencyRecord>> {
+    one(tx, "SELECT item FROM idempotency WHERE scope = ?1", [scope])
+}
+
+pub(super) fn put_idempotency(tx: &Transaction<'_>, record: &IdempotencyRecord) -> StoreResult<()> {
+    tx.prepare_cached("INSERT OR REPLACE INTO idempotency (scope, item) VALUES (?1, ?2)")
+        .map_err(sql)?
+        .execute(params![record.scope, json(record)?])
+        .map_err(sql)?;
+    Ok(())
+}
+
+pub(super) fn claim_idempotency(
+    tx: &Transaction<'_>,
+    record: &IdempotencyRecord,
+    now: Timestamp,
+) -> StoreResult<Option<IdempotencyRecord>> {
+    match idempotency(tx, &record.scope)? {
+        Some(existing) if !existing.replaceable(now) => Ok(Some(existing)),
+        _ => put_idempotency(tx, record).map(|()| None),
+    }
+}
+
+pub(super) fn answer_idempotency(tx: &Transaction<'_>, record: &IdempotencyRecord) -> StoreResult<()> {
+    match idempotency(tx, &record.scope)? {
+        Some(existing) if existing.claimed == record.claimed && existing.answer.is_none() => {
+            put_idempotency(tx, record)
+        }
+        _ => Err(StoreError::Conflict),
+    }
+}
+
+/// Drops the claim only if it is still `record`'s and unanswered: someone else's is not ours to drop.
+pub(super) fn release_idempotency(tx: &Transaction<'_>, record: &IdempotencyRecord) -> StoreResult<()> {
+    if idempotency(tx, &record.scope)?.is_some_and(|e| e.claimed == record.claimed && e.answer.is_none()) {
+        tx.execute("DELETE FROM idempotency WHERE scope = ?1", [&record.scope]).map_err(sql)?;
+    }
+    Ok(())
+}
+
+/// Claims the delivery `seq` of `item` if it is claimable at `now` ([`crate::domain::Delivery::claimable`]),
+/// counting the attempt and a new version, and answers the invitation as claimed.
+pub(super) fn claim_delivery(
+    tx: &Transaction<'_>,
+    item: MailItem,
+    seq: u64,
+    now: Timestamp,
+) -> StoreResult<Option<Claimed>> {
+    match item {
+        MailItem::Community(id) => {
+            let Some(mut i) = communities::invitation(tx, id)? else { return Ok(None) };
+            match i.delivery.as_mut() {
+                Some(d) if d.claimable(seq, now) => d.claim(now),
+                _ => return Ok(None),
+            }
+            i.version += 1;
+            communities::put_invitation(tx, &i)?;
+            Ok(Some(Claimed::Community(i)))
+        }
+        MailItem::Platform(id) => {
+            let Some(mut i) = user_invitation(tx, id)? else { return Ok(None) };
+            match i.delivery.as_mut() {
+                Some(d) if d.claimable(seq, now) => d.claim(now),
+                _ => return Ok(None),
+            }
+            i.version += 1;
+            put_user_invitation(tx, &i)?;
+            Ok(Some(Claimed::Platform(i)))
+        }
+    }
+}
+
+/// Records how the claimed delivery `seq` ended; [`StoreError::Conflict`] unless it is that delivery, sending.
+pub(super) fn finish_delivery(
+    tx: &Transaction<'_>,
+    item: MailItem,
+    seq: u64,
+    outcome: &DeliveryOutcome,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let finish = |delivery: &mut Option<crate::domain::Delivery>| match delivery {
+        Some(d) if d.seq == seq && d.state == DeliveryState::Sending => {
+            d.finish(outcome, now);
+            Ok(())
+        }
+        _ => Err(StoreError::Conflict),
+    };
+    match item {
+        MailItem::Community(id) => {
+            let mut i = communities::invitation(tx, id)?.ok_or(StoreError::Conflict)?;
+            finish(&mut i.delivery)?;
+            i.version += 1;
+            communities::put_invitation(tx, &i)
+        }
+        MailItem::Platform(id) => {
+            let mut i = user_invitation(tx, id)?.ok_or(StoreError::Conflict)?;
+            finish(&mut i.delivery)?;
+            i.version += 1;
+            put_user_invitation(tx, &i)
+        }
+    }
+}
+
+/// Every delivery owed at `now` of either kind ([`crate::domain::Delivery::owed`]), read along the `owed` indexes.
+pub(super) fn owed(tx: &Transaction<'_>, now: Timestamp) -> StoreResult<Vec<(MailItem, u64)>> {
+    let community = communities::owed(tx)?
+        .into_iter()
+        .filter_map(|i| i.delivery.filter(|d| d.owed(now)).map(|d| (MailItem::Community(i.id), d.seq)));
+    let platform: Vec<UserInvitation> = all(tx, OWED, [])?;
+    let platform = platform
+        .into_iter()
+        .filter_map(|i| i.delivery.filter(|d| d.owed(now)).map(|d| (MailItem::Platform(i.id), d.seq)));
+    Ok(community.chain(platform).collect())
+}

@@ -1,0 +1,158 @@
+//! This portal's collaborations, their invitations and participants: the same checks as
+//! [`crate::store::memory`]. Lists are read whole (a portal collaborates with a handful of others), oldest first,
+//! along their indexes, at most [`MAX_PORTAL_LIST`].
+
+use rusqlite::{Transaction, params};
+
+use super::rows::{all, json, one, sql};
+use crate::domain::collaboration::{
+    Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
+};
+use crate::store::{MAX_PORTAL_LIST, StoreError, StoreResult};
+
+pub(super) const COLLABORATIONS: &str = "SELECT item FROM collaborations ORDER BY created, id LIMIT ?1";
+pub(super) const INVITATIONS: &str =
+    "SELECT item FROM collaboration_invitations WHERE collaboration = ?1 ORDER BY created, id LIMIT ?2";
+pub(super) const PARTICIPANTS: &str =
+    "SELECT item FROM participants WHERE collaboration = ?1 ORDER BY joined, portal LIMIT ?2";
+
+pub(super) fn collaboration(tx: &Transaction<'_>, id: CollaborationId) -> StoreResult<Option<Collaboration>> {
+    one(tx, "SELECT item FROM collaborations WHERE id = ?1", [id.to_string()])
+}
+
+pub(super) fn put(tx: &Transaction<'_>, c: &Collaboration) -> StoreResult<()> {
+    tx.prepare_cached("INSERT OR REPLACE INTO collaborations (id, created, item) VALUES (?1, ?2, ?3)")
+        .map_err(sql)?
+        .execute(params![c.id.to_string(), c.created.millis(), json(c)?])
+        .map_err(sql)?;
+    Ok(())
+}
+
+pub(super) fn put_collaboration(tx: &Transaction<'_>, c: &Collaboration, expected: Option<u64>) -> StoreResult<()> {
+    if collaboration(tx, c.id)?.map(|c| c.version) != expected {
+        return Err(StoreError::Conflict);
+    }
+    put(tx, c)
+}
+
+pub(super) fn collaborations(tx: &Transaction<'_>) -> StoreResult<Vec<Collaboration>> {
+    all(tx, COLLABORATIONS, [MAX_PORTAL_LIST as i64])
+}
+
+pub(super) fn invitation(
+    tx: &Transaction<'_>,
+    collaboration: CollaborationId,
+    id: CollaborationInvitationId,
+) -> StoreResult<Option<CollaborationInvitation>> {
+    one(
+        tx,
+        "SELECT item FROM collaboration_invitations WHERE id = ?1 AND collaboration = ?2",
+        params![id.to_string(), collaboration.to_string()],
+    )
+}
+
+pub(super) fn put_invitation(tx: &Transaction<'_>, i: &CollaborationInvitation) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO collaboration_invitations (id, collaboration, created, item) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .map_err(sql)?
+    .execute(params![i.id.to_string(), i.collaboration_id.to_string(), i.created.millis(), json(i)?])
+    .map_err(sql)?;
+    Ok(())
+}
+
+/// Writes a new invitation; [`StoreError::Conflict`] if its id is taken (in any collaboration).
+pub(super) fn create_invitation(tx: &Transaction<'_>, i: &CollaborationInvitation) -> StoreResult<()> {
+    let taken: Option<CollaborationInvitation> =
+        one(tx, "SELECT item FROM collaboration_invitations WHERE id = ?1", [i.id.to_string()])?;
+    if taken.is_some() {
+        return Err(StoreError::Conflict);
+    }
+    put_invitation(tx, i)
+}
+
+pub(super) fn invitations(
+    tx: &Transaction<'_>,
+    collaboration: CollaborationId,
+) -> StoreResult<Vec<CollaborationInvitation>> {
+    all(tx, INVITATIONS, params![collaboration.to_string(), MAX_PORTAL_LIST as i64])
+}
+
+pub(super) fn update_invitation(
+    tx: &Transaction<'_>,
+    i: &CollaborationInvitation,
+    expected: u64,
+    joins: Option<&Participant>,
+) -> StoreResult<()> {
+    let current = invitation(tx, i.collaboration_id, i.id)?.ok_or(StoreError::Conflict)?;
+    if current.version != expected {
+        return Err(StoreError::Conflict);
+    }
+    if let Some(participant) = joins {
+        if participant_exists(tx, participant.collaboration_id, &participant.portal.id)? {
+            return Err(StoreError::AlreadyMember);
+        }
+        put_participant(tx, participant)?;
+    }
+    put_invitation(tx, i)
+}
+
+fn participant_exists(tx: &Transaction<'_>, collaboration: CollaborationId, portal: &PortalId) -> StoreResult<bool> {
+    let found: Option<Participant> = one(
+        tx,
+        "SELECT item FROM participants WHERE collaboration = ?1 AND portal = ?2",
+        params![collaboration.to_string(), portal.to_string()],
+    )?;
+    Ok(found.is_some())
+}
+
+pub(super) fn put_participant(tx: &Transaction<'_>, p: &Participant) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO participants (collaboration, portal, joined, item) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .map_err(sql)?
+    .execute(params![p.collaboration_id.to_string(), p.portal.id.to_string(), p.joined.millis(), json(p)?])
+    .map_err(sql)?;
+    Ok(())
+}
+
+pub(super) fn join(tx: &Transaction<'_>, c: &Collaboration, host: &Participant) -> StoreResult<()> {
+    if collaboration(tx, c.id)?.is_some() {
+        return Err(StoreError::Conflict);
+    }
+    put(tx, c)?;
+    put_participant(tx, host)
+}
+
+pub(super) fn participants(tx: &Transaction<'_>, collaboration: CollaborationId) -> StoreResult<Vec<Participant>> {
+    all(tx, PARTICIPANTS, params![collaboration.to_string(), MAX_PORTAL_LIST as i64])
+}
+
+fn delete_participant(tx: &Transaction<'_>, collaboration: CollaborationId, portal: &PortalId) -> StoreResult<usize> {
+    tx.prepare_cached("DELETE FROM participants WHERE collaboration = ?1 AND portal = ?2")
+        .map_err(sql)?
+        .execute(params![collaboration.to_string(), portal.to_string()])
+        .map_err(sql)
+}
+
+pub(super) fn remove_participant(
+    tx: &Transaction<'_>,
+    collaboration: CollaborationId,
+    portal: &PortalId,
+) -> StoreResult<()> {
+    match delete_participant(tx, collaboration, portal)? {
+        0 => Err(StoreError::Conflict),
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn leave(tx: &Transaction<'_>, c: &Collaboration, participants: &[Participant]) -> StoreResult<()> {
+    if collaboration(tx, c.id)?.map(|stored| stored.version) != Some(c.version) {
+        return Err(StoreError::Conflict);
+    }
+    tx.execute("DELETE FROM collaborations WHERE id = ?1", [c.id.to_string()]).map_err(sql)?;
+    for p in participants {
+        delete_participant(tx, c.id, &p.portal.id)?;
+    }
+    Ok(())
+}
