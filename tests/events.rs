@@ -206,6 +206,7 @@ fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> In
         inviter_email: None,
         // Stored before the outbox existed: the answers show no delivery.
         delivery: None,
+        earlier_deliveries: Default::default(),
     }
 }
 
