@@ -4,7 +4,12 @@
 //! message with the link, so a developer can click through the whole flow.
 //!
 //! There is no stream to retry a failed send here: a failure is logged and recorded on the invitation
-//! (`DeliveryState: failed`), and Resend sends again.
+//! (`DeliveryState: failed`), and the sweep (at start and every [`SWEEP_EVERY`]) or Resend sends again.
+//!
+//! The data folder is one server's, so at start every delivery still `sending` was claimed by a previous run that
+//! was killed mid-send: those are recorded failed at once ([`MemoryStore::fail_interrupted_sends`]) and the start's
+//! sweep sends them, each once — the outbox mailer does not write a message twice for one delivery, even when the
+//! run was killed after writing its file and before recording it sent.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -46,6 +51,10 @@ pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 pub fn start(store: &Arc<MemoryStore>, sealer: Arc<dyn Sealer>, outbox: &Path) -> std::io::Result<()> {
     let mailer = Arc::new(Announcing(OutboxMailer::new(outbox, LOCAL_SENDER)?));
     let deliverer = Deliverer { store: store.clone(), sealer, mailer, clock: Arc::new(SystemClock) };
+    let interrupted = store.fail_interrupted_sends(SystemClock.now()).map_err(std::io::Error::other)?;
+    if interrupted > 0 {
+        tracing::info!(interrupted, "a previous run was stopped while sending; its emails are sent again");
+    }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     store.on_pending_delivery(move |item, seq| {
         // The receiver lives as long as the server; if it is gone, so is everything else.
