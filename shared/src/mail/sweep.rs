@@ -21,7 +21,6 @@
 use std::sync::Arc;
 
 use super::deliver::{Delivered, Deliverer};
-use crate::domain::Clock as _;
 use crate::store::StoreError;
 
 /// The most deliveries one sweep takes: at [`super::deliver::DELIVERY_BUDGET`] each it ends inside the function's

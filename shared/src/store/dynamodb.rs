@@ -539,14 +539,6 @@ fn idempotency_pk(scope: &str) -> String {
     format!("IDEMPOTENCY#{scope}")
 }
 
-/// The table key of the invitation an email belongs to.
-fn mail_key(item: MailItem) -> (String, &'static str) {
-    match item {
-        MailItem::Community(id) => (invitation_pk(id), "#INVITATION"),
-        MailItem::Platform(id) => (user_invitation_pk(id), "#USERINVITATION"),
-    }
-}
-
 fn collaboration_pk(id: CollaborationId) -> String {
     format!("COLLABORATION#{id}")
 }
