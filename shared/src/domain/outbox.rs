@@ -390,7 +390,7 @@ impl Outbox<'_> {
     pub fn finish(&mut self, seq: u64, outcome: &DeliveryOutcome, now: Timestamp) -> bool {
         let Some(d) = self.get_mut(seq).filter(|d| d.state == DeliveryState::Sending) else { return false };
         d.finish(outcome, now);
-        if d.state == DeliveryState::Sent && !self.latest.as_ref().is_some_and(|l| l.seq == seq) {
+        if d.state == DeliveryState::Sent && self.latest.as_ref().is_none_or(|l| l.seq != seq) {
             self.earlier.remove(&seq.to_string());
         }
         true
