@@ -17,8 +17,8 @@ use base64::Engine as _;
 use reqwest::StatusCode;
 use rsvp::app::{App, Config};
 use rsvp::domain::{
-    Action, Actor, Clock as _, DeliveryOutcome, DeliveryState, FixedClock, Invitation, InvitationPolicy, MailItem,
-    Secret, SystemClock,
+    Action, Actor, Clock as _, CommunityId, DeliveryOutcome, DeliveryState, FixedClock, Invitation, InvitationPolicy,
+    MailItem, Secret, SystemClock,
 };
 use rsvp::mail::deliver::{DeliverError, Delivered, Deliverer};
 use rsvp::mail::outbox::OutboxMailer;
@@ -748,5 +748,420 @@ async fn the_local_sweep_re_drives_a_killed_senders_email() {
     assert_eq!(announced.lock().unwrap().clone(), [(invitation.id, seq)]);
     store.finish_delivery(item, seq, &DeliveryOutcome::Sent { message_id: "m".into() }, stale).await.unwrap();
     assert_eq!(store.announce_owed(stale.plus_minutes(60)), 0, "a sent email is owed no more");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The addresses of one handshake, unique to the test (moto's SES is shared by every test).
+struct Parties {
+    owner: rsvp::domain::Principal,
+    guest: rsvp::domain::Principal,
+    /// The contact the guest gives when it accepts.
+    contact: String,
+}
+
+impl Parties {
+    fn new() -> Self {
+        use rsvp::domain::Role;
+        Self {
+            owner: rsvp_tests::principal("owner", &unique_address("owner"), &[Role::TenantAdministrator]),
+            guest: rsvp_tests::principal("guest", &unique_address("guest"), &[Role::TenantAdministrator]),
+            contact: unique_address("contact"),
+        }
+    }
+
+    fn owner_address(&self) -> String {
+        self.owner.email.as_ref().expect("an address").to_string()
+    }
+
+    /// Invites the guest, then accepts and confirms at once, before any email went out: the Accepted notice is still
+    /// owed when Confirm owes its own. The invitation as stored at the end.
+    async fn handshake_at_once(
+        &self,
+        store: &dyn Store,
+        sealer: &dyn Sealer,
+        at: rsvp::domain::Timestamp,
+    ) -> Invitation {
+        let (c, membership) = community(&self.owner, "Shared Operations", at);
+        store.create_community(&c, &membership).await.expect("create the community");
+        let recipient = self.guest.email.clone().expect("an address");
+        let (mut invitation, secret) = Invitation::create(&c, recipient, &self.owner, at, InvitationPolicy::default());
+        let sealed = sealer.seal(invitation.id, &secret).await.expect("seal the secret");
+        invitation.attach_link(format!("https://rsvp.test/invite/{}", invitation.id), sealed);
+        store.create_invitation(&invitation, at).await.expect("create the invitation");
+        let accept = invitation
+            .process(
+                &c,
+                Action::Accept,
+                rsvp_tests::as_recipient(&self.guest),
+                Some(email(&self.contact)),
+                at,
+                InvitationPolicy::default(),
+            )
+            .expect("Accept is allowed");
+        store.apply(&accept).await.expect("Accept applies");
+        let read = store.get_invitation(invitation.id).await.unwrap().expect("the invitation");
+        let confirm = read
+            .process(&c, Action::Confirm, as_community_admin(&self.owner), None, at, InvitationPolicy::default())
+            .expect("Confirm is allowed");
+        store.apply(&confirm).await.expect("Confirm applies");
+        store.get_invitation(invitation.id).await.unwrap().expect("the invitation")
+    }
+
+    /// What moto's SES sent: to the owner (the Accepted notice), to the guest's contact (the Confirmed notice).
+    async fn sent(&self) -> (Vec<Value>, Vec<Value>) {
+        (sent_to(&self.owner_address()).await, sent_to(&self.contact).await)
+    }
+}
+
+/// A Deliverer over `store` sending with moto's SES as `sender` (verified), at `at`.
+async fn ses_deliverer(store: Arc<dyn Store>, sealer: Arc<KmsSealer>, at: rsvp::domain::Timestamp) -> Deliverer {
+    let sender = unique_address("sender");
+    verify(&sender).await;
+    Deliverer {
+        store,
+        sealer,
+        mailer: Arc::new(SesMailer::new(ses_at(&moto()), sender, None)),
+        clock: Arc::new(FixedClock::at(at)),
+    }
+}
+
+/// Accept, then Confirm at once: the invitation keeps only its latest delivery in `delivery`, so before the outbox
+/// kept earlier ones, the Accepted notice was dropped when Confirm's took its place. Both go out, each once,
+/// through the stream's records (DynamoDB Local) or the embedded store's announcements (the local server's stand-in
+/// for the stream), seen twice.
+#[tokio::test]
+async fn accept_then_confirm_at_once_sends_both_notices_once_dynamodb_local() {
+    let (store, table) = table().await;
+    let sealer = Arc::new(kms_sealer().await);
+    let parties = Parties::new();
+    let invitation = parties.handshake_at_once(store.as_ref(), sealer.as_ref(), T0).await;
+    assert_eq!(invitation.earlier_deliveries.len(), 1, "the Accepted notice waits beside the Confirmed one");
+    let deliverer = ses_deliverer(store.clone(), sealer, T0).await;
+    let records = stream_records(&table).await;
+    let answer = deliverer.handle_records(&records).await;
+    assert!(answer.batch_item_failures.is_empty(), "{:?}", answer.batch_item_failures);
+    let again = stream_records(&table).await;
+    assert!(deliverer.handle_records(&again).await.batch_item_failures.is_empty());
+    assert_both_notices_went_once(&parties, store.as_ref(), &invitation).await;
+}
+
+#[tokio::test]
+async fn accept_then_confirm_at_once_sends_both_notices_once_embedded_store() {
+    let store = Arc::new(MemoryStore::new());
+    let announced = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&announced);
+    store.on_pending_delivery(move |item, seq| seen.lock().unwrap().push((item, seq)));
+    let sealer = Arc::new(kms_sealer().await);
+    let parties = Parties::new();
+    let invitation = parties.handshake_at_once(store.as_ref(), sealer.as_ref(), T0).await;
+    let deliverer = ses_deliverer(store.clone(), sealer, T0).await;
+    let told: Vec<(MailItem, u64)> = announced.lock().unwrap().clone();
+    assert_eq!(told.iter().map(|(_, seq)| *seq).collect::<Vec<_>>(), [1, 2, 3], "each write announced its email");
+    for _ in 0..2 {
+        for (item, seq) in &told {
+            deliverer.deliver(*item, *seq).await.expect("delivered or skipped");
+        }
+    }
+    assert_both_notices_went_once(&parties, store.as_ref(), &invitation).await;
+}
+
+async fn assert_both_notices_went_once(parties: &Parties, store: &dyn Store, invitation: &Invitation) {
+    let (accepted, confirmed) = parties.sent().await;
+    assert_eq!(accepted.len(), 1, "the Accepted notice, once: {accepted:#?}");
+    assert!(accepted[0]["subject"].as_str().unwrap_or_default().contains("accepted"), "{}", accepted[0]["subject"]);
+    assert_eq!(confirmed.len(), 1, "the Confirmed notice, once: {confirmed:#?}");
+    assert_ne!(accepted[0]["subject"], confirmed[0]["subject"]);
+    let guest = parties.guest.email.as_ref().unwrap().to_string();
+    let to_guest = sent_to(&guest).await;
+    assert_eq!(
+        to_guest.len(),
+        1,
+        "the guest gets the Confirmed notice only: its invitation email's link died with Accept"
+    );
+    assert_eq!(to_guest[0]["subject"], confirmed[0]["subject"]);
+    let done = store.get_invitation(invitation.id).await.unwrap().unwrap();
+    assert!(done.earlier_deliveries.is_empty(), "{:?}", done.earlier_deliveries);
+    assert_eq!(done.delivery.map(|d| (d.seq, d.state)), Some((3, DeliveryState::Sent)));
+}
+
+/// The Lambda consumer killed mid-batch: it claimed the invitation email and died before sending (its claim stays
+/// `sending`), and the Accepted notice's stream record never got through (dead-lettered). The scheduled sweep,
+/// through the same consumer code, leaves the live-looking claim alone, then sends each email once it is the sweep's,
+/// exactly once however often it runs.
+async fn the_sweep_sends_what_a_dead_consumer_left_exactly_once(store: Arc<dyn Store>) {
+    use rsvp::mail::sweep::{SweepReport, Sweeper};
+    let sealer = Arc::new(kms_sealer().await);
+    let parties = Parties::new();
+    // A handshake whose notices wait: Accept's (seq 2) beside Confirm's (seq 3).
+    let invitation = parties.handshake_at_once(store.as_ref(), sealer.as_ref(), T0).await;
+    // A second invitation whose email a consumer claimed at T0 and was killed before it sent anything.
+    let other = Parties::new();
+    let (c, membership) = community(&other.owner, "Floods", T0);
+    store.create_community(&c, &membership).await.unwrap();
+    let recipient = other.guest.email.clone().unwrap();
+    let (mut killed, secret) = Invitation::create(&c, recipient.clone(), &other.owner, T0, InvitationPolicy::default());
+    killed
+        .attach_link(format!("https://rsvp.test/invite/{}", killed.id), sealer.seal(killed.id, &secret).await.unwrap());
+    store.create_invitation(&killed, T0).await.unwrap();
+    let killed_item = MailItem::Community(killed.id);
+    assert!(store.claim_delivery(killed_item, 1, T0.plus_minutes(1)).await.unwrap().is_some(), "the dead claim");
+
+    let stale = rsvp::domain::CLAIM_STALE_MINUTES;
+    let sweep_at = async |minutes: i64| -> SweepReport {
+        let deliverer = ses_deliverer(Arc::clone(&store), sealer.clone(), T0.plus_minutes(minutes)).await;
+        Sweeper::new(Arc::new(deliverer)).sweep().await.expect("the sweep reads the store")
+    };
+    assert_eq!(sweep_at(stale).await, SweepReport::default(), "nothing is the sweep's yet: the stream's turn");
+    // The notices are due, the dead claim not yet (it was taken a minute later).
+    assert_eq!(sweep_at(stale + 1).await, SweepReport { due: 2, sent: 2, ..SweepReport::default() });
+    assert!(sent_to(&recipient.to_string()).await.is_empty(), "a claim that may be live is not taken");
+    assert_eq!(sweep_at(stale + 2).await, SweepReport { due: 1, sent: 1, ..SweepReport::default() });
+    for minutes in [stale + 3, 60, 24 * 60] {
+        assert_eq!(sweep_at(minutes).await, SweepReport::default(), "sent mail is not found again");
+    }
+
+    assert_both_notices_went_once(&parties, store.as_ref(), &invitation).await;
+    let sent = sent_to(&recipient.to_string()).await;
+    assert_eq!(sent.len(), 1, "the killed consumer's email, once: {sent:#?}");
+    let link = format!("https://rsvp.test/invite/{}?token={}", killed.id, secret.expose());
+    assert!(sent[0]["body"].as_str().unwrap_or_default().contains(&link), "with its link");
+    let d = delivery(store.as_ref(), &killed).await;
+    assert_eq!(
+        (d.state, d.attempts, d.sealed_secret),
+        (DeliveryState::Sent, 2, None),
+        "the dead claim and the sweep's"
+    );
+}
+
+#[tokio::test]
+async fn the_sweep_sends_what_a_dead_consumer_left_exactly_once_dynamodb_local() {
+    let (store, _) = table().await;
+    the_sweep_sends_what_a_dead_consumer_left_exactly_once(store).await;
+}
+
+#[tokio::test]
+async fn the_sweep_sends_what_a_dead_consumer_left_exactly_once_embedded_store() {
+    the_sweep_sends_what_a_dead_consumer_left_exactly_once(Arc::new(MemoryStore::new())).await;
+}
+
+/// Set in the environment of a copy of this test binary that plays `rsvp-local serve` over the data folder it names.
+const LOCAL_CHILD_VARIABLE: &str = "RSVP_TEST_LOCAL_SERVE_DIR";
+
+/// What `rsvp-local serve --data-dir <dir>` runs: the store in `<dir>/rsvp.db`, the data folder's sealing and
+/// signing keys, the mailer writing into `<dir>/outbox` (with its sweep), every route on a free port. Prints the
+/// URL on a line of its own, then serves until killed.
+async fn serve_like_rsvp_local(dir: &Path) {
+    let store = Arc::new(SqliteStore::open(&dir.join("rsvp.db")).expect("open the store"));
+    let sealer = Arc::new(AesSealer::load_or_create(dir).expect("the local key"));
+    rsvp_local::mail::start(&store, sealer.clone(), &dir.join("outbox")).expect("start the local mailer");
+    let key = SigningKey::load_or_create(dir).expect("the signing key");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0".parse::<SocketAddr>().unwrap()).await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let config = Config { public_url: Some(url.clone()), ..Config::default() };
+    let app = Arc::new(App::new(store, config).with_sealer(sealer));
+    println!("\nchild-listening {url}");
+    // Serves until the parent kills it.
+    Server::from_listener(listener, app, key).expect("the server").run().await.expect("serve");
+}
+
+/// Starts a copy of this test binary as a local server over `dir`; the process and its URL.
+async fn spawn_local(dir: &Path) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut child = tokio::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", "the_local_server_killed_mid_batch_sends_every_email_once_after_restart", "--nocapture"])
+        .env(LOCAL_CHILD_VARIABLE, dir)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the child server");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("its output")).lines();
+    let url = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.expect("read its output") {
+            if let Some(url) = line.strip_prefix("child-listening ") {
+                return url.to_owned();
+            }
+        }
+        panic!("the child server stopped before it listened");
+    })
+    .await
+    .expect("the child server listens within 30 s");
+    // Keep reading its output so that it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
+
+/// The `.eml` files in `outbox` by the invitation they are for (their names end in `-<invitation>-<seq>.eml`).
+fn emails_by_invitation(outbox: &Path) -> HashMap<String, usize> {
+    let mut by = HashMap::new();
+    for entry in std::fs::read_dir(outbox).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".eml").filter(|_| !name.starts_with('.')) {
+            // <15-digit time>-<uuid with hyphens>-<seq>
+            let id = stem.get(16..stem.rfind('-').unwrap_or(stem.len())).unwrap_or_default().to_owned();
+            *by.entry(id).or_insert(0) += 1;
+        }
+    }
+    by
+}
+
+/// `rsvp-local serve` killed with SIGKILL while it sends a batch of invitation emails, then started again on the same
+/// data folder: every invitation the first run stored gets its email, exactly once — those it had sent are not sent
+/// again, one it was writing when it died (claimed, maybe written, not recorded) is sent or kept, and the rest go
+/// out from the restart's sweep.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_local_server_killed_mid_batch_sends_every_email_once_after_restart() {
+    // The same test plays the server in the copy it starts (see `spawn_local`).
+    if let Some(dir) = std::env::var_os(LOCAL_CHILD_VARIABLE) {
+        return serve_like_rsvp_local(Path::new(&dir)).await;
+    }
+    const INVITATIONS: usize = 60;
+    let dir = eml::temp_dir();
+    let outbox = dir.join("outbox");
+    let (mut first, url) = spawn_local(&dir).await;
+    let key = SigningKey::load_or_create(&dir).expect("the server's signing key");
+    let owner = key.mint(&TokenClaims::new("tenant-owner", "admin@owner.example", &["TenantAdministrator"]));
+    let http = reqwest::Client::new();
+    let api = format!("{url}/api/v1-preview");
+    let community: Value = http
+        .post(format!("{api}/communities"))
+        .bearer_auth(&owner)
+        .json(&json!({"Name": "Shared Operations"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let community = community["Id"].as_str().expect("a community").to_owned();
+    // Many invitations at once; the server is killed as soon as its mailer has written the first email, while the
+    // rest are being created and sent.
+    let creates = futures::future::join_all((0..INVITATIONS).map(|n| {
+        let (http, owner, api, community) = (http.clone(), owner.clone(), api.clone(), community.clone());
+        async move {
+            http.post(format!("{api}/communities/{community}/invitations"))
+                .bearer_auth(&owner)
+                .json(&json!({"InvitationRecipient": format!("guest{n}@guest.example")}))
+                .send()
+                .await
+        }
+    }));
+    // The server's file, read beside it as a second connection would (SQLite's WAL lets a reader in while the
+    // server writes).
+    let file = SqliteStore::open(&dir.join("rsvp.db")).expect("the server's store");
+    let community_id = CommunityId::parse("the community id", &community).expect("a community id");
+    let invitations = async || -> Vec<Invitation> {
+        let page = file.list_community_invitations(community_id, &rsvp_tests::first_page(1_000)).await;
+        page.expect("the server's invitations").items
+    };
+    // Killed once the mailer is busy: some emails written, and more invitations stored than written.
+    let backlog = async || -> Option<usize> {
+        let stored = invitations().await.len();
+        let written = emails_by_invitation(&outbox).values().sum::<usize>();
+        (written > 0).then(|| stored.saturating_sub(written))
+    };
+    let kill = async {
+        for _ in 0..10_000 {
+            if backlog().await.is_some_and(|waiting| waiting >= 3) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        first.start_kill().expect("SIGKILL");
+        first.wait().await.expect("the killed server is reaped")
+    };
+    let (answers, status) = tokio::join!(creates, kill);
+    assert!(!status.success(), "killed, not stopped: {status:?}");
+    let created = answers.iter().filter(|a| a.as_ref().is_ok_and(|a| a.status() == StatusCode::CREATED)).count();
+    let sent_before = emails_by_invitation(&outbox);
+
+    // What the killed run left in its data folder: every invitation it stored owes or sent one email.
+    let stored = async || -> Vec<(String, DeliveryState)> {
+        let read = invitations().await.into_iter();
+        read.map(|i| (i.id.to_string(), i.delivery.expect("every invitation owes its email").state)).collect()
+    };
+    let left = stored().await;
+    assert!(left.len() >= created, "every answered create was stored ({created} answered, {} stored)", left.len());
+    assert!(
+        sent_before.values().sum::<usize>() < left.len(),
+        "killed mid-batch: {} of {} emails out",
+        sent_before.values().sum::<usize>(),
+        left.len()
+    );
+
+    let (_second, _) = spawn_local(&dir).await;
+    let mut done = Vec::new();
+    for _ in 0..300 {
+        done = stored().await;
+        if done.iter().all(|(_, state)| *state == DeliveryState::Sent) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(done.iter().all(|(_, state)| *state == DeliveryState::Sent), "every email recorded sent: {done:?}");
+    let sent = emails_by_invitation(&outbox);
+    let ids: std::collections::BTreeSet<&String> = done.iter().map(|(id, _)| id).collect();
+    assert_eq!(sent.keys().collect::<std::collections::BTreeSet<_>>(), ids, "an email for each invitation, no other");
+    let twice: Vec<_> = sent.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(twice.is_empty(), "each exactly once: {twice:?}");
+    rsvp_tests::figure(
+        "kill",
+        &format!(
+            "rsvp-local killed after {} of {} emails; after restart {} sent once each",
+            sent_before.len(),
+            done.len(),
+            sent.len()
+        ),
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The outbox mailer that writes a message's file and then never answers: a sender killed between sending and
+/// recording the outcome, once the test drops it.
+struct WritesThenHangs(OutboxMailer);
+
+#[async_trait::async_trait]
+impl rsvp::mail::Mailer for WritesThenHangs {
+    async fn send(&self, message: &rsvp::mail::Message) -> Result<String, rsvp::mail::MailError> {
+        self.0.send(message).await?;
+        std::future::pending().await
+    }
+}
+
+/// The narrowest window of a kill: the message's file is written and the run dies before it records `sent`, so the
+/// store file keeps the claim (`sending`). The server started again on the data folder takes the claim for dead at
+/// once, sends again, and the outbox answers with the file already there: one message, recorded sent.
+#[tokio::test]
+async fn a_local_server_killed_between_writing_and_recording_an_email_writes_it_once() {
+    let dir = eml::temp_dir();
+    let (file, outbox) = (dir.join("rsvp.db"), dir.join("outbox"));
+    let sealer = Arc::new(AesSealer::load_or_create(&dir).expect("the local key"));
+    let invitation = {
+        let store = Arc::new(SqliteStore::open(&file).expect("the store file"));
+        let (invitation, _) = invite(store.as_ref(), sealer.as_ref(), "bob@guest.example").await;
+        let dying = Deliverer {
+            store: store.clone(),
+            sealer: sealer.clone(),
+            mailer: Arc::new(WritesThenHangs(OutboxMailer::new(&outbox, "rsvp@localhost").unwrap())),
+            clock: Arc::new(SystemClock),
+        };
+        let item = MailItem::Community(invitation.id);
+        assert!(tokio::time::timeout(Duration::from_secs(1), dying.deliver(item, 1)).await.is_err(), "it hangs");
+        invitation
+    };
+    assert_eq!(eml::messages(&outbox, 1).await.len(), 1, "the dead run wrote the message");
+    let store = Arc::new(SqliteStore::open(&file).expect("the store file, as the dead run left it"));
+    assert_eq!(delivery(store.as_ref(), &invitation).await.state, DeliveryState::Sending);
+
+    rsvp_local::mail::start(&store, sealer, &outbox).expect("start the local mailer");
+    for _ in 0..100 {
+        if delivery(store.as_ref(), &invitation).await.state == DeliveryState::Sent {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let d = delivery(store.as_ref(), &invitation).await;
+    assert_eq!((d.state, d.attempts), (DeliveryState::Sent, 2), "retried once, recorded sent");
+    let files = std::fs::read_dir(&outbox).unwrap().filter_map(|e| e.ok()).count();
+    assert_eq!(files, 1, "one message, not two");
     std::fs::remove_dir_all(&dir).ok();
 }

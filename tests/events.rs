@@ -208,6 +208,7 @@ fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> In
         // Stored before the outbox existed: the answers show no delivery.
         delivery: None,
         accept_from: AcceptFrom::Recipient,
+        earlier_deliveries: Default::default(),
     }
 }
 

@@ -11,7 +11,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use rsvp::domain::{
     AcceptFrom, Action, CLAIM_STALE_MINUTES, Claimed, Community, CommunityId, CommunityInput, DeliveryOutcome,
-    DeliveryState, Email, Invitation, InvitationId, InvitationPolicy, MailItem, MemberStatus, Membership,
+    DeliveryState, Email, Invitation, InvitationId, InvitationPolicy, MailItem, MailKind, MemberStatus, Membership,
     MembershipEffect, Principal, Role, StoredState, TenantId, Timestamp, Transition,
 };
 use rsvp::store::{Cursor, Page, PageRequest, Store, StoreError, StoreResult};
@@ -76,6 +76,8 @@ contract!(
     paired_reads_answer_as_the_single_reads_do,
     a_delivery_is_claimed_once_and_its_outcome_recorded_once,
     a_failed_or_stale_delivery_is_claimed_again_and_a_newer_one_wins,
+    a_notice_unsent_when_the_next_is_owed_is_kept_and_each_is_claimed_and_recorded_once,
+    the_sweep_finds_only_what_is_due_oldest_first_and_nothing_once_sent,
     the_communitys_counters_follow_its_invitations_and_tenants,
     a_community_is_updated_and_read_back_by_its_current_name,
     a_community_is_deleted_only_without_other_tenants_or_open_invitations,
@@ -965,6 +967,83 @@ async fn a_failed_or_stale_delivery_is_claimed_again_and_a_newer_one_wins(store:
     assert_fails!(store.finish_delivery(MailItem::Community(inv.id), 1, &failed, T0).await, StoreError::Conflict);
     assert_eq!(claim(store, inv.id, 1, T0.plus_days(2)).await.unwrap(), None);
     assert!(claim(store, inv.id, 2, T0.plus_days(1)).await.unwrap().is_some());
+}
+
+/// Accept, then Confirm before the Accepted notice was sent: the invitation keeps that notice beside the Confirmed
+/// one (the latest), and each is claimed, sent and recorded on its own, once.
+async fn a_notice_unsent_when_the_next_is_owed_is_kept_and_each_is_claimed_and_recorded_once(store: &dyn Store) {
+    let owner = admin("owner");
+    let guest = admin("guest");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    let inv = invite(store, &c, &owner, &admin_email("guest"), T0).await;
+    store.apply(&accept(&c, &inv, &guest, T0)).await.expect("Accept applies");
+    let accepted = stored(store, inv.id).await;
+    store.apply(&confirm(&c, &accepted, &owner, T0.plus_minutes(1))).await.expect("Confirm applies");
+    let confirmed = stored(store, inv.id).await;
+    let latest = confirmed.delivery.clone().expect("the Confirmed notice");
+    assert_eq!((latest.seq, latest.kind, latest.state), (3, MailKind::Confirmed, DeliveryState::Pending));
+    let earlier: Vec<_> = confirmed.earlier_deliveries.values().map(|d| (d.seq, d.kind, d.state)).collect();
+    assert_eq!(earlier, [(2, MailKind::Accepted, DeliveryState::Pending)], "the Accepted notice still waits");
+
+    assert_eq!(claim(store, inv.id, 1, T0).await.unwrap(), None, "the unsent invitation email went with Accept");
+    let claimed = claim(store, inv.id, 2, T0.plus_minutes(1)).await.unwrap().expect("the earlier notice is claimed");
+    assert_eq!(claimed.earlier_deliveries["2"].state, DeliveryState::Sending);
+    assert_eq!(claimed.delivery.as_ref().map(|d| d.state), Some(DeliveryState::Pending), "the latest is untouched");
+    assert_eq!(claim(store, inv.id, 2, T0.plus_minutes(2)).await.unwrap(), None, "claimed once");
+    claim(store, inv.id, 3, T0.plus_minutes(2)).await.unwrap().expect("the latest is claimed on its own");
+    let sent = |id: &str| DeliveryOutcome::Sent { message_id: id.into() };
+    store.finish_delivery(MailItem::Community(inv.id), 2, &sent("m-2"), T0.plus_minutes(2)).await.expect("recorded");
+    assert_fails!(
+        store.finish_delivery(MailItem::Community(inv.id), 2, &sent("m-2"), T0.plus_minutes(2)).await,
+        StoreError::Conflict
+    );
+    store.finish_delivery(MailItem::Community(inv.id), 3, &sent("m-3"), T0.plus_minutes(2)).await.expect("recorded");
+    let done = stored(store, inv.id).await;
+    assert!(done.earlier_deliveries.is_empty(), "a sent earlier notice is done with");
+    let d = done.delivery.expect("the latest stays, to be shown");
+    assert_eq!((d.seq, d.state, d.message_id.as_deref()), (3, DeliveryState::Sent, Some("m-3")));
+    assert_eq!(done.version, confirmed.version + 4, "two claims and two outcomes, each a change");
+    assert_eq!(claim(store, inv.id, 2, T0.plus_days(1)).await.unwrap(), None, "sent is sent");
+}
+
+/// What the sweep is given: a delivery once the stream has had its turn, a claim once its sender is dead, a failure
+/// with tries left; oldest due first, at most `limit` invitations; never a live claim, and nothing once sent.
+async fn the_sweep_finds_only_what_is_due_oldest_first_and_nothing_once_sent(store: &dyn Store) {
+    let owner = admin("owner");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    let first = invite(store, &c, &owner, "bob@x.example.com", T0).await;
+    let second = invite(store, &c, &owner, "ann@x.example.com", T0.plus_minutes(1)).await;
+    let stale = CLAIM_STALE_MINUTES;
+    let (one, two) = (MailItem::Community(first.id), MailItem::Community(second.id));
+    assert!(store.owed_deliveries(T0.plus_minutes(stale), 10).await.unwrap().is_empty(), "the stream's turn");
+    assert_eq!(store.owed_deliveries(T0.plus_minutes(stale + 1), 10).await.unwrap(), [(one, 1)]);
+    assert_eq!(store.owed_deliveries(T0.plus_minutes(stale + 2), 10).await.unwrap(), [(one, 1), (two, 1)]);
+    assert_eq!(store.owed_deliveries(T0.plus_minutes(stale + 2), 1).await.unwrap(), [(one, 1)], "oldest first");
+
+    // A sender claims the first at +10 and dies: it is its own for CLAIM_STALE_MINUTES, then the sweep's again.
+    let at = T0.plus_minutes(10);
+    claim(store, first.id, 1, at).await.unwrap().expect("claimed");
+    assert_eq!(store.owed_deliveries(at.plus_minutes(1), 10).await.unwrap(), [(two, 1)], "a live claim is left");
+    assert_eq!(store.owed_deliveries(at.plus_minutes(stale + 1), 10).await.unwrap(), [(two, 1), (one, 1)]);
+    // A failure with tries left is the sweep's once the stream's retries had their turn.
+    let failed = DeliveryOutcome::Failed { reason: "throttled".into() };
+    store.finish_delivery(one, 1, &failed, at.plus_minutes(1)).await.expect("recorded failed");
+    assert_eq!(store.owed_deliveries(at.plus_minutes(stale + 1), 10).await.unwrap(), [(two, 1), (one, 1)]);
+    // Sent, and the index forgets it.
+    claim(store, second.id, 1, at).await.unwrap().expect("claimed");
+    let sent = DeliveryOutcome::Sent { message_id: "m".into() };
+    store.finish_delivery(two, 1, &sent, at).await.expect("recorded sent");
+    assert_eq!(store.owed_deliveries(at.plus_days(1), 10).await.unwrap(), [(one, 1)]);
+
+    // An Accepted notice left unsent by Confirm is found beside the latest.
+    let guest = admin("guest");
+    let later = at.plus_minutes(1);
+    let third = invite(store, &c, &owner, &admin_email("guest"), later).await;
+    store.apply(&accept(&c, &third, &guest, later)).await.expect("Accept applies");
+    store.apply(&confirm(&c, &stored(store, third.id).await, &owner, later)).await.expect("Confirm applies");
+    let three = MailItem::Community(third.id);
+    let due = store.owed_deliveries(later.plus_minutes(stale + 1), 10).await.unwrap();
+    assert_eq!(due, [(one, 1), (three, 2), (three, 3)], "both notices, the older first");
 }
 
 async fn remove_member_never_removes_the_owner(store: &dyn Store) {

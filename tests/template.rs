@@ -151,11 +151,15 @@ fn crate_name(operation: &str) -> String {
     operation.replace('_', "-")
 }
 
-/// Functions that serve no route: (logical id, crate). The email sender is fed by the table's stream, the
-/// authorizer by API Gateway.
+/// Functions that serve no route: (logical id, crate). The email sender is fed by the table's stream, the sweep by
+/// a schedule, the authorizer by API Gateway.
 /// The portal routes' Lambda authorizer, which API Gateway calls before each portal route's function.
 const AUTHORIZER_FUNCTION: (&str, &str) = ("PortalAuthorizerFunction", "portal-authorizer");
-const STREAM_FUNCTIONS: &[(&str, &str)] = &[("DeliverEmailsFunction", "deliver-emails"), AUTHORIZER_FUNCTION];
+const STREAM_FUNCTIONS: &[(&str, &str)] = &[
+    ("DeliverEmailsFunction", "deliver-emails"),
+    ("SweepDeliveriesFunction", "sweep-deliveries"),
+    AUTHORIZER_FUNCTION,
+];
 
 fn is_stream_function(id: &str) -> bool {
     STREAM_FUNCTIONS.iter().any(|(f, _)| *f == id)
@@ -495,11 +499,11 @@ fn the_table_is_the_one_the_dynamodb_adapter_uses() {
         .iter()
         .map(|a| (a["AttributeName"].as_str().unwrap(), a["AttributeType"].as_str().unwrap()))
         .collect();
-    let strings = ["GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "PK", "SK"].map(|name| (name, "S"));
+    let strings = ["GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "PK", "SK"].map(|name| (name, "S"));
     assert_eq!(attributes, BTreeMap::from(strings));
     let indexes: BTreeMap<&str, &Value> =
         p["GlobalSecondaryIndexes"].as_array().unwrap().iter().map(|i| (i["IndexName"].as_str().unwrap(), i)).collect();
-    assert_eq!(indexes.keys().copied().collect::<Vec<_>>(), ["GSI1", "GSI2"]);
+    assert_eq!(indexes.keys().copied().collect::<Vec<_>>(), ["GSI1", "GSI2", "GSI3"]);
     for (name, index) in indexes {
         assert_eq!(index["KeySchema"], key(&format!("{name}PK"), &format!("{name}SK")), "{name}");
         // Lists read whole items from the index, with no second read per item.
@@ -709,7 +713,7 @@ fn resource_name(resource: &Value) -> &'static str {
     if *resource == json!({ "Fn::GetAtt": ["PortalSigningKey", "Arn"] }) {
         return "signing key";
     }
-    for index in ["GSI1", "GSI2"] {
+    for index in ["GSI1", "GSI2", "GSI3"] {
         if *resource == json!({ "Fn::Sub": format!("${{Table.Arn}}/index/{index}") }) {
             return index;
         }
@@ -797,6 +801,12 @@ fn the_email_consumer_reads_only_pending_deliveries_retries_boundedly_and_may_on
     assert_eq!(p["BisectBatchOnFunctionError"], true);
     let retries = p["MaximumRetryAttempts"].as_i64().expect("bounded retries");
     assert!((0..=10).contains(&retries), "{retries} retries");
+    // A whole batch ends inside the timeout: each record that owes mail has at most DELIVERY_BUDGET.
+    let budget = rsvp::mail::deliver::DELIVERY_BUDGET.as_secs() as i64;
+    let (batch, timeout) =
+        (p["BatchSize"].as_i64().expect("BatchSize"), function["Timeout"].as_i64().expect("Timeout"));
+    assert!(batch * budget < timeout, "{batch} records x {budget} s must end inside the {timeout} s timeout");
+    assert!(timeout < rsvp::domain::CLAIM_STALE_MINUTES * 60, "no consumer outlives a claim it took");
     assert_eq!(p["DestinationConfig"]["OnFailure"]["Type"], "SQS");
     assert_eq!(
         p["DestinationConfig"]["OnFailure"]["Destination"],
@@ -832,14 +842,14 @@ fn the_email_consumer_reads_only_pending_deliveries_retries_boundedly_and_may_on
             .to_string();
     let dlq = json!({ "Fn::GetAtt": ["DeliverEmailsDeadLetterQueue", "Arn"] }).to_string();
     let wanted: BTreeSet<(String, String)> = [
-        ("dynamodb:UpdateItem", &table),
+        ("dynamodb:GetItem", &table),
+        ("dynamodb:PutItem", &table),
         ("dynamodb:DescribeStream", &stream),
         ("dynamodb:GetRecords", &stream),
         ("dynamodb:GetShardIterator", &stream),
         ("dynamodb:ListStreams", &streams),
         ("kms:Decrypt", &key),
         ("ses:SendEmail", &sender),
-        ("ses:SendRawEmail", &sender),
         ("sqs:SendMessage", &dlq),
     ]
     .into_iter()
@@ -848,6 +858,59 @@ fn the_email_consumer_reads_only_pending_deliveries_retries_boundedly_and_may_on
     assert_eq!(granted, wanted);
     assert_eq!(resources(&t)["OutboxKey"]["Type"], "AWS::KMS::Key");
     assert_eq!(resources(&t)["OutboxKey"]["Properties"]["EnableKeyRotation"], true);
+}
+
+/// The sweep runs on a schedule, ends inside its timeout, reads only the outbox index (no Scan), and may do only what
+/// the consumer does to an invitation: claim, record, unseal, send as the sender.
+#[test]
+fn the_outbox_sweep_runs_on_a_schedule_inside_its_timeout_and_may_only_read_the_index_and_send() {
+    let t = template();
+    let function = &resources(&t)["SweepDeliveriesFunction"]["Properties"];
+    let events = function["Events"].as_object().expect("Events");
+    assert_eq!(events.len(), 1, "run by one schedule");
+    let source = events.values().next().unwrap();
+    assert_eq!(source["Type"], "Schedule");
+    let rate = source["Properties"]["Schedule"].as_str().expect("a schedule");
+    let minutes: i64 = rate
+        .strip_prefix("rate(")
+        .and_then(|r| r.strip_suffix(" minutes)"))
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| panic!("{rate} is not rate(<n> minutes)"));
+    assert!((1..=15).contains(&minutes), "every few minutes, not {minutes}");
+    let timeout = function["Timeout"].as_i64().expect("Timeout");
+    // One Query (the SDK gives up after 6 s), then at most SWEEP_LIMIT deliveries of at most DELIVERY_BUDGET each.
+    let budget = rsvp::mail::deliver::DELIVERY_BUDGET.as_secs() as i64;
+    let worst = 6 + rsvp::mail::sweep::SWEEP_LIMIT as i64 * budget;
+    assert!(worst < timeout && timeout < minutes * 60, "{worst} s < {timeout} s < {minutes} minutes");
+
+    let mut granted = BTreeSet::new();
+    for policy in function["Policies"].as_array().expect("Policies") {
+        for statement in policy["Statement"].as_array().expect("inline statements only") {
+            assert_eq!(statement["Effect"], "Allow");
+            for action in one_or_many(&statement["Action"]) {
+                for resource in one_or_many(&statement["Resource"]) {
+                    granted.insert((action.as_str().unwrap().to_owned(), resource.to_string()));
+                }
+            }
+        }
+    }
+    let table = json!({ "Fn::GetAtt": ["Table", "Arn"] }).to_string();
+    let index = json!({ "Fn::Sub": "${Table.Arn}/index/GSI3" }).to_string();
+    let key = json!({ "Fn::GetAtt": ["OutboxKey", "Arn"] }).to_string();
+    let sender =
+        json!({ "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderAddress}" })
+            .to_string();
+    let wanted: BTreeSet<(String, String)> = [
+        ("dynamodb:Query", &index),
+        ("dynamodb:GetItem", &table),
+        ("dynamodb:PutItem", &table),
+        ("kms:Decrypt", &key),
+        ("ses:SendEmail", &sender),
+    ]
+    .into_iter()
+    .map(|(a, r)| (a.to_owned(), r.clone()))
+    .collect();
+    assert_eq!(granted, wanted);
 }
 
 /// The portal's signing key is an asymmetric P-256 key that signs and verifies only: its private half never leaves

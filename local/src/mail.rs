@@ -4,7 +4,12 @@
 //! message with the link, so a developer can click through the whole flow.
 //!
 //! There is no stream to retry a failed send here: a failure is logged and recorded on the invitation
-//! (`DeliveryState: failed`), and Resend sends again.
+//! (`DeliveryState: failed`), and the sweep (at start and every [`SWEEP_EVERY`]) or Resend sends again.
+//!
+//! The data folder is one server's, so at start every delivery still `sending` was claimed by a previous run that
+//! was killed mid-send: those are recorded failed at once ([`DeliveryFeed::fail_interrupted_sends`]) and the start's
+//! sweep sends them, each once — the outbox mailer does not write a message twice for one delivery, even when the
+//! run was killed after writing its file and before recording it sent.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -57,6 +62,14 @@ pub fn start<S: DeliveryFeed + 'static>(store: &Arc<S>, sealer: Arc<dyn Sealer>,
     // a sender killed mid-send) is announced again; the claim keeps each email to one send.
     let sweeper = Arc::clone(store);
     tokio::spawn(async move {
+        // First, the sends a killed previous run left `sending` are recorded failed, so this first sweep retries them.
+        match sweeper.fail_interrupted_sends(SystemClock.now()).await {
+            Ok(0) => {}
+            Ok(interrupted) => {
+                tracing::info!(interrupted, "a previous run was stopped while sending; its emails are sent again");
+            }
+            Err(error) => tracing::warn!(%error, "the sends a previous run left could not be recorded failed"),
+        }
         let mut every = tokio::time::interval(SWEEP_EVERY);
         loop {
             every.tick().await;

@@ -1,5 +1,6 @@
 //! The Lambda entry points every function's `main` calls: set up logging, configuration, SDK clients and the store
-//! once per cold start, then serve one route ([`run`]), the outbox stream ([`run_deliver_emails`]) or, with the
+//! once per cold start, then serve one route ([`run`]), the outbox stream ([`run_deliver_emails`]), the outbox
+//! sweep ([`run_sweep_deliveries`]) or, with the
 //! `authorizer` feature, the portal routes' Lambda authorizer (`run_portal_authorizer`).
 
 use std::convert::Infallible;
@@ -58,22 +59,49 @@ pub async fn run(route: &'static Route) -> Result<(), Error> {
 /// that failed (`batchItemFailures`), so Lambda retries only those.
 pub async fn run_deliver_emails() -> Result<(), Error> {
     init_tracing();
-    let table = env("RSVP_TABLE_NAME").ok_or("RSVP_TABLE_NAME is not set")?;
-    let key = env("RSVP_KMS_KEY_ID").ok_or("RSVP_KMS_KEY_ID is not set")?;
-    let from = env("RSVP_MAIL_FROM").ok_or("RSVP_MAIL_FROM is not set")?;
-    crate::domain::Email::parse(&from).map_err(|e| format!("RSVP_MAIL_FROM is not an email address: it {e}"))?;
-    let aws = aws_config().await;
-    let deliverer = Arc::new(Deliverer {
-        store: Arc::new(dynamo_store(&aws, table)?),
-        sealer: Arc::new(KmsSealer::new(aws_sdk_kms::Client::new(&aws), key)),
-        mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&aws), from, env("RSVP_SES_CONFIGURATION_SET"))),
-        clock: Arc::new(SystemClock),
-    });
+    let deliverer = Arc::new(deliverer_from_env().await?);
     lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<StreamEvent>| {
         let deliverer = Arc::clone(&deliverer);
         async move { Ok::<_, Error>(deliverer.handle_records(&event.payload.records).await) }
     }))
     .await
+}
+
+/// The `sweep_deliveries` function, run on a schedule: re-drives the outbox mail the stream left or a dead sender
+/// held ([`crate::mail::sweep`]). Reads what [`run_deliver_emails`] reads; answers each run with its
+/// [`crate::mail::sweep::SweepReport`], and fails the run only if the table cannot be read.
+pub async fn run_sweep_deliveries() -> Result<(), Error> {
+    use crate::mail::sweep::Sweeper;
+
+    init_tracing();
+    let sweeper = Arc::new(Sweeper::new(Arc::new(deliverer_from_env().await?)));
+    lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        let sweeper = Arc::clone(&sweeper);
+        async move {
+            sweeper.sweep().await.map_err(|e| {
+                let cause = crate::http::redact(&e.to_string());
+                tracing::error!(cause, "the outbox could not be swept");
+                Error::from(cause)
+            })
+        }
+    }))
+    .await
+}
+
+/// The outbox consumer as both email functions build it, from `RSVP_TABLE_NAME`, `RSVP_KMS_KEY_ID`,
+/// `RSVP_MAIL_FROM` and `RSVP_SES_CONFIGURATION_SET`; a missing or invalid one stops the cold start.
+async fn deliverer_from_env() -> Result<Deliverer, Error> {
+    let table = env("RSVP_TABLE_NAME").ok_or("RSVP_TABLE_NAME is not set")?;
+    let key = env("RSVP_KMS_KEY_ID").ok_or("RSVP_KMS_KEY_ID is not set")?;
+    let from = env("RSVP_MAIL_FROM").ok_or("RSVP_MAIL_FROM is not set")?;
+    crate::domain::Email::parse(&from).map_err(|e| format!("RSVP_MAIL_FROM is not an email address: it {e}"))?;
+    let aws = aws_config().await;
+    Ok(Deliverer {
+        store: Arc::new(dynamo_store(&aws, table)?),
+        sealer: Arc::new(KmsSealer::new(aws_sdk_kms::Client::new(&aws), key)),
+        mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&aws), from, env("RSVP_SES_CONFIGURATION_SET"))),
+        clock: Arc::new(SystemClock),
+    })
 }
 
 /// The portal routes' Lambda authorizer ([`crate::authorizer`]): reads `RSVP_JWT_ISSUER`, `RSVP_JWT_AUDIENCE`
@@ -105,7 +133,7 @@ pub async fn run_portal_authorizer() -> Result<(), Error> {
     .await
 }
 
-/// The settings [`run_deliver_emails`] reads besides `RSVP_TABLE_NAME` (the template check holds it to them).
+/// The settings [`run_deliver_emails`] and [`run_sweep_deliveries`] read besides `RSVP_TABLE_NAME` (the template check holds it to them).
 pub const DELIVER_EMAILS_SETTINGS: &[&str] = &["RSVP_KMS_KEY_ID", "RSVP_MAIL_FROM", "RSVP_SES_CONFIGURATION_SET"];
 
 /// A stream event with its records left unparsed, so that one malformed record is skipped rather than failing the

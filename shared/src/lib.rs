@@ -13,8 +13,8 @@
 //! | [`routes`] | the route table, read by the local server, the tests and the template check |
 //! | `authorizer` | the portal routes' Lambda authorizer (feature `authorizer`): bearer tokens from every place Esri's clients put them, verified against the issuer's keys |
 //! | [`app`] | the shared state and configuration built once per cold start |
-//! | [`lambda`] | the Lambda entry points (HTTP operations, and the stream consumer that sends email) |
-//! | [`mail`] | invitation emails: templates, SES and `.eml` mailers, the outbox consumer |
+//! | [`lambda`] | the Lambda entry points (HTTP operations, the stream consumer that sends email, and its scheduled sweep) |
+//! | [`mail`] | invitation emails: templates, SES and `.eml` mailers, the outbox consumer and its sweep |
 //! | [`seal`] | sealing link secrets for the outbox (KMS in AWS, AES-GCM locally) |
 //! | [`portal_keys`] | the port that fetches another portal's published key (over HTTPS with the feature `portal-keys`), which pins the files' signers |
 //! | [`sign`] | signing portal-to-portal collaboration invitation files (ECDSA P-256: KMS in AWS, a key file locally) |
@@ -30,7 +30,8 @@
 //! - Invitation secrets are 32 random bytes, shown once, stored only as a SHA-256 hash, compared in constant time.
 //!   The email that carries one gets it sealed ([`seal`]), never in clear, and the seal is dropped once sent.
 //! - An email is recorded on the invitation in the same write as the change that owes it, and sent from the
-//!   table's stream: no change without its email, no email without its change ([`mail::deliver`]).
+//!   table's stream: no change without its email, no email without its change ([`mail::deliver`]); what the stream
+//!   leaves owed (a sender that died, a record out of retries), a scheduled sweep sends ([`mail::sweep`]).
 //! - Expiry is decided from the stored timestamp on every read and every conditional write, never from whether
 //!   DynamoDB's TTL has removed the item yet.
 //! - Every state change is a conditional write on the version that was read: of two racing changes one wins and

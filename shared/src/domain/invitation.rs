@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::outbox::{Delivery, DeliveryState, MailKind, recipients};
+use super::outbox::{Delivery, DeliveryState, Earlier, MailKind, Outbox, recipients};
 use super::{
     AcceptFrom, Community, CommunityId, CountChange, Email, InvitationId, MemberStatus, Membership, Principal, Secret,
     SecretHash, TenantId, Timestamp, UserId,
@@ -135,6 +135,10 @@ pub struct Invitation {
     /// existed read as [`AcceptFrom::Recipient`].
     #[serde(default)]
     pub accept_from: AcceptFrom,
+    /// Earlier emails still owed when a newer one took `delivery`'s place (an Accepted notice unsent when Confirm
+    /// came), so each still goes out once ([`Outbox::owe`]). Absent from items stored before it existed.
+    #[serde(default, skip_serializing_if = "Earlier::is_empty")]
+    pub earlier_deliveries: Earlier,
 }
 
 /// How the caller relates to the invitation; worked out by the operation (token or verified email, tenant, roles).
@@ -275,8 +279,9 @@ impl Invitation {
             version: 1,
             history: vec![HistoryEntry::new(now, "Create", Some(by))],
             inviter_email: by.email.clone(),
-            delivery: Some(Delivery::pending(None, MailKind::Invitation, vec![recipient_to], None)),
+            delivery: Some(Delivery::pending(None, MailKind::Invitation, vec![recipient_to], now)),
             accept_from: community.accept_from,
+            earlier_deliveries: Earlier::new(),
         };
         (invitation, secret)
     }
@@ -489,10 +494,13 @@ impl Invitation {
         .count(self))
     }
 
-    /// Records a new pending delivery of `kind` to `to`; with no one to write to, nothing is owed.
+    /// Records a new pending delivery of `kind` to `to` ([`Outbox::owe`]: an unsent notice it displaces is kept);
+    /// with no one to write to, nothing is owed. It is owed since the change's own instant: every change writes
+    /// its history line first.
     fn owe(&mut self, kind: MailKind, to: Vec<Email>) {
         if !to.is_empty() {
-            self.delivery = Some(Delivery::pending(self.delivery.as_ref(), kind, to, None));
+            let at = self.history.last().map_or(self.issued, |h| h.at);
+            Outbox { latest: &mut self.delivery, earlier: &mut self.earlier_deliveries }.owe(kind, to, at);
         }
     }
 

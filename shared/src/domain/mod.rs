@@ -8,7 +8,7 @@ mod email;
 mod idempotency;
 mod ids;
 mod invitation;
-mod outbox;
+pub mod outbox;
 mod principal;
 mod secret;
 mod settings;
@@ -26,8 +26,8 @@ pub use invitation::{
     ReadState, StoredState, Transition,
 };
 pub use outbox::{
-    CLAIM_STALE_MINUTES, Claimed, Delivery, DeliveryOutcome, DeliveryState, MailItem, MailKind, recipients,
-    stale_before,
+    CLAIM_STALE_MINUTES, Claimed, Delivery, DeliveryOutcome, DeliveryState, Earlier, MAX_DELIVERY_ATTEMPTS,
+    MAX_EARLIER_DELIVERIES, MailItem, MailKind, Outbox, recipients, stale_before, sweep_order,
 };
 pub use principal::{Principal, Role};
 pub use secret::{Secret, SecretHash};

@@ -9,8 +9,19 @@
 //! pending --claim--> sending --sent--> sent
 //!    ^                  |  \--failed--> failed --claim (a retry)--> sending
 //!    |                  \--claim older than CLAIM_STALE_MINUTES (the sender died)--> sending
-//! a newer delivery (seq + 1) replaces any of them
+//! a newer delivery (seq + 1) takes the invitation's `delivery` place; an unsent notice it displaces waits in
+//! `earlier_deliveries` until it is sent
 //! ```
+//!
+//! An invitation keeps its latest delivery in `delivery` (what the API shows and the stream filter matches) and the
+//! earlier ones still owed in a short map beside it ([`Earlier`], by sequence number), so an Accepted notice is not
+//! lost when Confirm follows before it went out: both go, each once ([`Outbox::owe`]). An unsent *invitation*
+//! email is not kept: every later change (Accept, Resend) makes its link dead or replaces it.
+//!
+//! The sweep ([`crate::mail::sweep`]) re-drives what nobody is sending: [`Delivery::sweep_due`] says from when a
+//! delivery is the sweep's, and the DynamoDB adapter keys its sparse outbox index on the earliest such instant.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -40,10 +51,85 @@ pub enum Claimed {
 }
 
 impl Claimed {
-    pub fn delivery(&self) -> Option<&Delivery> {
+    /// Delivery `seq` of the invitation, latest or earlier.
+    pub fn delivery(&self, seq: u64) -> Option<&Delivery> {
+        let (latest, earlier) = self.parts();
+        find(latest, earlier, seq)
+    }
+
+    /// Every delivery the invitation holds: the latest, then the earlier ones still kept.
+    pub fn deliveries(&self) -> impl Iterator<Item = &Delivery> {
+        let (latest, earlier) = self.parts();
+        latest.iter().chain(earlier.values())
+    }
+
+    /// The sequence numbers of the deliveries the sweep should take at `now` ([`Delivery::is_due`]), oldest first.
+    pub fn due(&self, now: Timestamp) -> Vec<u64> {
+        let mut due: Vec<u64> = self.deliveries().filter(|d| d.is_due(now)).map(|d| d.seq).collect();
+        due.sort_unstable();
+        due
+    }
+
+    /// The earliest instant at which one of its deliveries becomes the sweep's, if any is still owed.
+    pub fn sweep_due(&self) -> Option<Timestamp> {
+        let (latest, earlier) = self.parts();
+        sweep_due(latest, earlier)
+    }
+
+    pub fn version(&self) -> u64 {
         match self {
-            Self::Community(i) => i.delivery.as_ref(),
-            Self::Platform(i) => i.delivery.as_ref(),
+            Self::Community(i) => i.version,
+            Self::Platform(i) => i.version,
+        }
+    }
+
+    /// Claims delivery `seq` at `now` if [`Delivery::claimable`] allows it, bumping the invitation's version (a
+    /// claim is a change: a write based on an older read conflicts). Both stores apply exactly this.
+    pub fn claim(&mut self, seq: u64, now: Timestamp) -> bool {
+        let claimed = self.outbox().claim(seq, now);
+        if claimed {
+            self.bump();
+        }
+        claimed
+    }
+
+    /// Records how claimed delivery `seq` ended; `false` (nothing changed) if it is not that delivery being sent.
+    pub fn finish(&mut self, seq: u64, outcome: &DeliveryOutcome, now: Timestamp) -> bool {
+        let finished = self.outbox().finish(seq, outcome, now);
+        if finished {
+            self.bump();
+        }
+        finished
+    }
+
+    /// Records every delivery it is sending as failed, for a store just opened by the only process that sends from
+    /// it: that claim was a previous run's, killed mid-send, so the sweep may retry at once rather than after
+    /// [`CLAIM_STALE_MINUTES`]. Answers how many there were.
+    pub fn fail_interrupted(&mut self, now: Timestamp) -> usize {
+        let sending: Vec<u64> =
+            self.deliveries().filter(|d| d.state == DeliveryState::Sending).map(|d| d.seq).collect();
+        let interrupted = DeliveryOutcome::Failed { reason: "interrupted: the sender stopped mid-send".into() };
+        sending.iter().filter(|seq| self.finish(**seq, &interrupted, now)).count()
+    }
+
+    fn bump(&mut self) {
+        match self {
+            Self::Community(i) => i.version += 1,
+            Self::Platform(i) => i.version += 1,
+        }
+    }
+
+    fn outbox(&mut self) -> Outbox<'_> {
+        match self {
+            Self::Community(i) => Outbox { latest: &mut i.delivery, earlier: &mut i.earlier_deliveries },
+            Self::Platform(i) => Outbox { latest: &mut i.delivery, earlier: &mut i.earlier_deliveries },
+        }
+    }
+
+    fn parts(&self) -> (&Option<Delivery>, &Earlier) {
+        match self {
+            Self::Community(i) => (&i.delivery, &i.earlier_deliveries),
+            Self::Platform(i) => (&i.delivery, &i.earlier_deliveries),
         }
     }
 
@@ -55,9 +141,37 @@ impl Claimed {
     }
 }
 
+/// What a sweep at `now` takes of `invitations`: the due deliveries ([`Claimed::due`]) of at most `limit`
+/// invitations, those due longest first. One rule for every store, whatever it reads the invitations from.
+pub fn sweep_order(
+    invitations: impl IntoIterator<Item = Claimed>,
+    now: Timestamp,
+    limit: usize,
+) -> Vec<(MailItem, u64)> {
+    let mut due: Vec<(Timestamp, Claimed)> =
+        invitations.into_iter().filter_map(|c| c.sweep_due().filter(|at| *at < now).map(|at| (at, c))).collect();
+    due.sort_by_key(|(at, c)| (*at, c.item().id()));
+    due.truncate(limit);
+    due.into_iter()
+        .flat_map(|(_, c)| {
+            let item = c.item();
+            c.due(now).into_iter().map(move |seq| (item, seq))
+        })
+        .collect()
+}
+
 /// A claim older than this is taken to belong to a consumer that died mid-send, and may be retaken. Long enough
 /// that a slow but live send (SES answers within seconds) is never sent twice.
 pub const CLAIM_STALE_MINUTES: i64 = 5;
+
+/// The most earlier deliveries an invitation keeps beside its latest. The handshake owes at most one notice beyond
+/// the latest (an Accepted notice unsent when Confirm owes its own), so this is never reached by it; it bounds the
+/// item should a future change owe more, by dropping the oldest.
+pub const MAX_EARLIER_DELIVERIES: usize = 4;
+
+/// The earlier deliveries an invitation still owes (or failed for good), keyed by their sequence number in decimal.
+/// A map, not a list, so that a store can address one by its number.
+pub type Earlier = BTreeMap<String, Delivery>;
 
 /// How many times a delivery is tried before it is left `failed` for an operator (the stream's retries, and the
 /// local server's re-drives, stop here).
@@ -117,6 +231,10 @@ pub struct Delivery {
     /// The link's secret sealed by a [`crate::seal::Sealer`] (never in clear), until the email is sent.
     #[serde(default)]
     pub sealed_secret: Option<String>,
+    /// When the change that owes it was made; the sweep leaves it to the stream for [`CLAIM_STALE_MINUTES`] after.
+    /// `None` on deliveries stored before it was recorded: the sweep may take those at once.
+    #[serde(default)]
+    pub owed_since: Option<Timestamp>,
     /// When the current claim was taken.
     #[serde(default)]
     pub claimed: Option<Timestamp>,
@@ -141,15 +259,16 @@ pub enum DeliveryOutcome {
 }
 
 impl Delivery {
-    /// A new pending delivery following `previous` (if any).
-    pub fn pending(previous: Option<&Delivery>, kind: MailKind, to: Vec<Email>, link: Option<String>) -> Self {
+    /// A new pending delivery following `previous` (if any), owed since `at`.
+    pub fn pending(previous: Option<&Delivery>, kind: MailKind, to: Vec<Email>, at: Timestamp) -> Self {
         Self {
             seq: previous.map_or(1, |d| d.seq + 1),
             kind,
             to,
             state: DeliveryState::Pending,
-            link,
+            link: None,
             sealed_secret: None,
+            owed_since: Some(at),
             claimed: None,
             attempts: 0,
             message_id: None,
@@ -189,6 +308,26 @@ impl Delivery {
         }
     }
 
+    /// From when the sweep may take this delivery, if it is still owed: [`CLAIM_STALE_MINUTES`] after it was owed
+    /// (pending: the stream's consumer normally has it within seconds) or after its last claim (sending: the sender
+    /// is then taken for dead; failed with tries left: the stream's own retries have had their turn). `None` once
+    /// sent, withdrawn or failed [`MAX_DELIVERY_ATTEMPTS`] times.
+    pub fn sweep_due(&self) -> Option<Timestamp> {
+        let since = match self.state {
+            DeliveryState::Pending => self.owed_since,
+            DeliveryState::Sending => self.claimed,
+            DeliveryState::Failed if self.attempts < MAX_DELIVERY_ATTEMPTS => self.claimed,
+            DeliveryState::Failed | DeliveryState::Sent | DeliveryState::Cancelled => return None,
+        };
+        Some(since.unwrap_or(Timestamp::from_millis(0)).plus_minutes(CLAIM_STALE_MINUTES))
+    }
+
+    /// Whether the sweep should take this delivery at `now` (strictly after [`Delivery::sweep_due`], the instant a
+    /// claim turns stale, so the sweep never takes a claim [`Delivery::claimable`] would refuse).
+    pub fn is_due(&self, now: Timestamp) -> bool {
+        self.sweep_due().is_some_and(|due| due < now)
+    }
+
     /// Withdraws a delivery that has not been claimed (pending, or failed and waiting for a retry), and drops its
     /// sealed secret. One being sent is left to finish: it may already be out.
     pub fn cancel(&mut self) {
@@ -223,6 +362,70 @@ impl Delivery {
     }
 }
 
+/// The earliest instant at which one of an invitation's deliveries (`latest`, `earlier`) becomes the sweep's, if any
+/// is still owed ([`Delivery::sweep_due`]).
+pub fn sweep_due(latest: &Option<Delivery>, earlier: &Earlier) -> Option<Timestamp> {
+    latest.iter().chain(earlier.values()).filter_map(Delivery::sweep_due).min()
+}
+
+/// Delivery `seq` among an invitation's latest and earlier ones.
+fn find<'a>(latest: &'a Option<Delivery>, earlier: &'a Earlier, seq: u64) -> Option<&'a Delivery> {
+    latest.as_ref().filter(|d| d.seq == seq).or_else(|| earlier.get(&seq.to_string()).filter(|d| d.seq == seq))
+}
+
+/// An invitation's outbox, borrowed from either kind of invitation: its latest delivery and the earlier ones.
+pub struct Outbox<'a> {
+    pub latest: &'a mut Option<Delivery>,
+    pub earlier: &'a mut Earlier,
+}
+
+impl Outbox<'_> {
+    /// Owes a new email of `kind` to `to`, decided at `at`: it becomes the latest delivery. The one it displaces is
+    /// kept among the earlier ones if it is a notice that has not been sent (pending, being sent, or failed), so it
+    /// still goes out, once; an unsent invitation email is dropped instead (its link is dead or replaced now).
+    pub fn owe(&mut self, kind: MailKind, to: Vec<Email>, at: Timestamp) {
+        let next = Delivery::pending(self.latest.as_ref(), kind, to, at);
+        let Some(previous) = self.latest.replace(next) else { return };
+        let unsent = matches!(previous.state, DeliveryState::Pending | DeliveryState::Sending | DeliveryState::Failed);
+        if unsent && previous.kind != MailKind::Invitation {
+            self.earlier.insert(previous.seq.to_string(), previous);
+        }
+        while self.earlier.len() > MAX_EARLIER_DELIVERIES {
+            let Some(oldest) = self.earlier.values().map(|d| d.seq).min() else { break };
+            self.earlier.remove(&oldest.to_string());
+        }
+    }
+
+    fn get_mut(&mut self, seq: u64) -> Option<&mut Delivery> {
+        match self.latest.as_mut() {
+            Some(d) if d.seq == seq => Some(d),
+            _ => self.earlier.get_mut(&seq.to_string()).filter(|d| d.seq == seq),
+        }
+    }
+
+    /// Claims delivery `seq` at `now` if it is claimable.
+    pub fn claim(&mut self, seq: u64, now: Timestamp) -> bool {
+        match self.get_mut(seq) {
+            Some(d) if d.claimable(seq, now) => {
+                d.claim(now);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Records how claimed delivery `seq` ended, if it is that delivery being sent. An earlier delivery once sent
+    /// is dropped: there is nothing left to do or show for it.
+    pub fn finish(&mut self, seq: u64, outcome: &DeliveryOutcome, now: Timestamp) -> bool {
+        let Some(d) = self.get_mut(seq).filter(|d| d.state == DeliveryState::Sending) else { return false };
+        d.finish(outcome, now);
+        if d.state == DeliveryState::Sent && self.latest.as_ref().is_none_or(|l| l.seq != seq) {
+            self.earlier.remove(&seq.to_string());
+        }
+        true
+    }
+}
+
 /// Claims taken before this instant are stale at `now`.
 pub fn stale_before(now: Timestamp) -> Timestamp {
     now.plus_minutes(-CLAIM_STALE_MINUTES)
@@ -245,13 +448,17 @@ mod tests {
 
     const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
 
+    fn after(t: Timestamp) -> Timestamp {
+        Timestamp::from_millis(t.millis() + 1)
+    }
+
     fn email(s: &str) -> Email {
         Email::parse(s).unwrap()
     }
 
     #[test]
     fn a_live_claim_is_held_and_a_dead_or_unfinished_one_is_owed() {
-        let mut d = Delivery::pending(None, MailKind::Invitation, vec![email("bob@guest.com")], None);
+        let mut d = Delivery::pending(None, MailKind::Invitation, vec![email("bob@guest.com")], T0);
         assert!(d.owed(T0) && !d.held_by_a_live_sender(d.seq, T0));
         d.claim(T0);
         assert!(d.held_by_a_live_sender(d.seq, T0.plus_minutes(4)), "a sender four minutes in may still be sending");
@@ -273,7 +480,7 @@ mod tests {
 
     #[test]
     fn a_delivery_is_claimed_once_until_it_fails_or_its_claim_goes_stale() {
-        let mut d = Delivery::pending(None, MailKind::Invitation, vec![email("bob@guest.com")], None);
+        let mut d = Delivery::pending(None, MailKind::Invitation, vec![email("bob@guest.com")], T0);
         assert_eq!(d.seq, 1);
         assert!(d.claimable(1, T0));
         assert!(!d.claimable(2, T0), "another sequence number is another delivery");
@@ -288,24 +495,88 @@ mod tests {
         d.finish(&DeliveryOutcome::Sent { message_id: "m-1".into() }, T0);
         assert_eq!((d.state, d.attempts, d.sealed_secret.as_deref()), (DeliveryState::Sent, 2, None));
         assert!(!d.claimable(1, T0.plus_days(1)), "a sent delivery is never sent again");
-        assert_eq!(Delivery::pending(Some(&d), MailKind::Accepted, vec![], None).seq, 2);
+        assert_eq!(Delivery::pending(Some(&d), MailKind::Accepted, vec![], T0).seq, 2);
     }
 
     #[test]
     fn only_a_delivery_that_waits_can_be_cancelled_and_then_it_is_never_claimed() {
-        let mut waiting = Delivery::pending(None, MailKind::Invitation, vec![email("bob@guest.com")], None);
+        let mut waiting = Delivery::pending(None, MailKind::Invitation, vec![email("bob@guest.com")], T0);
         waiting.sealed_secret = Some("sealed".into());
         waiting.cancel();
         assert_eq!((waiting.state, waiting.sealed_secret.as_deref()), (DeliveryState::Cancelled, None));
         assert!(!waiting.claimable(1, T0.plus_days(1)));
 
-        let mut sending = Delivery::pending(None, MailKind::Invitation, vec![], None);
+        let mut sending = Delivery::pending(None, MailKind::Invitation, vec![], T0);
         sending.claim(T0);
         sending.cancel();
         assert_eq!(sending.state, DeliveryState::Sending, "a send in flight may already be out");
         sending.finish(&DeliveryOutcome::Sent { message_id: "m".into() }, T0);
         sending.cancel();
         assert_eq!(sending.state, DeliveryState::Sent);
+    }
+
+    #[test]
+    fn an_unsent_notice_survives_the_next_one_and_each_is_claimed_and_finished_once() {
+        let (mut latest, mut earlier) = (None, Earlier::new());
+        let mut outbox = Outbox { latest: &mut latest, earlier: &mut earlier };
+        outbox.owe(MailKind::Invitation, vec![email("bob@guest.com")], T0);
+        // Accept before the invitation email went out: its link is dead now, so it is dropped, not kept.
+        outbox.owe(MailKind::Accepted, vec![email("admin@owner.com")], T0);
+        assert!(outbox.earlier.is_empty(), "an unsent invitation email is not kept");
+        // Confirm before the Accepted notice went out: the notice waits beside the new latest delivery.
+        outbox.owe(MailKind::Confirmed, vec![email("bob@guest.com")], T0.plus_minutes(1));
+        assert_eq!(outbox.latest.as_ref().map(|d| (d.seq, d.kind)), Some((3, MailKind::Confirmed)));
+        assert_eq!(outbox.earlier.keys().collect::<Vec<_>>(), ["2"]);
+        assert!(outbox.claim(2, T0.plus_minutes(1)) && !outbox.claim(2, T0.plus_minutes(1)), "claimed once");
+        assert!(outbox.claim(3, T0.plus_minutes(1)));
+        let sent = DeliveryOutcome::Sent { message_id: "m".into() };
+        assert!(outbox.finish(2, &sent, T0.plus_minutes(1)));
+        assert!(outbox.earlier.is_empty(), "an earlier delivery once sent is done with");
+        assert!(!outbox.finish(2, &sent, T0.plus_minutes(1)), "and finished once");
+        assert!(outbox.finish(3, &sent, T0.plus_minutes(1)));
+        assert_eq!(outbox.latest.as_ref().map(|d| d.state), Some(DeliveryState::Sent), "the latest stays to be shown");
+        assert!(!outbox.claim(3, T0.plus_days(1)));
+    }
+
+    #[test]
+    fn a_notice_being_sent_or_failed_is_kept_and_the_earlier_ones_are_bounded() {
+        let (mut latest, mut earlier) = (None, Earlier::new());
+        let mut outbox = Outbox { latest: &mut latest, earlier: &mut earlier };
+        outbox.owe(MailKind::Accepted, vec![email("a@owner.com")], T0);
+        assert!(outbox.claim(1, T0));
+        outbox.owe(MailKind::Confirmed, vec![email("b@guest.com")], T0);
+        assert_eq!(outbox.earlier["1"].state, DeliveryState::Sending, "its sender's outcome still lands on it");
+        assert!(outbox.finish(1, &DeliveryOutcome::Failed { reason: "down".into() }, T0));
+        assert_eq!(outbox.earlier["1"].state, DeliveryState::Failed, "a failed notice waits for its retry");
+        for _ in 0..10 {
+            outbox.owe(MailKind::Confirmed, vec![email("b@guest.com")], T0);
+        }
+        assert_eq!(outbox.earlier.len(), MAX_EARLIER_DELIVERIES);
+        let kept: Vec<u64> =
+            outbox.earlier.values().map(|d| d.seq).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        assert_eq!(kept, [8, 9, 10, 11], "the oldest go first");
+    }
+
+    #[test]
+    fn the_sweep_takes_a_delivery_only_once_the_stream_had_its_turn_or_its_sender_died() {
+        let mut d = Delivery::pending(None, MailKind::Accepted, vec![email("a@owner.com")], T0);
+        let stale = T0.plus_minutes(CLAIM_STALE_MINUTES);
+        assert_eq!(d.sweep_due(), Some(stale));
+        assert!(!d.is_due(stale) && d.is_due(after(stale)), "pending: the stream's for a while");
+        d.claim(T0.plus_minutes(1));
+        assert!(!d.is_due(stale.plus_minutes(1)) && d.is_due(after(stale.plus_minutes(1))));
+        assert!(d.claimable(d.seq, after(stale.plus_minutes(1))), "what is due is claimable");
+        assert!(!d.claimable(d.seq, stale.plus_minutes(1)), "and not before");
+        d.finish(&DeliveryOutcome::Failed { reason: "down".into() }, T0);
+        assert_eq!(d.sweep_due(), Some(stale.plus_minutes(1)), "a failure is retried after its claim");
+        d.attempts = MAX_DELIVERY_ATTEMPTS;
+        assert_eq!(d.sweep_due(), None, "a delivery out of tries is left for an operator");
+        d.owed_since = None;
+        d.state = DeliveryState::Pending;
+        assert!(d.is_due(T0), "one stored before owed_since existed is due at once");
+        d.claim(T0);
+        d.finish(&DeliveryOutcome::Sent { message_id: "m".into() }, T0);
+        assert_eq!(d.sweep_due(), None);
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //! if that sender died, a later retry finds its claim stale and retakes it, and a record that never gets through
 //! reaches the dead-letter queue rather than vanishing as done.
 //!
+//! Each delivery has [`DELIVERY_BUDGET`] from claim to recorded outcome; one that overruns it is abandoned (its
+//! record fails, for a retry) and its claim goes stale later, so a batch always ends inside the function's timeout
+//! (template.yaml states the arithmetic) and no sender outlives its claim.
+//!
 //! Records it does not understand (other items, `REMOVE`s, TTL deletions, images that do not decode) are skipped:
 //! retrying them could never succeed.
 
@@ -25,6 +29,13 @@ use crate::store::{Store, StoreError};
 
 /// How often the outcome's write-back is tried.
 const RECORD_TRIES: u64 = 3;
+
+/// The longest one delivery may take, claim to recorded outcome: its AWS calls (each given up after 6 s by the
+/// SDK's timeouts) normally take milliseconds. Well under [`crate::domain::CLAIM_STALE_MINUTES`], so a claim is
+/// never taken for dead while its sender still runs; the template's timeouts are multiples of it.
+pub const DELIVERY_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
+
+const _: () = assert!(DELIVERY_BUDGET.as_secs() * 5 < crate::domain::CLAIM_STALE_MINUTES as u64 * 60);
 
 /// The longest failure reason stored on the item.
 const MAX_REASON: usize = 500;
@@ -55,6 +66,10 @@ pub enum DeliverError {
     /// The store could not be read or written; the delivery stays as it was (a claim goes stale).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The delivery took longer than [`DELIVERY_BUDGET`] and was abandoned; a claim it took goes stale and is
+    /// retaken by a retry or the sweep.
+    #[error("the delivery took longer than {} s", DELIVERY_BUDGET.as_secs())]
+    Overran,
     /// Another sender holds a live claim on this delivery. Not done: the record is retried, and once that sender
     /// is known dead (its claim stale) the retry claims the delivery itself, or the record reaches the
     /// dead-letter queue.
@@ -93,17 +108,24 @@ pub fn pending_delivery(record: &EventRecord) -> Option<(MailItem, u64)> {
 }
 
 impl Deliverer {
-    /// Delivers email `seq` of invitation `item` if it is still owed and nobody else is sending it.
+    /// Delivers email `seq` of invitation `item` if it is still owed and nobody else is sending it, within
+    /// [`DELIVERY_BUDGET`].
     pub async fn deliver(&self, item: MailItem, seq: u64) -> Result<Delivered, DeliverError> {
+        tokio::time::timeout(DELIVERY_BUDGET, self.deliver_unbounded(item, seq))
+            .await
+            .unwrap_or(Err(DeliverError::Overran))
+    }
+
+    async fn deliver_unbounded(&self, item: MailItem, seq: u64) -> Result<Delivered, DeliverError> {
         let id = item.id();
         let now = self.clock.now();
         let Some(claimed) = self.store.claim_delivery(item, seq, now).await? else {
-            return match self.current_delivery(item).await? {
+            return match self.current_delivery(item, seq).await? {
                 Some(delivery) if delivery.held_by_a_live_sender(seq, now) => Err(DeliverError::Busy),
                 _ => Ok(Delivered::Skipped),
             };
         };
-        let Some(delivery) = claimed.delivery().cloned() else { return Ok(Delivered::Skipped) };
+        let Some(delivery) = claimed.delivery(seq).cloned() else { return Ok(Delivered::Skipped) };
         let outcome = match self.message(&claimed, &delivery).await {
             Err(reason) => DeliveryOutcome::Failed { reason },
             Ok(message) => match self.mailer.send(&message).await {
@@ -124,12 +146,13 @@ impl Deliverer {
         }
     }
 
-    /// The delivery `item` holds now (after a claim that did not succeed: to tell "done" from "being done").
-    async fn current_delivery(&self, item: MailItem) -> Result<Option<Delivery>, DeliverError> {
-        Ok(match item {
-            MailItem::Community(id) => self.store.get_invitation(id).await?.and_then(|i| i.delivery),
-            MailItem::Platform(id) => self.store.get_user_invitation(id).await?.and_then(|i| i.delivery),
-        })
+    /// Delivery `seq` as `item` holds it now (after a claim that did not succeed: to tell "done" from "being done").
+    async fn current_delivery(&self, item: MailItem, seq: u64) -> Result<Option<Delivery>, DeliverError> {
+        let claimed = match item {
+            MailItem::Community(id) => self.store.get_invitation(id).await?.map(Claimed::Community),
+            MailItem::Platform(id) => self.store.get_user_invitation(id).await?.map(Claimed::Platform),
+        };
+        Ok(claimed.and_then(|c| c.delivery(seq).cloned()))
     }
 
     /// Writes the outcome back. A write that fails is tried again a few times: until it lands, the delivery stays
@@ -168,7 +191,9 @@ impl Deliverer {
             _ => None,
         };
         let to = delivery.to.iter().map(ToString::to_string).collect();
-        Ok(templates::render(claimed, delivery.kind, to, link))
+        let mut message = templates::render(claimed, delivery.kind, to, link);
+        message.key = Some(format!("{}-{}", claimed.item().id(), delivery.seq));
+        Ok(message)
     }
 
     /// One batch of DynamoDB stream records (the Lambda event's `Records`), delivered in order. The answer names

@@ -7,10 +7,12 @@
 //! | [`ses`] | [`ses::SesMailer`]: Amazon SES `SendEmail` (Lambda) |
 //! | [`outbox`] | [`outbox::OutboxMailer`]: one `.eml` file per message in a folder (the local server) |
 //! | [`deliver`] | [`deliver::Deliverer`]: claim, render, send, record; and the DynamoDB stream batch around it |
+//! | [`sweep`] | [`sweep::Sweeper`]: re-drives what the stream left or a dead sender held (scheduled in AWS) |
 
 pub mod deliver;
 pub mod outbox;
 pub mod ses;
+pub mod sweep;
 pub mod templates;
 
 use async_trait::async_trait;
@@ -24,6 +26,9 @@ pub struct Message {
     pub html: String,
     /// The landing link with its secret, when the message carries one (the local server prints it).
     pub link: Option<String>,
+    /// Which delivery this is (`<invitation>-<seq>`): the same for every attempt at it. A mailer that can, sends a
+    /// key once however often it is asked (the local outbox does; SES `SendEmail` has no such key).
+    pub key: Option<String>,
 }
 
 /// Why a message was not sent, in the mail service's words (it is stored as the delivery's failure reason).

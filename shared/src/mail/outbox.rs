@@ -1,5 +1,8 @@
 //! The local server's mailer: each message becomes one `.eml` file (RFC 5322, MIME multipart/alternative) in a
 //! folder, which any mail client opens. Nothing leaves the machine.
+//!
+//! A message with a [`Message::key`] is written once: asked again for the same key (a retry after the sender was
+//! killed between writing the file and recording it sent), the mailer answers with the file already there.
 
 use std::path::{Path, PathBuf};
 
@@ -65,7 +68,10 @@ pub fn to_eml(message: &Message, from: &str, id: &str, date: &str) -> String {
 #[async_trait]
 impl Mailer for OutboxMailer {
     async fn send(&self, message: &Message) -> Result<String, MailError> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
+        if let Some(sent) = message.key.as_deref().and_then(|key| self.already_sent(key)) {
+            return Ok(sent);
+        }
+        let id = message.key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let now = now_and_date();
         let eml = to_eml(message, &self.from, &id, &now.1);
         // Named so that a listing sorts by time; written whole, then renamed, so a reader never sees half a file.
@@ -76,6 +82,17 @@ impl Mailer for OutboxMailer {
         write_private(&tmp, eml.as_bytes()).map_err(|e| MailError(format!("writing {}: {e}", tmp.display())))?;
         std::fs::rename(&tmp, &file).map_err(|e| MailError(format!("writing {}: {e}", file.display())))?;
         Ok(name)
+    }
+}
+
+impl OutboxMailer {
+    /// The file already written for delivery `key`, if any (named `<time>-<key>.eml`).
+    fn already_sent(&self, key: &str) -> Option<String> {
+        let suffix = format!("-{key}.eml");
+        std::fs::read_dir(&self.dir)
+            .ok()?
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .find(|name| name.ends_with(&suffix) && !name.starts_with('.'))
     }
 }
 

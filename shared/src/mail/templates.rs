@@ -80,6 +80,7 @@ pub fn render(claimed: &Claimed, kind: MailKind, to: Vec<String>, link: Option<S
         text: text.render().unwrap_or_default(),
         html: html.render().unwrap_or_default(),
         link,
+        key: None,
     }
 }
 

@@ -1,22 +1,22 @@
-//! The DynamoDB adapter: one table, two global secondary indexes, no Scan anywhere.
+//! The DynamoDB adapter: one table, three global secondary indexes, no Scan anywhere.
 //!
 //! ## Items and access patterns
 //!
-//! | item | `PK` | `SK` | `GSI1PK` / `GSI1SK` | `GSI2PK` / `GSI2SK` |
-//! |---|---|---|---|---|
-//! | community | `COMMUNITY#<id>` | `#COMMUNITY` | | |
-//! | membership | `COMMUNITY#<id>` | `TENANT#<tenant>` | `TENANT#<tenant>#COMMUNITIES` / `<joined>#<community>` (Active only) | |
-//! | invitation | `INVITATION#<id>` | `#INVITATION` | `COMMUNITY#<id>#INVITATIONS` / `<issued>#<id>` (not when deleted) | `TENANT#<tenant>#ACCEPTED` / `<issued>#<id>` (Accepted only) |
-//! | pending lock | `LOCK#<community>#<recipient>` | `#LOCK` | | |
-//! | user settings | `TENANT#<tenant>` | `#USERSETTINGS` | | |
-//! | day's email count (the tenant's budget) | `TENANT#<tenant>` | `INVITECOUNT#<yyyy-mm-dd>` | | |
-//! | day's email count to one address | `TENANT#<tenant>` | `RECIPIENTCOUNT#<yyyy-mm-dd>#<sha-256 of the address>` | | |
-//! | platform invitation | `USERINVITATION#<id>` | `#USERINVITATION` | `TENANT#<tenant>#USERINVITATIONS` / `<issued>#<id>` | `TENANT#<tenant>#USERINVITATIONS#BY#<user>` / `<issued>#<id>` |
-//! | platform pending lock | `USERLOCK#<tenant>#<recipient>` | `#LOCK` | | |
-//! | idempotency key | `IDEMPOTENCY#<scope hash>` | `#IDEMPOTENCY` | | |
-//! | collaboration (this portal's) | `COLLABORATION#<id>` | `#COLLABORATION` | `PORTAL#COLLABORATIONS` / `<created>#<id>` | |
-//! | collaboration invitation | `COLLABORATION#<id>` | `INVITATION#<invitation>` | | |
-//! | participant | `COLLABORATION#<id>` | `PARTICIPANT#<portal>` | | |
+//! | item | `PK` | `SK` | `GSI1PK` / `GSI1SK` | `GSI2PK` / `GSI2SK` | `GSI3PK` / `GSI3SK` |
+//! |---|---|---|---|---|---|
+//! | community | `COMMUNITY#<id>` | `#COMMUNITY` | | | |
+//! | membership | `COMMUNITY#<id>` | `TENANT#<tenant>` | `TENANT#<tenant>#COMMUNITIES` / `<joined>#<community>` (Active only) | | |
+//! | invitation | `INVITATION#<id>` | `#INVITATION` | `COMMUNITY#<id>#INVITATIONS` / `<issued>#<id>` (not when deleted) | `TENANT#<tenant>#ACCEPTED` / `<issued>#<id>` (Accepted only) | `OUTBOX#OWED` / `<sweep due>#<id>` (while it owes mail) |
+//! | pending lock | `LOCK#<community>#<recipient>` | `#LOCK` | | | |
+//! | user settings | `TENANT#<tenant>` | `#USERSETTINGS` | | | |
+//! | day's email count (the tenant's budget) | `TENANT#<tenant>` | `INVITECOUNT#<yyyy-mm-dd>` | | | |
+//! | day's email count to one address | `TENANT#<tenant>` | `RECIPIENTCOUNT#<yyyy-mm-dd>#<sha-256 of the address>` | | | |
+//! | platform invitation | `USERINVITATION#<id>` | `#USERINVITATION` | `TENANT#<tenant>#USERINVITATIONS` / `<issued>#<id>` | `TENANT#<tenant>#USERINVITATIONS#BY#<user>` / `<issued>#<id>` | `OUTBOX#OWED` / `<sweep due>#<id>` (while it owes mail) |
+//! | platform pending lock | `USERLOCK#<tenant>#<recipient>` | `#LOCK` | | | |
+//! | idempotency key | `IDEMPOTENCY#<scope hash>` | `#IDEMPOTENCY` | | | |
+//! | collaboration (this portal's) | `COLLABORATION#<id>` | `#COLLABORATION` | `PORTAL#COLLABORATIONS` / `<created>#<id>` | | |
+//! | collaboration invitation | `COLLABORATION#<id>` | `INVITATION#<invitation>` | | | |
+//! | participant | `COLLABORATION#<id>` | `PARTICIPANT#<portal>` | | | |
 //!
 //! - the communities of a page of memberships: `BatchGetItem` (names and descriptions can change after joining).
 //! - get community, membership, invitation: `GetItem`; a membership with its community or with an invitation:
@@ -27,6 +27,15 @@
 //! - a community's invitations, newest first: `Query GSI1`, descending.
 //! - a tenant's accepted invitations: `Query GSI2` (sparse: present only while Accepted).
 //! - a tenant's platform invitations: `Query GSI1`; those one user sent: `Query GSI2`; a state is a filter.
+//! - the invitations whose mail the sweep should re-drive: `Query GSI3 PK = OUTBOX#OWED AND SK < <now>#`, oldest
+//!   due first. GSI3 is sparse: an invitation carries its keys only while one of its deliveries is owed
+//!   ([`Claimed::sweep_due`]: pending, being sent, or failed with tries left), keyed on the instant the earliest
+//!   becomes the sweep's, so the query reads only what is due and sent mail leaves the index. Every write of an
+//!   invitation sets or removes them, claims and outcomes included. One partition: the index holds only unsent
+//!   mail, a few writes per email, far below a partition's thousand writes a second.
+//! - claiming a delivery and recording its outcome: `GetItem`, the domain's rule ([`Claimed::claim`],
+//!   [`Claimed::finish`]), then `PutItem` conditional on the version read (tried again on a conflict), so both
+//!   stores apply one rule, the delivery may be the latest or an earlier one, and the index keys follow.
 //! - a collaboration's invitations or participants: `Query PK = COLLABORATION#<id> AND begins_with(SK, ...)`;
 //!   this portal's collaborations: `Query GSI1`.
 //! - a day's count (the tenant's emails, or its emails to one address): one conditional `UpdateItem ADD`, so
@@ -66,10 +75,11 @@ use crate::domain::IDEMPOTENCY_CLAIM_STALE_SECONDS;
 use crate::domain::collaboration::{
     Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
 };
+use crate::domain::outbox::sweep_due;
 use crate::domain::{
-    Claimed, Community, CommunityId, CountChange, DailyCounter, DeliveryOutcome, DeliveryState, IdempotencyRecord,
-    Invitation, InvitationId, LockEffect, MailItem, MemberStatus, Membership, MembershipEffect, StoredState, TenantId,
-    Timestamp, Transition, UserInvitation, UserInvitationState, UserReadState, UserSettings, UserTransition,
+    Claimed, Community, CommunityId, CountChange, DailyCounter, DeliveryOutcome, IdempotencyRecord, Invitation,
+    InvitationId, LockEffect, MailItem, MemberStatus, Membership, MembershipEffect, StoredState, TenantId, Timestamp,
+    Transition, UserInvitation, UserInvitationState, UserReadState, UserSettings, UserTransition,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -175,8 +185,11 @@ impl DynamoStore {
                 .attribute_definitions(attr("GSI1SK")?)
                 .attribute_definitions(attr("GSI2PK")?)
                 .attribute_definitions(attr("GSI2SK")?)
+                .attribute_definitions(attr("GSI3PK")?)
+                .attribute_definitions(attr("GSI3SK")?)
                 .global_secondary_indexes(gsi("GSI1")?)
                 .global_secondary_indexes(gsi("GSI2")?)
+                .global_secondary_indexes(gsi("GSI3")?)
                 .stream_specification(
                     StreamSpecification::builder()
                         .stream_enabled(true)
@@ -595,14 +608,6 @@ fn idempotency_pk(scope: &str) -> String {
     format!("IDEMPOTENCY#{scope}")
 }
 
-/// The table key of the invitation an email belongs to.
-fn mail_key(item: MailItem) -> (String, &'static str) {
-    match item {
-        MailItem::Community(id) => (invitation_pk(id), "#INVITATION"),
-        MailItem::Platform(id) => (user_invitation_pk(id), "#USERINVITATION"),
-    }
-}
-
 fn collaboration_pk(id: CollaborationId) -> String {
     format!("COLLABORATION#{id}")
 }
@@ -646,6 +651,8 @@ fn user_invitation_item(i: &UserInvitation, retention: Retention) -> StoreResult
         ("GSI2PK", sender_user_invitations(&i.tenant, &i.inviter)),
         ("GSI2SK", sort),
     ];
+    let mut keys = keys;
+    keys.extend(owed_keys(sweep_due(&i.delivery, &i.earlier_deliveries), i.id));
     let mut item = encode(i, &keys)?;
     // Pending ones go the retention after they expire, declined or revoked ones the retention after that; accepted
     // ones are the record of how a user joined and stay.
@@ -695,6 +702,7 @@ fn invitation_item(i: &Invitation, retention: Retention) -> StoreResult<Item> {
         keys.push(("GSI2PK", tenant_accepted(tenant)));
         keys.push(("GSI2SK", sort));
     }
+    keys.extend(owed_keys(sweep_due(&i.delivery, &i.earlier_deliveries), i.id));
     let mut item = encode(i, &keys)?;
     // Pending invitations go the retention after they expire; withdrawn and declined ones the retention after they
     // ended. Accepted and completed ones are the record of a membership and stay.
@@ -1028,34 +1036,20 @@ impl Store for DynamoStore {
     }
 
     async fn claim_delivery(&self, item: MailItem, seq: u64, now: Timestamp) -> StoreResult<Option<Claimed>> {
-        // `Delivery::claimable`, as a condition.
-        let result = self
-            .delivery_update(item, seq)
-            .update_expression(
-                "SET #d.#st = :sending, #d.#claimed = :now, #d.#attempts = #d.#attempts + :one, #v = #v + :one",
-            )
-            .condition_expression(
-                "#d.#seq = :seq AND (#d.#st IN (:pending, :failed) OR (#d.#st = :sending AND #d.#claimed < :stale))",
-            )
-            .expression_attribute_names("#claimed", "claimed")
-            .expression_attribute_names("#attempts", "attempts")
-            .expression_attribute_values(":sending", delivery_state(DeliveryState::Sending))
-            .expression_attribute_values(":pending", delivery_state(DeliveryState::Pending))
-            .expression_attribute_values(":failed", delivery_state(DeliveryState::Failed))
-            .expression_attribute_values(":now", n(now.millis()))
-            .expression_attribute_values(":stale", n(crate::domain::stale_before(now).millis()))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => match (item, out.attributes) {
-                (_, None) => Ok(None),
-                (MailItem::Community(_), Some(attributes)) => Ok(Some(Claimed::Community(decode(attributes)?))),
-                (MailItem::Platform(_), Some(attributes)) => Ok(Some(Claimed::Platform(decode(attributes)?))),
-            },
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(None),
-            Err(e) => Err(unavailable(e)),
+        for _ in 0..MAIL_WRITE_TRIES {
+            let Some(mut claimed) = self.mail_item(item).await? else { return Ok(None) };
+            let read = claimed.version();
+            if !claimed.claim(seq, now) {
+                return Ok(None);
+            }
+            match self.put_mail_item(&claimed, read).await {
+                Ok(()) => return Ok(Some(claimed)),
+                // Changed since the read (another claim, or an operation's write): read again and decide again.
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e),
+            }
         }
+        Err(StoreError::Conflict)
     }
 
     async fn finish_delivery(
@@ -1065,31 +1059,49 @@ impl Store for DynamoStore {
         outcome: &DeliveryOutcome,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let update = self
-            .delivery_update(item, seq)
-            .condition_expression("#d.#seq = :seq AND #d.#st = :sending")
-            .expression_attribute_values(":sending", delivery_state(DeliveryState::Sending))
-            .expression_attribute_names("#failure", "failure");
-        let update = match outcome {
-            // Sent: the sealed secret has done its job and goes.
-            DeliveryOutcome::Sent { message_id } => update
-                .update_expression(
-                    "SET #d.#st = :sent, #d.#mid = :mid, #d.#sent = :now, #d.#failure = :null, #v = #v + :one \
-                     REMOVE #d.#sealed",
-                )
-                .expression_attribute_names("#mid", "message_id")
-                .expression_attribute_names("#sent", "sent")
-                .expression_attribute_names("#sealed", "sealed_secret")
-                .expression_attribute_values(":sent", delivery_state(DeliveryState::Sent))
-                .expression_attribute_values(":mid", s(message_id.clone()))
-                .expression_attribute_values(":now", n(now.millis()))
-                .expression_attribute_values(":null", AttributeValue::Null(true)),
-            DeliveryOutcome::Failed { reason } => update
-                .update_expression("SET #d.#st = :failed, #d.#failure = :reason, #v = #v + :one")
-                .expression_attribute_values(":failed", delivery_state(DeliveryState::Failed))
-                .expression_attribute_values(":reason", s(reason.clone())),
-        };
-        conditional(update.send().await)
+        for _ in 0..MAIL_WRITE_TRIES {
+            let mut claimed = self.mail_item(item).await?.ok_or(StoreError::Conflict)?;
+            let read = claimed.version();
+            if !claimed.finish(seq, outcome, now) {
+                return Err(StoreError::Conflict);
+            }
+            match self.put_mail_item(&claimed, read).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    async fn owed_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<(MailItem, u64)>> {
+        let limit = i32::try_from(limit.clamp(1, 1_000)).unwrap_or(1_000);
+        // Strictly before `now`: a sort key `<now>#<id>` sorts after `<now>#`.
+        let before = order::by_time(now, "");
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI3")
+            .key_condition_expression("GSI3PK = :pk AND GSI3SK < :before")
+            .expression_attribute_values(":pk", s(OWED_PARTITION))
+            .expression_attribute_values(":before", s(before))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let mut owed = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let sk = item.get("SK").and_then(|v| v.as_s().ok()).cloned();
+            let claimed = match sk.as_deref() {
+                Some("#INVITATION") => Claimed::Community(decode(item)?),
+                Some("#USERINVITATION") => Claimed::Platform(decode(item)?),
+                _ => continue,
+            };
+            // The index may lag behind the table by a moment; the claim decides in the end.
+            owed.extend(claimed.due(now).into_iter().map(|seq| (claimed.item(), seq)));
+        }
+        Ok(owed)
     }
 
     async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>> {
@@ -1492,30 +1504,44 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    /// An `UpdateItem` of the invitation's delivery with the `#d` (delivery), `#st` (its state) and `#seq` names set,
-    /// `:seq` bound and the version bumped, as both delivery writes need.
-    fn delivery_update(
-        &self,
-        item: MailItem,
-        seq: u64,
-    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        let (pk, sk) = mail_key(item);
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", s(pk))
-            .key("SK", s(sk))
-            .expression_attribute_names("#d", "delivery")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_names("#seq", "seq")
-            .expression_attribute_names("#v", "version")
-            .expression_attribute_values(":seq", n(seq as i64))
-            .expression_attribute_values(":one", n(1))
+    /// The invitation an email belongs to, strongly consistent.
+    async fn mail_item(&self, item: MailItem) -> StoreResult<Option<Claimed>> {
+        Ok(match item {
+            MailItem::Community(id) => self.get_invitation(id).await?.map(Claimed::Community),
+            MailItem::Platform(id) => self.get_user_invitation(id).await?.map(Claimed::Platform),
+        })
+    }
+
+    /// Writes the invitation back whole (its outbox index keys and `ttl` as every write computes them), only if it
+    /// still has version `read`.
+    async fn put_mail_item(&self, claimed: &Claimed, read: u64) -> StoreResult<()> {
+        let item = match claimed {
+            Claimed::Community(i) => invitation_item(i, self.retention)?,
+            Claimed::Platform(i) => user_invitation_item(i, self.retention)?,
+        };
+        conditional(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("version = :version")
+                .expression_attribute_values(":version", n(read as i64))
+                .send()
+                .await,
+        )
     }
 }
 
-fn delivery_state(state: DeliveryState) -> AttributeValue {
-    s(state.as_str())
+/// How often a claim or an outcome is written again after another write to the invitation got in between.
+const MAIL_WRITE_TRIES: usize = 3;
+
+/// GSI3's one partition: the invitations that owe mail.
+const OWED_PARTITION: &str = "OUTBOX#OWED";
+
+/// The outbox index keys of an invitation that owes mail, due for the sweep at `due`.
+fn owed_keys(due: Option<Timestamp>, id: InvitationId) -> Vec<(&'static str, String)> {
+    due.map(|due| vec![("GSI3PK", OWED_PARTITION.to_owned()), ("GSI3SK", order::by_time(due, &id.to_string()))])
+        .unwrap_or_default()
 }
 
 fn status(status: MemberStatus) -> StoreResult<AttributeValue> {

@@ -22,6 +22,10 @@ pub trait DeliveryFeed: Store {
     /// ([`crate::domain::Delivery::owed`]), and answers how many were announced. The listener's claim decides, so
     /// announcing a delivery that is done meanwhile sends nothing.
     async fn announce_owed(&self, now: Timestamp) -> StoreResult<usize>;
+
+    /// Records every delivery still `sending` as failed ([`crate::domain::Claimed::fail_interrupted`]), for a
+    /// store just opened by the only process that sends from it, and answers how many there were.
+    async fn fail_interrupted_sends(&self, now: Timestamp) -> StoreResult<usize>;
 }
 
 #[async_trait]
@@ -32,5 +36,9 @@ impl DeliveryFeed for MemoryStore {
 
     async fn announce_owed(&self, now: Timestamp) -> StoreResult<usize> {
         Ok(MemoryStore::announce_owed(self, now))
+    }
+
+    async fn fail_interrupted_sends(&self, now: Timestamp) -> StoreResult<usize> {
+        MemoryStore::fail_interrupted_sends(self, now)
     }
 }

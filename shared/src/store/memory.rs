@@ -414,24 +414,12 @@ impl Store for MemoryStore {
 
     async fn claim_delivery(&self, item: MailItem, seq: u64, now: Timestamp) -> StoreResult<Option<Claimed>> {
         self.write(|s| {
-            let claim = |delivery: &mut Option<Delivery>, version: &mut u64| match delivery {
-                Some(d) if d.claimable(seq, now) => {
-                    d.claim(now);
-                    *version += 1;
-                    true
-                }
-                _ => false,
-            };
-            Ok(match item {
-                MailItem::Community(id) => s
-                    .invitations
-                    .get_mut(&id)
-                    .and_then(|i| claim(&mut i.delivery, &mut i.version).then(|| Claimed::Community(i.clone()))),
-                MailItem::Platform(id) => s
-                    .user_invitations
-                    .get_mut(&id)
-                    .and_then(|i| claim(&mut i.delivery, &mut i.version).then(|| Claimed::Platform(i.clone()))),
-            })
+            let Some(mut claimed) = s.mail_item(item) else { return Ok(None) };
+            if !claimed.claim(seq, now) {
+                return Ok(None);
+            }
+            s.put_mail_item(&claimed);
+            Ok(Some(claimed))
         })
     }
 
@@ -443,24 +431,17 @@ impl Store for MemoryStore {
         now: Timestamp,
     ) -> StoreResult<()> {
         self.write(|s| {
-            let (delivery, version) = match item {
-                MailItem::Community(id) => {
-                    let i = s.invitations.get_mut(&id).ok_or(StoreError::Conflict)?;
-                    (&mut i.delivery, &mut i.version)
-                }
-                MailItem::Platform(id) => {
-                    let i = s.user_invitations.get_mut(&id).ok_or(StoreError::Conflict)?;
-                    (&mut i.delivery, &mut i.version)
-                }
-            };
-            let delivery = delivery
-                .as_mut()
-                .filter(|d| d.seq == seq && d.state == DeliveryState::Sending)
-                .ok_or(StoreError::Conflict)?;
-            delivery.finish(outcome, now);
-            *version += 1;
+            let mut claimed = s.mail_item(item).ok_or(StoreError::Conflict)?;
+            if !claimed.finish(seq, outcome, now) {
+                return Err(StoreError::Conflict);
+            }
+            s.put_mail_item(&claimed);
             Ok(())
         })
+    }
+
+    async fn owed_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<(MailItem, u64)>> {
+        self.read(|s| crate::domain::sweep_order(s.mail_items(), now, limit))
     }
 
     async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>> {
@@ -751,25 +732,44 @@ impl MemoryStore {
         }
     }
 
-    /// Calls the listener with every invitation whose delivery is still owed at `now` ([`Delivery::owed`]): pending
+    /// Calls the listener with every delivery still owed at `now` ([`Delivery::owed`]), latest or earlier: pending
     /// (what a previous run wrote but did not get to send), failed with tries left, or claimed by a sender that
-    /// died mid-send (a `kill -9`). The local server sweeps at start and every minute; the listener's claim decides,
-    /// so an announcement of a delivery that is done meanwhile sends nothing. Answers how many were announced.
+    /// died mid-send. The local server sweeps at start and every minute; the listener's claim decides, so an
+    /// announcement of a delivery that is done meanwhile sends nothing. Answers how many were announced.
     pub fn announce_owed(&self, now: Timestamp) -> usize {
         let owed: Vec<(MailItem, u64)> = match self.state.lock() {
-            Ok(state) => {
-                let community =
-                    state.invitations.values().filter_map(|i| owed(MailItem::Community(i.id), &i.delivery, now));
-                let platform =
-                    state.user_invitations.values().filter_map(|i| owed(MailItem::Platform(i.id), &i.delivery, now));
-                community.chain(platform).collect()
-            }
+            Ok(state) => state
+                .mail_items()
+                .flat_map(|c| {
+                    let item = c.item();
+                    c.deliveries().filter(|d| d.owed(now)).map(|d| (item, d.seq)).collect::<Vec<_>>()
+                })
+                .collect(),
             Err(_) => return 0,
         };
         for (item, seq) in &owed {
             self.tell(*item, *seq);
         }
         owed.len()
+    }
+
+    /// Records every delivery still `sending` as failed, for a store just opened by the only process that uses it:
+    /// whoever claimed those was a previous run of it, killed mid-send (`kill -9`), so the claims are dead now
+    /// rather than in [`crate::domain::CLAIM_STALE_MINUTES`], and the start's sweep retries them at once. The
+    /// outbox mailer keeps a retry from writing a message twice. Answers how many there were.
+    pub fn fail_interrupted_sends(&self, now: Timestamp) -> StoreResult<usize> {
+        self.write(|s| {
+            let mut count = 0;
+            let all: Vec<Claimed> = s.mail_items().collect();
+            for mut claimed in all {
+                let failed = claimed.fail_interrupted(now);
+                if failed > 0 {
+                    count += failed;
+                    s.put_mail_item(&claimed);
+                }
+            }
+            Ok(count)
+        })
     }
 
     fn announce(&self, invitation: &Invitation) {
@@ -798,9 +798,31 @@ fn pending(item: MailItem, delivery: &Option<Delivery>) -> Option<(MailItem, u64
     delivery.as_ref().filter(|d| d.state == DeliveryState::Pending).map(|d| (item, d.seq))
 }
 
-/// The delivery to re-drive for `item`, if it is owed at `now` ([`Delivery::owed`]).
-fn owed(item: MailItem, delivery: &Option<Delivery>, now: Timestamp) -> Option<(MailItem, u64)> {
-    delivery.as_ref().filter(|d| d.owed(now)).map(|d| (item, d.seq))
+impl State {
+    /// The invitation an email belongs to, as the outbox sees it.
+    fn mail_item(&self, item: MailItem) -> Option<Claimed> {
+        match item {
+            MailItem::Community(id) => self.invitations.get(&id).cloned().map(Claimed::Community),
+            MailItem::Platform(id) => self.user_invitations.get(&id).cloned().map(Claimed::Platform),
+        }
+    }
+
+    fn put_mail_item(&mut self, claimed: &Claimed) {
+        match claimed {
+            Claimed::Community(i) => {
+                self.invitations.insert(i.id, i.clone());
+            }
+            Claimed::Platform(i) => {
+                self.user_invitations.insert(i.id, i.clone());
+            }
+        }
+    }
+
+    /// Every invitation of either kind, as the outbox sees it.
+    fn mail_items(&self) -> impl Iterator<Item = Claimed> + '_ {
+        let community = self.invitations.values().cloned().map(Claimed::Community);
+        community.chain(self.user_invitations.values().cloned().map(Claimed::Platform))
+    }
 }
 
 /// Moves the community's counters by `change`; [`StoreError::Conflict`] if the community is gone.

@@ -173,7 +173,8 @@ pub trait Store: Send + Sync {
     async fn claim_delivery(&self, item: MailItem, seq: u64, now: Timestamp) -> StoreResult<Option<Claimed>>;
 
     /// Records how claimed delivery `seq` ended. [`StoreError::Conflict`] if it is no longer that delivery in the
-    /// `sending` state (a newer one replaced it, or a stale claim was retaken).
+    /// `sending` state (a stale claim was retaken, or it was dropped: an invitation email a newer one replaced).
+    /// Delivery `seq` may be the invitation's latest or one of its earlier ones ([`Claimed::delivery`]).
     async fn finish_delivery(
         &self,
         item: MailItem,
@@ -181,6 +182,11 @@ pub trait Store: Send + Sync {
         outcome: &DeliveryOutcome,
         now: Timestamp,
     ) -> StoreResult<()>;
+
+    /// The deliveries the sweep should re-drive at `now` ([`Claimed::due`]: owed, and left by the stream or by a
+    /// sender that died), for at most `limit` invitations, those due longest first. The DynamoDB adapter reads
+    /// them from a sparse index of invitations that owe mail, never by a Scan.
+    async fn owed_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<(MailItem, u64)>>;
 
     /// The tenant's user settings and their version, if it ever saved any.
     async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>>;

@@ -204,7 +204,7 @@ pub(super) fn put_invitation(tx: &Transaction<'_>, i: &Invitation) -> StoreResul
         order::invitation(i),
         !i.is_deleted(),
         accepted_by,
-        rows::owed_column(&i.delivery),
+        rows::owed_column(&i.delivery, &i.earlier_deliveries),
         json(i)?,
     ])
     .map_err(sql)?;

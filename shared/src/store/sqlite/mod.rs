@@ -150,6 +150,10 @@ impl DeliveryFeed for SqliteStore {
         self.tell(owed);
         Ok(count)
     }
+
+    async fn fail_interrupted_sends(&self, now: Timestamp) -> StoreResult<usize> {
+        self.write(move |tx| platform::fail_interrupted_sends(tx, now)).await
+    }
 }
 
 #[async_trait]
@@ -260,6 +264,10 @@ impl Store for SqliteStore {
         self.write(move |tx| communities::apply(tx, &change)).await?;
         self.tell(rows::pending(MailItem::Community(t.invitation.id), &t.invitation.delivery));
         Ok(())
+    }
+
+    async fn owed_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<(MailItem, u64)>> {
+        self.read(move |tx| Ok(crate::domain::sweep_order(platform::owed_items(tx)?, now, limit))).await
     }
 
     async fn claim_delivery(&self, item: MailItem, seq: u64, now: Timestamp) -> StoreResult<Option<Claimed>> {

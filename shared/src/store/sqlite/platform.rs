@@ -6,8 +6,8 @@ use rusqlite::{OptionalExtension as _, Transaction, params};
 use super::communities;
 use super::rows::{self, Locks, all, bound, check_time_cursor, json, one, sql};
 use crate::domain::{
-    Claimed, DailyCounter, DeliveryOutcome, DeliveryState, IdempotencyRecord, InvitationId, LockEffect, MailItem,
-    TenantId, Timestamp, UserInvitation, UserSettings, UserTransition,
+    Claimed, DailyCounter, DeliveryOutcome, IdempotencyRecord, InvitationId, LockEffect, MailItem, TenantId, Timestamp,
+    UserInvitation, UserSettings, UserTransition,
 };
 use crate::store::{Page, PageRequest, StoreError, StoreResult, UserInvitationFilter, order};
 
@@ -164,7 +164,7 @@ pub(super) fn put_user_invitation(tx: &Transaction<'_>, i: &UserInvitation) -> S
         i.tenant.as_str(),
         i.inviter.as_str(),
         order::user_invitation(i),
-        rows::owed_column(&i.delivery),
+        rows::owed_column(&i.delivery, &i.earlier_deliveries),
         json(i)?,
     ])
     .map_err(sql)?;
@@ -271,36 +271,36 @@ pub(super) fn release_idempotency(tx: &Transaction<'_>, record: &IdempotencyReco
     Ok(())
 }
 
-/// Claims the delivery `seq` of `item` if it is claimable at `now` ([`crate::domain::Delivery::claimable`]),
-/// counting the attempt and a new version, and answers the invitation as claimed.
+/// The invitation an email belongs to, as the outbox's rules see it.
+fn mail_item(tx: &Transaction<'_>, item: MailItem) -> StoreResult<Option<Claimed>> {
+    Ok(match item {
+        MailItem::Community(id) => communities::invitation(tx, id)?.map(Claimed::Community),
+        MailItem::Platform(id) => user_invitation(tx, id)?.map(Claimed::Platform),
+    })
+}
+
+/// Writes the invitation back whole, with its key columns as every write computes them.
+fn put_mail_item(tx: &Transaction<'_>, claimed: &Claimed) -> StoreResult<()> {
+    match claimed {
+        Claimed::Community(i) => communities::put_invitation(tx, i),
+        Claimed::Platform(i) => put_user_invitation(tx, i),
+    }
+}
+
+/// Claims the delivery `seq` of `item` by the outbox's rule ([`Claimed::claim`]), and answers the invitation as
+/// claimed.
 pub(super) fn claim_delivery(
     tx: &Transaction<'_>,
     item: MailItem,
     seq: u64,
     now: Timestamp,
 ) -> StoreResult<Option<Claimed>> {
-    match item {
-        MailItem::Community(id) => {
-            let Some(mut i) = communities::invitation(tx, id)? else { return Ok(None) };
-            match i.delivery.as_mut() {
-                Some(d) if d.claimable(seq, now) => d.claim(now),
-                _ => return Ok(None),
-            }
-            i.version += 1;
-            communities::put_invitation(tx, &i)?;
-            Ok(Some(Claimed::Community(i)))
-        }
-        MailItem::Platform(id) => {
-            let Some(mut i) = user_invitation(tx, id)? else { return Ok(None) };
-            match i.delivery.as_mut() {
-                Some(d) if d.claimable(seq, now) => d.claim(now),
-                _ => return Ok(None),
-            }
-            i.version += 1;
-            put_user_invitation(tx, &i)?;
-            Ok(Some(Claimed::Platform(i)))
-        }
+    let Some(mut claimed) = mail_item(tx, item)? else { return Ok(None) };
+    if !claimed.claim(seq, now) {
+        return Ok(None);
     }
+    put_mail_item(tx, &claimed)?;
+    Ok(Some(claimed))
 }
 
 /// Records how the claimed delivery `seq` ended; [`StoreError::Conflict`] unless it is that delivery, sending.
@@ -311,37 +311,40 @@ pub(super) fn finish_delivery(
     outcome: &DeliveryOutcome,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let finish = |delivery: &mut Option<crate::domain::Delivery>| match delivery {
-        Some(d) if d.seq == seq && d.state == DeliveryState::Sending => {
-            d.finish(outcome, now);
-            Ok(())
-        }
-        _ => Err(StoreError::Conflict),
-    };
-    match item {
-        MailItem::Community(id) => {
-            let mut i = communities::invitation(tx, id)?.ok_or(StoreError::Conflict)?;
-            finish(&mut i.delivery)?;
-            i.version += 1;
-            communities::put_invitation(tx, &i)
-        }
-        MailItem::Platform(id) => {
-            let mut i = user_invitation(tx, id)?.ok_or(StoreError::Conflict)?;
-            finish(&mut i.delivery)?;
-            i.version += 1;
-            put_user_invitation(tx, &i)
-        }
+    let mut claimed = mail_item(tx, item)?.ok_or(StoreError::Conflict)?;
+    if !claimed.finish(seq, outcome, now) {
+        return Err(StoreError::Conflict);
     }
+    put_mail_item(tx, &claimed)
 }
 
-/// Every delivery owed at `now` of either kind ([`crate::domain::Delivery::owed`]), read along the `owed` indexes.
-pub(super) fn owed(tx: &Transaction<'_>, now: Timestamp) -> StoreResult<Vec<(MailItem, u64)>> {
-    let community = communities::owed(tx)?
-        .into_iter()
-        .filter_map(|i| i.delivery.filter(|d| d.owed(now)).map(|d| (MailItem::Community(i.id), d.seq)));
+/// Every invitation of either kind with a delivery the sweep must look at, read along the `owed` indexes.
+pub(super) fn owed_items(tx: &Transaction<'_>) -> StoreResult<Vec<Claimed>> {
     let platform: Vec<UserInvitation> = all(tx, OWED, [])?;
-    let platform = platform
+    let community = communities::owed(tx)?.into_iter().map(Claimed::Community);
+    Ok(community.chain(platform.into_iter().map(Claimed::Platform)).collect())
+}
+
+/// Every delivery owed at `now` of either kind ([`crate::domain::Delivery::owed`]).
+pub(super) fn owed(tx: &Transaction<'_>, now: Timestamp) -> StoreResult<Vec<(MailItem, u64)>> {
+    Ok(owed_items(tx)?
         .into_iter()
-        .filter_map(|i| i.delivery.filter(|d| d.owed(now)).map(|d| (MailItem::Platform(i.id), d.seq)));
-    Ok(community.chain(platform).collect())
+        .flat_map(|c| {
+            let item = c.item();
+            c.deliveries().filter(|d| d.owed(now)).map(|d| (item, d.seq)).collect::<Vec<_>>()
+        })
+        .collect())
+}
+
+/// Records every delivery still being sent as failed ([`Claimed::fail_interrupted`]); answers how many.
+pub(super) fn fail_interrupted_sends(tx: &Transaction<'_>, now: Timestamp) -> StoreResult<usize> {
+    let mut count = 0;
+    for mut claimed in owed_items(tx)? {
+        let failed = claimed.fail_interrupted(now);
+        if failed > 0 {
+            count += failed;
+            put_mail_item(tx, &claimed)?;
+        }
+    }
+    Ok(count)
 }

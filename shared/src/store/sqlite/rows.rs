@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension as _, Params, Transaction, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::domain::{Delivery, DeliveryState, InvitationId, MailItem, TenantId, Timestamp};
+use crate::domain::{Delivery, DeliveryState, Earlier, InvitationId, MailItem, TenantId, Timestamp};
 use crate::store::{Cursor, Page, PageRequest, StoreError, StoreResult, order};
 
 /// A SQLite failure as the store's kinds: the file busy (another process holds the write lock past the busy
@@ -121,10 +121,12 @@ pub(super) fn pending(item: MailItem, delivery: &Option<Delivery>) -> Option<(Ma
 
 /// The `owed` column: a delivery that is neither sent nor cancelled, which the sweep reads to decide with
 /// [`Delivery::owed`] (whether a failure has tries left or a claim went stale depends on the sweep's time).
-pub(super) fn owed_column(delivery: &Option<Delivery>) -> bool {
+/// Earlier deliveries still kept count too: an unsent notice a newer email took the place of.
+pub(super) fn owed_column(delivery: &Option<Delivery>, earlier: &Earlier) -> bool {
     delivery
-        .as_ref()
-        .is_some_and(|d| matches!(d.state, DeliveryState::Pending | DeliveryState::Sending | DeliveryState::Failed))
+        .iter()
+        .chain(earlier.values())
+        .any(|d| matches!(d.state, DeliveryState::Pending | DeliveryState::Sending | DeliveryState::Failed))
 }
 
 /// One of the two lock tables: the (community, recipient) locks or the (tenant, recipient) ones.
