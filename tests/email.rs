@@ -541,17 +541,7 @@ async fn the_local_mailer_sends_what_a_previous_run_left_pending() {
     let sealer = Arc::new(AesSealer::load_or_create(&dir).expect("the local key"));
     // Written while no mailer was running, as when the server stopped before sending.
     let (invitation, secret) = invite(store.as_ref(), sealer.as_ref(), "bob@guest.example").await;
-    rsvp_local::mail::start(&store, sealer, &dir.join("outbox")).expect("start the local mailer");
-    let messages = eml::messages(&dir.join("outbox"), 1).await;
-    assert!(eml::text_part(&messages[0]).contains(&format!("invite/{}?token={}", invitation.id, secret.expose())));
-    for _ in 0..50 {
-        if delivery(store.as_ref(), &invitation).await.state == DeliveryState::Sent {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(delivery(store.as_ref(), &invitation).await.state, DeliveryState::Sent);
-    std::fs::remove_dir_all(&dir).ok();
+    the_mailer_sends_it_at_start(store, sealer, &dir, &invitation, &secret).await;
 }
 
 /// As above over the server's SQLite file: an invitation written by a run that stopped before its email went is
@@ -566,17 +556,29 @@ async fn the_local_mailer_sends_what_a_previous_run_left_pending_in_the_sqlite_f
         invite(&previous_run, sealer.as_ref(), "bob@guest.example").await
     };
     let store = Arc::new(SqliteStore::open(&file).expect("the store, reopened"));
+    the_mailer_sends_it_at_start(store, sealer, &dir, &invitation, &secret).await;
+}
+
+/// Starts the local mailer over `store`, which holds `invitation` with its email owed, and asserts that the email
+/// goes out at once, with its link, and is recorded sent. Removes `dir` at the end.
+async fn the_mailer_sends_it_at_start<S: rsvp::store::feed::DeliveryFeed + 'static>(
+    store: Arc<S>,
+    sealer: Arc<AesSealer>,
+    dir: &Path,
+    invitation: &Invitation,
+    secret: &Secret,
+) {
     rsvp_local::mail::start(&store, sealer, &dir.join("outbox")).expect("start the local mailer");
     let messages = eml::messages(&dir.join("outbox"), 1).await;
     assert!(eml::text_part(&messages[0]).contains(&format!("invite/{}?token={}", invitation.id, secret.expose())));
     for _ in 0..50 {
-        if delivery(store.as_ref(), &invitation).await.state == DeliveryState::Sent {
+        if delivery(store.as_ref(), invitation).await.state == DeliveryState::Sent {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(delivery(store.as_ref(), &invitation).await.state, DeliveryState::Sent);
-    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(delivery(store.as_ref(), invitation).await.state, DeliveryState::Sent);
+    std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test]

@@ -164,15 +164,20 @@ mod tests {
         Community, CommunityInput, Email, InvitationPolicy, Principal, Role, TenantId, Timestamp, UserId,
     };
 
-    #[test]
-    fn names_are_escaped_in_html_and_kept_out_of_headers() {
-        let owner = Principal {
+    /// The owner tenant's administrator, `admin@owner.com`.
+    fn owner() -> Principal {
+        Principal {
             user: UserId::parse("sub", "u").unwrap(),
             tenant: TenantId::parse("t", "owner").unwrap(),
             email: Some(Email::parse("admin@owner.com").unwrap()),
             tenant_name: None,
             roles: vec![Role::TenantAdministrator],
-        };
+        }
+    }
+
+    #[test]
+    fn names_are_escaped_in_html_and_kept_out_of_headers() {
+        let owner = owner();
         let input = CommunityInput::new("<b>Ops</b>\nBcc: x@y.com", None, None).unwrap();
         let (community, _) = Community::create(input, owner.tenant.clone(), Timestamp::from_millis(0));
         let recipient = Email::parse("bob@guest.com").unwrap();
@@ -188,13 +193,7 @@ mod tests {
 
     #[test]
     fn the_acceptance_notice_names_the_verified_acceptor_and_calls_the_tenant_name_a_claim() {
-        let owner = Principal {
-            user: UserId::parse("sub", "u").unwrap(),
-            tenant: TenantId::parse("t", "owner").unwrap(),
-            email: Some(Email::parse("admin@owner.com").unwrap()),
-            tenant_name: None,
-            roles: vec![Role::TenantAdministrator],
-        };
+        let owner = owner();
         let input = CommunityInput::new("Ops", None, None).unwrap();
         let (community, _) = Community::create(input, owner.tenant.clone(), Timestamp::from_millis(0));
         let recipient = Email::parse("bob@guest.com").unwrap();

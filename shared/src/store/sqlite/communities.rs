@@ -249,12 +249,7 @@ pub(super) fn apply(tx: &Transaction<'_>, t: &Change) -> StoreResult<()> {
     if current.version != t.expected_version || !live {
         return Err(StoreError::Conflict);
     }
-    let scope = lock_scope(inv);
-    match t.lock {
-        LockEffect::None => {}
-        LockEffect::Take => Locks::Community.take(tx, &scope, inv.id, inv.expires, t.at)?,
-        LockEffect::Release => Locks::Community.release(tx, &scope, inv.id)?,
-    }
+    Locks::Community.apply(tx, &t.lock, &lock_scope(inv), inv.id, inv.expires, t.at)?;
     match &t.membership {
         MembershipEffect::None => {}
         MembershipEffect::Join(m) => {

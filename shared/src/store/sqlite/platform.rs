@@ -222,12 +222,7 @@ pub(super) fn apply_user_invitation(tx: &Transaction<'_>, t: &UserChange) -> Sto
     if current.version != t.expected_version || !live {
         return Err(StoreError::Conflict);
     }
-    let scope = lock_scope(inv);
-    match t.lock {
-        LockEffect::None => {}
-        LockEffect::Take => Locks::Platform.take(tx, &scope, inv.id, inv.expires, t.at)?,
-        LockEffect::Release => Locks::Platform.release(tx, &scope, inv.id)?,
-    }
+    Locks::Platform.apply(tx, &t.lock, &lock_scope(inv), inv.id, inv.expires, t.at)?;
     put_user_invitation(tx, inv)
 }
 

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension as _, Params, Transaction, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::domain::{Delivery, DeliveryState, Earlier, InvitationId, MailItem, TenantId, Timestamp};
+use crate::domain::{Delivery, DeliveryState, Earlier, InvitationId, LockEffect, MailItem, TenantId, Timestamp};
 use crate::store::{Cursor, Page, PageRequest, StoreError, StoreResult, order};
 
 /// A SQLite failure as the store's kinds: the file busy (another process holds the write lock past the busy
@@ -155,6 +155,23 @@ impl Locks {
         match self {
             Self::Community => "DELETE FROM locks WHERE scope = ?1",
             Self::Platform => "DELETE FROM user_locks WHERE scope = ?1",
+        }
+    }
+
+    /// Applies a decided change's lock effect on `scope` for invitation `id` (expiring at `expires`) at `at`.
+    pub(super) fn apply(
+        self,
+        tx: &Transaction<'_>,
+        effect: &LockEffect,
+        scope: &str,
+        id: InvitationId,
+        expires: Timestamp,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        match effect {
+            LockEffect::None => Ok(()),
+            LockEffect::Take => self.take(tx, scope, id, expires, at),
+            LockEffect::Release => self.release(tx, scope, id),
         }
     }
 
