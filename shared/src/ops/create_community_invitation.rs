@@ -7,7 +7,7 @@
 //! (see [`super::idempotency`]). `AcceptFrom` chooses, for this invitation, whose verified address may accept it
 //! (see [`crate::domain::AcceptFrom`]); without it the invitation takes the community's setting.
 //!
-//! The email is drawn from the community owner tenant's mail budget and the recipient's (see [`super::budget`]):
+//! The email is drawn from the community owner tenant's mail budget and the recipient's (see `ops::budget`):
 //! when either is spent for the day, 429 with `Retry-After` and nothing is written.
 
 use std::sync::Arc;

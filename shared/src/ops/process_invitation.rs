@@ -8,7 +8,7 @@
 //! someone is notified (Accept, Confirm, Resend), else 200.
 //! Resend is paced by the community owner tenant's `ResendCooldownMinutes` (its user settings), never less than the
 //! deployment's floor, and its email is drawn from that tenant's and the recipient's mail budgets
-//! (see [`super::budget`]).
+//! (see `ops::budget`).
 
 use std::sync::Arc;
 

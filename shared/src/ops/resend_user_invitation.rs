@@ -2,7 +2,7 @@
 //! expired) platform invitation again: a new code (the old link dies), a new expiry from the tenant's
 //! `InvitedUserValidDays`, and a new email, at most once per `ResendCooldownMinutes` — never less than the
 //! deployment's floor — (429 with `Retry-After`). The email is drawn from the tenant's and the address's mail
-//! budgets as a new invitation is (see [`super::budget`]).
+//! budgets as a new invitation is (see `ops::budget`).
 
 use std::sync::Arc;
 

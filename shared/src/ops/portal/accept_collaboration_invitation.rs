@@ -1,6 +1,6 @@
 //! `POST .../acceptCollaborationInvitation` `invitationFile` or `invitationJSON`, `guestContactFirstname`,
 //! `guestContactLastname`, `guestContactEmailAddress`, optionally `hostKeyFingerprint`: the guest accepts a file it
-//! checked exactly as `validateCollaborationInvitation` does ([`check`]): it keeps the collaboration and the host
+//! checked exactly as `validateCollaborationInvitation` does (its `check`): it keeps the collaboration and the host
 //! as its participant, with the host's key pinned and the invitation's nonce sealed for its response. Once: a
 //! second accept of the same collaboration is a 409.
 

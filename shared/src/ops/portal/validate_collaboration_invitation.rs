@@ -2,7 +2,7 @@
 //! `hostKeyFingerprint`: the guest checks a file exactly as `acceptCollaborationInvitation` would, without
 //! accepting it (so a file it calls valid is one accept takes): its signature, https host, expiry and cap,
 //! addressee, that the collaboration is not already joined, and that its key is the one the host publishes (see
-//! [`super::accept_collaboration_invitation::check`]). The answer shows the key's fingerprint
+//! `accept_collaboration_invitation::check`). The answer shows the key's fingerprint
 //! (`hostKeyFingerprint`), for the administrator to compare with the host's out of band. Contact fields, when
 //! given, are checked as accept checks them.
 

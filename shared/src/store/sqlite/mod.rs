@@ -5,7 +5,7 @@
 //!
 //! - **Rows are the domain items as JSON, beside the columns that key and order them.** Each table has the item's
 //!   serde JSON in `item` and only the columns a lookup, a condition or a list needs (ids, the sort value of
-//!   [`super::order`], the few flags a partial index selects on). The items already round-trip through serde for
+//!   `store::order`, the few flags a partial index selects on). The items already round-trip through serde for
 //!   DynamoDB and for `store.json`, so there is one encoding of each and nothing to keep in step column by column;
 //!   a field added to a domain type needs no migration. What the SQL never looks into, it does not need to see.
 //! - **One transaction per store call.** Writes run in `BEGIN IMMEDIATE`, so a read-check-write (a version check,
@@ -17,7 +17,7 @@
 //!   expiry decided from the timestamps the caller gives, never from the clock here.
 //! - **Every list walks an index in its order** (`ORDER BY` the indexed sort column, a keyset bound from the
 //!   cursor), stepping rows only until the page and one more are found: a page costs O(skip + page), not the size
-//!   of the list. Cursors are the [`super::Cursor`] the other adapters make ([`super::order`] values), checked the
+//!   of the list. Cursors are the [`super::Cursor`] the other adapters make (`store::order` values), checked the
 //!   same way, so a cursor is valid in every store alike.
 //! - **Durability:** WAL with `synchronous=FULL`: a write answered is on disk, and a killed process leaves the
 //!   last committed transaction and nothing after it. The file (and with it SQLite's `-wal` and `-shm` files, which
@@ -28,8 +28,8 @@
 //!   time anyway, and a local server's reads take microseconds.
 //!
 //! Adding a store method: a function over a `&Transaction` in the module of its aggregate, a one-line call of it
-//! through [`SqliteStore::write`] or [`SqliteStore::read`] in the `Store` impl below, and if it needs a table or
-//! an index, one more entry at the end of [`schema::MIGRATIONS`] (never an edit of an applied one).
+//! through `SqliteStore::write` or `SqliteStore::read` in the `Store` impl below, and if it needs a table or
+//! an index, one more entry at the end of `schema::MIGRATIONS` (never an edit of an applied one).
 
 mod communities;
 mod import;
