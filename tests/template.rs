@@ -721,6 +721,22 @@ fn resource_name(resource: &Value) -> &'static str {
     panic!("unexpected Resource {resource}: name the table, one of its indexes, the outbox key or the signing key")
 }
 
+/// Every (action, resource) a function's inline policies allow; each statement must be an Allow.
+fn granted_to(function: &Value) -> BTreeSet<(String, String)> {
+    let mut granted = BTreeSet::new();
+    for policy in function["Policies"].as_array().expect("Policies") {
+        for statement in policy["Statement"].as_array().expect("inline statements only") {
+            assert_eq!(statement["Effect"], "Allow");
+            for action in one_or_many(&statement["Action"]) {
+                for resource in one_or_many(&statement["Resource"]) {
+                    granted.insert((action.as_str().unwrap().to_owned(), resource.to_string()));
+                }
+            }
+        }
+    }
+    granted
+}
+
 fn one_or_many(value: &Value) -> Vec<&Value> {
     match value {
         Value::Array(items) => items.iter().collect(),
@@ -822,17 +838,7 @@ fn the_email_consumer_reads_only_pending_deliveries_retries_boundedly_and_may_on
     assert_eq!(image["delivery"]["M"]["state"]["S"], json!([rsvp::domain::DeliveryState::Pending.as_str()]));
     assert_eq!(image["SK"]["S"], json!(["#INVITATION", "#USERINVITATION"]));
 
-    let mut granted = BTreeSet::new();
-    for policy in function["Policies"].as_array().expect("Policies") {
-        for statement in policy["Statement"].as_array().expect("inline statements only") {
-            assert_eq!(statement["Effect"], "Allow");
-            for action in one_or_many(&statement["Action"]) {
-                for resource in one_or_many(&statement["Resource"]) {
-                    granted.insert((action.as_str().unwrap().to_owned(), resource.to_string()));
-                }
-            }
-        }
-    }
+    let granted = granted_to(function);
     let table = json!({ "Fn::GetAtt": ["Table", "Arn"] }).to_string();
     let stream = json!({ "Fn::GetAtt": ["Table", "StreamArn"] }).to_string();
     let streams = json!({ "Fn::Sub": "${Table.Arn}/stream/*" }).to_string();
@@ -883,17 +889,7 @@ fn the_outbox_sweep_runs_on_a_schedule_inside_its_timeout_and_may_only_read_the_
     let worst = 6 + rsvp::mail::sweep::SWEEP_LIMIT as i64 * budget;
     assert!(worst < timeout && timeout < minutes * 60, "{worst} s < {timeout} s < {minutes} minutes");
 
-    let mut granted = BTreeSet::new();
-    for policy in function["Policies"].as_array().expect("Policies") {
-        for statement in policy["Statement"].as_array().expect("inline statements only") {
-            assert_eq!(statement["Effect"], "Allow");
-            for action in one_or_many(&statement["Action"]) {
-                for resource in one_or_many(&statement["Resource"]) {
-                    granted.insert((action.as_str().unwrap().to_owned(), resource.to_string()));
-                }
-            }
-        }
-    }
+    let granted = granted_to(function);
     let table = json!({ "Fn::GetAtt": ["Table", "Arn"] }).to_string();
     let index = json!({ "Fn::Sub": "${Table.Arn}/index/GSI3" }).to_string();
     let key = json!({ "Fn::GetAtt": ["OutboxKey", "Arn"] }).to_string();
