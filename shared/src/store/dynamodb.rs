@@ -69,7 +69,8 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Cursor, Page, PageRequest, Store, StoreError, StoreResult, order};
+use super::{CommunityStore, IdempotencyStore, OutboxStore, PortalStore, UserInvitationStore};
+use super::{Cursor, Page, PageRequest, StoreError, StoreResult, order};
 use super::{MAX_BATCH_READ, MAX_PORTAL_LIST, UserInvitationFilter};
 use crate::domain::IDEMPOTENCY_CLAIM_STALE_SECONDS;
 use crate::domain::collaboration::{
@@ -741,7 +742,7 @@ fn time_start(
 }
 
 #[async_trait]
-impl Store for DynamoStore {
+impl CommunityStore for DynamoStore {
     async fn create_community(&self, community: &Community, owner: &Membership) -> StoreResult<()> {
         let item = encode(community, &[("PK", community_pk(community.id)), ("SK", "#COMMUNITY".to_owned())])?;
         let items = vec![
@@ -1034,7 +1035,10 @@ impl Store for DynamoStore {
         }
         self.transact(items).await.map_err(|e| cancelled(e, &guards))
     }
+}
 
+#[async_trait]
+impl OutboxStore for DynamoStore {
     async fn claim_delivery(&self, item: MailItem, seq: u64, now: Timestamp) -> StoreResult<Option<Claimed>> {
         for _ in 0..MAIL_WRITE_TRIES {
             let Some(mut claimed) = self.mail_item(item).await? else { return Ok(None) };
@@ -1103,7 +1107,10 @@ impl Store for DynamoStore {
         }
         Ok(owed)
     }
+}
 
+#[async_trait]
+impl UserInvitationStore for DynamoStore {
     async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>> {
         let stored: Option<StoredSettings> = self.get(tenant_pk(tenant), "#USERSETTINGS").await?;
         Ok(stored.map(|s| (s.settings, s.version)))
@@ -1271,7 +1278,10 @@ impl Store for DynamoStore {
         })?;
         self.transact(items).await.map_err(|e| cancelled(e, &guards))
     }
+}
 
+#[async_trait]
+impl IdempotencyStore for DynamoStore {
     async fn claim_idempotency(
         &self,
         record: &IdempotencyRecord,
@@ -1321,6 +1331,27 @@ impl Store for DynamoStore {
         conditional(result)
     }
 
+    async fn release_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(idempotency_pk(&record.scope)))
+            .key("SK", s("#IDEMPOTENCY"))
+            .condition_expression("claimed = :claimed AND attribute_not_exists(answer)")
+            .expression_attribute_values(":claimed", n(record.claimed.millis()))
+            .send()
+            .await;
+        match result {
+            // Someone else's claim or answer is not ours to drop.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
+            other => other.map(|_| ()).map_err(unavailable),
+        }
+    }
+}
+
+#[async_trait]
+impl PortalStore for DynamoStore {
     async fn put_collaboration(&self, collaboration: &Collaboration, expected: Option<u64>) -> StoreResult<()> {
         let item = collaboration_item(collaboration)?;
         let put = match expected {
@@ -1417,24 +1448,6 @@ impl Store for DynamoStore {
         }
         let guards = vec![Guard::Invitation; items.len()];
         self.transact(items).await.map_err(|e| cancelled(e, &guards))
-    }
-
-    async fn release_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("PK", s(idempotency_pk(&record.scope)))
-            .key("SK", s("#IDEMPOTENCY"))
-            .condition_expression("claimed = :claimed AND attribute_not_exists(answer)")
-            .expression_attribute_values(":claimed", n(record.claimed.millis()))
-            .send()
-            .await;
-        match result {
-            // Someone else's claim or answer is not ours to drop.
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
-            other => other.map(|_| ()).map_err(unavailable),
-        }
     }
 }
 

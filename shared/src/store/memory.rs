@@ -8,9 +8,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::{CommunityStore, IdempotencyStore, OutboxStore, PortalStore, UserInvitationStore};
 use super::{
-    Cursor, MAX_BATCH_READ, MAX_PORTAL_LIST, Page, PageRequest, Store, StoreError, StoreResult, UserInvitationFilter,
-    order,
+    Cursor, MAX_BATCH_READ, MAX_PORTAL_LIST, Page, PageRequest, StoreError, StoreResult, UserInvitationFilter, order,
 };
 use crate::domain::collaboration::{
     Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
@@ -199,7 +199,7 @@ fn sorted<T>(mut items: Vec<(String, T)>, descending: bool) -> Vec<(String, T)> 
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl CommunityStore for MemoryStore {
     async fn create_community(&self, community: &Community, owner: &Membership) -> StoreResult<()> {
         self.write(|s| {
             if s.communities.contains_key(&community.id) {
@@ -411,7 +411,10 @@ impl Store for MemoryStore {
         self.announce(&t.invitation);
         Ok(())
     }
+}
 
+#[async_trait]
+impl OutboxStore for MemoryStore {
     async fn claim_delivery(&self, item: MailItem, seq: u64, now: Timestamp) -> StoreResult<Option<Claimed>> {
         self.write(|s| {
             let Some(mut claimed) = s.mail_item(item) else { return Ok(None) };
@@ -443,7 +446,10 @@ impl Store for MemoryStore {
     async fn owed_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<(MailItem, u64)>> {
         self.read(|s| crate::domain::sweep_order(s.mail_items(), now, limit))
     }
+}
 
+#[async_trait]
+impl UserInvitationStore for MemoryStore {
     async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>> {
         self.read(|s| s.user_settings.get(tenant.as_str()).cloned())
     }
@@ -573,7 +579,10 @@ impl Store for MemoryStore {
         self.announce_user(&t.invitation);
         Ok(())
     }
+}
 
+#[async_trait]
+impl IdempotencyStore for MemoryStore {
     async fn claim_idempotency(
         &self,
         record: &IdempotencyRecord,
@@ -598,6 +607,18 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn release_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
+        self.write(|s| {
+            if s.idempotency.get(&record.scope).is_some_and(|e| e.claimed == record.claimed && e.answer.is_none()) {
+                s.idempotency.remove(&record.scope);
+            }
+            Ok(())
+        })
+    }
+}
+
+#[async_trait]
+impl PortalStore for MemoryStore {
     async fn put_collaboration(&self, collaboration: &Collaboration, expected: Option<u64>) -> StoreResult<()> {
         self.write(|s| {
             let current = s.collaborations.get(&collaboration.id).map(|c| c.version);
@@ -708,15 +729,6 @@ impl Store for MemoryStore {
             s.collaborations.remove(&collaboration.id);
             for p in participants {
                 s.participants.remove(&participant_key(collaboration.id, &p.portal.id));
-            }
-            Ok(())
-        })
-    }
-
-    async fn release_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
-        self.write(|s| {
-            if s.idempotency.get(&record.scope).is_some_and(|e| e.claimed == record.claimed && e.answer.is_none()) {
-                s.idempotency.remove(&record.scope);
             }
             Ok(())
         })

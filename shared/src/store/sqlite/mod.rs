@@ -45,7 +45,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::feed::{DeliveryFeed, Listener};
-use super::{Page, PageRequest, Store, StoreError, StoreResult, UserInvitationFilter};
+use super::{CommunityStore, IdempotencyStore, OutboxStore, PortalStore, UserInvitationStore};
+use super::{Page, PageRequest, StoreError, StoreResult, UserInvitationFilter};
 use crate::domain::collaboration::{
     Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
 };
@@ -157,7 +158,7 @@ impl DeliveryFeed for SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl CommunityStore for SqliteStore {
     async fn create_community(&self, community: &Community, owner: &Membership) -> StoreResult<()> {
         let (community, owner) = (community.clone(), owner.clone());
         self.write(move |tx| communities::create(tx, &community, &owner)).await
@@ -265,7 +266,10 @@ impl Store for SqliteStore {
         self.tell(rows::pending(MailItem::Community(t.invitation.id), &t.invitation.delivery));
         Ok(())
     }
+}
 
+#[async_trait]
+impl OutboxStore for SqliteStore {
     async fn owed_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<(MailItem, u64)>> {
         self.read(move |tx| Ok(crate::domain::sweep_order(platform::owed_items(tx)?, now, limit))).await
     }
@@ -284,7 +288,10 @@ impl Store for SqliteStore {
         let outcome = outcome.clone();
         self.write(move |tx| platform::finish_delivery(tx, item, seq, &outcome, now)).await
     }
+}
 
+#[async_trait]
+impl UserInvitationStore for SqliteStore {
     async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>> {
         let tenant = tenant.clone();
         self.read(move |tx| platform::settings(tx, &tenant)).await
@@ -345,7 +352,10 @@ impl Store for SqliteStore {
         self.tell(rows::pending(MailItem::Platform(t.invitation.id), &t.invitation.delivery));
         Ok(())
     }
+}
 
+#[async_trait]
+impl IdempotencyStore for SqliteStore {
     async fn claim_idempotency(
         &self,
         record: &IdempotencyRecord,
@@ -364,7 +374,10 @@ impl Store for SqliteStore {
         let record = record.clone();
         self.write(move |tx| platform::release_idempotency(tx, &record)).await
     }
+}
 
+#[async_trait]
+impl PortalStore for SqliteStore {
     async fn put_collaboration(&self, collaboration: &Collaboration, expected: Option<u64>) -> StoreResult<()> {
         let collaboration = collaboration.clone();
         self.write(move |tx| portal::put_collaboration(tx, &collaboration, expected)).await
