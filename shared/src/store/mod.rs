@@ -1,6 +1,7 @@
-//! Persistence behind one port per aggregate, with three adapters: [`dynamodb::DynamoStore`] (AWS, and DynamoDB Local in tests),
-//! `sqlite::SqliteStore` (the local server's file, behind the `sqlite` feature) and [`memory::MemoryStore`]
-//! (in-process tests). One contract test suite runs against all three, so they cannot drift.
+//! Persistence behind one port per aggregate, with three adapters: [`dynamodb::DynamoStore`] (AWS, and DynamoDB
+//! Local in tests), `sqlite::SqliteStore` (the local server's file, behind the `sqlite` feature) and
+//! [`memory::MemoryStore`] (in-process tests). One contract test suite runs against all three, so they cannot
+//! drift.
 //!
 //! Every method is one access pattern; none scans. Conditional writes make every state change safe under races:
 //! a write based on a stale read fails with [`StoreError::Conflict`] and changes nothing.
@@ -17,7 +18,10 @@
 //!
 //! [`Store`] is all five together, implemented for every type that implements them: operations take
 //! `Arc<dyn Store>`, and calling a port's method on a concrete adapter needs that port in scope. Each adapter
-//! implements each port in the module of that aggregate.
+//! implements each port in the module of that aggregate: `communities`, `platform` (user invitations and
+//! idempotency), `outbox` and `portal`, beside the adapter's `mod.rs` (the store and the helpers its ports share;
+//! DynamoDB's also has `keys` and `table`, SQLite's `rows`, `schema` and `import`). Shared by all: [`feed`] (the local mailer's feed of pending
+//! deliveries) and the sort keys of the orders below.
 
 pub mod dynamodb;
 pub mod feed;
