@@ -14,7 +14,7 @@ use rsvp::app::{App, Config};
 use rsvp::domain::{CommunityId, DailyCounter, InvitationId, UserSettings};
 use rsvp::store::memory::MemoryStore;
 use rsvp::store::sqlite::SqliteStore;
-use rsvp::store::{PageRequest, Store, StoreError};
+use rsvp::store::{CommunityStore, PageRequest, StoreError, UserInvitationStore};
 use rsvp_local::{Server, SigningKey, TokenClaims};
 use rsvp_tests::{T0, admin, community, invitation, temp_dir, tenant};
 use serde_json::{Value, json};

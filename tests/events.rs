@@ -44,7 +44,7 @@ use rsvp::domain::{
 use rsvp::routes::{Kind, ROUTES, Route};
 use rsvp::sign::{LOCAL_KEY_FILE, LocalSigner, PublicKey, Signer};
 use rsvp::store::memory::MemoryStore;
-use rsvp::store::{PageRequest, Store, UserInvitationFilter};
+use rsvp::store::{CommunityStore, PageRequest, PortalStore, UserInvitationFilter, UserInvitationStore};
 use serde_json::Value;
 use serde_json::value::RawValue;
 

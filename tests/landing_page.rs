@@ -17,7 +17,7 @@ use reqwest::{Client, Method, StatusCode};
 use rsvp::app::{App, Config};
 use rsvp::domain::{FixedClock, InvitationId, Timestamp};
 use rsvp::seal::AesSealer;
-use rsvp::store::Store;
+use rsvp::store::CommunityStore;
 use rsvp::store::memory::MemoryStore;
 use rsvp_local::{Server, SigningKey, TokenClaims};
 use rsvp_tests::eml;

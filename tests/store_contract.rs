@@ -1207,7 +1207,7 @@ mod platform {
         InvitationId, MailItem, Principal, RecipientHash, Role, StoredAnswer, Timestamp, UserInvitation, UserReadState,
         UserSettings,
     };
-    use rsvp::store::{PageRequest, Store, StoreError, UserInvitationFilter};
+    use rsvp::store::{PageRequest, Store, StoreError, UserInvitationFilter, UserInvitationStore};
     use rsvp_tests::{T0, email, principal, tenant};
 
     use super::all;
@@ -1641,6 +1641,7 @@ mod portal {
 /// embedded store deletes nothing.)
 #[tokio::test]
 async fn dynamodb_keeps_finished_invitations_for_the_audit_retention() {
+    use rsvp::store::CommunityStore;
     use rsvp::store::dynamodb::{DynamoStore, Retention};
     let client = rsvp_tests::dynamodb().await;
     let year = rsvp_tests::fresh_dynamo_store().await;

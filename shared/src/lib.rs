@@ -9,7 +9,7 @@
 //! | [`domain`] | pure types and rules: ids, [`domain::Email`], communities and their invitations' state machine, platform invitations ([`domain::UserInvitation`]) and the tenant's [`domain::UserSettings`], idempotency records, the clock. No I/O. |
 //! | [`ops`] | one module per operation: parse, authorise, decide, persist, answer |
 //! | [`http`] | the API Gateway edge: caller identity from JWT claims, parsing with limits, the one error type and its wire form |
-//! | [`store`] | the [`store::Store`] trait with a DynamoDB adapter and an embedded one for the local server |
+//! | [`store`] | one port per aggregate ([`store::CommunityStore`], [`store::UserInvitationStore`], [`store::OutboxStore`], [`store::IdempotencyStore`], [`store::PortalStore`]; [`store::Store`] is all five) with three adapters, each split into a module per aggregate: DynamoDB ([`store::dynamodb`]), SQLite for the local server, and in memory for tests ([`store::memory`]) |
 //! | [`routes`] | the route table, read by the local server, the tests and the template check |
 //! | `authorizer` | the portal routes' Lambda authorizer (feature `authorizer`): bearer tokens from every place Esri's clients put them, verified against the issuer's keys |
 //! | [`app`] | the shared state and configuration built once per cold start |

@@ -4,7 +4,7 @@
 //! died mid-send (a Lambda timeout, a crash) and left its claim `sending`; its record failed every retry while a
 //! claim looked live, or while the table or SES was down, and went to the dead-letter queue; or it failed with tries
 //! left and nothing retries it any more. [`Sweeper::sweep`] asks the store for what is due
-//! ([`crate::store::Store::owed_deliveries`]: in DynamoDB a sparse index of invitations that owe mail, never a
+//! ([`crate::store::OutboxStore::owed_deliveries`]: in DynamoDB a sparse index of invitations that owe mail, never a
 //! Scan) and delivers each with the same [`Deliverer`] as the stream: the claim keeps each email to one send.
 //!
 //! Why it sends itself rather than re-announcing the delivery for the stream's consumer: re-announcing would mean a

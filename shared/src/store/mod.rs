@@ -1,9 +1,27 @@
-//! Persistence behind one trait, with three adapters: [`dynamodb::DynamoStore`] (AWS, and DynamoDB Local in tests),
-//! `sqlite::SqliteStore` (the local server's file, behind the `sqlite` feature) and [`memory::MemoryStore`]
-//! (in-process tests). One contract test suite runs against all three, so they cannot drift.
+//! Persistence behind one port per aggregate, with three adapters: [`dynamodb::DynamoStore`] (AWS, and DynamoDB
+//! Local in tests), `sqlite::SqliteStore` (the local server's file, behind the `sqlite` feature) and
+//! [`memory::MemoryStore`] (in-process tests). One contract test suite runs against all three, so they cannot
+//! drift.
 //!
 //! Every method is one access pattern; none scans. Conditional writes make every state change safe under races:
 //! a write based on a stale read fails with [`StoreError::Conflict`] and changes nothing.
+//!
+//! ## Ports
+//!
+//! | port | what it keeps |
+//! |---|---|
+//! | [`CommunityStore`] | communities, memberships, community invitations and the transitions applied to them |
+//! | [`UserInvitationStore`] | a tenant's user settings, its daily counts, its platform (user) invitations |
+//! | [`OutboxStore`] | the mail owed for either kind of invitation: claims, outcomes, what the sweep re-drives |
+//! | [`IdempotencyStore`] | idempotency keys: claim, answer, release |
+//! | [`PortalStore`] | this portal's collaborations, their invitations and participants |
+//!
+//! [`Store`] is all five together, implemented for every type that implements them: operations take
+//! `Arc<dyn Store>`, and calling a port's method on a concrete adapter needs that port in scope. Each adapter
+//! implements each port in the module of that aggregate: `communities`, `platform` (user invitations and
+//! idempotency), `outbox` and `portal`, beside the adapter's `mod.rs` (the store and the helpers its ports share;
+//! DynamoDB's also has `keys` and `table`, SQLite's `rows`, `schema` and `import`). Shared by all: [`feed`] (the local mailer's feed of pending
+//! deliveries) and the sort keys of the orders below.
 
 pub mod dynamodb;
 pub mod feed;
@@ -83,8 +101,15 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The whole store: every aggregate's port. Operations take `Arc<dyn Store>`; every type that implements the five
+/// ports is one.
+pub trait Store: CommunityStore + UserInvitationStore + OutboxStore + IdempotencyStore + PortalStore {}
+
+impl<T: CommunityStore + UserInvitationStore + OutboxStore + IdempotencyStore + PortalStore> Store for T {}
+
+/// Communities, their memberships, and community invitations with the changes applied to them.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait CommunityStore: Send + Sync {
     /// Writes a new community and its owner's membership together.
     async fn create_community(&self, community: &Community, owner: &Membership) -> StoreResult<()>;
 
@@ -123,8 +148,8 @@ pub trait Store: Send + Sync {
         invitation: InvitationId,
     ) -> StoreResult<(Option<Membership>, Option<Invitation>)>;
 
-    /// The community and the first `count` of its tenants (as [`Store::list_members`] pages them), read together
-    /// (one request in DynamoDB, where they share a partition).
+    /// The community and the first `count` of its tenants (as [`CommunityStore::list_members`] pages them), read
+    /// together (one request in DynamoDB, where they share a partition).
     async fn get_community_with_members(
         &self,
         community: CommunityId,
@@ -164,7 +189,12 @@ pub trait Store: Send + Sync {
     /// ([`Transition::counts`]), all or nothing. [`StoreError::Conflict`] if the invitation changed (or expired)
     /// since it was read, or the counters must move and the community is gone.
     async fn apply(&self, transition: &Transition) -> StoreResult<()>;
+}
 
+/// The mail owed for invitations (community and platform ones alike): claiming a delivery, recording how it ended,
+/// and what the sweep should re-drive.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
     /// Claims delivery `seq` of invitation `item` for sending at `now`, if [`Delivery::claimable`] says it may be:
     /// the invitation as claimed (version bumped), or `None` if it is not there, was sent, was replaced by a newer
     /// delivery or is being sent by someone else. Of two racing claims exactly one gets the invitation.
@@ -187,7 +217,11 @@ pub trait Store: Send + Sync {
     /// sender that died), for at most `limit` invitations, those due longest first. The DynamoDB adapter reads
     /// them from a sparse index of invitations that owe mail, never by a Scan.
     async fn owed_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<(MailItem, u64)>>;
+}
 
+/// A tenant's user settings, its daily counts, and its platform (user) invitations.
+#[async_trait]
+pub trait UserInvitationStore: Send + Sync {
     /// The tenant's user settings and their version, if it ever saved any.
     async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>>;
 
@@ -233,7 +267,11 @@ pub trait Store: Send + Sync {
     /// Applies a decided change of a platform invitation with its lock effect, all or nothing.
     /// [`StoreError::Conflict`] if the invitation changed (or expired) since it was read.
     async fn apply_user_invitation(&self, transition: &UserTransition) -> StoreResult<()>;
+}
 
+/// Idempotency keys: a request claims its key, then stores its answer over the claim or releases it.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
     /// Claims an idempotency key: `None` if `record` is now stored (the key was free, expired, or held by a
     /// request that died), else the record that holds it.
     async fn claim_idempotency(
@@ -248,7 +286,11 @@ pub trait Store: Send + Sync {
 
     /// Drops a claim that got no answer (the request failed), so the key may be used again.
     async fn release_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()>;
+}
 
+/// This portal's collaborations, their invitations and their participants.
+#[async_trait]
+pub trait PortalStore: Send + Sync {
     /// Saves a collaboration: new when `expected` is `None` ([`StoreError::Conflict`] if it exists), else only over
     /// that version.
     async fn put_collaboration(&self, collaboration: &Collaboration, expected: Option<u64>) -> StoreResult<()>;
@@ -298,7 +340,7 @@ pub trait Store: Send + Sync {
     -> StoreResult<()>;
 }
 
-/// The most ids [`Store::get_communities`] takes: one page of a list.
+/// The most ids [`CommunityStore::get_communities`] takes: one page of a list.
 pub const MAX_BATCH_READ: usize = 1_000;
 
 /// The most collaborations, invitations of one collaboration, or participants a portal lists: portals collaborate

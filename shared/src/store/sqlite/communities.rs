@@ -1,14 +1,123 @@
 //! Communities, their memberships and their invitations, with the (community, recipient) locks and the
 //! community's counters: the same checks as [`crate::store::memory`], in one transaction.
 
+use async_trait::async_trait;
 use rusqlite::{Transaction, params};
 
+use super::SqliteStore;
 use super::rows::{self, Locks, all, bound, check_member_cursor, check_time_cursor, json, one, sql};
 use crate::domain::{
-    Community, CommunityId, CountChange, Invitation, InvitationId, LockEffect, MemberStatus, Membership,
+    Community, CommunityId, CountChange, Invitation, InvitationId, LockEffect, MailItem, MemberStatus, Membership,
     MembershipEffect, StoredState, TenantId, Timestamp, Transition,
 };
-use crate::store::{MAX_BATCH_READ, Page, PageRequest, StoreError, StoreResult, order};
+use crate::store::{CommunityStore, MAX_BATCH_READ, Page, PageRequest, StoreError, StoreResult, order};
+
+#[async_trait]
+impl CommunityStore for SqliteStore {
+    async fn create_community(&self, community: &Community, owner: &Membership) -> StoreResult<()> {
+        let (community, owner) = (community.clone(), owner.clone());
+        self.write(move |tx| create(tx, &community, &owner)).await
+    }
+
+    async fn get_community(&self, id: CommunityId) -> StoreResult<Option<Community>> {
+        self.read(move |tx| get(tx, id)).await
+    }
+
+    async fn get_communities(&self, ids: &[CommunityId]) -> StoreResult<Vec<Community>> {
+        let ids = ids.to_vec();
+        self.read(move |tx| get_many(tx, &ids)).await
+    }
+
+    async fn update_community(&self, community: &Community) -> StoreResult<()> {
+        let community = community.clone();
+        self.write(move |tx| update(tx, &community)).await
+    }
+
+    async fn delete_community(&self, community: &Community) -> StoreResult<()> {
+        let community = community.clone();
+        self.write(move |tx| delete(tx, &community)).await
+    }
+
+    async fn get_membership(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<Option<Membership>> {
+        let tenant = tenant.clone();
+        self.read(move |tx| membership(tx, community, &tenant)).await
+    }
+
+    async fn get_membership_and_community(
+        &self,
+        community: CommunityId,
+        tenant: &TenantId,
+    ) -> StoreResult<(Option<Membership>, Option<Community>)> {
+        let tenant = tenant.clone();
+        self.read(move |tx| Ok((membership(tx, community, &tenant)?, get(tx, community)?))).await
+    }
+
+    async fn get_membership_and_invitation(
+        &self,
+        community: CommunityId,
+        tenant: &TenantId,
+        id: InvitationId,
+    ) -> StoreResult<(Option<Membership>, Option<Invitation>)> {
+        let tenant = tenant.clone();
+        self.read(move |tx| Ok((membership(tx, community, &tenant)?, invitation(tx, id)?))).await
+    }
+
+    async fn get_community_with_members(
+        &self,
+        community: CommunityId,
+        count: u32,
+    ) -> StoreResult<(Option<Community>, Page<Membership>)> {
+        let first = PageRequest { skip: 0, count, after: None };
+        self.read(move |tx| Ok((get(tx, community)?, members(tx, community, &first)?))).await
+    }
+
+    async fn list_members(&self, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Membership>> {
+        let req = req.clone();
+        self.read(move |tx| members(tx, community, &req)).await
+    }
+
+    async fn list_tenant_communities(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Membership>> {
+        let (tenant, req) = (tenant.clone(), req.clone());
+        self.read(move |tx| tenant_communities(tx, &tenant, &req)).await
+    }
+
+    async fn remove_member(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<()> {
+        let tenant = tenant.clone();
+        self.write(move |tx| remove_member(tx, community, &tenant)).await
+    }
+
+    async fn create_invitation(&self, invitation: &Invitation, now: Timestamp) -> StoreResult<()> {
+        let owned = invitation.clone();
+        self.write(move |tx| create_invitation(tx, &owned, now)).await?;
+        self.tell(rows::pending(MailItem::Community(invitation.id), &invitation.delivery));
+        Ok(())
+    }
+
+    async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<Invitation>> {
+        self.read(move |tx| invitation(tx, id)).await
+    }
+
+    async fn list_community_invitations(
+        &self,
+        community: CommunityId,
+        req: &PageRequest,
+    ) -> StoreResult<Page<Invitation>> {
+        let req = req.clone();
+        self.read(move |tx| community_invitations(tx, community, &req)).await
+    }
+
+    async fn list_accepted_invitations(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Invitation>> {
+        let (tenant, req) = (tenant.clone(), req.clone());
+        self.read(move |tx| accepted_invitations(tx, &tenant, &req)).await
+    }
+
+    async fn apply(&self, t: &Transition) -> StoreResult<()> {
+        let change = Change::of(t);
+        self.write(move |tx| apply(tx, &change)).await?;
+        self.tell(rows::pending(MailItem::Community(t.invitation.id), &t.invitation.delivery));
+        Ok(())
+    }
+}
 
 /// What [`apply`] needs of a [`Transition`], owned so it can move to the blocking pool (the transition itself
 /// carries the new secret, which is not for copying around).

@@ -27,12 +27,28 @@
 //!   fsync never stalls the threads serving other requests. One connection is enough: SQLite has one writer at a
 //!   time anyway, and a local server's reads take microseconds.
 //!
+//! ## Layout
+//!
+//! This file holds the store, its connection and the blocking-pool plumbing (`SqliteStore::write`,
+//! `SqliteStore::read`) and the [`DeliveryFeed`] of the local mailer. Each port is implemented in the module of its
+//! aggregate (private), as a thin impl over that module's functions: `communities` ([`CommunityStore`]), `platform`
+//! ([`UserInvitationStore`] and [`IdempotencyStore`]), `outbox` ([`OutboxStore`]: the delivery writes of both
+//! invitation kinds) and `portal` ([`PortalStore`]); `rows` has the row helpers they share, `schema` the
+//! migrations, `import` the import of a `store.json`.
+//!
 //! Adding a store method: a function over a `&Transaction` in the module of its aggregate, a one-line call of it
-//! through `SqliteStore::write` or `SqliteStore::read` in the `Store` impl below, and if it needs a table or
-//! an index, one more entry at the end of `schema::MIGRATIONS` (never an edit of an applied one).
+//! through `SqliteStore::write` or `SqliteStore::read` in that module's impl of its port, and if it needs a table
+//! or an index, one more entry at the end of `schema::MIGRATIONS` (never an edit of an applied one).
+//!
+//! [`CommunityStore`]: super::CommunityStore
+//! [`UserInvitationStore`]: super::UserInvitationStore
+//! [`IdempotencyStore`]: super::IdempotencyStore
+//! [`OutboxStore`]: super::OutboxStore
+//! [`PortalStore`]: super::PortalStore
 
 mod communities;
 mod import;
+mod outbox;
 mod platform;
 mod portal;
 mod rows;
@@ -45,14 +61,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::feed::{DeliveryFeed, Listener};
-use super::{Page, PageRequest, Store, StoreError, StoreResult, UserInvitationFilter};
-use crate::domain::collaboration::{
-    Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
-};
-use crate::domain::{
-    Claimed, Community, CommunityId, DailyCounter, DeliveryOutcome, IdempotencyRecord, Invitation, InvitationId,
-    MailItem, Membership, TenantId, Timestamp, Transition, UserInvitation, UserSettings, UserTransition,
-};
+use super::{StoreError, StoreResult};
+use crate::domain::{MailItem, Timestamp};
 pub use import::Imported;
 use rows::sql;
 
@@ -145,290 +155,14 @@ impl DeliveryFeed for SqliteStore {
     }
 
     async fn announce_owed(&self, now: Timestamp) -> StoreResult<usize> {
-        let owed = self.read(move |tx| platform::owed(tx, now)).await?;
+        let owed = self.read(move |tx| outbox::owed(tx, now)).await?;
         let count = owed.len();
         self.tell(owed);
         Ok(count)
     }
 
     async fn fail_interrupted_sends(&self, now: Timestamp) -> StoreResult<usize> {
-        self.write(move |tx| platform::fail_interrupted_sends(tx, now)).await
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn create_community(&self, community: &Community, owner: &Membership) -> StoreResult<()> {
-        let (community, owner) = (community.clone(), owner.clone());
-        self.write(move |tx| communities::create(tx, &community, &owner)).await
-    }
-
-    async fn get_community(&self, id: CommunityId) -> StoreResult<Option<Community>> {
-        self.read(move |tx| communities::get(tx, id)).await
-    }
-
-    async fn get_communities(&self, ids: &[CommunityId]) -> StoreResult<Vec<Community>> {
-        let ids = ids.to_vec();
-        self.read(move |tx| communities::get_many(tx, &ids)).await
-    }
-
-    async fn update_community(&self, community: &Community) -> StoreResult<()> {
-        let community = community.clone();
-        self.write(move |tx| communities::update(tx, &community)).await
-    }
-
-    async fn delete_community(&self, community: &Community) -> StoreResult<()> {
-        let community = community.clone();
-        self.write(move |tx| communities::delete(tx, &community)).await
-    }
-
-    async fn get_membership(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<Option<Membership>> {
-        let tenant = tenant.clone();
-        self.read(move |tx| communities::membership(tx, community, &tenant)).await
-    }
-
-    async fn get_membership_and_community(
-        &self,
-        community: CommunityId,
-        tenant: &TenantId,
-    ) -> StoreResult<(Option<Membership>, Option<Community>)> {
-        let tenant = tenant.clone();
-        self.read(move |tx| Ok((communities::membership(tx, community, &tenant)?, communities::get(tx, community)?)))
-            .await
-    }
-
-    async fn get_membership_and_invitation(
-        &self,
-        community: CommunityId,
-        tenant: &TenantId,
-        invitation: InvitationId,
-    ) -> StoreResult<(Option<Membership>, Option<Invitation>)> {
-        let tenant = tenant.clone();
-        self.read(move |tx| {
-            Ok((communities::membership(tx, community, &tenant)?, communities::invitation(tx, invitation)?))
-        })
-        .await
-    }
-
-    async fn get_community_with_members(
-        &self,
-        community: CommunityId,
-        count: u32,
-    ) -> StoreResult<(Option<Community>, Page<Membership>)> {
-        let first = PageRequest { skip: 0, count, after: None };
-        self.read(move |tx| Ok((communities::get(tx, community)?, communities::members(tx, community, &first)?))).await
-    }
-
-    async fn list_members(&self, community: CommunityId, req: &PageRequest) -> StoreResult<Page<Membership>> {
-        let req = req.clone();
-        self.read(move |tx| communities::members(tx, community, &req)).await
-    }
-
-    async fn list_tenant_communities(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Membership>> {
-        let (tenant, req) = (tenant.clone(), req.clone());
-        self.read(move |tx| communities::tenant_communities(tx, &tenant, &req)).await
-    }
-
-    async fn remove_member(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<()> {
-        let tenant = tenant.clone();
-        self.write(move |tx| communities::remove_member(tx, community, &tenant)).await
-    }
-
-    async fn create_invitation(&self, invitation: &Invitation, now: Timestamp) -> StoreResult<()> {
-        let owned = invitation.clone();
-        self.write(move |tx| communities::create_invitation(tx, &owned, now)).await?;
-        self.tell(rows::pending(MailItem::Community(invitation.id), &invitation.delivery));
-        Ok(())
-    }
-
-    async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<Invitation>> {
-        self.read(move |tx| communities::invitation(tx, id)).await
-    }
-
-    async fn list_community_invitations(
-        &self,
-        community: CommunityId,
-        req: &PageRequest,
-    ) -> StoreResult<Page<Invitation>> {
-        let req = req.clone();
-        self.read(move |tx| communities::community_invitations(tx, community, &req)).await
-    }
-
-    async fn list_accepted_invitations(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Invitation>> {
-        let (tenant, req) = (tenant.clone(), req.clone());
-        self.read(move |tx| communities::accepted_invitations(tx, &tenant, &req)).await
-    }
-
-    async fn apply(&self, t: &Transition) -> StoreResult<()> {
-        let change = communities::Change::of(t);
-        self.write(move |tx| communities::apply(tx, &change)).await?;
-        self.tell(rows::pending(MailItem::Community(t.invitation.id), &t.invitation.delivery));
-        Ok(())
-    }
-
-    async fn owed_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<(MailItem, u64)>> {
-        self.read(move |tx| Ok(crate::domain::sweep_order(platform::owed_items(tx)?, now, limit))).await
-    }
-
-    async fn claim_delivery(&self, item: MailItem, seq: u64, now: Timestamp) -> StoreResult<Option<Claimed>> {
-        self.write(move |tx| platform::claim_delivery(tx, item, seq, now)).await
-    }
-
-    async fn finish_delivery(
-        &self,
-        item: MailItem,
-        seq: u64,
-        outcome: &DeliveryOutcome,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let outcome = outcome.clone();
-        self.write(move |tx| platform::finish_delivery(tx, item, seq, &outcome, now)).await
-    }
-
-    async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>> {
-        let tenant = tenant.clone();
-        self.read(move |tx| platform::settings(tx, &tenant)).await
-    }
-
-    async fn put_user_settings(
-        &self,
-        tenant: &TenantId,
-        settings: &UserSettings,
-        expected: Option<u64>,
-    ) -> StoreResult<()> {
-        let (tenant, settings) = (tenant.clone(), settings.clone());
-        self.write(move |tx| platform::put_settings(tx, &tenant, &settings, expected)).await
-    }
-
-    async fn reserve_count(
-        &self,
-        tenant: &TenantId,
-        counter: &DailyCounter,
-        day: &str,
-        count: u32,
-        max: u32,
-        until: Timestamp,
-    ) -> StoreResult<()> {
-        let (tenant, counter, day) = (tenant.clone(), counter.clone(), day.to_owned());
-        self.write(move |tx| platform::reserve(tx, &tenant, &counter, &day, count, max, until)).await
-    }
-
-    async fn release_count(&self, tenant: &TenantId, counter: &DailyCounter, day: &str, count: u32) -> StoreResult<()> {
-        let (tenant, counter, day) = (tenant.clone(), counter.clone(), day.to_owned());
-        self.write(move |tx| platform::release(tx, &tenant, &counter, &day, count)).await
-    }
-
-    async fn create_user_invitations(&self, invitations: &[UserInvitation], now: Timestamp) -> StoreResult<()> {
-        let owned = invitations.to_vec();
-        self.write(move |tx| platform::create_user_invitations(tx, &owned, now)).await?;
-        self.tell(invitations.iter().filter_map(|i| rows::pending(MailItem::Platform(i.id), &i.delivery)));
-        Ok(())
-    }
-
-    async fn get_user_invitation(&self, id: InvitationId) -> StoreResult<Option<UserInvitation>> {
-        self.read(move |tx| platform::user_invitation(tx, id)).await
-    }
-
-    async fn list_user_invitations(
-        &self,
-        tenant: &TenantId,
-        filter: &UserInvitationFilter,
-        req: &PageRequest,
-    ) -> StoreResult<Page<UserInvitation>> {
-        let (tenant, filter, req) = (tenant.clone(), filter.clone(), req.clone());
-        self.read(move |tx| platform::user_invitations(tx, &tenant, &filter, &req)).await
-    }
-
-    async fn apply_user_invitation(&self, t: &UserTransition) -> StoreResult<()> {
-        let change = platform::UserChange::of(t);
-        self.write(move |tx| platform::apply_user_invitation(tx, &change)).await?;
-        self.tell(rows::pending(MailItem::Platform(t.invitation.id), &t.invitation.delivery));
-        Ok(())
-    }
-
-    async fn claim_idempotency(
-        &self,
-        record: &IdempotencyRecord,
-        now: Timestamp,
-    ) -> StoreResult<Option<IdempotencyRecord>> {
-        let record = record.clone();
-        self.write(move |tx| platform::claim_idempotency(tx, &record, now)).await
-    }
-
-    async fn answer_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
-        let record = record.clone();
-        self.write(move |tx| platform::answer_idempotency(tx, &record)).await
-    }
-
-    async fn release_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
-        let record = record.clone();
-        self.write(move |tx| platform::release_idempotency(tx, &record)).await
-    }
-
-    async fn put_collaboration(&self, collaboration: &Collaboration, expected: Option<u64>) -> StoreResult<()> {
-        let collaboration = collaboration.clone();
-        self.write(move |tx| portal::put_collaboration(tx, &collaboration, expected)).await
-    }
-
-    async fn get_collaboration(&self, id: CollaborationId) -> StoreResult<Option<Collaboration>> {
-        self.read(move |tx| portal::collaboration(tx, id)).await
-    }
-
-    async fn list_collaborations(&self) -> StoreResult<Vec<Collaboration>> {
-        self.read(portal::collaborations).await
-    }
-
-    async fn create_collaboration_invitation(&self, invitation: &CollaborationInvitation) -> StoreResult<()> {
-        let invitation = invitation.clone();
-        self.write(move |tx| portal::create_invitation(tx, &invitation)).await
-    }
-
-    async fn get_collaboration_invitation(
-        &self,
-        collaboration: CollaborationId,
-        id: CollaborationInvitationId,
-    ) -> StoreResult<Option<CollaborationInvitation>> {
-        self.read(move |tx| portal::invitation(tx, collaboration, id)).await
-    }
-
-    async fn list_collaboration_invitations(
-        &self,
-        collaboration: CollaborationId,
-    ) -> StoreResult<Vec<CollaborationInvitation>> {
-        self.read(move |tx| portal::invitations(tx, collaboration)).await
-    }
-
-    async fn update_collaboration_invitation(
-        &self,
-        invitation: &CollaborationInvitation,
-        expected: u64,
-        joins: Option<&Participant>,
-    ) -> StoreResult<()> {
-        let (invitation, joins) = (invitation.clone(), joins.cloned());
-        self.write(move |tx| portal::update_invitation(tx, &invitation, expected, joins.as_ref())).await
-    }
-
-    async fn join_collaboration(&self, collaboration: &Collaboration, host: &Participant) -> StoreResult<()> {
-        let (collaboration, host) = (collaboration.clone(), host.clone());
-        self.write(move |tx| portal::join(tx, &collaboration, &host)).await
-    }
-
-    async fn list_participants(&self, collaboration: CollaborationId) -> StoreResult<Vec<Participant>> {
-        self.read(move |tx| portal::participants(tx, collaboration)).await
-    }
-
-    async fn remove_participant(&self, collaboration: CollaborationId, portal: &PortalId) -> StoreResult<()> {
-        let id = portal.clone();
-        self.write(move |tx| portal::remove_participant(tx, collaboration, &id)).await
-    }
-
-    async fn leave_collaboration(
-        &self,
-        collaboration: &Collaboration,
-        participants: &[Participant],
-    ) -> StoreResult<()> {
-        let (collaboration, participants) = (collaboration.clone(), participants.to_vec());
-        self.write(move |tx| portal::leave(tx, &collaboration, &participants)).await
+        self.write(move |tx| outbox::fail_interrupted_sends(tx, now)).await
     }
 }
 

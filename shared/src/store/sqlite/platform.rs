@@ -1,15 +1,104 @@
-//! Platform users (settings, the day's count, invitations and their (tenant, recipient) locks), idempotency keys
-//! and the outbox's delivery writes of both invitation kinds: the same checks as [`crate::store::memory`].
+//! Platform users (settings, the day's count, invitations and their (tenant, recipient) locks) and idempotency
+//! keys: the same checks as [`crate::store::memory`]. The delivery writes of both invitation kinds are `outbox`'s.
 
+use async_trait::async_trait;
 use rusqlite::{OptionalExtension as _, Transaction, params};
 
-use super::communities;
-use super::rows::{self, Locks, all, bound, check_time_cursor, json, one, sql};
+use super::SqliteStore;
+use super::rows::{self, Locks, bound, check_time_cursor, json, one, sql};
 use crate::domain::{
-    Claimed, DailyCounter, DeliveryOutcome, IdempotencyRecord, InvitationId, LockEffect, MailItem, TenantId, Timestamp,
-    UserInvitation, UserSettings, UserTransition,
+    DailyCounter, IdempotencyRecord, InvitationId, LockEffect, MailItem, TenantId, Timestamp, UserInvitation,
+    UserSettings, UserTransition,
 };
-use crate::store::{Page, PageRequest, StoreError, StoreResult, UserInvitationFilter, order};
+use crate::store::{
+    IdempotencyStore, Page, PageRequest, StoreError, StoreResult, UserInvitationFilter, UserInvitationStore, order,
+};
+
+#[async_trait]
+impl UserInvitationStore for SqliteStore {
+    async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>> {
+        let tenant = tenant.clone();
+        self.read(move |tx| settings(tx, &tenant)).await
+    }
+
+    async fn put_user_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &UserSettings,
+        expected: Option<u64>,
+    ) -> StoreResult<()> {
+        let (tenant, settings) = (tenant.clone(), settings.clone());
+        self.write(move |tx| put_settings(tx, &tenant, &settings, expected)).await
+    }
+
+    async fn reserve_count(
+        &self,
+        tenant: &TenantId,
+        counter: &DailyCounter,
+        day: &str,
+        count: u32,
+        max: u32,
+        until: Timestamp,
+    ) -> StoreResult<()> {
+        let (tenant, counter, day) = (tenant.clone(), counter.clone(), day.to_owned());
+        self.write(move |tx| reserve(tx, &tenant, &counter, &day, count, max, until)).await
+    }
+
+    async fn release_count(&self, tenant: &TenantId, counter: &DailyCounter, day: &str, count: u32) -> StoreResult<()> {
+        let (tenant, counter, day) = (tenant.clone(), counter.clone(), day.to_owned());
+        self.write(move |tx| release(tx, &tenant, &counter, &day, count)).await
+    }
+
+    async fn create_user_invitations(&self, invitations: &[UserInvitation], now: Timestamp) -> StoreResult<()> {
+        let owned = invitations.to_vec();
+        self.write(move |tx| create_user_invitations(tx, &owned, now)).await?;
+        self.tell(invitations.iter().filter_map(|i| rows::pending(MailItem::Platform(i.id), &i.delivery)));
+        Ok(())
+    }
+
+    async fn get_user_invitation(&self, id: InvitationId) -> StoreResult<Option<UserInvitation>> {
+        self.read(move |tx| user_invitation(tx, id)).await
+    }
+
+    async fn list_user_invitations(
+        &self,
+        tenant: &TenantId,
+        filter: &UserInvitationFilter,
+        req: &PageRequest,
+    ) -> StoreResult<Page<UserInvitation>> {
+        let (tenant, filter, req) = (tenant.clone(), filter.clone(), req.clone());
+        self.read(move |tx| user_invitations(tx, &tenant, &filter, &req)).await
+    }
+
+    async fn apply_user_invitation(&self, t: &UserTransition) -> StoreResult<()> {
+        let change = UserChange::of(t);
+        self.write(move |tx| apply_user_invitation(tx, &change)).await?;
+        self.tell(rows::pending(MailItem::Platform(t.invitation.id), &t.invitation.delivery));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for SqliteStore {
+    async fn claim_idempotency(
+        &self,
+        record: &IdempotencyRecord,
+        now: Timestamp,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
+        let record = record.clone();
+        self.write(move |tx| claim_idempotency(tx, &record, now)).await
+    }
+
+    async fn answer_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
+        let record = record.clone();
+        self.write(move |tx| answer_idempotency(tx, &record)).await
+    }
+
+    async fn release_idempotency(&self, record: &IdempotencyRecord) -> StoreResult<()> {
+        let record = record.clone();
+        self.write(move |tx| release_idempotency(tx, &record)).await
+    }
+}
 
 /// What [`apply_user_invitation`] needs of a [`UserTransition`], owned so it can move to the blocking pool (the
 /// transition itself carries the new code, which is not for copying around).
@@ -264,82 +353,4 @@ pub(super) fn release_idempotency(tx: &Transaction<'_>, record: &IdempotencyReco
         tx.execute("DELETE FROM idempotency WHERE scope = ?1", [&record.scope]).map_err(sql)?;
     }
     Ok(())
-}
-
-/// The invitation an email belongs to, as the outbox's rules see it.
-fn mail_item(tx: &Transaction<'_>, item: MailItem) -> StoreResult<Option<Claimed>> {
-    Ok(match item {
-        MailItem::Community(id) => communities::invitation(tx, id)?.map(Claimed::Community),
-        MailItem::Platform(id) => user_invitation(tx, id)?.map(Claimed::Platform),
-    })
-}
-
-/// Writes the invitation back whole, with its key columns as every write computes them.
-fn put_mail_item(tx: &Transaction<'_>, claimed: &Claimed) -> StoreResult<()> {
-    match claimed {
-        Claimed::Community(i) => communities::put_invitation(tx, i),
-        Claimed::Platform(i) => put_user_invitation(tx, i),
-    }
-}
-
-/// Claims the delivery `seq` of `item` by the outbox's rule ([`Claimed::claim`]), and answers the invitation as
-/// claimed.
-pub(super) fn claim_delivery(
-    tx: &Transaction<'_>,
-    item: MailItem,
-    seq: u64,
-    now: Timestamp,
-) -> StoreResult<Option<Claimed>> {
-    let Some(mut claimed) = mail_item(tx, item)? else { return Ok(None) };
-    if !claimed.claim(seq, now) {
-        return Ok(None);
-    }
-    put_mail_item(tx, &claimed)?;
-    Ok(Some(claimed))
-}
-
-/// Records how the claimed delivery `seq` ended; [`StoreError::Conflict`] unless it is that delivery, sending.
-pub(super) fn finish_delivery(
-    tx: &Transaction<'_>,
-    item: MailItem,
-    seq: u64,
-    outcome: &DeliveryOutcome,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let mut claimed = mail_item(tx, item)?.ok_or(StoreError::Conflict)?;
-    if !claimed.finish(seq, outcome, now) {
-        return Err(StoreError::Conflict);
-    }
-    put_mail_item(tx, &claimed)
-}
-
-/// Every invitation of either kind with a delivery the sweep must look at, read along the `owed` indexes.
-pub(super) fn owed_items(tx: &Transaction<'_>) -> StoreResult<Vec<Claimed>> {
-    let platform: Vec<UserInvitation> = all(tx, OWED, [])?;
-    let community = communities::owed(tx)?.into_iter().map(Claimed::Community);
-    Ok(community.chain(platform.into_iter().map(Claimed::Platform)).collect())
-}
-
-/// Every delivery owed at `now` of either kind ([`crate::domain::Delivery::owed`]).
-pub(super) fn owed(tx: &Transaction<'_>, now: Timestamp) -> StoreResult<Vec<(MailItem, u64)>> {
-    Ok(owed_items(tx)?
-        .into_iter()
-        .flat_map(|c| {
-            let item = c.item();
-            c.deliveries().filter(|d| d.owed(now)).map(|d| (item, d.seq)).collect::<Vec<_>>()
-        })
-        .collect())
-}
-
-/// Records every delivery still being sent as failed ([`Claimed::fail_interrupted`]); answers how many.
-pub(super) fn fail_interrupted_sends(tx: &Transaction<'_>, now: Timestamp) -> StoreResult<usize> {
-    let mut count = 0;
-    for mut claimed in owed_items(tx)? {
-        let failed = claimed.fail_interrupted(now);
-        if failed > 0 {
-            count += failed;
-            put_mail_item(tx, &claimed)?;
-        }
-    }
-    Ok(count)
 }

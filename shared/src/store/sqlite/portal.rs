@@ -2,13 +2,84 @@
 //! [`crate::store::memory`]. Lists are read whole (a portal collaborates with a handful of others), oldest first,
 //! along their indexes, at most [`MAX_PORTAL_LIST`].
 
+use async_trait::async_trait;
 use rusqlite::{Transaction, params};
 
+use super::SqliteStore;
 use super::rows::{all, json, one, sql};
 use crate::domain::collaboration::{
     Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
 };
-use crate::store::{MAX_PORTAL_LIST, StoreError, StoreResult};
+use crate::store::{MAX_PORTAL_LIST, PortalStore, StoreError, StoreResult};
+
+#[async_trait]
+impl PortalStore for SqliteStore {
+    async fn put_collaboration(&self, collaboration: &Collaboration, expected: Option<u64>) -> StoreResult<()> {
+        let collaboration = collaboration.clone();
+        self.write(move |tx| put_collaboration(tx, &collaboration, expected)).await
+    }
+
+    async fn get_collaboration(&self, id: CollaborationId) -> StoreResult<Option<Collaboration>> {
+        self.read(move |tx| collaboration(tx, id)).await
+    }
+
+    async fn list_collaborations(&self) -> StoreResult<Vec<Collaboration>> {
+        self.read(collaborations).await
+    }
+
+    async fn create_collaboration_invitation(&self, invitation: &CollaborationInvitation) -> StoreResult<()> {
+        let invitation = invitation.clone();
+        self.write(move |tx| create_invitation(tx, &invitation)).await
+    }
+
+    async fn get_collaboration_invitation(
+        &self,
+        collaboration: CollaborationId,
+        id: CollaborationInvitationId,
+    ) -> StoreResult<Option<CollaborationInvitation>> {
+        self.read(move |tx| invitation(tx, collaboration, id)).await
+    }
+
+    async fn list_collaboration_invitations(
+        &self,
+        collaboration: CollaborationId,
+    ) -> StoreResult<Vec<CollaborationInvitation>> {
+        self.read(move |tx| invitations(tx, collaboration)).await
+    }
+
+    async fn update_collaboration_invitation(
+        &self,
+        invitation: &CollaborationInvitation,
+        expected: u64,
+        joins: Option<&Participant>,
+    ) -> StoreResult<()> {
+        let (invitation, joins) = (invitation.clone(), joins.cloned());
+        self.write(move |tx| update_invitation(tx, &invitation, expected, joins.as_ref())).await
+    }
+
+    async fn join_collaboration(&self, collaboration: &Collaboration, host: &Participant) -> StoreResult<()> {
+        let (collaboration, host) = (collaboration.clone(), host.clone());
+        self.write(move |tx| join(tx, &collaboration, &host)).await
+    }
+
+    async fn list_participants(&self, collaboration: CollaborationId) -> StoreResult<Vec<Participant>> {
+        self.read(move |tx| participants(tx, collaboration)).await
+    }
+
+    async fn remove_participant(&self, collaboration: CollaborationId, portal: &PortalId) -> StoreResult<()> {
+        let id = portal.clone();
+        self.write(move |tx| remove_participant(tx, collaboration, &id)).await
+    }
+
+    async fn leave_collaboration(
+        &self,
+        collaboration: &Collaboration,
+        participants: &[Participant],
+    ) -> StoreResult<()> {
+        let (collaboration, participants) = (collaboration.clone(), participants.to_vec());
+        self.write(move |tx| leave(tx, &collaboration, &participants)).await
+    }
+}
 
 pub(super) const COLLABORATIONS: &str = "SELECT item FROM collaborations ORDER BY created, id LIMIT ?1";
 pub(super) const INVITATIONS: &str =
