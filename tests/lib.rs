@@ -5,7 +5,7 @@
 //! [`ENDPOINT_VARIABLE`]; a test that needs DynamoDB and does not find it fails, it is never skipped.
 //!
 //! ```no_run
-//! use rsvp::store::Store;
+//! use rsvp::store::CommunityStore as _;
 //! use rsvp_tests::{admin, community, fresh_dynamo_store, T0};
 //!
 //! # async fn example() {
