@@ -1,7 +1,7 @@
 //! The Lambda entry points every function's `main` calls: set up logging, configuration, SDK clients and the store
 //! once per cold start, then serve one route ([`run`]), the outbox stream ([`run_deliver_emails`]), the outbox
-//! sweep ([`run_sweep_deliveries`]) or, with the
-//! `authorizer` feature, the portal routes' Lambda authorizer (`run_portal_authorizer`).
+//! sweep ([`run_sweep_deliveries`]) or, with the `authorizer` feature, the portal routes' Lambda authorizer
+//! (`run_portal_authorizer`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -133,7 +133,8 @@ pub async fn run_portal_authorizer() -> Result<(), Error> {
     .await
 }
 
-/// The settings [`run_deliver_emails`] and [`run_sweep_deliveries`] read besides `RSVP_TABLE_NAME` (the template check holds it to them).
+/// The settings [`run_deliver_emails`] and [`run_sweep_deliveries`] read besides `RSVP_TABLE_NAME` (the template
+/// check holds them to it).
 pub const DELIVER_EMAILS_SETTINGS: &[&str] = &["RSVP_KMS_KEY_ID", "RSVP_MAIL_FROM", "RSVP_SES_CONFIGURATION_SET"];
 
 /// A stream event with its records left unparsed, so that one malformed record is skipped rather than failing the
