@@ -6,8 +6,8 @@
 //! [`PortalKeys`] is the port, kept on [`crate::app::App`] like the store and the signer. [`NoPortalKeys`] is what
 //! an `App` has until told otherwise: every portal is unreachable, so only an administrator's out-of-band
 //! fingerprint confirms a key (a function built without the real fetcher fails closed). With the feature
-//! `portal-keys`, [`HttpPortalKeys`] fetches over `reqwest` with rustls: HTTPS only (redirects too), a short
-//! timeout and a size limit on the answer. Its only widening, [`HttpPortalKeys::with_extra_roots`], trusts extra
+//! `portal-keys`, `HttpPortalKeys` fetches over `reqwest` with rustls: HTTPS only (redirects too), a short
+//! timeout and a size limit on the answer. Its only widening, `HttpPortalKeys::with_extra_roots`, trusts extra
 //! root certificates and is for tests and `rsvp-local serve --trust-cert` only: the Lambda functions never call it.
 
 use async_trait::async_trait;
