@@ -1,5 +1,5 @@
 //! The local server's SQLite store as a file on disk: what survives a `kill -9`, what an upgrade from `store.json`
-//! brings along, and who may read the file. (What it answers is the store contract, `tests/store_contract.rs`.)
+//! brings along, and who may read the file. (What it answers is the store contract, `tests/store_contract/`.)
 
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader};
