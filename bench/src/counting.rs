@@ -26,24 +26,32 @@ use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 pub struct Tally {
     /// HTTP requests sent (retries included).
     pub requests: u32,
-    /// The operations that answered, in order (`GetItem`, `TransactWriteItems`, ...).
-    pub operations: Vec<&'static str>,
+    /// The operations that answered, in order (`GetItem`, `TransactWriteItems`, ...), with the units each consumed.
+    pub operations: Vec<(&'static str, Option<f64>)>,
     /// Capacity units DynamoDB reported, summed; `None` if it reported none.
     pub capacity: Option<f64>,
 }
 
 impl Tally {
-    /// `TransactGetItems + Query` style summary of the operations.
+    /// `TransactGetItems (4) + Query (0.5)` style summary of the operations and their units.
     pub fn operations_text(&self) -> String {
-        if self.operations.is_empty() { "—".to_owned() } else { self.operations.join(" + ") }
+        if self.operations.is_empty() {
+            return "—".to_owned();
+        }
+        let text = |(name, units): &(&str, Option<f64>)| match units {
+            Some(units) => format!("{name} ({units})"),
+            None => (*name).to_owned(),
+        };
+        self.operations.iter().map(text).collect::<Vec<_>>().join(" + ")
     }
 
-    fn add_capacity(&mut self, capacity: &[ConsumedCapacity]) {
-        for c in capacity {
-            if let Some(units) = c.capacity_units {
-                *self.capacity.get_or_insert(0.0) += units;
-            }
+    /// Records one operation and the capacity it reported.
+    fn add(&mut self, name: &'static str, capacity: &[ConsumedCapacity]) {
+        let units = capacity.iter().filter_map(|c| c.capacity_units).reduce(|a, b| a + b);
+        if let Some(units) = units {
+            *self.capacity.get_or_insert(0.0) += units;
         }
+        self.operations.push((name, units));
     }
 }
 
@@ -105,8 +113,7 @@ impl Intercept for Counter {
         macro_rules! one {
             ($($t:ty => $name:literal),+) => {
                 $( if let Some(o) = output.downcast_ref::<$t>() {
-                    tally.operations.push($name);
-                    tally.add_capacity(o.consumed_capacity.as_slice());
+                    tally.add($name, o.consumed_capacity.as_slice());
                     return Ok(());
                 } )+
             };
@@ -114,8 +121,7 @@ impl Intercept for Counter {
         macro_rules! many {
             ($($t:ty => $name:literal),+) => {
                 $( if let Some(o) = output.downcast_ref::<$t>() {
-                    tally.operations.push($name);
-                    tally.add_capacity(o.consumed_capacity.as_deref().unwrap_or_default());
+                    tally.add($name, o.consumed_capacity.as_deref().unwrap_or_default());
                     return Ok(());
                 } )+
             };
@@ -124,7 +130,7 @@ impl Intercept for Counter {
             UpdateItemOutput => "UpdateItem", QueryOutput => "Query");
         many!(BatchGetItemOutput => "BatchGetItem", TransactGetItemsOutput => "TransactGetItems",
             TransactWriteItemsOutput => "TransactWriteItems");
-        tally.operations.push("other");
+        tally.operations.push(("other", None));
         Ok(())
     }
 }
@@ -136,12 +142,14 @@ mod tests {
     #[test]
     fn capacity_is_summed_and_absent_when_unreported() {
         let mut t = Tally::default();
-        t.add_capacity(&[]);
+        t.add("Query", &[]);
         assert_eq!(t.capacity, None);
-        t.add_capacity(&[ConsumedCapacity::builder().capacity_units(2.0).build()]);
-        t.add_capacity(&[ConsumedCapacity::builder().capacity_units(0.5).build(), ConsumedCapacity::builder().build()]);
+        t.add("TransactGetItems", &[ConsumedCapacity::builder().capacity_units(2.0).build()]);
+        t.add(
+            "GetItem",
+            &[ConsumedCapacity::builder().capacity_units(0.5).build(), ConsumedCapacity::builder().build()],
+        );
         assert_eq!(t.capacity, Some(2.5));
-        t.operations = vec!["TransactGetItems", "Query"];
-        assert_eq!(t.operations_text(), "TransactGetItems + Query");
+        assert_eq!(t.operations_text(), "Query + TransactGetItems (2) + GetItem (0.5)");
     }
 }

@@ -58,11 +58,14 @@ struct Args {
     notes: Vec<String>,
     /// Extra `NAME=VALUE` settings for the function processes (e.g. `RUST_LOG=warn`), for experiments.
     function_env: Vec<(String, String)>,
+    /// Only the requests and capacity of each operation, printed (no report written): quick to rerun while
+    /// changing the DynamoDB adapter.
+    costs_only: bool,
 }
 
 const USAGE: &str = "usage: rsvp-bench --endpoint URL [--out FILE] [--bin-dir DIR] [--lambda-dir DIR] \
 [--python EXE] [--python-script FILE] [--spawns N] [--warm N] [--sizes N,N,...] [--command TEXT] [--date TEXT] \
-[--note TEXT]... [--function-env NAME=VALUE]...";
+[--note TEXT]... [--function-env NAME=VALUE]... [--costs-only]";
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut a = Args {
@@ -79,6 +82,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         date: String::new(),
         notes: Vec::new(),
         function_env: Vec::new(),
+        costs_only: false,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
@@ -98,6 +102,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--command" => a.command = value()?,
             "--date" => a.date = value()?,
+            "--costs-only" => a.costs_only = true,
             "--note" => a.notes.push(value()?),
             "--function-env" => {
                 let setting = value()?;
@@ -580,6 +585,40 @@ async fn every_operation(app: &Arc<App>, counter: &Counter) -> Result<Vec<Cost>,
     Ok(costs)
 }
 
+/// The requests and capacity of each operation, and of the handshake (create → Accept → Confirm) they add up to.
+fn costs_table(w: &mut String, costs: &[Cost]) {
+    let _ = writeln!(w, "| operation | status | requests | calls | capacity units |\n|---|---:|---:|---|---:|");
+    for c in costs {
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} |",
+            c.operation,
+            c.status,
+            c.tally.requests,
+            c.tally.operations_text(),
+            capacity_text(&c.tally)
+        );
+    }
+    let units = handshake_units(costs);
+    let _ = writeln!(
+        w,
+        "\nA full handshake (create_community_invitation + Accept + Confirm): **{}** capacity units.",
+        units.map_or_else(|| "not reported".to_owned(), |u| format!("{u:.1}"))
+    );
+}
+
+/// The capacity units of create_community_invitation, Accept and Confirm together.
+fn handshake_units(costs: &[Cost]) -> Option<f64> {
+    HANDSHAKE
+        .iter()
+        .map(|op| costs.iter().find(|c| c.operation == *op).and_then(|c| c.tally.capacity))
+        .sum::<Option<f64>>()
+}
+
+/// The operations of one community handshake.
+const HANDSHAKE: [&str; 3] =
+    ["create_community_invitation", "process_invitation (Accept)", "process_invitation (Confirm)"];
+
 fn capacity_text(t: &Tally) -> String {
     t.capacity.map_or_else(|| "not reported".to_owned(), |c| format!("{c:.1}"))
 }
@@ -608,6 +647,14 @@ async fn run(args: &Args) -> Result<(), String> {
     let table = format!("rsvp-bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     DynamoStore::create_table(&plain, &table).await.map_err(|e| format!("creating table {table}: {e}"))?;
     let ctx = Ctx { endpoint: args.endpoint.clone(), table: table.clone(), extra_env: args.function_env.clone() };
+    if args.costs_only {
+        let counter = Counter::default();
+        let costs = every_operation(&app(client(&args.endpoint, Some(&counter)), &table), &counter).await?;
+        let mut md = String::new();
+        costs_table(&mut md, &costs);
+        println!("{md}");
+        return Ok(());
+    }
     let app_plain = app(plain.clone(), &table);
     let fx = fixture(&app_plain).await?;
     say(&format!("table {table} seeded with a community and 31 invitations"));
@@ -852,18 +899,7 @@ async fn run(args: &Args) -> Result<(), String> {
         w,
         "Each operation run once in-process over a `DynamoStore` whose client counts HTTP requests and sums the `ConsumedCapacity` DynamoDB Local reports (`ReturnConsumedCapacity=TOTAL` set on every request). Capacity is in read/write units as DynamoDB Local computes them.\n"
     );
-    let _ = writeln!(w, "| operation | status | requests | calls | capacity units |\n|---|---:|---:|---|---:|");
-    for c in &costs {
-        let _ = writeln!(
-            w,
-            "| {} | {} | {} | {} | {} |",
-            c.operation,
-            c.status,
-            c.tally.requests,
-            c.tally.operations_text(),
-            capacity_text(&c.tally)
-        );
-    }
+    costs_table(w, &costs);
     let _ = writeln!(w, "\n### A list page as the table grows\n");
     let _ = writeln!(
         w,
@@ -951,6 +987,13 @@ async fn run(args: &Args) -> Result<(), String> {
         "| one request for a list page | {} | {} |",
         req("list_community_invitations"),
         verdict(req("list_community_invitations") == 1)
+    );
+    let units = handshake_units(&costs);
+    let _ = writeln!(
+        w,
+        "| a full handshake ≤ 22 capacity units | {} | {} |",
+        units.map_or_else(|| "not reported".to_owned(), |u| format!("{u:.1}")),
+        verdict(units.is_some_and(|u| u <= 22.0))
     );
     let flat = growth
         .windows(2)
