@@ -525,7 +525,8 @@ fn the_table_is_the_one_the_dynamodb_adapter_uses() {
 /// - `list_members`: `Query` on the table; `list_tenant_communities`, `list_community_invitations`: `Query` on GSI1;
 ///   `list_accepted_invitations`: `Query` on GSI2; `list_user_invitations`: `Query` on GSI1 (a tenant's) or GSI2
 ///   (those one user sent);
-/// - `get_communities`: `BatchGetItem`; `update_community`: a conditional `UpdateItem`; `delete_community`: a
+/// - `get_communities`, and a membership read with its community or with an invitation
+///   (`get_membership_and_community`, `get_membership_and_invitation`): `BatchGetItem`; `update_community`: a conditional `UpdateItem`; `delete_community`: a
 ///   transaction of two `Delete`s;
 /// - `create_community`, `create_user_invitations`: a transaction of `Put`s (`PutItem`); `create_invitation`: the
 ///   same and an `Update` of the community's counters; `remove_member`: a `Delete` and that `Update`;
@@ -555,39 +556,50 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
             set(&[("dynamodb:GetItem", "table"), ("dynamodb:Query", "table")])
         }
         // The community is updated, then read back with its tenants.
-        "update_community" => {
-            set(&[("dynamodb:GetItem", "table"), ("dynamodb:UpdateItem", "table"), ("dynamodb:Query", "table")])
-        }
+        "update_community" => set(&[
+            ("dynamodb:GetItem", "table"),
+            ("dynamodb:BatchGetItem", "table"),
+            ("dynamodb:UpdateItem", "table"),
+            ("dynamodb:Query", "table"),
+        ]),
         // The tenants (table) and the invitations (GSI1) are read to name what keeps it; the community and the
         // owner's membership are Deleted in one transaction.
         "delete_community" => set(&[
             ("dynamodb:GetItem", "table"),
+            ("dynamodb:BatchGetItem", "table"),
             ("dynamodb:Query", "table"),
             ("dynamodb:Query", "GSI1"),
             ("dynamodb:DeleteItem", "table"),
         ]),
-        // rsvp holds no streams: only the caller's membership and the community are read.
-        "get_community_summary" | "search_community_streams" => set(&[("dynamodb:GetItem", "table")]),
+        // rsvp holds no streams: only the caller's membership and the community are read, in one BatchGetItem.
+        "get_community_summary" | "search_community_streams" => set(&[("dynamodb:BatchGetItem", "table")]),
         // The membership is Deleted and the community's tenant counter Updated, in one transaction.
-        "remove_community_tenant" => {
-            set(&[("dynamodb:GetItem", "table"), ("dynamodb:DeleteItem", "table"), ("dynamodb:UpdateItem", "table")])
-        }
+        "remove_community_tenant" => set(&[
+            ("dynamodb:GetItem", "table"),
+            ("dynamodb:BatchGetItem", "table"),
+            ("dynamodb:DeleteItem", "table"),
+            ("dynamodb:UpdateItem", "table"),
+        ]),
         "list_community_invitations" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:Query", "GSI1")]),
         // The invitation and its lock are both Puts, and the link secret is sealed for the outbox (KMS Encrypt);
         // the Idempotency-Key record is claimed and answered (Puts) or released (Delete), and the answer it keeps
         // is sealed, so a replay unseals it (KMS Decrypt).
         "create_community_invitation" => set(&[
             ("dynamodb:GetItem", "table"),
+            ("dynamodb:BatchGetItem", "table"),
             ("dynamodb:PutItem", "table"),
             ("dynamodb:DeleteItem", "table"),
             ("dynamodb:UpdateItem", "table"),
             ("kms:Encrypt", "outbox key"),
             ("kms:Decrypt", "outbox key"),
         ]),
-        "get_community_invitation" | "get_invitation_details" => set(&[("dynamodb:GetItem", "table")]),
+        // The caller's membership and the invitation, in one BatchGetItem.
+        "get_community_invitation" => set(&[("dynamodb:BatchGetItem", "table")]),
+        "get_invitation_details" => set(&[("dynamodb:GetItem", "table")]),
         // Delete releases the lock or removes a membership awaiting confirmation, and moves the counters.
         "delete_community_invitation" => set(&[
             ("dynamodb:GetItem", "table"),
+            ("dynamodb:BatchGetItem", "table"),
             ("dynamodb:PutItem", "table"),
             ("dynamodb:DeleteItem", "table"),
             ("dynamodb:UpdateItem", "table"),

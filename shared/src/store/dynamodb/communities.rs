@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::keys::{
     community_invitations, community_pk, decode, encode, invitation_item, invitation_pk, invitation_start, lock_pk,
@@ -14,7 +14,7 @@ use crate::domain::{
     Community, CommunityId, CountChange, Invitation, InvitationId, MemberStatus, Membership, MembershipEffect,
     TenantId, Timestamp, Transition,
 };
-use crate::store::{CommunityStore, Cursor, MAX_BATCH_READ, Page, PageRequest, StoreError, StoreResult, order};
+use crate::store::{CommunityStore, Cursor, Page, PageRequest, StoreError, StoreResult, order};
 
 #[async_trait]
 impl CommunityStore for DynamoStore {
@@ -32,41 +32,11 @@ impl CommunityStore for DynamoStore {
     }
 
     async fn get_communities(&self, ids: &[CommunityId]) -> StoreResult<Vec<Community>> {
-        let mut found = Vec::with_capacity(ids.len());
-        // BatchGetItem takes 100 keys a request; keys it could not read this time come back to be asked again.
-        for chunk in ids[..ids.len().min(MAX_BATCH_READ)].chunks(100) {
-            let mut keys: Vec<Item> = chunk
-                .iter()
-                .map(|id| HashMap::from([("PK".to_owned(), s(community_pk(*id))), ("SK".to_owned(), s("#COMMUNITY"))]))
-                .collect();
-            let mut attempts = 0u32;
-            while !keys.is_empty() {
-                if attempts == 4 {
-                    return Err(StoreError::Unavailable("BatchGetItem left keys unread after 4 attempts".into()));
-                }
-                if attempts > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempts)).await;
-                }
-                attempts += 1;
-                let wanted = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut keys)))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(unavailable)?;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, wanted)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
-                    found.push(decode(item)?);
-                }
-                keys = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
-            }
-        }
-        Ok(found)
+        let keys = ids
+            .iter()
+            .map(|id| HashMap::from([("PK".to_owned(), s(community_pk(*id))), ("SK".to_owned(), s("#COMMUNITY"))]))
+            .collect();
+        self.batch_get(keys).await?.into_iter().map(decode).collect()
     }
 
     async fn update_community(&self, community: &Community) -> StoreResult<()> {
