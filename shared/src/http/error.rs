@@ -216,6 +216,7 @@ impl From<InvitationError> for ApiError {
             InvitationError::WrongState { .. } => Self::Conflict(e.to_string()),
             InvitationError::NotPermitted(_) => Self::Forbidden(e.to_string()),
             InvitationError::ContactEmailRequired => Self::BadRequest(e.to_string()),
+            InvitationError::CommunityGone => Self::NotFound(e.to_string()),
             InvitationError::ResendTooSoon { retry_after_seconds, .. } => {
                 Self::TooManyRequests { reason: e.to_string(), retry_after_seconds }
             }

@@ -57,8 +57,13 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         if !is_recipient && !is_community_admin {
             return Err(invitation_not_found(id));
         }
-        let community =
-            app.store.get_community(invitation.community_id).await?.ok_or_else(|| invitation_not_found(id))?;
+        // Only Accept reads the community (its membership copies it); the other actions cost one read less.
+        let community = match action.needs_community() {
+            true => {
+                Some(app.store.get_community(invitation.community_id).await?.ok_or_else(|| invitation_not_found(id))?)
+            }
+            false => None,
+        };
         let actor = Actor { principal: Some(&caller), is_recipient, is_community_admin };
         let mut policy = app.config.invitations;
         let mut saved = None;
@@ -69,7 +74,8 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
             saved = version.map(|_| settings);
         }
         let now = app.clock.now();
-        let mut transition = invitation.process(&community, action, actor, contact_email.clone(), now, policy)?;
+        let mut transition =
+            invitation.process(community.as_ref(), action, actor, contact_email.clone(), now, policy)?;
         // Resend's email carries the new secret, sealed, in the outbox written with the change.
         if let Some(secret) = &transition.new_secret {
             let link = format!("{}/invite/{id}", public_base(&app, &req));
