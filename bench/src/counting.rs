@@ -1,5 +1,6 @@
 //! Counts the DynamoDB requests a client makes and sums the capacity DynamoDB says they consumed: an SDK
-//! interceptor that sets `ReturnConsumedCapacity=TOTAL` on every request and reads `ConsumedCapacity` back.
+//! interceptor that sets `ReturnConsumedCapacity=INDEXES` on every request and reads `ConsumedCapacity` back, the
+//! table's and each index's share included.
 
 use std::sync::{Arc, Mutex};
 
@@ -26,8 +27,9 @@ use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 pub struct Tally {
     /// HTTP requests sent (retries included).
     pub requests: u32,
-    /// The operations that answered, in order (`GetItem`, `TransactWriteItems`, ...), with the units each consumed.
-    pub operations: Vec<(&'static str, Option<f64>)>,
+    /// The operations that answered, in order (`GetItem`, `TransactWriteItems`, ...), with the units each consumed
+    /// and where (the table, each index) when it touched an index.
+    pub operations: Vec<(&'static str, Option<f64>, String)>,
     /// Capacity units DynamoDB reported, summed; `None` if it reported none.
     pub capacity: Option<f64>,
 }
@@ -38,8 +40,9 @@ impl Tally {
         if self.operations.is_empty() {
             return "—".to_owned();
         }
-        let text = |(name, units): &(&str, Option<f64>)| match units {
-            Some(units) => format!("{name} ({units})"),
+        let text = |(name, units, parts): &(&str, Option<f64>, String)| match units {
+            Some(units) if parts.is_empty() => format!("{name} ({units})"),
+            Some(units) => format!("{name} ({units}: {parts})"),
             None => (*name).to_owned(),
         };
         self.operations.iter().map(text).collect::<Vec<_>>().join(" + ")
@@ -51,7 +54,18 @@ impl Tally {
         if let Some(units) = units {
             *self.capacity.get_or_insert(0.0) += units;
         }
-        self.operations.push((name, units));
+        // Where the units went, when an index had a share: `table 6, GSI1 2`.
+        let mut parts = Vec::new();
+        for c in capacity {
+            let mut indexes: Vec<_> = c.global_secondary_indexes().map(|m| m.iter().collect()).unwrap_or_default();
+            indexes.sort_by(|a, b| a.0.cmp(b.0));
+            let indexes: Vec<_> = indexes.into_iter().filter_map(|(n, i)| Some((n, i.capacity_units?))).collect();
+            if indexes.iter().any(|(_, u)| *u > 0.0) {
+                parts.push(format!("table {}", c.table().and_then(|t| t.capacity_units).unwrap_or(0.0)));
+                parts.extend(indexes.into_iter().filter(|(_, u)| *u > 0.0).map(|(n, u)| format!("{n} {u}")));
+            }
+        }
+        self.operations.push((name, units, parts.join(", ")));
     }
 }
 
@@ -83,7 +97,7 @@ impl Intercept for Counter {
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let input = context.input_mut();
-        each_input!(input, i => i.return_consumed_capacity = Some(ReturnConsumedCapacity::Total),
+        each_input!(input, i => i.return_consumed_capacity = Some(ReturnConsumedCapacity::Indexes),
             GetItemInput, PutItemInput, DeleteItemInput, UpdateItemInput, QueryInput, BatchGetItemInput,
             TransactGetItemsInput, TransactWriteItemsInput);
         Ok(())
@@ -130,7 +144,7 @@ impl Intercept for Counter {
             UpdateItemOutput => "UpdateItem", QueryOutput => "Query");
         many!(BatchGetItemOutput => "BatchGetItem", TransactGetItemsOutput => "TransactGetItems",
             TransactWriteItemsOutput => "TransactWriteItems");
-        tally.operations.push(("other", None));
+        tally.operations.push(("other", None, String::new()));
         Ok(())
     }
 }
