@@ -171,7 +171,8 @@ mod tests {
     use super::*;
 
     /// Every list walks an index in its order: no statement scans a table without one or sorts in a temporary
-    /// B-tree, so a page costs O(page) however long the list (the figures: `rsvp-store-bench`, the embedded-store section of BENCHMARKS.md).
+    /// B-tree, so a page costs O(page) however long the list (the figures: `rsvp-store-bench`, the embedded-store
+    /// section of BENCHMARKS.md).
     #[test]
     fn every_list_reads_along_an_index_in_its_order() {
         let dir = std::env::temp_dir().join(format!("rsvp-sqlite-plan-{}", uuid::Uuid::new_v4().simple()));
