@@ -28,7 +28,8 @@
 //! - a tenant's accepted invitations: `Query GSI2` (sparse: present only while Accepted).
 //! - a tenant's platform invitations: `Query GSI1`; those one user sent: `Query GSI2`; a state is a filter.
 //! - the invitations whose mail the sweep should re-drive: `Query GSI3 PK = OUTBOX#OWED AND SK < <now>#`, oldest
-//!   due first. GSI3 is sparse: an invitation carries its keys only while one of its deliveries is owed
+//!   due first, then a consistent `BatchGetItem` of those items (GSI3 projects keys only, so moving an item in or
+//!   out of the outbox costs the index one unit whatever the item's size). GSI3 is sparse: an invitation carries its keys only while one of its deliveries is owed
 //!   ([`Claimed::sweep_due`]: pending, being sent, or failed with tries left), keyed on the instant the earliest
 //!   becomes the sweep's, so the query reads only what is due and sent mail leaves the index. Every write of an
 //!   invitation sets or removes them, claims and outcomes included. One partition: the index holds only unsent

@@ -1,9 +1,12 @@
-//! The mail owed for invitations: the [`OutboxStore`] port, over the sparse GSI3 of invitations that owe mail.
+//! The mail owed for invitations: the [`OutboxStore`] port, over the sparse, keys-only GSI3 of invitations that owe
+//! mail.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 
 use super::keys::{OWED_PARTITION, decode, invitation_item, n, s, user_invitation_item};
-use super::{DynamoStore, conditional, unavailable};
+use super::{DynamoStore, Item, conditional, unavailable};
 use crate::domain::{Claimed, DeliveryOutcome, MailItem, Timestamp};
 use crate::store::{CommunityStore, OutboxStore, StoreError, StoreResult, UserInvitationStore, order};
 
@@ -64,8 +67,22 @@ impl OutboxStore for DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
+        // The index holds keys only: the items due are read by key, strongly consistent, and put back in the
+        // index's order (oldest due first), which BatchGetItem does not keep.
+        let keys: Vec<Item> = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|mut k| {
+                Some(HashMap::from([("PK".to_owned(), k.remove("PK")?), ("SK".to_owned(), k.remove("SK")?)]))
+            })
+            .collect();
+        let mut items = self.batch_get(keys.clone()).await?;
+        items.sort_by_key(|item| {
+            keys.iter().position(|k| k.get("PK") == item.get("PK") && k.get("SK") == item.get("SK"))
+        });
         let mut owed = Vec::new();
-        for item in out.items.unwrap_or_default() {
+        for item in items {
             let sk = item.get("SK").and_then(|v| v.as_s().ok()).cloned();
             let claimed = match sk.as_deref() {
                 Some("#INVITATION") => Claimed::Community(decode(item)?),

@@ -16,12 +16,12 @@ impl DynamoStore {
         let attr = |name: &str| {
             AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
         };
-        let gsi = |name: &str| -> Result<GlobalSecondaryIndex, _> {
+        let gsi = |name: &str, projection: ProjectionType| -> Result<GlobalSecondaryIndex, _> {
             GlobalSecondaryIndex::builder()
                 .index_name(name)
                 .key_schema(key(&format!("{name}PK"), KeyType::Hash)?)
                 .key_schema(key(&format!("{name}SK"), KeyType::Range)?)
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(Projection::builder().projection_type(projection).build())
                 .build()
         };
         let build = || -> Result<_, aws_sdk_dynamodb::error::BuildError> {
@@ -39,9 +39,10 @@ impl DynamoStore {
                 .attribute_definitions(attr("GSI2SK")?)
                 .attribute_definitions(attr("GSI3PK")?)
                 .attribute_definitions(attr("GSI3SK")?)
-                .global_secondary_indexes(gsi("GSI1")?)
-                .global_secondary_indexes(gsi("GSI2")?)
-                .global_secondary_indexes(gsi("GSI3")?)
+                // Lists read whole items from GSI1 and GSI2; the sweep reads GSI3's keys, then the few items due.
+                .global_secondary_indexes(gsi("GSI1", ProjectionType::All)?)
+                .global_secondary_indexes(gsi("GSI2", ProjectionType::All)?)
+                .global_secondary_indexes(gsi("GSI3", ProjectionType::KeysOnly)?)
                 .stream_specification(
                     StreamSpecification::builder()
                         .stream_enabled(true)
