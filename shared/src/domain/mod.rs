@@ -5,6 +5,7 @@
 pub mod collaboration;
 mod community;
 mod email;
+pub mod event;
 mod idempotency;
 mod ids;
 mod invitation;
