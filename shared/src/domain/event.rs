@@ -183,7 +183,9 @@ pub fn of_invitation(old: Option<&Invitation>, new: &Invitation) -> Vec<Event> {
         if let Some(email) = &new.contact_email {
             data.insert("contactEmail".into(), json!(email));
         }
-        events.push(base.state_event(kind, entry, new.read_state(entry.at).as_str(), data));
+        // A deleted invitation reads as missing in the API; its event says so rather than its last live state.
+        let state = if new.is_deleted() { "InvitationDeleted" } else { new.read_state(entry.at).as_str() };
+        events.push(base.state_event(kind, entry, state, data));
     }
     let before = old.map(|o| (&o.delivery, &o.earlier_deliveries));
     let deliveries = new.delivery.iter().chain(new.earlier_deliveries.values());
@@ -449,5 +451,95 @@ mod tests {
         assert_eq!(types(&events), ["user.invitation.accepted"]);
         assert_eq!((events[0].data["firstName"].clone(), events[0].actor.clone()), (json!("Jane"), None));
         assert!(!serde_json::to_string(&events).unwrap().contains("Hi"), "the message is the email's, not the event's");
+    }
+
+    /// Every type raised by a real flow, checked against its schema in docs/events/ (with the envelope and the data
+    /// schemas it refers to), and every schema file there is a type's or one of those.
+    #[test]
+    fn every_type_has_a_schema_and_every_event_matches_it() {
+        let owner = principal("owner", "admin@owner.com");
+        let guest = principal("guest", "bob@guest.com");
+        let community = Community::create(CommunityInput::new("Ops", None, None).unwrap(), owner.tenant.clone(), T0).0;
+        let policy = InvitationPolicy::default();
+        let bob = || Email::parse("bob@guest.com").unwrap();
+        let admin = Actor { principal: Some(&owner), is_recipient: false, is_community_admin: true };
+        let recipient = Actor { principal: Some(&guest), is_recipient: true, is_community_admin: false };
+        let later = T0.plus_days(1);
+        let mut events = Vec::new();
+
+        let (created, _) = Invitation::create(&community, bob(), &owner, T0, policy);
+        events.extend(of_invitation(None, &created));
+        let (sent, e) = send(&created, 1, DeliveryOutcome::Sent { message_id: "m".into() }, T0);
+        events.extend(e);
+        let (_, e) = send(&created, 1, DeliveryOutcome::Failed { reason: "throttled".into() }, T0);
+        events.extend(e);
+        let resent = sent.process(None, Action::Resend, admin, None, later, policy).unwrap().invitation;
+        events.extend(of_invitation(Some(&sent), &resent));
+        let contact = Some(Email::parse("ops@guest.com").unwrap());
+        let accepted = sent.process(&community, Action::Accept, recipient, contact, T0, policy).unwrap().invitation;
+        events.extend(of_invitation(Some(&sent), &accepted));
+        let confirmed = accepted.process(None, Action::Confirm, admin, None, T0, policy).unwrap().invitation;
+        events.extend(of_invitation(Some(&accepted), &confirmed));
+        let declined = accepted.process(None, Action::Decline, admin, None, T0, policy).unwrap().invitation;
+        events.extend(of_invitation(Some(&accepted), &declined));
+        let deleted = sent.delete(&owner, T0).unwrap().invitation;
+        events.extend(of_invitation(Some(&sent), &deleted));
+
+        let settings = UserSettings::default();
+        let (user, _) = UserInvitation::create(&owner, bob(), None, T0, &settings);
+        events.extend(of_user_invitation(None, &user));
+        for next in [
+            user.accept("Bob".into(), "Guest".into(), T0).unwrap().invitation,
+            user.decline(T0).unwrap().invitation,
+            user.revoke(&owner, T0).unwrap().invitation,
+            user.resend(&owner, later, &settings).unwrap().invitation,
+        ] {
+            events.extend(of_user_invitation(Some(&user), &next));
+        }
+
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/events");
+        let read = |name: &str| -> Value {
+            let text = std::fs::read_to_string(dir.join(format!("{name}.schema.json"))).unwrap();
+            serde_json::from_str(&text).unwrap()
+        };
+        let parts = ["envelope", "community-invitation", "user-invitation", "email"];
+        let options = jsonschema::options().should_validate_formats(true).with_retriever(Folder(dir.clone()));
+        let mut raised: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        raised.sort_unstable();
+        raised.dedup();
+        let mut all: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+        all.sort_unstable();
+        assert_eq!(raised, all, "the flows raise every type");
+        for event in &events {
+            let validator = options.build(&read(event.kind.as_str())).unwrap();
+            let instance = serde_json::to_value(event).unwrap();
+            let errors: Vec<String> = validator.iter_errors(&instance).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{instance:#} does not match its schema: {errors:?}");
+        }
+        // A wrong event is refused, so the check above can fail.
+        let mut wrong = serde_json::to_value(&events[0]).unwrap();
+        wrong["data"]["recipient"] = json!(42);
+        assert!(!options.build(&read(events[0].kind.as_str())).unwrap().is_valid(&wrong));
+
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| {
+                e.unwrap().file_name().into_string().unwrap().strip_suffix(".schema.json").map(String::from)
+            })
+            .collect();
+        files.sort_unstable();
+        let mut wanted: Vec<String> = all.iter().chain(&parts).map(|s| (*s).to_owned()).collect();
+        wanted.sort_unstable();
+        assert_eq!(files, wanted);
+    }
+
+    /// Resolves `urn:rsvp:events:<name>` to `docs/events/<name>.schema.json`, as the schemas refer to one another.
+    struct Folder(std::path::PathBuf);
+
+    impl jsonschema::Retrieve for Folder {
+        fn retrieve(&self, uri: &jsonschema::Uri<String>) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+            let name = uri.as_str().strip_prefix("urn:rsvp:events:").ok_or_else(|| format!("unknown schema {uri}"))?;
+            Ok(serde_json::from_str(&std::fs::read_to_string(self.0.join(format!("{name}.schema.json")))?)?)
+        }
     }
 }
