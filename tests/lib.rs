@@ -19,11 +19,14 @@
 //! Fixtures are deterministic where it matters (tenants, emails, times) and random where it must be (ids, secrets),
 //! so tests that share a table or run in parallel never collide.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
+use base64::Engine as _;
 use rsvp::domain::{
     Actor, Community, CommunityInput, Email, FixedClock, Invitation, InvitationPolicy, Membership, Principal, Role,
     Secret, TenantId, Timestamp, UserId,
@@ -31,6 +34,7 @@ use rsvp::domain::{
 use rsvp::store::dynamodb::DynamoStore;
 use rsvp::store::sqlite::SqliteStore;
 use rsvp::store::{Cursor, PageRequest};
+use serde_json::{Value, json};
 
 /// The environment variable that holds DynamoDB Local's URL, e.g. `http://127.0.0.1:8000`. `scripts/test` sets it.
 pub const ENDPOINT_VARIABLE: &str = "RSVP_TEST_DYNAMODB_ENDPOINT";
@@ -284,4 +288,91 @@ pub mod eml {
             .unwrap_or_else(|| panic!("no {prefix}… link in {eml}"))
             .to_owned()
     }
+}
+
+/// Every record of the table's stream so far, shaped as Lambda hands them to the consumer.
+pub async fn stream_records(table: &str) -> Vec<Value> {
+    let endpoint = std::env::var(ENDPOINT_VARIABLE).expect("scripts/test sets the DynamoDB endpoint");
+    let arn = dynamodb()
+        .await
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .expect("DescribeTable")
+        .table
+        .and_then(|t| t.latest_stream_arn)
+        .expect("the table has a stream");
+    let config = aws_sdk_dynamodbstreams::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("local", "local", None, None, "rsvp-tests"))
+        .build();
+    let streams = aws_sdk_dynamodbstreams::Client::from_conf(config);
+    let description = streams.describe_stream().stream_arn(&arn).send().await.expect("DescribeStream");
+    let mut out = Vec::new();
+    for shard in description.stream_description().map(|d| d.shards()).unwrap_or_default() {
+        let mut iterator = streams
+            .get_shard_iterator()
+            .stream_arn(&arn)
+            .shard_id(shard.shard_id().unwrap_or_default())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .expect("GetShardIterator")
+            .shard_iterator;
+        // An open shard always hands out a next iterator; a read that returns nothing means "caught up".
+        while let Some(current) = iterator.take() {
+            let page = streams.get_records().shard_iterator(current).send().await.expect("GetRecords");
+            if page.records().is_empty() {
+                break;
+            }
+            out.extend(page.records().iter().map(lambda_record));
+            iterator = page.next_shard_iterator;
+        }
+    }
+    out
+}
+
+fn attribute(value: &AttributeValue) -> Value {
+    let map = |m: &HashMap<String, AttributeValue>| -> Value {
+        m.iter().map(|(k, v)| (k.clone(), attribute(v))).collect::<serde_json::Map<_, _>>().into()
+    };
+    match value {
+        AttributeValue::S(s) => json!({ "S": s }),
+        AttributeValue::N(n) => json!({ "N": n }),
+        AttributeValue::Bool(b) => json!({ "BOOL": b }),
+        AttributeValue::Null(_) => json!({ "NULL": true }),
+        AttributeValue::M(m) => json!({ "M": map(m) }),
+        AttributeValue::L(l) => json!({ "L": l.iter().map(attribute).collect::<Vec<_>>() }),
+        AttributeValue::Ss(ss) => json!({ "SS": ss }),
+        AttributeValue::Ns(ns) => json!({ "NS": ns }),
+        AttributeValue::B(b) => json!({ "B": base64::engine::general_purpose::STANDARD.encode(b.as_ref()) }),
+        other => panic!("an attribute type rsvp does not write: {other:?}"),
+    }
+}
+
+/// A DynamoDB Streams record as the Lambda event source mapping passes it on.
+pub fn lambda_record(record: &Record) -> Value {
+    let change = record.dynamodb().expect("a stream record carries its change");
+    let image = |i: Option<&HashMap<String, AttributeValue>>| -> Value {
+        i.map_or(Value::Null, |m| m.iter().map(|(k, v)| (k.clone(), attribute(v))).collect())
+    };
+    json!({
+        "eventID": record.event_id(),
+        "eventName": record.event_name().map(|n| n.as_str()),
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/rsvp/stream/test",
+        "dynamodb": {
+            "Keys": image(change.keys()),
+            "NewImage": image(change.new_image()),
+            "OldImage": image(change.old_image()),
+            "SequenceNumber": change.sequence_number(),
+            "SizeBytes": change.size_bytes().unwrap_or_default(),
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+    })
 }

@@ -67,6 +67,32 @@ pub async fn run_deliver_emails() -> Result<(), Error> {
     .await
 }
 
+/// The `publish_events` function: a DynamoDB stream consumer (not HTTP) that puts every change's events on the
+/// EventBridge bus ([`crate::publish`]).
+///
+/// Reads `RSVP_TABLE_NAME` (the publisher's log lives in the table) and `RSVP_EVENT_BUS_NAME`. Answers each batch
+/// with the first record that failed (`batchItemFailures`), so Lambda retries from there and order holds.
+#[cfg(feature = "eventbridge")]
+pub async fn run_publish_events() -> Result<(), Error> {
+    use crate::publish::Publisher;
+    use crate::publish::eventbridge::EventBridgeSink;
+
+    init_tracing();
+    let table = env("RSVP_TABLE_NAME").ok_or("RSVP_TABLE_NAME is not set")?;
+    let bus = env("RSVP_EVENT_BUS_NAME").ok_or("RSVP_EVENT_BUS_NAME is not set")?;
+    let aws = aws_config().await;
+    let publisher = Arc::new(Publisher {
+        sink: Arc::new(EventBridgeSink::new(aws_sdk_eventbridge::Client::new(&aws), bus)),
+        log: Arc::new(dynamo_store(&aws, table)?),
+        clock: Arc::new(SystemClock),
+    });
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<StreamEvent>| {
+        let publisher = Arc::clone(&publisher);
+        async move { Ok::<_, Error>(publisher.handle_records(&event.payload.records).await) }
+    }))
+    .await
+}
+
 /// The `sweep_deliveries` function, run on a schedule: re-drives the outbox mail the stream left or a dead sender
 /// held ([`crate::mail::sweep`]). Reads what [`run_deliver_emails`] reads; answers each run with its
 /// [`crate::mail::sweep::SweepReport`], and fails the run only if the table cannot be read.

@@ -13,8 +13,9 @@
 //! | [`routes`] | the route table, read by the local server, the tests and the template check |
 //! | `authorizer` | the portal routes' Lambda authorizer (feature `authorizer`): bearer tokens from every place Esri's clients put them, verified against the issuer's keys |
 //! | [`app`] | the shared state and configuration built once per cold start |
-//! | [`lambda`] | the Lambda entry points (HTTP operations, the stream consumer that sends email, and its scheduled sweep) |
+//! | [`lambda`] | the Lambda entry points (HTTP operations, the stream consumers that send email and publish events, and the email sweep) |
 //! | [`mail`] | invitation emails: templates, SES and `.eml` mailers, the outbox consumer and its sweep |
+//! | [`publish`] | the events every change raises ([`domain::event`], `docs/events/`): the stream consumer that publishes each once, in order, and its EventBridge sink (feature `eventbridge`) |
 //! | [`seal`] | sealing link secrets for the outbox (KMS in AWS, AES-GCM locally) |
 //! | [`portal_keys`] | the port that fetches another portal's published key (over HTTPS with the feature `portal-keys`), which pins the files' signers |
 //! | [`sign`] | signing portal-to-portal collaboration invitation files (ECDSA P-256: KMS in AWS, a key file locally) |
@@ -49,6 +50,7 @@ pub mod lambda;
 pub mod mail;
 pub mod ops;
 pub mod portal_keys;
+pub mod publish;
 pub mod routes;
 pub mod seal;
 pub mod sign;

@@ -78,6 +78,7 @@ mod keys;
 mod outbox;
 mod platform;
 mod portal;
+mod published;
 mod table;
 
 use std::collections::HashMap;

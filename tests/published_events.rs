@@ -1,0 +1,264 @@
+//! The events publisher against real components: changes written to DynamoDB Local, its stream read as Lambda reads
+//! it, `rsvp::publish::Publisher` putting the events on moto's EventBridge, and a rule on the bus sending them to
+//! moto's SQS, where the test reads what a subscriber would get.
+//!
+//! `scripts/test` starts moto and DynamoDB Local and exports their endpoints; every test makes its own table, bus
+//! and queue.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use rsvp::domain::event::Event;
+use rsvp::domain::{
+    Action, DeliveryOutcome, Email, InvitationPolicy, MailItem, SystemClock, Timestamp, UserInvitation, UserSettings,
+};
+use rsvp::publish::eventbridge::EventBridgeSink;
+use rsvp::publish::{EventSink, PublishError, Publisher};
+use rsvp::store::dynamodb::DynamoStore;
+use rsvp::store::{CommunityStore, OutboxStore, UserInvitationStore};
+use rsvp_tests::{T0, admin, as_community_admin, as_recipient, community, dynamodb, email, stream_records};
+use serde_json::Value;
+
+fn moto() -> String {
+    std::env::var("RSVP_TEST_MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("RSVP_TEST_MOTO_ENDPOINT is not set: these tests need moto (EventBridge, SQS). Run them with `scripts/test`.")
+    })
+}
+
+fn credentials() -> Credentials {
+    Credentials::new("testing", "testing", None, None, "rsvp-tests")
+}
+
+fn eventbridge() -> aws_sdk_eventbridge::Client {
+    let config = aws_sdk_eventbridge::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(moto())
+        .credentials_provider(credentials())
+        .build();
+    aws_sdk_eventbridge::Client::from_conf(config)
+}
+
+fn sqs() -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(moto())
+        .credentials_provider(credentials())
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+/// A bus of its own with a rule that sends every rsvp event to a queue of its own, as a subscriber sets one up.
+struct Subscriber {
+    bus: String,
+    queue_url: String,
+}
+
+impl Subscriber {
+    async fn new() -> Self {
+        let name = format!("rsvp-events-{}", uuid::Uuid::new_v4().simple());
+        let events = eventbridge();
+        events.create_event_bus().name(&name).send().await.expect("CreateEventBus");
+        let queue_url = sqs().create_queue().queue_name(&name).send().await.expect("CreateQueue").queue_url.unwrap();
+        let arn = format!("arn:aws:sqs:us-east-1:123456789012:{name}");
+        events
+            .put_rule()
+            .name(&name)
+            .event_bus_name(&name)
+            .event_pattern(r#"{"source": ["rsvp"]}"#)
+            .send()
+            .await
+            .expect("PutRule");
+        let target = aws_sdk_eventbridge::types::Target::builder().id("queue").arn(arn).build().unwrap();
+        events.put_targets().rule(&name).event_bus_name(&name).targets(target).send().await.expect("PutTargets");
+        Self { bus: name, queue_url }
+    }
+
+    /// Every event the queue got, in order: the `detail` of each EventBridge message.
+    async fn received(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        loop {
+            let page = sqs()
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .expect("ReceiveMessage");
+            let messages = page.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return out;
+            }
+            for m in messages {
+                let body: Value = serde_json::from_str(m.body().unwrap_or_default()).expect("a JSON message");
+                assert_eq!(body["source"], "rsvp");
+                assert_eq!(body["detail-type"], body["detail"]["type"]);
+                out.push(body["detail"].clone());
+                sqs()
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// A table of its own in DynamoDB Local, with its stream.
+async fn table() -> (Arc<DynamoStore>, String) {
+    let client = dynamodb().await;
+    let name = format!("rsvp-events-{}", uuid::Uuid::new_v4().simple());
+    DynamoStore::create_table(&client, &name).await.expect("create the table");
+    (Arc::new(DynamoStore::new(client, name.clone())), name)
+}
+
+fn publisher(store: &Arc<DynamoStore>, sink: Arc<dyn EventSink>) -> Publisher {
+    Publisher { sink, log: store.clone(), clock: Arc::new(SystemClock) }
+}
+
+/// Writes a whole community handshake (with its invitation email sent) and a platform sign-up, as the operations
+/// and the email consumer write them. Their subjects' ids.
+async fn handshake_and_sign_up(store: &DynamoStore) -> (String, String) {
+    let owner = admin("owner");
+    let guest = admin("guest");
+    let (c, membership) = community(&owner, "Shared Operations", T0);
+    store.create_community(&c, &membership).await.expect("create the community");
+    let policy = InvitationPolicy::default();
+    let (created, _) = rsvp::domain::Invitation::create(&c, email("admin@guest.example.com"), &owner, T0, policy);
+    store.create_invitation(&created, T0).await.expect("create the invitation");
+    let item = MailItem::Community(created.id);
+    store.claim_delivery(item, 1, T0).await.expect("claim").expect("claimed");
+    let sent = DeliveryOutcome::Sent { message_id: "ses-1".into() };
+    store.finish_delivery(item, 1, &sent, T0).await.expect("record the outcome");
+    let delivered = store.get_invitation(created.id).await.unwrap().unwrap();
+    let contact = Some(email("ops@guest.example"));
+    let accepted = delivered.process(&c, Action::Accept, as_recipient(&guest), contact, T0, policy).unwrap();
+    store.apply(&accepted).await.expect("accept");
+    let confirmed =
+        accepted.invitation.process(None, Action::Confirm, as_community_admin(&owner), None, T0, policy).unwrap();
+    store.apply(&confirmed).await.expect("confirm");
+
+    let settings = UserSettings::default();
+    let jane = Email::parse("jane@example.com").unwrap();
+    let (user, _) = UserInvitation::create(&owner, jane, None, T0, &settings);
+    store.create_user_invitations(std::slice::from_ref(&user), T0).await.expect("invite a user");
+    let signed_up = user.accept("Jane".into(), "Mead".into(), Timestamp::from_millis(T0.millis() + 1)).unwrap();
+    store.apply_user_invitation(&signed_up).await.expect("sign up");
+    (created.id.to_string(), user.id.to_string())
+}
+
+fn types_of(events: &[Value], subject: &str) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["subject"]["id"] == subject)
+        .map(|e| e["type"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn assert_each_once(events: &[Value]) {
+    let mut ids: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap_or_default()).collect();
+    ids.sort_unstable();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), before, "an event was delivered twice: {events:#?}");
+}
+
+const HANDSHAKE: [&str; 4] =
+    ["community.invitation.created", "email.sent", "community.invitation.accepted", "community.invitation.confirmed"];
+const SIGN_UP: [&str; 2] = ["user.invitation.created", "user.invitation.accepted"];
+
+#[tokio::test]
+async fn a_handshake_and_a_sign_up_publish_exactly_their_events_in_order_once_even_when_replayed() {
+    let (store, table) = table().await;
+    let subscriber = Subscriber::new().await;
+    let (invitation, user) = handshake_and_sign_up(&store).await;
+    let publisher = publisher(&store, Arc::new(EventBridgeSink::new(eventbridge(), &subscriber.bus)));
+
+    let records = stream_records(&table).await;
+    let answer = publisher.handle_records(&records).await;
+    assert!(answer.batch_item_failures.is_empty(), "{:?}", answer.batch_item_failures);
+    // The same records again (a retried batch, a second consumer): nothing more goes out.
+    let answer = publisher.handle_records(&records).await;
+    assert!(answer.batch_item_failures.is_empty());
+
+    let received = subscriber.received().await;
+    assert_each_once(&received);
+    assert_eq!(types_of(&received, &invitation), HANDSHAKE);
+    assert_eq!(types_of(&received, &user), SIGN_UP);
+    assert_eq!(received.len(), HANDSHAKE.len() + SIGN_UP.len(), "nothing else: {received:#?}");
+    let accepted = &received.iter().find(|e| e["type"] == "community.invitation.accepted").unwrap();
+    assert_eq!(
+        (accepted["tenant"].as_str(), accepted["data"]["invitedTenant"].as_str()),
+        (Some("owner"), Some("guest"))
+    );
+    let text = serde_json::to_string(&received).unwrap();
+    assert!(!text.contains("secret_hash") && !text.contains("/invite/"), "{text}");
+}
+
+/// The real sink, refusing its `nth` call (counting from 0) as an unreachable bus would.
+struct Failing {
+    inner: EventBridgeSink,
+    calls: AtomicUsize,
+    nth: usize,
+}
+
+#[async_trait]
+impl EventSink for Failing {
+    async fn publish(&self, events: &[Event]) -> Result<(), PublishError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) == self.nth {
+            return Err(PublishError::Sink("the bus is unreachable".into()));
+        }
+        self.inner.publish(events).await
+    }
+}
+
+#[tokio::test]
+async fn a_failed_record_stops_the_batch_and_only_it_and_what_follows_are_retried() {
+    let (store, table) = table().await;
+    let subscriber = Subscriber::new().await;
+    let (invitation, user) = handshake_and_sign_up(&store).await;
+    let records = stream_records(&table).await;
+    // The third publish is the Accept's; the records before it went out.
+    let failing =
+        Failing { inner: EventBridgeSink::new(eventbridge(), &subscriber.bus), calls: AtomicUsize::new(0), nth: 2 };
+    let answer = publisher(&store, Arc::new(failing)).handle_records(&records).await;
+    assert_eq!(answer.batch_item_failures.len(), 1, "the first failure, and only it, is named");
+    let failed = answer.batch_item_failures[0].item_identifier.clone().expect("a sequence number");
+    let at = records.iter().position(|r| r["dynamodb"]["SequenceNumber"] == failed.as_str()).expect("a record");
+    let before = subscriber.received().await;
+    assert_eq!(types_of(&before, &invitation), HANDSHAKE[..2], "nothing after the failed record went out");
+
+    // Lambda hands the batch again from the failed record on.
+    let sink = Arc::new(EventBridgeSink::new(eventbridge(), &subscriber.bus));
+    let answer = publisher(&store, sink).handle_records(&records[at..]).await;
+    assert!(answer.batch_item_failures.is_empty());
+    let mut all = before;
+    all.extend(subscriber.received().await);
+    assert_each_once(&all);
+    assert_eq!(types_of(&all, &invitation), HANDSHAKE);
+    assert_eq!(types_of(&all, &user), SIGN_UP);
+}
+
+#[tokio::test]
+async fn records_the_publisher_does_not_understand_are_skipped_not_failed() {
+    let (store, _) = table().await;
+    let subscriber = Subscriber::new().await;
+    let publisher = publisher(&store, Arc::new(EventBridgeSink::new(eventbridge(), &subscriber.bus)));
+    let junk = serde_json::json!([
+        "not a record",
+        { "eventName": "REMOVE", "dynamodb": { "SequenceNumber": "1", "OldImage": { "SK": { "S": "#INVITATION" } } } },
+        { "eventName": "INSERT", "dynamodb": { "SequenceNumber": "2", "NewImage": { "SK": { "S": "#LOCK" } } } },
+        { "eventName": "MODIFY", "dynamodb": { "SequenceNumber": "3", "NewImage": { "SK": { "S": "#INVITATION" }, "id": { "S": "x" } } } },
+    ]);
+    let answer = publisher.handle_records(junk.as_array().unwrap()).await;
+    assert!(answer.batch_item_failures.is_empty());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(subscriber.received().await.is_empty());
+}
