@@ -151,12 +151,13 @@ fn crate_name(operation: &str) -> String {
     operation.replace('_', "-")
 }
 
-/// Functions that serve no route: (logical id, crate). The email sender is fed by the table's stream, the sweep by
-/// a schedule, the authorizer by API Gateway.
+/// Functions that serve no route: (logical id, crate). The email sender and the events publisher are fed by the
+/// table's stream, the sweep by a schedule, the authorizer by API Gateway.
 /// The portal routes' Lambda authorizer, which API Gateway calls before each portal route's function.
 const AUTHORIZER_FUNCTION: (&str, &str) = ("PortalAuthorizerFunction", "portal-authorizer");
 const STREAM_FUNCTIONS: &[(&str, &str)] = &[
     ("DeliverEmailsFunction", "deliver-emails"),
+    ("PublishEventsFunction", "publish-events"),
     ("SweepDeliveriesFunction", "sweep-deliveries"),
     AUTHORIZER_FUNCTION,
 ];
@@ -352,6 +353,7 @@ fn every_function_runs_the_rust_binary_on_arm64_with_the_settings_the_code_reads
     // table, the outbox key (as the email consumer does) and the portal's signing key itself.
     let mut names = vec!["RSVP_TABLE_NAME".to_owned(), "RSVP_PORTAL_SIGNING_KEY_ID".to_owned()];
     names.extend(rsvp::lambda::DELIVER_EMAILS_SETTINGS.iter().map(|n| (*n).to_owned()));
+    names.extend(rsvp::lambda::PUBLISH_EVENTS_SETTINGS.iter().map(|n| (*n).to_owned()));
     names.extend(rsvp::authorizer::SETTINGS.iter().map(|n| (*n).to_owned()));
     let read = RefCell::new(BTreeSet::from_iter(names));
     let parameters = &t["Parameters"];
@@ -878,6 +880,102 @@ fn the_email_consumer_reads_only_pending_deliveries_retries_boundedly_and_may_on
     assert_eq!(granted, wanted);
     assert_eq!(resources(&t)["OutboxKey"]["Type"], "AWS::KMS::Key");
     assert_eq!(resources(&t)["OutboxKey"]["Properties"]["EnableKeyRotation"], true);
+}
+
+/// The publisher reads every invitation change in order (one reader per shard, a failed record retried with what
+/// follows it), ends a batch inside its timeout, and may only keep its log, read the stream and put on the bus.
+#[test]
+fn the_events_publisher_reads_invitation_changes_in_order_and_may_only_put_on_the_bus() {
+    let t = template();
+    let function = &resources(&t)["PublishEventsFunction"]["Properties"];
+    let events = function["Events"].as_object().expect("Events");
+    assert_eq!(events.len(), 1, "fed by one stream");
+    let p = &events.values().next().unwrap()["Properties"];
+    assert_eq!(p["Stream"], json!({ "Fn::GetAtt": ["Table", "StreamArn"] }));
+    assert_eq!(p["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]), "the failed record is named");
+    // Several readers of one shard, or a bisected batch, would publish an invitation's changes out of order.
+    assert!(p.get("ParallelizationFactor").is_none_or(|f| f == 1));
+    assert!(p.get("BisectBatchOnFunctionError").is_none_or(|b| b == false));
+    let retries = p["MaximumRetryAttempts"].as_i64().expect("bounded retries");
+    assert!((0..=10).contains(&retries), "{retries} retries");
+    // Per record: the log read, PutEvents and the log write, each given up by the SDK after 6 s.
+    let (batch, timeout) =
+        (p["BatchSize"].as_i64().expect("BatchSize"), function["Timeout"].as_i64().expect("Timeout"));
+    assert!(batch * 3 * 6 < timeout, "{batch} records must end inside the {timeout} s timeout");
+    let dlq = json!({ "Fn::GetAtt": ["PublishEventsDeadLetterQueue", "Arn"] });
+    assert_eq!(p["DestinationConfig"]["OnFailure"], json!({ "Type": "SQS", "Destination": dlq }));
+    assert_eq!(resources(&t)["PublishEventsDeadLetterQueue"]["Type"], "AWS::SQS::Queue");
+    let filters = p["FilterCriteria"]["Filters"].as_array().expect("FilterCriteria");
+    let pattern: Value = serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).expect("a JSON pattern");
+    assert_eq!(pattern["eventName"], json!(["INSERT", "MODIFY"]));
+    assert_eq!(pattern["dynamodb"]["NewImage"]["SK"]["S"], json!(["#INVITATION", "#USERINVITATION"]));
+    assert_eq!(filters.len(), 1);
+
+    let table = json!({ "Fn::GetAtt": ["Table", "Arn"] }).to_string();
+    let stream = json!({ "Fn::GetAtt": ["Table", "StreamArn"] }).to_string();
+    let streams = json!({ "Fn::Sub": "${Table.Arn}/stream/*" }).to_string();
+    let bus = json!({ "Fn::GetAtt": ["EventBus", "Arn"] }).to_string();
+    let wanted: BTreeSet<(String, String)> = [
+        ("dynamodb:GetItem", &table),
+        ("dynamodb:UpdateItem", &table),
+        ("dynamodb:DescribeStream", &stream),
+        ("dynamodb:GetRecords", &stream),
+        ("dynamodb:GetShardIterator", &stream),
+        ("dynamodb:ListStreams", &streams),
+        ("events:PutEvents", &bus),
+        ("sqs:SendMessage", &dlq.to_string()),
+    ]
+    .into_iter()
+    .map(|(a, r)| (a.to_owned(), r.clone()))
+    .collect();
+    assert_eq!(granted_to(function), wanted);
+    assert_eq!(resources(&t)["EventBus"]["Type"], "AWS::Events::EventBus");
+    assert_eq!(t["Globals"]["Function"]["Environment"]["Variables"]["RSVP_EVENT_BUS_NAME"], reference("EventBus"));
+    assert_eq!(rsvp::publish::eventbridge::SOURCE, "rsvp");
+}
+
+/// The webhook exists only with `WebhookUrl`, needs its key, gets the envelope itself over HTTPS with that key,
+/// is retried by EventBridge for a day into a queue of its own, and its role may only call that destination.
+#[test]
+fn the_webhook_is_optional_keyed_retried_by_eventbridge_and_its_role_only_invokes_it() {
+    let t = template();
+    let parameters = &t["Parameters"];
+    assert_eq!(parameters["WebhookUrl"]["Default"], "");
+    assert_eq!(parameters["WebhookUrl"]["AllowedPattern"], "^(https://.+)?$", "HTTPS only");
+    assert_eq!(parameters["WebhookApiKey"]["NoEcho"], true);
+    let rule = &t["Rules"]["WebhookApiKeyWithWebhookUrl"];
+    assert_eq!(rule["RuleCondition"], json!({ "Fn::Not": [{ "Fn::Equals": [reference("WebhookUrl"), ""] }] }));
+    assert_eq!(
+        rule["Assertions"][0]["Assert"],
+        json!({ "Fn::Not": [{ "Fn::Equals": [reference("WebhookApiKey"), ""] }] })
+    );
+    assert_eq!(t["Conditions"]["HasWebhook"], rule["RuleCondition"]);
+    let r = resources(&t);
+    for id in ["WebhookConnection", "WebhookDestination", "WebhookRole", "WebhookRule", "WebhookDeadLetterQueue"] {
+        assert_eq!(r[id]["Condition"], "HasWebhook", "{id}");
+    }
+    let auth = &r["WebhookConnection"]["Properties"];
+    assert_eq!(auth["AuthorizationType"], "API_KEY");
+    assert_eq!(auth["AuthParameters"]["ApiKeyAuthParameters"]["ApiKeyName"], "Authorization");
+    let destination = &r["WebhookDestination"]["Properties"];
+    assert_eq!(
+        (destination["HttpMethod"].as_str(), &destination["InvocationEndpoint"]),
+        (Some("POST"), &reference("WebhookUrl"))
+    );
+    let rule = &r["WebhookRule"]["Properties"];
+    assert_eq!(rule["EventBusName"], reference("EventBus"));
+    assert_eq!(rule["EventPattern"], json!({ "source": ["rsvp"] }));
+    let target = &rule["Targets"][0];
+    assert_eq!(target["Arn"], json!({ "Fn::GetAtt": ["WebhookDestination", "Arn"] }));
+    assert_eq!(target["InputPath"], "$.detail", "the receiver gets the envelope of docs/events/");
+    assert_eq!(target["RetryPolicy"]["MaximumEventAgeInSeconds"], 86400);
+    assert_eq!(target["DeadLetterConfig"]["Arn"], json!({ "Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"] }));
+    let role = &r["WebhookRole"]["Properties"];
+    assert_eq!(role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"], "events.amazonaws.com");
+    let statements = &role["Policies"][0]["PolicyDocument"]["Statement"];
+    assert_eq!(statements.as_array().map(Vec::len), Some(1));
+    assert_eq!(statements[0]["Action"], "events:InvokeApiDestination");
+    assert_eq!(statements[0]["Resource"], json!({ "Fn::GetAtt": ["WebhookDestination", "Arn"] }));
 }
 
 /// The sweep runs on a schedule, ends inside its timeout, reads only the outbox index (no Scan), and may do only what

@@ -79,7 +79,7 @@ pub async fn run_publish_events() -> Result<(), Error> {
 
     init_tracing();
     let table = env("RSVP_TABLE_NAME").ok_or("RSVP_TABLE_NAME is not set")?;
-    let bus = env("RSVP_EVENT_BUS_NAME").ok_or("RSVP_EVENT_BUS_NAME is not set")?;
+    let bus = env(PUBLISH_EVENTS_SETTINGS[0]).ok_or("RSVP_EVENT_BUS_NAME is not set")?;
     let aws = aws_config().await;
     let publisher = Arc::new(Publisher {
         sink: Arc::new(EventBridgeSink::new(aws_sdk_eventbridge::Client::new(&aws), bus)),
@@ -162,6 +162,9 @@ pub async fn run_portal_authorizer() -> Result<(), Error> {
 /// The settings [`run_deliver_emails`] and [`run_sweep_deliveries`] read besides `RSVP_TABLE_NAME` (the template
 /// check holds them to it).
 pub const DELIVER_EMAILS_SETTINGS: &[&str] = &["RSVP_KMS_KEY_ID", "RSVP_MAIL_FROM", "RSVP_SES_CONFIGURATION_SET"];
+
+/// The settings [`run_publish_events`] reads besides `RSVP_TABLE_NAME` (the template check holds them to it).
+pub const PUBLISH_EVENTS_SETTINGS: &[&str] = &["RSVP_EVENT_BUS_NAME"];
 
 /// A stream event with its records left unparsed, so that one malformed record is skipped rather than failing the
 /// whole batch (which a typed event would do).
