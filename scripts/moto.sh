@@ -1,5 +1,5 @@
-# moto (a local stand-in for AWS services: SES, KMS) for rsvp's test command. Source it from a script that has set
-# `root` to the repository, then:
+# moto (a local stand-in for AWS services: SES, KMS, EventBridge, SQS) for rsvp's test command. Source it from a
+# script that has set `root` to the repository, then:
 #
 #   moto_start NAME    # installs if needed, starts on a free port, waits until it answers; sets MOTO_ENDPOINT
 #   moto_stop          # stops it (safe to call twice; put it in an EXIT trap)
