@@ -14,11 +14,13 @@
 //! | [`event`] | the API Gateway event for a request |
 //! | [`server`] | [`Server`]: accept, route, refuse what API Gateway would, invoke, answer |
 //! | [`mail`] | the outbox consumer in-process: invitation emails as `.eml` files, one printed line each |
+//! | [`events`] | every change's events, in order: `events.jsonl`, and a signed webhook POST with `--webhook` |
 //! | [`identity`] | a minimal OAuth client-credentials provider: `rsvp-local client`, discovery and token endpoints |
 //! | [`portal`] | the server as a portal (`--portal-url`): its identity kept in the data directory |
 //! | [`tls`] | HTTPS (`--tls`): the self-signed certificate kept in the data directory |
 
 pub mod event;
+pub mod events;
 pub mod identity;
 pub mod mail;
 pub mod portal;

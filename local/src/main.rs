@@ -68,6 +68,10 @@ struct ServeArgs {
     /// whose certificates the platform's roots already trust; the Lambda functions have no such setting.
     #[arg(long = "trust-cert", value_name = "PEM_FILE")]
     trust_certs: Vec<PathBuf>,
+    /// POST every event (docs/events/) to this http(s) URL, signed per Standard Webhooks with the secret in
+    /// <data-dir>/webhook-secret (made on first start); events always go to <data-dir>/events.jsonl as well.
+    #[arg(long, value_name = "URL")]
+    webhook: Option<url::Url>,
 }
 
 #[derive(Args)]
@@ -135,6 +139,14 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     let outbox = args.outbox.clone().unwrap_or_else(|| args.data_dir.join("outbox"));
     rsvp_local::mail::start(&store, sealer.clone(), &outbox)
         .map_err(|e| format!("outbox {}: {e}", outbox.display()))?;
+    let webhook = match args.webhook {
+        Some(url) => {
+            Some(rsvp_local::events::Webhook::new(url, &args.data_dir).map_err(|e| in_dir(&args.data_dir, e))?)
+        }
+        None => None,
+    };
+    let events_to = webhook.as_ref().map(|w| format!(" and POSTed to {}", w.url)).unwrap_or_default();
+    rsvp_local::events::start(&store, &args.data_dir, webhook).map_err(|e| in_dir(&args.data_dir, e))?;
     let key = SigningKey::load_or_create(&args.data_dir).map_err(|e| in_dir(&args.data_dir, e))?;
     let tls = if args.tls {
         Some(rsvp_local::tls::load_or_create(&args.data_dir, &args.host).map_err(|e| in_dir(&args.data_dir, e))?)
@@ -164,6 +176,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     }
     println!("rsvp listening on {url}; invitation emails go to {}", outbox.display());
     println!("local identity provider at {url}/identity (register clients with `rsvp-local client`)");
+    println!("events go to {}{events_to}", args.data_dir.join(rsvp_local::events::EVENTS_FILE).display());
     server.run_until(shutdown_signal()).await?;
     Ok(())
 }

@@ -295,9 +295,16 @@ pub(super) fn invitation(tx: &Transaction<'_>, id: InvitationId) -> StoreResult<
     one(tx, "SELECT item FROM invitations WHERE id = ?1", [id.to_string()])
 }
 
-/// Writes an invitation with its key columns: in its community's list unless deleted, in the invited tenant's
-/// accepted list while Accepted, in the sweep while its delivery is owed.
+/// Writes an invitation and keeps the events the change raises ([`super::events`]).
 pub(super) fn put_invitation(tx: &Transaction<'_>, i: &Invitation) -> StoreResult<()> {
+    let old = invitation(tx, i.id)?;
+    super::events::record(tx, &crate::domain::event::of_invitation(old.as_ref(), i))?;
+    write_invitation(tx, i)
+}
+
+/// Writes an invitation with its key columns: in its community's list unless deleted, in the invited tenant's
+/// accepted list while Accepted, in the sweep while its delivery is owed. Raises no events (an import).
+pub(super) fn write_invitation(tx: &Transaction<'_>, i: &Invitation) -> StoreResult<()> {
     let accepted_by = match (i.state, &i.invited_tenant) {
         (StoredState::Accepted, Some(tenant)) => Some(tenant.as_str()),
         _ => None,

@@ -79,7 +79,7 @@ fn write_all(tx: &Transaction<'_>, store: &MemoryStore) -> StoreResult<usize> {
     }
     for i in &c.invitations {
         fresh(exists("invitations", "id", &i.id.to_string())?)?;
-        communities::put_invitation(tx, i)?;
+        communities::write_invitation(tx, i)?;
     }
     for (scope, id, expires) in &c.locks {
         fresh(Locks::Community.holder(tx, scope)?.is_some())?;
@@ -95,7 +95,7 @@ fn write_all(tx: &Transaction<'_>, store: &MemoryStore) -> StoreResult<usize> {
     }
     for i in &c.user_invitations {
         fresh(exists("user_invitations", "id", &i.id.to_string())?)?;
-        platform::put_user_invitation(tx, i)?;
+        platform::write_user_invitation(tx, i)?;
     }
     for (scope, id, expires) in &c.user_locks {
         fresh(Locks::Platform.holder(tx, scope)?.is_some())?;

@@ -47,6 +47,7 @@
 //! [`PortalStore`]: super::PortalStore
 
 mod communities;
+mod events;
 mod import;
 mod outbox;
 mod platform;
@@ -63,6 +64,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::feed::{DeliveryFeed, Listener};
 use super::{StoreError, StoreResult};
 use crate::domain::{MailItem, Timestamp};
+pub use events::Outlet;
 pub use import::Imported;
 use rows::sql;
 
@@ -75,13 +77,16 @@ struct Inner {
     conn: Mutex<Connection>,
     path: PathBuf,
     listener: Mutex<Option<Listener>>,
+    /// Bumped after every committed write, for the local publisher to look for new events.
+    written: tokio::sync::watch::Sender<u64>,
 }
 
 impl SqliteStore {
     /// Opens (or creates, mode 0600) the database at `file` and brings its schema up to date.
     pub fn open(file: &Path) -> StoreResult<Self> {
         let conn = schema::open(file)?;
-        let inner = Inner { conn: Mutex::new(conn), path: file.to_owned(), listener: Mutex::new(None) };
+        let written = tokio::sync::watch::Sender::new(0);
+        let inner = Inner { conn: Mutex::new(conn), path: file.to_owned(), listener: Mutex::new(None), written };
         Ok(Self { inner: Arc::new(inner) })
     }
 
@@ -102,7 +107,26 @@ impl SqliteStore {
         &self,
         change: impl FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
-        self.run(TransactionBehavior::Immediate, change).await
+        let out = self.run(TransactionBehavior::Immediate, change).await?;
+        self.inner.written.send_modify(|n| *n = n.wrapping_add(1));
+        Ok(out)
+    }
+
+    /// The oldest `limit` kept events `outlet` has not had: (sequence, the event's JSON, as `docs/events/`
+    /// documents it), in the order they were raised.
+    pub async fn pending_events(&self, outlet: Outlet, limit: u32) -> StoreResult<Vec<(i64, String)>> {
+        self.run(TransactionBehavior::Deferred, move |tx| events::pending(tx, outlet, limit)).await
+    }
+
+    /// Records that `outlets` have event `seq`; an event every outlet has is forgotten. Not a [`Self::write`]: it
+    /// raises nothing for the publisher to look at.
+    pub async fn events_done(&self, outlets: &'static [Outlet], seq: i64) -> StoreResult<()> {
+        self.run(TransactionBehavior::Immediate, move |tx| events::done(tx, outlets, seq)).await
+    }
+
+    /// Changes after every committed write: the local publisher waits on it for new events.
+    pub fn writes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.written.subscribe()
     }
 
     /// Runs `read` in one (deferred) transaction, so that all it reads is of one point in time.
@@ -191,6 +215,8 @@ mod tests {
             (portal::COLLABORATIONS, 1),
             (portal::INVITATIONS, 2),
             (portal::PARTICIPANTS, 2),
+            (events::UNWRITTEN, 1),
+            (events::UNHOOKED, 1),
         ];
         for (query, args) in lists {
             let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {query}")).unwrap();

@@ -241,8 +241,16 @@ pub(super) fn user_invitation(tx: &Transaction<'_>, id: InvitationId) -> StoreRe
     one(tx, "SELECT item FROM user_invitations WHERE id = ?1", [id.to_string()])
 }
 
-/// Writes a platform invitation with its key columns (its tenant's and its sender's lists, the sweep's flag).
+/// Writes a platform invitation and keeps the events the change raises ([`super::events`]).
 pub(super) fn put_user_invitation(tx: &Transaction<'_>, i: &UserInvitation) -> StoreResult<()> {
+    let old = user_invitation(tx, i.id)?;
+    super::events::record(tx, &crate::domain::event::of_user_invitation(old.as_ref(), i))?;
+    write_user_invitation(tx, i)
+}
+
+/// Writes a platform invitation with its key columns (its tenant's and its sender's lists, the sweep's flag).
+/// Raises no events (an import).
+pub(super) fn write_user_invitation(tx: &Transaction<'_>, i: &UserInvitation) -> StoreResult<()> {
     tx.prepare_cached(
         "INSERT OR REPLACE INTO user_invitations (id, tenant, inviter, sort, owed, item) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -56,6 +56,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
     -- What was done once to this file: e.g. the import of a store.json, by the SHA-256 of its bytes.
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     ",
+    // 2: the events each write raises, until the local publisher has handed each to its file and its webhook.
+    "
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, item TEXT NOT NULL,
+        written INTEGER NOT NULL DEFAULT 0, hooked INTEGER NOT NULL DEFAULT 0);
+    CREATE INDEX events_unwritten ON events (seq) WHERE written = 0;
+    CREATE INDEX events_unhooked ON events (seq) WHERE hooked = 0;
+    ",
 ];
 
 /// How long a call waits for another process's write lock on the same file before it is `Unavailable`.
