@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The vendors' own clients against rsvp-local: Esri's ArcGIS API for Python (`arcgis`) and AVEVA's ADH client
-# library (`adh-sample-library-preview`) drive the portal and communities dialects through their own methods
-# (tests/clients/test_*.py), all suites in one pytest process.
+# library (`adh-sample-library-preview`) drive the portal and communities dialects through their own methods, and
+# the Standard Webhooks verifier (`standardwebhooks`) checks rsvp-local's signed webhooks (tests/clients/test_*.py),
+# all suites in one pytest process.
 #
 #   scripts/clients.sh                      # as scripts/test runs it
 #   scripts/clients.sh -k arcgis -x         # arguments go to pytest

@@ -1,7 +1,8 @@
 """What the client suites share: rsvp-local servers started for a test, and tokens they accept.
 
 The suites drive rsvp only through the vendors' own client libraries (Esri's `arcgis`, AVEVA's
-`adh-sample-library-preview`); this file only starts and stops the servers they talk to. `scripts/clients.sh`
+`adh-sample-library-preview`), and check its webhooks with the Standard Webhooks project's own verifier
+(`standardwebhooks`); this file only starts and stops the servers they talk to. `scripts/clients.sh`
 builds `rsvp-local`, names it in RSVP_LOCAL_BIN and runs every suite in one pytest process.
 """
 

@@ -33,8 +33,9 @@
 //! `SqliteStore::read`) and the [`DeliveryFeed`] of the local mailer. Each port is implemented in the module of its
 //! aggregate (private), as a thin impl over that module's functions: `communities` ([`CommunityStore`]), `platform`
 //! ([`UserInvitationStore`] and [`IdempotencyStore`]), `outbox` ([`OutboxStore`]: the delivery writes of both
-//! invitation kinds) and `portal` ([`PortalStore`]); `rows` has the row helpers they share, `schema` the
-//! migrations, `import` the import of a `store.json`.
+//! invitation kinds) and `portal` ([`PortalStore`]); `events` keeps the events each invitation write raises, in
+//! that write's transaction, for the local publisher ([`SqliteStore::pending_events`]); `rows` has the row
+//! helpers they share, `schema` the migrations, `import` the import of a `store.json` (which raises no events).
 //!
 //! Adding a store method: a function over a `&Transaction` in the module of its aggregate, a one-line call of it
 //! through `SqliteStore::write` or `SqliteStore::read` in that module's impl of its port, and if it needs a table
