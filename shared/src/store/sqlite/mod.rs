@@ -119,7 +119,7 @@ impl SqliteStore {
         self.run(TransactionBehavior::Deferred, move |tx| events::pending(tx, outlet, limit)).await
     }
 
-    /// Records that `outlets` have event `seq`; an event every outlet has is forgotten. Not a [`Self::write`]: it
+    /// Records that `outlets` have event `seq`; an event every outlet has is forgotten. Not counted as a write: it
     /// raises nothing for the publisher to look at.
     pub async fn events_done(&self, outlets: &'static [Outlet], seq: i64) -> StoreResult<()> {
         self.run(TransactionBehavior::Immediate, move |tx| events::done(tx, outlets, seq)).await
