@@ -1,7 +1,9 @@
 //! `OutboxStore`: the mail owed for invitations. A delivery is claimed once and its outcome recorded once, a failed
 //! or stale one is claimed again, a newer one wins, an unsent earlier notice is kept beside the latest, and the
-//! sweep finds only what is due; the same for a platform invitation's delivery.
+//! sweep finds only what is due; the same for a platform invitation's delivery. What the mail service learns later
+//! (delivered, bounced, a complaint) is kept on the sent delivery, for its message only.
 
+use rsvp::domain::fate::Fate;
 use rsvp::domain::{
     CLAIM_STALE_MINUTES, Claimed, DeliveryOutcome, DeliveryState, Invitation, InvitationId, MailItem, MailKind,
     Timestamp,
@@ -18,6 +20,7 @@ contract!(
     a_notice_unsent_when_the_next_is_owed_is_kept_and_each_is_claimed_and_recorded_once,
     the_sweep_finds_only_what_is_due_oldest_first_and_nothing_once_sent,
     a_platform_delivery_is_claimed_once,
+    what_the_mail_service_learns_is_kept_for_the_message_sent_only_and_never_backwards,
 );
 
 /// Claims a community invitation's delivery, as the consumer does.
@@ -184,4 +187,33 @@ async fn a_platform_delivery_is_claimed_once(store: &dyn Store) {
     store.finish_delivery(item, 1, &DeliveryOutcome::Sent { message_id: "m-1".into() }, T0).await.unwrap();
     let d = users::stored(store, inv.id).await.delivery.unwrap();
     assert_eq!((d.state, d.sealed_secret, d.message_id.as_deref()), (DeliveryState::Sent, None, Some("m-1")));
+}
+
+async fn what_the_mail_service_learns_is_kept_for_the_message_sent_only_and_never_backwards(store: &dyn Store) {
+    let owner = admin("owner");
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    let (inv, _) = invitation(&c, "bob@x.example.com", &owner, T0);
+    store.create_invitation(&inv, T0).await.expect("create");
+    let item = MailItem::Community(inv.id);
+    let delivered = Fate::Delivered { at: T0 };
+    assert!(!store.learn_fate(item, 1, "m-1", &delivered).await.unwrap(), "nothing was sent yet");
+    claim(store, inv.id, 1, T0).await.unwrap().expect("claimed");
+    store.finish_delivery(item, 1, &DeliveryOutcome::Sent { message_id: "m-1".into() }, T0).await.unwrap();
+    let sent = stored(store, inv.id).await;
+
+    assert!(!store.learn_fate(item, 1, "m-forged", &delivered).await.unwrap(), "another message's notice");
+    assert!(!store.learn_fate(item, 2, "m-1", &delivered).await.unwrap(), "no such delivery");
+    assert!(!store.learn_fate(MailItem::Community(InvitationId::new()), 1, "m-1", &delivered).await.unwrap());
+    assert_eq!(stored(store, inv.id).await, sent, "nothing was written");
+
+    assert!(store.learn_fate(item, 1, "m-1", &delivered).await.unwrap());
+    assert!(!store.learn_fate(item, 1, "m-1", &delivered).await.unwrap(), "the same notice twice");
+    let bounce = Fate::Bounced { at: T0, permanent: true, bounce_type: "Permanent".into(), diagnostic: None };
+    assert!(store.learn_fate(item, 1, "m-1", &bounce).await.unwrap());
+    let delay = Fate::Delayed { at: T0, reason: "MailboxFull".into() };
+    assert!(!store.learn_fate(item, 1, "m-1", &delay).await.unwrap(), "never backwards");
+    let kept = stored(store, inv.id).await;
+    let d = kept.delivery.clone().unwrap();
+    assert_eq!((d.state, d.fate), (DeliveryState::Sent, Some(bounce)));
+    assert_eq!(kept.version, sent.version + 2, "each fate learned is a change");
 }

@@ -6,7 +6,8 @@
 //!   so a write that changes no history (a delivery claim, an outcome) raises no state event, and an action raises
 //!   one even when the state does not change (Resend).
 //! - **One per email outcome.** A delivery that reaches `sent`, or a new failed attempt, raises `email.sent` /
-//!   `email.failed`, for the latest delivery and any earlier one still kept.
+//!   `email.failed`, for the latest delivery and any earlier one still kept; what the mail service learns later
+//!   ([`super::fate`]) raises `email.delivered`, `email.bounced` or `email.complained` (a delay raises nothing).
 //! - **Stable ids.** An event's id is a hash of the subject, its version after the change, the type and, for email,
 //!   the delivery and attempt: the same change seen twice (a replayed stream record) raises the same ids, so a
 //!   receiver drops what it has seen.
@@ -20,6 +21,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use super::fate::Fate;
 use super::outbox::{Delivery, DeliveryState, MailKind};
 use super::{HistoryEntry, Invitation, TenantId, Timestamp, UserId, UserInvitation};
 
@@ -55,11 +57,20 @@ pub enum EventType {
     /// An attempt to send the email failed (it may be tried again).
     #[serde(rename = "email.failed")]
     EmailFailed,
+    /// The recipient's mail server accepted the email.
+    #[serde(rename = "email.delivered")]
+    EmailDelivered,
+    /// The email bounced (or the mail service refused it after taking it).
+    #[serde(rename = "email.bounced")]
+    EmailBounced,
+    /// The recipient marked the email as spam.
+    #[serde(rename = "email.complained")]
+    EmailComplained,
 }
 
 impl EventType {
     /// Every type, in the order `docs/events/` lists them.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 16] = [
         Self::CommunityInvitationCreated,
         Self::CommunityInvitationResent,
         Self::CommunityInvitationAccepted,
@@ -73,6 +84,9 @@ impl EventType {
         Self::UserInvitationRevoked,
         Self::EmailSent,
         Self::EmailFailed,
+        Self::EmailDelivered,
+        Self::EmailBounced,
+        Self::EmailComplained,
     ];
 
     /// The wire name (`community.invitation.accepted`).
@@ -91,6 +105,9 @@ impl EventType {
             Self::UserInvitationRevoked => "user.invitation.revoked",
             Self::EmailSent => "email.sent",
             Self::EmailFailed => "email.failed",
+            Self::EmailDelivered => "email.delivered",
+            Self::EmailBounced => "email.bounced",
+            Self::EmailComplained => "email.complained",
         }
     }
 
@@ -289,6 +306,25 @@ fn email_events<'a>(
     let before = before.unwrap_or_default();
     for delivery in after {
         let earlier = before.iter().find(|d| d.seq == delivery.seq);
+        let learned = delivery.fate.as_ref().filter(|f| earlier.is_none_or(|d| d.fate.as_ref() != Some(*f)));
+        if let Some((kind, fate)) = learned.and_then(|f| fate_event(f).map(|k| (k, f))) {
+            let mut data = email_data(delivery);
+            match fate {
+                Fate::Bounced { permanent, bounce_type, diagnostic, .. } => {
+                    data.insert("permanent".into(), json!(permanent));
+                    data.insert("bounceType".into(), json!(bounce_type));
+                    if let Some(diagnostic) = diagnostic {
+                        data.insert("diagnostic".into(), json!(diagnostic));
+                    }
+                }
+                Fate::Complained { feedback: Some(feedback), .. } => {
+                    data.insert("feedback".into(), json!(feedback));
+                }
+                _ => {}
+            }
+            let discriminator = format!("{}.{}", delivery.seq, fate.as_str());
+            events.push(base.event(kind, fate.at(), fate.as_str(), None, data, &discriminator));
+        }
         let (kind, at) = match delivery.state {
             DeliveryState::Sent if earlier.is_none_or(|d| d.state != DeliveryState::Sent) => {
                 (EventType::EmailSent, delivery.sent.or(delivery.claimed))
@@ -301,20 +337,36 @@ fn email_events<'a>(
             _ => continue,
         };
         let Some(at) = at.or(delivery.owed_since) else { continue };
-        let mut data = Map::new();
-        data.insert("seq".into(), json!(delivery.seq));
-        data.insert("kind".into(), json!(mail_kind(delivery.kind)));
-        data.insert("to".into(), json!(delivery.to));
-        data.insert("attempts".into(), json!(delivery.attempts));
-        if let Some(id) = &delivery.message_id {
-            data.insert("messageId".into(), json!(id));
-        }
+        let mut data = email_data(delivery);
         if let Some(reason) = delivery.failure.as_ref().filter(|_| kind == EventType::EmailFailed) {
             data.insert("reason".into(), json!(reason));
         }
         let discriminator = format!("{}.{}", delivery.seq, delivery.attempts);
         events.push(base.event(kind, at, delivery.state.as_str(), None, data, &discriminator));
     }
+}
+
+/// The event a newly learned fate raises; a delay raises none (the email is still on its way).
+fn fate_event(fate: &Fate) -> Option<EventType> {
+    match fate {
+        Fate::Delayed { .. } => None,
+        Fate::Delivered { .. } => Some(EventType::EmailDelivered),
+        Fate::Bounced { .. } => Some(EventType::EmailBounced),
+        Fate::Complained { .. } => Some(EventType::EmailComplained),
+    }
+}
+
+/// What every email event says of its delivery.
+fn email_data(delivery: &Delivery) -> Map<String, Value> {
+    let mut data = Map::new();
+    data.insert("seq".into(), json!(delivery.seq));
+    data.insert("kind".into(), json!(mail_kind(delivery.kind)));
+    data.insert("to".into(), json!(delivery.to));
+    data.insert("attempts".into(), json!(delivery.attempts));
+    if let Some(id) = &delivery.message_id {
+        data.insert("messageId".into(), json!(id));
+    }
+    data
 }
 
 fn mail_kind(kind: MailKind) -> &'static str {
@@ -471,6 +523,15 @@ mod tests {
         events.extend(of_invitation(None, &created));
         let (sent, e) = send(&created, 1, DeliveryOutcome::Sent { message_id: "m".into() }, T0);
         events.extend(e);
+        let hard =
+            Fate::Bounced { at: T0, permanent: true, bounce_type: "Permanent".into(), diagnostic: Some("550".into()) };
+        let complaint = Fate::Complained { at: T0, feedback: Some("abuse".into()) };
+        for fate in [Fate::Delivered { at: T0 }, hard, complaint] {
+            let mut learned = Claimed::Community(sent.clone());
+            assert!(learned.learn(1, "m", fate));
+            let Claimed::Community(learned) = learned else { unreachable!() };
+            events.extend(of_invitation(Some(&sent), &learned));
+        }
         let (_, e) = send(&created, 1, DeliveryOutcome::Failed { reason: "throttled".into() }, T0);
         events.extend(e);
         let resent = sent.process(None, Action::Resend, admin, None, later, policy).unwrap().invitation;

@@ -6,6 +6,7 @@ pub mod collaboration;
 mod community;
 mod email;
 pub mod event;
+pub mod fate;
 mod idempotency;
 mod ids;
 mod invitation;

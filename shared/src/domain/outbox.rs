@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::fate::Fate;
 use super::{Email, Invitation, InvitationId, Timestamp, UserInvitation};
 
 /// The invitation an email belongs to. Community and platform invitations keep their outbox the same way, in
@@ -110,6 +111,16 @@ impl Claimed {
             self.deliveries().filter(|d| d.state == DeliveryState::Sending).map(|d| d.seq).collect();
         let interrupted = DeliveryOutcome::Failed { reason: "interrupted: the sender stopped mid-send".into() };
         sending.iter().filter(|seq| self.finish(**seq, &interrupted, now)).count()
+    }
+
+    /// Records what the mail service learned of delivery `seq` (latest or earlier) by [`Delivery::learn`]; the
+    /// invitation's version moves only if it did.
+    pub fn learn(&mut self, seq: u64, message_id: &str, fate: Fate) -> bool {
+        let learned = self.outbox().get_mut(seq).is_some_and(|d| d.learn(message_id, fate));
+        if learned {
+            self.bump();
+        }
+        learned
     }
 
     fn bump(&mut self) {
@@ -249,6 +260,9 @@ pub struct Delivery {
     /// Why the last attempt failed, as the mail service said it.
     #[serde(default)]
     pub failure: Option<String>,
+    /// What the mail service learned of it once sent ([`super::fate`]): delivered, bounced, a complaint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fate: Option<Fate>,
 }
 
 /// How a claimed delivery ended.
@@ -274,6 +288,7 @@ impl Delivery {
             message_id: None,
             sent: None,
             failure: None,
+            fate: None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::domain::fate::Fate;
 use crate::domain::{
     Community, DeliveryState, Invitation, MemberStatus, Membership, Timestamp, UserInvitation, UserSettings,
 };
@@ -152,20 +153,30 @@ impl CommunityBody {
 
 /// The state of an invitation's latest email, as both dialects show it: `pending`, `sending` (claimed by a sender:
 /// it may be out already; a sender that died leaves it so until its claim goes stale and it is sent again),
-/// `sent`, `failed` or `cancelled`.
+/// `sent`, `failed` or `cancelled`; once sent, what the mail service learned of it in place of `sent`:
+/// `delivered`, `bounced` or `complained` (a delay leaves it `sent`).
 pub fn delivery_state(delivery: Option<&crate::domain::Delivery>) -> Option<&'static str> {
-    delivery.map(|d| match d.state {
-        DeliveryState::Pending => "pending",
-        DeliveryState::Sending => "sending",
-        DeliveryState::Sent => "sent",
-        DeliveryState::Failed => "failed",
-        DeliveryState::Cancelled => "cancelled",
+    delivery.map(|d| match (d.state, &d.fate) {
+        (DeliveryState::Sent, Some(Fate::Delayed { .. }) | None) => "sent",
+        (DeliveryState::Sent, Some(fate)) => fate.as_str(),
+        (DeliveryState::Pending, _) => "pending",
+        (DeliveryState::Sending, _) => "sending",
+        (DeliveryState::Failed, _) => "failed",
+        (DeliveryState::Cancelled, _) => "cancelled",
     })
 }
 
-/// Why the latest email failed, as the mail service said; `None` unless it failed.
+/// Why the latest email did not get through, as the mail service said: the reason it failed, or what the
+/// receiving server said of a bounce; `None` otherwise.
 pub fn delivery_failure(delivery: Option<&crate::domain::Delivery>) -> Option<String> {
-    delivery.filter(|d| d.state == DeliveryState::Failed).and_then(|d| d.failure.clone())
+    let d = delivery?;
+    match (&d.state, &d.fate) {
+        (DeliveryState::Failed, _) => d.failure.clone(),
+        (DeliveryState::Sent, Some(Fate::Bounced { bounce_type, diagnostic, .. })) => {
+            Some(diagnostic.clone().unwrap_or_else(|| format!("bounced ({bounce_type})")))
+        }
+        _ => None,
+    }
 }
 
 /// A platform invitation as its sender and the tenant's administrators see it (never its code).

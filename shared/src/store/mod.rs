@@ -36,6 +36,7 @@ use async_trait::async_trait;
 use crate::domain::collaboration::{
     Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
 };
+use crate::domain::fate::Fate;
 use crate::domain::{
     Claimed, Community, CommunityId, DailyCounter, DeliveryOutcome, Email, IdempotencyRecord, Invitation, InvitationId,
     MailItem, Membership, TenantId, Timestamp, Transition, UserId, UserInvitation, UserReadState, UserSettings,
@@ -212,6 +213,11 @@ pub trait OutboxStore: Send + Sync {
         outcome: &DeliveryOutcome,
         now: Timestamp,
     ) -> StoreResult<()>;
+
+    /// Records what the mail service learned of delivery `seq`, sent as `message_id` ([`Claimed::learn`]):
+    /// `false` (nothing written) if the invitation is gone, that delivery was not sent as that message, or the
+    /// fate is no news.
+    async fn learn_fate(&self, item: MailItem, seq: u64, message_id: &str, fate: &Fate) -> StoreResult<bool>;
 
     /// The deliveries the sweep should re-drive at `now` ([`Claimed::due`]: owed, and left by the stream or by a
     /// sender that died), for at most `limit` invitations, those due longest first. The DynamoDB adapter reads

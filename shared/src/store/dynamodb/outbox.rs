@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use super::keys::{OWED_PARTITION, decode, invitation_item, n, s, user_invitation_item};
 use super::{DynamoStore, Item, conditional, unavailable};
+use crate::domain::fate::Fate;
 use crate::domain::{Claimed, DeliveryOutcome, MailItem, Timestamp};
 use crate::store::{CommunityStore, OutboxStore, StoreError, StoreResult, UserInvitationStore, order};
 
@@ -44,6 +45,22 @@ impl OutboxStore for DynamoStore {
             }
             match self.put_mail_item(&claimed, read).await {
                 Ok(()) => return Ok(()),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    async fn learn_fate(&self, item: MailItem, seq: u64, message_id: &str, fate: &Fate) -> StoreResult<bool> {
+        for _ in 0..MAIL_WRITE_TRIES {
+            let Some(mut claimed) = self.mail_item(item).await? else { return Ok(false) };
+            let read = claimed.version();
+            if !claimed.learn(seq, message_id, fate.clone()) {
+                return Ok(false);
+            }
+            match self.put_mail_item(&claimed, read).await {
+                Ok(()) => return Ok(true),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e),
             }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::{MemoryStore, State};
+use crate::domain::fate::Fate;
 use crate::domain::{
     Claimed, Delivery, DeliveryOutcome, DeliveryState, Invitation, MailItem, Timestamp, UserInvitation,
 };
@@ -36,6 +37,17 @@ impl OutboxStore for MemoryStore {
             }
             s.put_mail_item(&claimed);
             Ok(())
+        })
+    }
+
+    async fn learn_fate(&self, item: MailItem, seq: u64, message_id: &str, fate: &Fate) -> StoreResult<bool> {
+        self.write(|s| {
+            let Some(mut claimed) = s.mail_item(item) else { return Ok(false) };
+            let learned = claimed.learn(seq, message_id, fate.clone());
+            if learned {
+                s.put_mail_item(&claimed);
+            }
+            Ok(learned)
         })
     }
 

@@ -7,6 +7,7 @@ use rusqlite::Transaction;
 use super::SqliteStore;
 use super::rows::all;
 use super::{communities, platform};
+use crate::domain::fate::Fate;
 use crate::domain::{Claimed, DeliveryOutcome, MailItem, Timestamp, UserInvitation};
 use crate::store::{OutboxStore, StoreError, StoreResult};
 
@@ -29,6 +30,19 @@ impl OutboxStore for SqliteStore {
     ) -> StoreResult<()> {
         let outcome = outcome.clone();
         self.write(move |tx| finish_delivery(tx, item, seq, &outcome, now)).await
+    }
+
+    async fn learn_fate(&self, item: MailItem, seq: u64, message_id: &str, fate: &Fate) -> StoreResult<bool> {
+        let (message_id, fate) = (message_id.to_owned(), fate.clone());
+        self.write(move |tx| {
+            let Some(mut claimed) = mail_item(tx, item)? else { return Ok(false) };
+            let learned = claimed.learn(seq, &message_id, fate);
+            if learned {
+                put_mail_item(tx, &claimed)?;
+            }
+            Ok(learned)
+        })
+        .await
     }
 }
 
