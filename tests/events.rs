@@ -577,6 +577,11 @@ fn every_route_has_exactly_one_event_file_and_there_are_no_others() {
         ROUTES.iter().map(|r| format!("{}.json", r.operation.replace('_', "-"))).collect();
     // The stream consumer's sample (a DynamoDB stream batch), driven by tests/email.rs.
     wanted.insert("deliver-emails.json".to_owned());
+    // SES's records of a sent message as EventBridge delivers them (from AWS's documented examples, tagged as rsvp
+    // tags its messages), driven by tests/published_events.rs.
+    for sample in ["bounce", "complaint", "delivery"] {
+        wanted.insert(format!("record-mail-fate-{sample}.json"));
+    }
     // The portal routes' authorizer's samples (the three token placements and a forged token), driven by
     // tests/authorizer.rs.
     for sample in ["bearer", "esri-header", "token-parameter", "bad-token"] {

@@ -2,6 +2,9 @@
 //! it, `rsvp::publish::Publisher` putting the events on moto's EventBridge, and a rule on the bus sending them to
 //! moto's SQS, where the test reads what a subscriber would get.
 //!
+//! SES's later records of a message (the `events/record-mail-fate-*.json` samples) go through
+//! `rsvp::mail::fate::FateRecorder` onto the delivery, and out as their events the same way.
+//!
 //! `scripts/test` starts moto and DynamoDB Local and exports their endpoints; every test makes its own table, bus
 //! and queue.
 
@@ -12,9 +15,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use rsvp::domain::event::Event;
+use rsvp::domain::fate::Fate;
 use rsvp::domain::{
     Action, DeliveryOutcome, Email, InvitationPolicy, MailItem, SystemClock, Timestamp, UserInvitation, UserSettings,
 };
+use rsvp::mail::fate::{FateRecorder, Recorded};
 use rsvp::publish::eventbridge::EventBridgeSink;
 use rsvp::publish::{EventSink, PublishError, Publisher};
 use rsvp::store::dynamodb::DynamoStore;
@@ -261,4 +266,83 @@ async fn records_the_publisher_does_not_understand_are_skipped_not_failed() {
     assert!(answer.batch_item_failures.is_empty());
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(subscriber.received().await.is_empty());
+}
+
+fn sample(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../events/record-mail-fate-{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("the sample event")).expect("JSON")
+}
+
+/// SES's sample bounce and complaint (AWS's documented examples, tagged as rsvp tags its messages) turn the sent
+/// delivery `bounced` then `complained`, each published once as its event; what is not about that message, or not
+/// SES's, or malformed, is skipped and changes nothing.
+#[tokio::test]
+async fn a_sample_bounce_and_complaint_are_recorded_on_the_delivery_and_published_once() {
+    let (store, table) = table().await;
+    let subscriber = Subscriber::new().await;
+    let bounce = sample("bounce");
+    let tag = |name: &str| bounce["detail"]["mail"]["tags"][name][0].as_str().unwrap().to_owned();
+    let message_id = bounce["detail"]["mail"]["messageId"].as_str().unwrap().to_owned();
+    let owner = admin("owner");
+    let (c, membership) = community(&owner, "Shared Operations", T0);
+    store.create_community(&c, &membership).await.unwrap();
+    let (mut invitation, _) =
+        rsvp::domain::Invitation::create(&c, email("bob@guest.example"), &owner, T0, InvitationPolicy::default());
+    invitation.id = rsvp::domain::InvitationId::parse("id", &tag("rsvp-invitation")).unwrap();
+    store.create_invitation(&invitation, T0).await.unwrap();
+    let item = MailItem::Community(invitation.id);
+    let seq: u64 = tag("rsvp-seq").parse().unwrap();
+    store.claim_delivery(item, seq, T0).await.unwrap().expect("claimed");
+    store.finish_delivery(item, seq, &DeliveryOutcome::Sent { message_id: message_id.clone() }, T0).await.unwrap();
+    let sent = store.get_invitation(invitation.id).await.unwrap().unwrap();
+
+    let recorder = FateRecorder { store: store.clone() };
+    let mut other_message = bounce.clone();
+    other_message["detail"]["mail"]["messageId"] = "EXAMPLE-another-message".into();
+    let mut unknown_invitation = bounce.clone();
+    unknown_invitation["detail"]["mail"]["tags"]["rsvp-invitation"][0] = uuid::Uuid::new_v4().to_string().into();
+    let mut no_tags = bounce.clone();
+    no_tags["detail"]["mail"]["tags"] = serde_json::json!({});
+    let junk = [
+        other_message,
+        unknown_invitation,
+        no_tags,
+        serde_json::json!({ "source": "aws.ses", "detail": { "eventType": "Bounce" } }),
+        serde_json::json!({ "source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification" }),
+        serde_json::json!("not an event"),
+    ];
+    for event in &junk {
+        assert_eq!(recorder.record(event).await.unwrap(), Recorded::Skipped, "{event}");
+    }
+    assert_eq!(store.get_invitation(invitation.id).await.unwrap().unwrap(), sent, "nothing was written");
+
+    assert!(matches!(recorder.record(&bounce).await.unwrap(), Recorded::Learned(_)));
+    assert_eq!(recorder.record(&bounce).await.unwrap(), Recorded::Skipped, "the same record again is no news");
+    let bounced = store.get_invitation(invitation.id).await.unwrap().unwrap();
+    let fate = bounced.delivery.as_ref().and_then(|d| d.fate.clone());
+    let Some(Fate::Bounced { permanent: true, diagnostic, .. }) = fate else { panic!("a hard bounce: {fate:?}") };
+    assert_eq!(diagnostic.as_deref(), Some("smtp; 550 5.1.1 user unknown"));
+    assert!(matches!(recorder.record(&sample("complaint")).await.unwrap(), Recorded::Learned(_)));
+    let complained = store.get_invitation(invitation.id).await.unwrap().unwrap();
+    let fate = complained.delivery.as_ref().and_then(|d| d.fate.as_ref()).map(Fate::as_str);
+    assert_eq!(fate, Some("complained"));
+    assert_eq!(recorder.record(&sample("delivery")).await.unwrap(), Recorded::Skipped, "a late Delivery is no news");
+
+    let publisher = publisher(&store, Arc::new(EventBridgeSink::new(eventbridge(), &subscriber.bus)));
+    let records = stream_records(&table).await;
+    for _ in 0..2 {
+        assert!(publisher.handle_records(&records).await.batch_item_failures.is_empty());
+    }
+    let received = subscriber.received().await;
+    assert_each_once(&received);
+    let id = invitation.id.to_string();
+    let fates: Vec<&Value> = received.iter().filter(|e| e["subject"]["id"] == id.as_str()).collect();
+    let types: Vec<&str> = fates.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["community.invitation.created", "email.sent", "email.bounced", "email.complained"]);
+    assert_eq!(
+        (fates[2]["data"]["permanent"].as_bool(), fates[2]["data"]["bounceType"].as_str()),
+        (Some(true), Some("Permanent"))
+    );
+    assert_eq!(fates[3]["data"]["feedback"], "abuse");
+    assert_eq!(fates[2]["data"]["messageId"], message_id.as_str());
 }

@@ -93,6 +93,30 @@ pub async fn run_publish_events() -> Result<(), Error> {
     .await
 }
 
+/// The `record_mail_fate` function, invoked by an EventBridge rule with each SES record of a message rsvp sent
+/// (delivered, bounced, a complaint, ...): records it on the delivery ([`crate::mail::fate`]). Reads
+/// `RSVP_TABLE_NAME`. A record it cannot use is skipped; only an unreachable table fails the invocation, which
+/// EventBridge then retries.
+pub async fn run_record_mail_fate() -> Result<(), Error> {
+    use crate::mail::fate::FateRecorder;
+
+    init_tracing();
+    let table = env("RSVP_TABLE_NAME").ok_or("RSVP_TABLE_NAME is not set")?;
+    let aws = aws_config().await;
+    let recorder = Arc::new(FateRecorder { store: Arc::new(dynamo_store(&aws, table)?) });
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        let recorder = Arc::clone(&recorder);
+        async move {
+            recorder.record(&event.payload).await.map(|_| ()).map_err(|e| {
+                let cause = crate::http::redact(&e.to_string());
+                tracing::error!(cause, "the fate could not be recorded");
+                Error::from(cause)
+            })
+        }
+    }))
+    .await
+}
+
 /// The `sweep_deliveries` function, run on a schedule: re-drives the outbox mail the stream left or a dead sender
 /// held ([`crate::mail::sweep`]). Reads what [`run_deliver_emails`] reads; answers each run with its
 /// [`crate::mail::sweep::SweepReport`], and fails the run only if the table cannot be read.

@@ -193,6 +193,7 @@ impl Deliverer {
         let to = delivery.to.iter().map(ToString::to_string).collect();
         let mut message = templates::render(claimed, delivery.kind, to, link);
         message.key = Some(format!("{}-{}", claimed.item().id(), delivery.seq));
+        message.tags = super::fate::tags(claimed.item(), delivery.seq);
         Ok(message)
     }
 

@@ -8,8 +8,10 @@
 //! | [`outbox`] | [`outbox::OutboxMailer`]: one `.eml` file per message in a folder (the local server) |
 //! | [`deliver`] | [`deliver::Deliverer`]: claim, render, send, record; and the DynamoDB stream batch around it |
 //! | [`sweep`] | [`sweep::Sweeper`]: re-drives what the stream left or a dead sender held (scheduled in AWS) |
+//! | [`fate`] | [`fate::FateRecorder`]: what SES later reports of a message (delivered, bounced, complained), recorded on its delivery |
 
 pub mod deliver;
+pub mod fate;
 pub mod outbox;
 pub mod ses;
 pub mod sweep;
@@ -29,6 +31,8 @@ pub struct Message {
     /// Which delivery this is (`<invitation>-<seq>`): the same for every attempt at it. A mailer that can, sends a
     /// key once however often it is asked (the local outbox does; SES `SendEmail` has no such key).
     pub key: Option<String>,
+    /// Name-value tags the mail service carries back in what it later reports of the message ([`fate::tags`]).
+    pub tags: Vec<(&'static str, String)>,
 }
 
 /// Why a message was not sent, in the mail service's words (it is stored as the delivery's failure reason).

@@ -81,6 +81,7 @@ pub fn render(claimed: &Claimed, kind: MailKind, to: Vec<String>, link: Option<S
         html: html.render().unwrap_or_default(),
         link,
         key: None,
+        tags: Vec::new(),
     }
 }
 

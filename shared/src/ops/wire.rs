@@ -251,3 +251,26 @@ impl UserSettingsBody {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Delivery, DeliveryOutcome, Email, MailKind, Timestamp};
+
+    #[test]
+    fn a_sent_email_shows_what_the_mail_service_learned_of_it() {
+        let at = Timestamp::from_millis(1_700_000_000_000);
+        let mut d = Delivery::pending(None, MailKind::Invitation, vec![Email::parse("bob@x.com").unwrap()], at);
+        d.claim(at);
+        d.finish(&DeliveryOutcome::Sent { message_id: "m".into() }, at);
+        assert_eq!((delivery_state(Some(&d)), delivery_failure(Some(&d))), (Some("sent"), None));
+        assert!(d.learn("m", Fate::Delayed { at, reason: "MailboxFull".into() }));
+        assert_eq!(delivery_state(Some(&d)), Some("sent"), "a delay is still on its way");
+        let bounce = Fate::Bounced { at, permanent: true, bounce_type: "Permanent".into(), diagnostic: None };
+        assert!(d.learn("m", bounce));
+        assert_eq!(delivery_state(Some(&d)), Some("bounced"));
+        assert_eq!(delivery_failure(Some(&d)).as_deref(), Some("bounced (Permanent)"));
+        assert!(d.learn("m", Fate::Complained { at, feedback: None }));
+        assert_eq!((delivery_state(Some(&d)), delivery_failure(Some(&d))), (Some("complained"), None));
+    }
+}
