@@ -158,6 +158,7 @@ const AUTHORIZER_FUNCTION: (&str, &str) = ("PortalAuthorizerFunction", "portal-a
 const STREAM_FUNCTIONS: &[(&str, &str)] = &[
     ("DeliverEmailsFunction", "deliver-emails"),
     ("PublishEventsFunction", "publish-events"),
+    ("RecordMailFateFunction", "record-mail-fate"),
     ("SweepDeliveriesFunction", "sweep-deliveries"),
     AUTHORIZER_FUNCTION,
 ];
@@ -872,6 +873,7 @@ fn the_email_consumer_reads_only_pending_deliveries_retries_boundedly_and_may_on
         ("dynamodb:ListStreams", &streams),
         ("kms:Decrypt", &key),
         ("ses:SendEmail", &sender),
+        ("ses:SendEmail", &configuration_set()),
         ("sqs:SendMessage", &dlq),
     ]
     .into_iter()
@@ -880,6 +882,63 @@ fn the_email_consumer_reads_only_pending_deliveries_retries_boundedly_and_may_on
     assert_eq!(granted, wanted);
     assert_eq!(resources(&t)["OutboxKey"]["Type"], "AWS::KMS::Key");
     assert_eq!(resources(&t)["OutboxKey"]["Properties"]["EnableKeyRotation"], true);
+}
+
+/// The configuration set SES sends through: the operator's own if given, else the stack's, which reports each
+/// message's fate back.
+fn configuration_set() -> String {
+    let arn = |set: &str| json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:configuration-set/${{{set}}}") });
+    json!({ "Fn::If": ["HasOwnSesConfigurationSet", arn("SesConfigurationSet"), arn("MailConfigurationSet")] })
+        .to_string()
+}
+
+/// The stack's configuration set reports deliveries, bounces, complaints, rejections and delays to the default bus
+/// (the only one SES publishes to); a rule hands those about rsvp's messages to RecordMailFateFunction, retried for
+/// a day into a dead-letter queue; the function may only read and write invitations; the email functions send
+/// through the set.
+#[test]
+fn ses_reports_each_messages_fate_to_the_function_that_records_it() {
+    let t = template();
+    let r = resources(&t);
+    assert_eq!(r["MailConfigurationSet"]["Type"], "AWS::SES::ConfigurationSet");
+    let destination = &r["MailEventDestination"]["Properties"];
+    assert_eq!(destination["ConfigurationSetName"], reference("MailConfigurationSet"));
+    let d = &destination["EventDestination"];
+    assert_eq!(d["Enabled"], true);
+    assert_eq!(d["MatchingEventTypes"], json!(["delivery", "bounce", "complaint", "reject", "deliveryDelay"]));
+    assert_eq!(
+        d["EventBridgeDestination"]["EventBusArn"],
+        json!({ "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default" })
+    );
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(
+        env["RSVP_SES_CONFIGURATION_SET"],
+        json!({ "Fn::If": ["HasOwnSesConfigurationSet", reference("SesConfigurationSet"), reference("MailConfigurationSet")] })
+    );
+
+    let function = &r["RecordMailFateFunction"]["Properties"];
+    let events = function["Events"].as_object().expect("Events");
+    assert_eq!(events.len(), 1);
+    let rule = events.values().next().unwrap();
+    assert_eq!(rule["Type"], "EventBridgeRule");
+    let p = &rule["Properties"];
+    assert!(p.get("EventBusName").is_none(), "SES publishes to the default bus");
+    assert_eq!(p["Pattern"]["source"], json!(["aws.ses"]));
+    assert_eq!(p["Pattern"]["detail"]["mail"]["tags"][rsvp::mail::fate::TAG_INVITATION], json!([{ "exists": true }]));
+    let types = p["Pattern"]["detail-type"].as_array().expect("detail-type");
+    for wanted in
+        ["Email Delivered", "Email Bounced", "Email Complaint Received", "Email Rejected", "Email Delivery Delayed"]
+    {
+        assert!(types.iter().any(|t| t == wanted), "{wanted}");
+    }
+    assert_eq!(p["RetryPolicy"]["MaximumEventAgeInSeconds"], 86400);
+    assert_eq!(p["DeadLetterConfig"]["Type"], "SQS");
+    let table = json!({ "Fn::GetAtt": ["Table", "Arn"] }).to_string();
+    let wanted: BTreeSet<(String, String)> = [("dynamodb:GetItem", &table), ("dynamodb:PutItem", &table)]
+        .into_iter()
+        .map(|(a, r)| (a.to_owned(), r.clone()))
+        .collect();
+    assert_eq!(granted_to(function), wanted);
 }
 
 /// The publisher reads every invitation change in order (one reader per shard, a failed record retried with what
@@ -1015,6 +1074,7 @@ fn the_outbox_sweep_runs_on_a_schedule_inside_its_timeout_and_may_only_read_the_
         ("dynamodb:PutItem", &table),
         ("kms:Decrypt", &key),
         ("ses:SendEmail", &sender),
+        ("ses:SendEmail", &configuration_set()),
     ]
     .into_iter()
     .map(|(a, r)| (a.to_owned(), r.clone()))
