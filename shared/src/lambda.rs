@@ -190,6 +190,29 @@ pub const DELIVER_EMAILS_SETTINGS: &[&str] = &["RSVP_KMS_KEY_ID", "RSVP_MAIL_FRO
 /// The settings [`run_publish_events`] reads besides `RSVP_TABLE_NAME` (the template check holds them to it).
 pub const PUBLISH_EVENTS_SETTINGS: &[&str] = &["RSVP_EVENT_BUS_NAME"];
 
+/// The records of a stream batch that parse, in order; one that does not is logged and skipped, since retrying it
+/// could never succeed. The stream consumers ([`crate::mail::deliver`], [`crate::publish`]) read their batches so.
+pub fn parsed_records(
+    records: &[serde_json::Value],
+) -> impl Iterator<Item = aws_lambda_events::event::dynamodb::EventRecord> + '_ {
+    records.iter().filter_map(|value| {
+        let parsed = serde_json::from_value(value.clone());
+        if parsed.is_err() {
+            tracing::warn!("skipped a stream record that does not parse");
+        }
+        parsed.ok()
+    })
+}
+
+/// The batch item failure that names `record` (by its sequence number) for Lambda to retry.
+pub fn retry(
+    record: &aws_lambda_events::event::dynamodb::EventRecord,
+) -> aws_lambda_events::event::streams::DynamoDbBatchItemFailure {
+    let mut failure = aws_lambda_events::event::streams::DynamoDbBatchItemFailure::default();
+    failure.item_identifier = record.change.sequence_number.clone();
+    failure
+}
+
 /// A stream event with its records left unparsed, so that one malformed record is skipped rather than failing the
 /// whole batch (which a typed event would do).
 #[derive(serde::Deserialize)]

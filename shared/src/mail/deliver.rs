@@ -19,7 +19,7 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::EventRecord;
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use serde::Deserialize;
 
 use super::{Mailer, templates};
@@ -201,18 +201,12 @@ impl Deliverer {
     /// the records that failed (by sequence number), for Lambda to retry; records it skips are not failures.
     pub async fn handle_records(&self, records: &[serde_json::Value]) -> DynamoDbEventResponse {
         let mut response = DynamoDbEventResponse::default();
-        for value in records {
-            let Ok(record) = serde_json::from_value::<EventRecord>(value.clone()) else {
-                tracing::warn!("skipped a stream record that does not parse");
-                continue;
-            };
+        for record in crate::lambda::parsed_records(records) {
             let Some((item, seq)) = pending_delivery(&record) else { continue };
             if let Err(error) = self.deliver(item, seq).await {
                 let error = crate::http::redact(&error.to_string());
                 tracing::warn!(invitation = %item.id(), seq, error, "delivery failed; the record will be retried");
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = record.change.sequence_number.clone();
-                response.batch_item_failures.push(failure);
+                response.batch_item_failures.push(crate::lambda::retry(&record));
             }
         }
         response

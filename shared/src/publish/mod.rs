@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_lambda_events::event::dynamodb::EventRecord;
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 
 use crate::domain::event::{self, Event};
 use crate::domain::{Invitation, Timestamp, UserInvitation};
@@ -111,18 +111,12 @@ impl Publisher {
     /// that fails and names it, so Lambda retries from there (see the module docs).
     pub async fn handle_records(&self, records: &[serde_json::Value]) -> DynamoDbEventResponse {
         let mut response = DynamoDbEventResponse::default();
-        for value in records {
-            let Ok(record) = serde_json::from_value::<EventRecord>(value.clone()) else {
-                tracing::warn!("skipped a stream record that does not parse");
-                continue;
-            };
+        for record in crate::lambda::parsed_records(records) {
             let Some(change) = change_of(&record) else { continue };
             if let Err(error) = self.publish(&change).await {
                 let error = crate::http::redact(&error.to_string());
                 tracing::warn!(subject = change.subject, version = change.version, error, "events not published");
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = record.change.sequence_number.clone();
-                response.batch_item_failures.push(failure);
+                response.batch_item_failures.push(crate::lambda::retry(&record));
                 break;
             }
             tracing::info!(

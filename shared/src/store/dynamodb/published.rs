@@ -5,12 +5,18 @@
 use async_trait::async_trait;
 
 use super::keys::{n, s};
-use super::{DynamoStore, conditional, unavailable};
+use super::{DynamoStore, conditional};
 use crate::domain::Timestamp;
 use crate::publish::PublishLog;
 use crate::store::{StoreError, StoreResult};
 
 const SK: &str = "#PUBLISHED";
+
+/// The log item, as read back.
+#[derive(serde::Deserialize)]
+struct Logged {
+    version: u64,
+}
 
 /// How long a log item outlives its last write.
 const KEEP_DAYS: i64 = 2;
@@ -18,18 +24,7 @@ const KEEP_DAYS: i64 = 2;
 #[async_trait]
 impl PublishLog for DynamoStore {
     async fn published(&self, subject: &str) -> StoreResult<Option<u64>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(subject))
-            .key("SK", s(SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let version = out.item.as_ref().and_then(|i| i.get("version")).and_then(|v| v.as_n().ok());
-        version.map(|v| v.parse().map_err(|_| StoreError::Corrupt(format!("a published version of {v}")))).transpose()
+        Ok(self.get::<Logged>(subject.to_owned(), SK).await?.map(|l| l.version))
     }
 
     async fn record_published(&self, subject: &str, version: u64, now: Timestamp) -> StoreResult<()> {
