@@ -57,10 +57,10 @@
 //!
 //! ## Layout
 //!
-//! This file holds the store, its [`Retention`], and the request helpers every port shares (reads, pages, the
+//! This file holds the store and the request helpers every port shares (reads, pages, the
 //! conditional puts and deletes, transactions and what their cancellation means, the lock and the guarded change of
 //! an invitation). The rest, one module each (private, so not linked here): `keys` (the keys of the table above,
-//! the encoding of items and the builders every write of an item goes through), `table`
+//! the encoding of items and the builders every write of an item goes through), `retention` ([`Retention`]), `table`
 //! ([`DynamoStore::create_table`]), and the ports, one module per aggregate: `communities` ([`CommunityStore`]), `platform`
 //! ([`UserInvitationStore`] and [`IdempotencyStore`]), `outbox` ([`OutboxStore`]) and `portal` ([`PortalStore`]).
 //!
@@ -79,6 +79,7 @@ mod outbox;
 mod platform;
 mod portal;
 mod published;
+mod retention;
 mod table;
 
 use std::collections::HashMap;
@@ -95,59 +96,13 @@ use super::{Cursor, MAX_BATCH_READ, Page, PageRequest, StoreError, StoreResult};
 use crate::domain::{CommunityId, CountChange, Invitation, InvitationId, LockEffect, Timestamp};
 use keys::{community_pk, decode, lock_pk, n, s};
 
+pub use retention::Retention;
+
 type Item = HashMap<String, AttributeValue>;
 
 /// How long after its invitation expired a pending lock item may go: locks are no record of anything, and a stale
 /// one is taken over anyway.
 const LOCK_RETENTION_DAYS: i64 = 30;
-
-/// How long DynamoDB keeps the record of an invitation that can no longer be used — withdrawn, declined, revoked,
-/// expired unanswered, or a collaboration invitation past its expiry — counted from when it ended; then its `ttl`
-/// lets DynamoDB delete it. Accepted and completed invitations are the record of a membership and stay for ever.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retention {
-    Days(u32),
-    Forever,
-}
-
-impl Retention {
-    /// The default: a year, so that a withdrawn or declined invitation is still there for an audit of the year.
-    pub const DEFAULT: Self = Self::Days(365);
-
-    /// The setting that sets it.
-    pub const SETTING: &'static str = "RSVP_AUDIT_RETENTION_DAYS";
-
-    /// Reads [`Self::SETTING`] through `get` (the environment, in Lambda): unset or empty is the default.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        match get(Self::SETTING).filter(|v| !v.is_empty()) {
-            Some(days) => Self::parse_days(&days).map_err(|e| format!("{}: {e}", Self::SETTING)),
-            None => Ok(Self::DEFAULT),
-        }
-    }
-
-    /// Reads a number of days as [`Self::SETTING`] gives it: 0 keeps records for ever.
-    pub fn parse_days(value: &str) -> Result<Self, String> {
-        match value.trim().parse::<u32>() {
-            Ok(0) => Ok(Self::Forever),
-            Ok(days) if days <= 36_500 => Ok(Self::Days(days)),
-            _ => Err(format!("{value:?} is not a number of days from 0 (for ever) to 36500")),
-        }
-    }
-
-    /// The `ttl` (epoch seconds) of a record that ended at `ended`, if it is ever to go.
-    fn ttl(self, ended: Timestamp) -> Option<AttributeValue> {
-        match self {
-            Self::Days(days) => Some(n(ended.plus_days(i64::from(days)).epoch_seconds())),
-            Self::Forever => None,
-        }
-    }
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
 
 pub struct DynamoStore {
     client: Client,
