@@ -38,7 +38,7 @@ impl PublishLog for DynamoStore {
             .condition_expression("attribute_not_exists(version) OR version < :version")
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":version", n(version as i64))
-            .expression_attribute_values(":ttl", n(now.plus_days(KEEP_DAYS).millis() / 1000))
+            .expression_attribute_values(":ttl", n(now.plus_days(KEEP_DAYS).epoch_seconds()))
             .send()
             .await;
         match conditional(result) {
