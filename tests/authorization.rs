@@ -110,13 +110,24 @@ impl World {
         };
         let clock = Arc::new(FixedClock::at(rsvp_tests::present()));
         let config = Config { portal: Some(portal), public_url: Some("https://rsvp.test".into()), ..Config::default() };
-        let app = Arc::new(App::new(Arc::new(MemoryStore::new()), config).with_clock(clock.clone()));
+        let store = Arc::new(MemoryStore::new());
+        let app = Arc::new(App::new(store.clone(), config).with_clock(clock.clone()));
         let key = SigningKey::generate();
         let server = Server::bind("127.0.0.1:0".parse().unwrap(), app, key.clone()).await.unwrap();
         let url = format!("http://{}", server.local_addr());
         tokio::spawn(server.run());
         let mut world = Self { url, key, http: Client::new(), ids: Ids::default() };
         world.populate(clock.now()).await;
+        // An address of the owner's whose email bounced for good, for lift_suppression's row.
+        let suppression = rsvp::domain::fate::Suppression {
+            tenant: rsvp_tests::tenant(OWNER),
+            address: rsvp_tests::email("old@bounced.example"),
+            reason: "bounced".into(),
+            diagnostic: None,
+            at: clock.now(),
+            invitation: rsvp::domain::InvitationId::new(),
+        };
+        rsvp::store::SuppressionStore::suppress(store.as_ref(), &suppression).await.unwrap();
         world
     }
 
@@ -522,6 +533,20 @@ fn rows(ids: &Ids) -> Vec<Row> {
             json_call(Method::PUT, format!("/api/businesses/{OWNER}/usersettings"), json!({"InvitedUserValidDays": 3})),
             OwnerAdmin,
             StatusCode::OK,
+            OwnerMember,
+            forbidden,
+            Hidden,
+        ),
+        row(
+            "lift_suppression",
+            Call {
+                method: Method::DELETE,
+                path: format!("/api/businesses/{OWNER}/suppressions/old%40bounced.example"),
+                body: Body::None,
+                headers: vec![],
+            },
+            OwnerAdmin,
+            StatusCode::NO_CONTENT,
             OwnerMember,
             forbidden,
             Hidden,

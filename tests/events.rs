@@ -44,7 +44,9 @@ use rsvp::domain::{
 use rsvp::routes::{Kind, ROUTES, Route};
 use rsvp::sign::{LOCAL_KEY_FILE, LocalSigner, PublicKey, Signer};
 use rsvp::store::memory::MemoryStore;
-use rsvp::store::{CommunityStore, PageRequest, PortalStore, UserInvitationFilter, UserInvitationStore};
+use rsvp::store::{
+    CommunityStore, PageRequest, PortalStore, SuppressionStore, UserInvitationFilter, UserInvitationStore,
+};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -246,6 +248,18 @@ fn accept(
 }
 
 /// A fresh store holding the fixture world at `moment`, and the app that serves it with the clock at [`NOW`].
+/// The fixture world's one suppressed address (the `lift_suppression` sample names it, its `@` as `%40`).
+fn suppressed() -> rsvp::domain::fate::Suppression {
+    rsvp::domain::fate::Suppression {
+        tenant: tenant("tenant-owner"),
+        address: email("old.partner@bounced.example"),
+        reason: "bounced".into(),
+        diagnostic: Some("smtp; 550 5.1.1 user unknown".into()),
+        at: NOW,
+        invitation: rsvp::domain::InvitationId::parse("id", "7c9e6679-7425-40de-944b-e07fc1f90ae7").unwrap(),
+    }
+}
+
 async fn world(moment: Moment) -> (Arc<App>, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new());
     let c = community();
@@ -260,6 +274,8 @@ async fn world(moment: Moment) -> (Arc<App>, Arc<MemoryStore>) {
         accept(&member_invitation, "tenant-member", CAROL, "ops@member.example", MemberStatus::Active, joined);
     store.apply(&completed).await.unwrap();
     store.put_user_settings(&tenant("tenant-owner"), &owner_settings(), None).await.unwrap();
+    // An address whose earlier email bounced for good: the lift_suppression sample lifts it.
+    store.suppress(&suppressed()).await.unwrap();
 
     if moment != Moment::BeforeInvitation {
         // Jane was invited yesterday: her invitation is pending, and a Resend is long past the cooldown.
@@ -551,6 +567,12 @@ async fn check(route: &Route) {
             let wanted = UserSettings { invited_user_valid_days: 7, ..owner_settings() };
             assert_eq!(stored, wanted, "only the settings the body names change");
             assert_eq!(version, 2, "saved over the fixture's version 1");
+        }
+        "lift_suppression" => {
+            expect(StatusCode::NO_CONTENT);
+            let address = suppressed().address;
+            let left = store.suppressions(&tenant("tenant-owner"), &[&address]).await.unwrap();
+            assert_eq!(left, [], "the address gets the tenant's mail again");
         }
         other => panic!("{other} has no expectation here: add its sample event's expected answer"),
     }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use reqwest::{Method, StatusCode};
 use rsvp::domain::event::Event;
 use rsvp::domain::fate::Fate;
 use rsvp::domain::{
@@ -23,7 +24,7 @@ use rsvp::mail::fate::{FateRecorder, Recorded};
 use rsvp::publish::eventbridge::EventBridgeSink;
 use rsvp::publish::{EventSink, PublishError, Publisher};
 use rsvp::store::dynamodb::DynamoStore;
-use rsvp::store::{CommunityStore, OutboxStore, UserInvitationStore};
+use rsvp::store::{CommunityStore, OutboxStore, SuppressionStore, UserInvitationStore};
 use rsvp_tests::{T0, admin, as_community_admin, as_recipient, community, dynamodb, email, stream_records};
 use serde_json::Value;
 
@@ -268,14 +269,44 @@ async fn records_the_publisher_does_not_understand_are_skipped_not_failed() {
     assert!(subscriber.received().await.is_empty());
 }
 
+/// The API over `store`, served as rsvp-local serves it, called as the owner tenant's administrator.
+struct Api {
+    url: String,
+    token: String,
+}
+
+impl Api {
+    async fn start(store: Arc<DynamoStore>) -> Self {
+        let app = Arc::new(rsvp::app::App::new(store, rsvp::app::Config::default()));
+        let key = rsvp_local::SigningKey::generate();
+        let server = rsvp_local::Server::bind("127.0.0.1:0".parse().unwrap(), app, key.clone()).await.unwrap();
+        let url = format!("http://{}", server.local_addr());
+        tokio::spawn(server.run());
+        let token =
+            key.mint(&rsvp_local::TokenClaims::new("owner", "admin@owner.example.com", &["TenantAdministrator"]));
+        Self { url, token }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, String) {
+        let mut request =
+            reqwest::Client::new().request(method, format!("{}{path}", self.url)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = request.send().await.expect("an answer");
+        (answer.status(), answer.text().await.unwrap_or_default())
+    }
+}
+
 fn sample(name: &str) -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../events/record-mail-fate-{name}.json"));
     serde_json::from_str(&std::fs::read_to_string(&path).expect("the sample event")).expect("JSON")
 }
 
 /// SES's sample bounce and complaint (AWS's documented examples, tagged as rsvp tags its messages) turn the sent
-/// delivery `bounced` then `complained`, each published once as its event; what is not about that message, or not
-/// SES's, or malformed, is skipped and changes nothing.
+/// delivery `bounced` then `complained`, each published once as its event, and stop the tenant's mail to the
+/// address (Resend answers 409 and writes nothing) until an administrator lifts it; what is not about that message,
+/// or not SES's, or malformed, is skipped and changes nothing.
 #[tokio::test]
 async fn a_sample_bounce_and_complaint_are_recorded_on_the_delivery_and_published_once() {
     let (store, table) = table().await;
@@ -328,6 +359,23 @@ async fn a_sample_bounce_and_complaint_are_recorded_on_the_delivery_and_publishe
     assert_eq!(fate, Some("complained"));
     assert_eq!(recorder.record(&sample("delivery")).await.unwrap(), Recorded::Skipped, "a late Delivery is no news");
 
+    // The hard bounce suppressed the address for the owner tenant: Resend is refused, and nothing changes, until
+    // an administrator lifts it.
+    let suppressed = store.suppressions(&owner.tenant, &[&invitation.recipient]).await.unwrap();
+    assert_eq!(suppressed.iter().map(|s| s.reason.as_str()).collect::<Vec<_>>(), ["complained"]);
+    let api = Api::start(store.clone()).await;
+    let resend = format!("/api/v1-preview/communityinvitations/{}", invitation.id);
+    let before = store.get_invitation(invitation.id).await.unwrap().unwrap();
+    let (status, body) = api.call(Method::PUT, &resend, Some(serde_json::json!({"Action": "Resend"}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("suppressions") && !body.contains("bob@guest.example"), "{body}");
+    assert_eq!(store.get_invitation(invitation.id).await.unwrap().unwrap(), before, "nothing was written");
+    let lift = format!("/api/businesses/{}/suppressions/bob%40guest.example", owner.tenant);
+    assert_eq!(api.call(Method::DELETE, &lift, None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(api.call(Method::DELETE, &lift, None).await.0, StatusCode::NOT_FOUND, "lifted once");
+    let (status, body) = api.call(Method::PUT, &resend, Some(serde_json::json!({"Action": "Resend"}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+
     let publisher = publisher(&store, Arc::new(EventBridgeSink::new(eventbridge(), &subscriber.bus)));
     let records = stream_records(&table).await;
     for _ in 0..2 {
@@ -338,7 +386,16 @@ async fn a_sample_bounce_and_complaint_are_recorded_on_the_delivery_and_publishe
     let id = invitation.id.to_string();
     let fates: Vec<&Value> = received.iter().filter(|e| e["subject"]["id"] == id.as_str()).collect();
     let types: Vec<&str> = fates.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["community.invitation.created", "email.sent", "email.bounced", "email.complained"]);
+    assert_eq!(
+        types,
+        [
+            "community.invitation.created",
+            "email.sent",
+            "email.bounced",
+            "email.complained",
+            "community.invitation.resent"
+        ]
+    );
     assert_eq!(
         (fates[2]["data"]["permanent"].as_bool(), fates[2]["data"]["bounceType"].as_str()),
         (Some(true), Some("Permanent"))

@@ -612,9 +612,11 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
         // Accept joins (Put) and releases the lock (Delete), Confirm activates (Update), Decline removes (Delete),
         // Resend reads the owner tenant's settings (the cooldown, a Get), takes the lock (Put) and seals the new
         // secret (KMS Encrypt).
+        // Resend also reads whether the recipient is suppressed (BatchGetItem).
         "process_invitation" => set(&[
             ("kms:Encrypt", "outbox key"),
             ("dynamodb:GetItem", "table"),
+            ("dynamodb:BatchGetItem", "table"),
             ("dynamodb:PutItem", "table"),
             ("dynamodb:DeleteItem", "table"),
             ("dynamodb:UpdateItem", "table"),
@@ -634,6 +636,7 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
         // (Puts) and seals each code for the outbox (KMS Encrypt); its Idempotency-Key record as create's.
         "invite_users" => set(&[
             ("dynamodb:GetItem", "table"),
+            ("dynamodb:BatchGetItem", "table"),
             ("dynamodb:PutItem", "table"),
             ("dynamodb:UpdateItem", "table"),
             ("dynamodb:DeleteItem", "table"),
@@ -642,6 +645,8 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
         "get_business_settings" => set(&[("dynamodb:GetItem", "table")]),
         // The settings are read, then Put conditionally on the version read.
         "update_user_settings" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table")]),
+        // The suppression item is deleted; whether there was one is in DeleteItem's answer.
+        "lift_suppression" => set(&[("dynamodb:DeleteItem", "table")]),
         // A tenant's invitations from GSI1 (for an administrator), those the caller sent from GSI2.
         "list_user_invitations" => set(&[("dynamodb:Query", "GSI1"), ("dynamodb:Query", "GSI2")]),
         // Revoke Puts the invitation and releases (Deletes) its lock.
@@ -652,6 +657,7 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
         // invitation and takes (Puts) its lock, and seals the new code (KMS Encrypt).
         "resend_user_invitation" => set(&[
             ("dynamodb:GetItem", "table"),
+            ("dynamodb:BatchGetItem", "table"),
             ("dynamodb:PutItem", "table"),
             ("dynamodb:UpdateItem", "table"),
             ("kms:Encrypt", "outbox key"),

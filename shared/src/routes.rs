@@ -175,6 +175,7 @@ routes! {
     INVITE_USERS: "POST" "/api/users/invitations" => invite_users;
     GET_BUSINESS_SETTINGS: "GET" "/api/businesses/{businessId}/settings" => get_business_settings;
     UPDATE_USER_SETTINGS: "PUT" "/api/businesses/{businessId}/usersettings" => update_user_settings;
+    LIFT_SUPPRESSION: "DELETE" "/api/businesses/{businessId}/suppressions/{emailAddress}" => lift_suppression;
     LIST_USER_INVITATIONS: "GET" "/api/users/invitations" => list_user_invitations;
     REVOKE_USER_INVITATION: "DELETE" "/api/users/invitations/{invitationId}" => revoke_user_invitation;
     RESEND_USER_INVITATION: "POST" "/api/users/invitations/{invitationId}/resend" => resend_user_invitation;

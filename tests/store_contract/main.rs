@@ -20,7 +20,8 @@
 //! | `communities.rs` | `CommunityStore` | communities and memberships: paired reads, counters, update, delete |
 //! | `invitations.rs` | `CommunityStore` | community invitations: the recipient lock, the list, every transition |
 //! | `paging.rs` | `CommunityStore` | paging through its four lists, and cursors that are refused |
-//! | `outbox.rs` | `OutboxStore` | claiming deliveries (community and platform), their outcomes, what the sweep finds |
+//! | `outbox.rs` | `OutboxStore` | claiming deliveries (community and platform), their outcomes, what the sweep finds, what the mail service learns later |
+//! | `suppressions.rs` | `SuppressionStore` | the addresses a tenant's mail no longer goes to |
 //! | `users.rs` | `UserInvitationStore` | tenant settings, the day's counts, platform (user) invitations |
 //! | `idempotency.rs` | `IdempotencyStore` | idempotency keys |
 //! | `portals.rs` | `PortalStore` | collaborations, their invitations and participants |
@@ -87,6 +88,7 @@ mod invitations;
 mod outbox;
 mod paging;
 mod portals;
+mod suppressions;
 mod users;
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -196,22 +196,23 @@ async fn what_the_mail_service_learns_is_kept_for_the_message_sent_only_and_neve
     store.create_invitation(&inv, T0).await.expect("create");
     let item = MailItem::Community(inv.id);
     let delivered = Fate::Delivered { at: T0 };
-    assert!(!store.learn_fate(item, 1, "m-1", &delivered).await.unwrap(), "nothing was sent yet");
+    assert!(store.learn_fate(item, 1, "m-1", &delivered).await.unwrap().is_none(), "nothing was sent yet");
     claim(store, inv.id, 1, T0).await.unwrap().expect("claimed");
     store.finish_delivery(item, 1, &DeliveryOutcome::Sent { message_id: "m-1".into() }, T0).await.unwrap();
     let sent = stored(store, inv.id).await;
 
-    assert!(!store.learn_fate(item, 1, "m-forged", &delivered).await.unwrap(), "another message's notice");
-    assert!(!store.learn_fate(item, 2, "m-1", &delivered).await.unwrap(), "no such delivery");
-    assert!(!store.learn_fate(MailItem::Community(InvitationId::new()), 1, "m-1", &delivered).await.unwrap());
+    assert!(store.learn_fate(item, 1, "m-forged", &delivered).await.unwrap().is_none(), "another message's notice");
+    assert!(store.learn_fate(item, 2, "m-1", &delivered).await.unwrap().is_none(), "no such delivery");
+    assert!(store.learn_fate(MailItem::Community(InvitationId::new()), 1, "m-1", &delivered).await.unwrap().is_none());
     assert_eq!(stored(store, inv.id).await, sent, "nothing was written");
 
-    assert!(store.learn_fate(item, 1, "m-1", &delivered).await.unwrap());
-    assert!(!store.learn_fate(item, 1, "m-1", &delivered).await.unwrap(), "the same notice twice");
+    let learned = store.learn_fate(item, 1, "m-1", &delivered).await.unwrap().expect("learned");
+    assert_eq!(Claimed::Community(stored(store, inv.id).await), learned, "the invitation as written");
+    assert!(store.learn_fate(item, 1, "m-1", &delivered).await.unwrap().is_none(), "the same notice twice");
     let bounce = Fate::Bounced { at: T0, permanent: true, bounce_type: "Permanent".into(), diagnostic: None };
-    assert!(store.learn_fate(item, 1, "m-1", &bounce).await.unwrap());
+    assert!(store.learn_fate(item, 1, "m-1", &bounce).await.unwrap().is_some());
     let delay = Fate::Delayed { at: T0, reason: "MailboxFull".into() };
-    assert!(!store.learn_fate(item, 1, "m-1", &delay).await.unwrap(), "never backwards");
+    assert!(store.learn_fate(item, 1, "m-1", &delay).await.unwrap().is_none(), "never backwards");
     let kept = stored(store, inv.id).await;
     let d = kept.delivery.clone().unwrap();
     assert_eq!((d.state, d.fate), (DeliveryState::Sent, Some(bounce)));

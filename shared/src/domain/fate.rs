@@ -11,8 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
 use super::outbox::{Delivery, DeliveryState};
+use super::{Email, InvitationId, TenantId, Timestamp};
 
 /// The longest diagnostic kept from a bounce.
 pub const MAX_DIAGNOSTIC: usize = 500;
@@ -51,6 +51,12 @@ impl Fate {
         }
     }
 
+    /// Whether it stops further mail to the address for the tenant: a permanent bounce (the address takes no
+    /// mail) or a complaint (the person does not want it). A transient bounce or a delay does not.
+    pub fn suppresses(&self) -> bool {
+        matches!(self, Self::Bounced { permanent: true, .. } | Self::Complained { .. })
+    }
+
     pub fn at(&self) -> Timestamp {
         match self {
             Self::Delayed { at, .. }
@@ -58,6 +64,37 @@ impl Fate {
             | Self::Bounced { at, .. }
             | Self::Complained { at, .. } => *at,
         }
+    }
+}
+
+/// An address a tenant's mail no longer goes to, since an email to it bounced for good or drew a complaint. Every
+/// send on the tenant's behalf is refused for it (409) until an administrator lifts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub tenant: TenantId,
+    pub address: Email,
+    /// `bounced` or `complained` ([`Fate::as_str`]).
+    pub reason: String,
+    /// What the receiving server said of a bounce, as the mail service reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostic: Option<String>,
+    pub at: Timestamp,
+    /// The invitation whose email it was.
+    pub invitation: InvitationId,
+}
+
+impl Suppression {
+    /// The suppression `fate` of an email to `address` for `tenant` makes, if it suppresses ([`Fate::suppresses`]).
+    pub fn of(fate: &Fate, tenant: &TenantId, address: &Email, invitation: InvitationId) -> Option<Self> {
+        if !fate.suppresses() {
+            return None;
+        }
+        let diagnostic = match fate {
+            Fate::Bounced { diagnostic, .. } => diagnostic.clone(),
+            _ => None,
+        };
+        let (tenant, address, reason) = (tenant.clone(), address.clone(), fate.as_str().to_owned());
+        Some(Self { tenant, address, reason, diagnostic, at: fate.at(), invitation })
     }
 }
 

@@ -5,6 +5,10 @@
 //! which of its deliveries. A record names them back (`mail.tags`) with the message id, so [`notice_of`] finds the
 //! delivery without a lookup table, and the store records the fate only if that delivery was sent as that message.
 //!
+//! A permanent bounce or a complaint also suppresses the addresses it names (among those the message went to) for
+//! the invitation's tenant ([`Suppression`]): the tenant's next email to one is refused until an administrator lifts
+//! it.
+//!
 //! A record that is not SES's, not about an rsvp message, or malformed is skipped ([`Recorded::Skipped`]), never an
 //! error: retrying it could never succeed. Only an unreachable store is an error, for EventBridge to retry.
 
@@ -12,8 +16,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::domain::fate::{Fate, MAX_DIAGNOSTIC};
-use crate::domain::{InvitationId, MailItem, Timestamp};
+use crate::domain::fate::{Fate, MAX_DIAGNOSTIC, Suppression};
+use crate::domain::{Claimed, InvitationId, MailItem, Timestamp};
 use crate::store::{Store, StoreError};
 
 /// The SES message tag that says which kind of invitation a message belongs to (`community`, `platform`).
@@ -40,6 +44,8 @@ pub struct Notice {
     pub seq: u64,
     pub message_id: String,
     pub fate: Fate,
+    /// The recipients the record is about (a bounce's or a complaint's), lower-cased; empty when it names none.
+    pub named: Vec<String>,
 }
 
 /// The notice in an SES event record: the EventBridge event (its `detail`) or the bare record. `None` for a record
@@ -87,7 +93,16 @@ pub fn notice_of(event: &Value) -> Option<Notice> {
         }
         _ => return None,
     };
-    Some(Notice { item, seq, message_id, fate })
+    let named = match record["eventType"].as_str() {
+        Some("Bounce") => &record["bounce"]["bouncedRecipients"],
+        Some("Complaint") => &record["complaint"]["complainedRecipients"],
+        _ => &Value::Null,
+    };
+    let named = named
+        .as_array()
+        .map(|r| r.iter().filter_map(|r| r["emailAddress"].as_str()).map(str::to_ascii_lowercase).take(50).collect())
+        .unwrap_or_default();
+    Some(Notice { item, seq, message_id, fate, named })
 }
 
 fn time_of(value: &Value) -> Option<Timestamp> {
@@ -117,7 +132,20 @@ impl FateRecorder {
             return Ok(Recorded::Skipped);
         };
         let learned = self.store.learn_fate(notice.item, notice.seq, &notice.message_id, &notice.fate).await?;
-        tracing::info!(invitation = %notice.item.id(), seq = notice.seq, fate = notice.fate.as_str(), learned, "SES record");
-        Ok(if learned { Recorded::Learned(notice) } else { Recorded::Skipped })
+        let fate = notice.fate.as_str();
+        tracing::info!(invitation = %notice.item.id(), seq = notice.seq, fate, learned = learned.is_some(), "SES record");
+        let Some(invitation) = learned else { return Ok(Recorded::Skipped) };
+        // A hard bounce or a complaint stops the tenant's mail to the addresses it names, among those it was sent to.
+        let to = invitation.delivery(notice.seq).map(|d| d.to.clone()).unwrap_or_default();
+        let tenant = match &invitation {
+            Claimed::Community(i) => &i.issuing_tenant,
+            Claimed::Platform(i) => &i.tenant,
+        };
+        for address in to.iter().filter(|a| notice.named.is_empty() || notice.named.iter().any(|n| *n == a.key())) {
+            if let Some(suppression) = Suppression::of(&notice.fate, tenant, address, notice.item.id()) {
+                self.store.suppress(&suppression).await?;
+            }
+        }
+        Ok(Recorded::Learned(notice))
     }
 }

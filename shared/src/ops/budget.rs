@@ -7,6 +7,9 @@
 //! limit spent gets a 429 until the next UTC day and counts nothing (what it had reserved is given back); a request
 //! whose write then fails gives its reservation back with [`Reservation::release`].
 //!
+//! Before anything is counted, an address the tenant's mail no longer goes to (a hard bounce, a complaint) refuses
+//! the request with a 409 that says how to lift it.
+//!
 //! [`MailBudget::tenant_limit`]: crate::domain::MailBudget::tenant_limit
 //! [`MailBudget::per_recipient_per_day`]: crate::domain::MailBudget::per_recipient_per_day
 
@@ -29,6 +32,24 @@ pub(super) struct Reservation {
     recipients: Vec<DailyCounter>,
 }
 
+/// Refuses (409, nothing counted or written) a send to an address the tenant's mail no longer goes to: an email to it
+/// bounced for good or drew a complaint ([`crate::domain::fate::Suppression`]). The answer names neither the
+/// address nor the invitation; it says how to lift it.
+async fn refuse_suppressed(app: &App, tenant: &TenantId, recipients: &[&Email]) -> Result<(), ApiError> {
+    let suppressed = app.store.suppressions(tenant, recipients).await?;
+    let Some(first) = suppressed.first() else { return Ok(()) };
+    let why = match first.reason.as_str() {
+        "complained" => "its recipient marked an earlier email as spam",
+        _ => "an earlier email to it bounced for good",
+    };
+    let which =
+        if recipients.len() == 1 { "The address".to_owned() } else { format!("{} of the addresses", suppressed.len()) };
+    Err(ApiError::Conflict(format!(
+        "{which} no longer gets this tenant's email: {why}. A TenantAdministrator can lift this with DELETE \
+         /api/businesses/{tenant}/suppressions/{{emailAddress}}, then send again."
+    )))
+}
+
 /// Reserves one email to each of `recipients` on `tenant`'s budget for the day of `now`. `saved` is the tenant's
 /// saved settings, if it ever saved any: its `MaxInvitationsPerDay` is then its own, stricter budget.
 pub(super) async fn reserve(
@@ -38,6 +59,7 @@ pub(super) async fn reserve(
     recipients: &[&Email],
     now: Timestamp,
 ) -> Result<Reservation, ApiError> {
+    refuse_suppressed(app, tenant, recipients).await?;
     let budget = app.config.mail;
     let day = utc_day(now);
     // The counts outlive their day by one, so a request at midnight never finds its own count gone.

@@ -14,6 +14,7 @@ pub mod get_community_summary;
 pub mod get_invitation_details;
 pub mod idempotency;
 pub mod invite_users;
+pub mod lift_suppression;
 pub mod list_communities;
 pub mod list_community_invitations;
 pub mod list_community_tenants;

@@ -13,6 +13,7 @@
 //! | [`CommunityStore`] | communities, memberships, community invitations and the transitions applied to them |
 //! | [`UserInvitationStore`] | a tenant's user settings, its daily counts, its platform (user) invitations |
 //! | [`OutboxStore`] | the mail owed for either kind of invitation: claims, outcomes, what the sweep re-drives |
+//! | [`SuppressionStore`] | the addresses a tenant's mail no longer goes to (a hard bounce, a complaint) |
 //! | [`IdempotencyStore`] | idempotency keys: claim, answer, release |
 //! | [`PortalStore`] | this portal's collaborations, their invitations and participants |
 //!
@@ -36,7 +37,7 @@ use async_trait::async_trait;
 use crate::domain::collaboration::{
     Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
 };
-use crate::domain::fate::Fate;
+use crate::domain::fate::{Fate, Suppression};
 use crate::domain::{
     Claimed, Community, CommunityId, DailyCounter, DeliveryOutcome, Email, IdempotencyRecord, Invitation, InvitationId,
     MailItem, Membership, TenantId, Timestamp, Transition, UserId, UserInvitation, UserReadState, UserSettings,
@@ -104,9 +105,29 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The whole store: every aggregate's port. Operations take `Arc<dyn Store>`; every type that implements the five
 /// ports is one.
-pub trait Store: CommunityStore + UserInvitationStore + OutboxStore + IdempotencyStore + PortalStore {}
+pub trait Store:
+    CommunityStore + UserInvitationStore + OutboxStore + SuppressionStore + IdempotencyStore + PortalStore
+{
+}
 
-impl<T: CommunityStore + UserInvitationStore + OutboxStore + IdempotencyStore + PortalStore> Store for T {}
+impl<T: CommunityStore + UserInvitationStore + OutboxStore + SuppressionStore + IdempotencyStore + PortalStore> Store
+    for T
+{
+}
+
+/// The addresses each tenant's mail no longer goes to ([`Suppression`]): a hard bounce or a complaint puts one
+/// there, an administrator takes it off. Keyed by the address's hash, as the per-recipient counts are.
+#[async_trait]
+pub trait SuppressionStore: Send + Sync {
+    /// Suppresses `suppression.address` for `suppression.tenant` (a later one replaces an earlier one).
+    async fn suppress(&self, suppression: &Suppression) -> StoreResult<()>;
+
+    /// The suppressions of `tenant` among `addresses` (at most [`MAX_BATCH_READ`]), in no particular order.
+    async fn suppressions(&self, tenant: &TenantId, addresses: &[&Email]) -> StoreResult<Vec<Suppression>>;
+
+    /// Lifts the suppression of `address` for `tenant`; `false` if there was none.
+    async fn lift_suppression(&self, tenant: &TenantId, address: &Email) -> StoreResult<bool>;
+}
 
 /// Communities, their memberships, and community invitations with the changes applied to them.
 #[async_trait]
@@ -214,10 +235,11 @@ pub trait OutboxStore: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<()>;
 
-    /// Records what the mail service learned of delivery `seq`, sent as `message_id` ([`Claimed::learn`]):
-    /// `false` (nothing written) if the invitation is gone, that delivery was not sent as that message, or the
-    /// fate is no news.
-    async fn learn_fate(&self, item: MailItem, seq: u64, message_id: &str, fate: &Fate) -> StoreResult<bool>;
+    /// Records what the mail service learned of delivery `seq`, sent as `message_id` ([`Claimed::learn`]): the
+    /// invitation as written, or `None` (nothing written) if it is gone, that delivery was not sent as that
+    /// message, or the fate is no news.
+    async fn learn_fate(&self, item: MailItem, seq: u64, message_id: &str, fate: &Fate)
+    -> StoreResult<Option<Claimed>>;
 
     /// The deliveries the sweep should re-drive at `now` ([`Claimed::due`]: owed, and left by the stream or by a
     /// sender that died), for at most `limit` invitations, those due longest first. The DynamoDB adapter reads

@@ -80,6 +80,7 @@ mod platform;
 mod portal;
 mod published;
 mod retention;
+mod suppressions;
 mod table;
 
 use std::collections::HashMap;

@@ -52,15 +52,21 @@ impl OutboxStore for DynamoStore {
         Err(StoreError::Conflict)
     }
 
-    async fn learn_fate(&self, item: MailItem, seq: u64, message_id: &str, fate: &Fate) -> StoreResult<bool> {
+    async fn learn_fate(
+        &self,
+        item: MailItem,
+        seq: u64,
+        message_id: &str,
+        fate: &Fate,
+    ) -> StoreResult<Option<Claimed>> {
         for _ in 0..MAIL_WRITE_TRIES {
-            let Some(mut claimed) = self.mail_item(item).await? else { return Ok(false) };
+            let Some(mut claimed) = self.mail_item(item).await? else { return Ok(None) };
             let read = claimed.version();
             if !claimed.learn(seq, message_id, fate.clone()) {
-                return Ok(false);
+                return Ok(None);
             }
             match self.put_mail_item(&claimed, read).await {
-                Ok(()) => return Ok(true),
+                Ok(()) => return Ok(Some(claimed)),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e),
             }

@@ -16,6 +16,7 @@ mod communities;
 mod outbox;
 mod platform;
 mod portal;
+mod suppressions;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ use super::{Cursor, Page, PageRequest, StoreError, StoreResult, order};
 use crate::domain::collaboration::{
     Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant,
 };
+use crate::domain::fate::Suppression;
 use crate::domain::{
     Community, CommunityId, DailyCounter, IdempotencyRecord, Invitation, InvitationId, MailItem, Membership, TenantId,
     Timestamp, UserInvitation, UserSettings,
@@ -51,6 +53,9 @@ struct State {
     /// (tenant, recipient key) -> the platform invitation pending for that address.
     #[serde(default)]
     user_locks: BTreeMap<String, Lock>,
+    /// (tenant, recipient hash) -> the address's suppression.
+    #[serde(default)]
+    suppressions: BTreeMap<String, Suppression>,
     /// Scope -> the idempotency record.
     #[serde(default)]
     idempotency: BTreeMap<String, IdempotencyRecord>,

@@ -40,14 +40,20 @@ impl OutboxStore for MemoryStore {
         })
     }
 
-    async fn learn_fate(&self, item: MailItem, seq: u64, message_id: &str, fate: &Fate) -> StoreResult<bool> {
+    async fn learn_fate(
+        &self,
+        item: MailItem,
+        seq: u64,
+        message_id: &str,
+        fate: &Fate,
+    ) -> StoreResult<Option<Claimed>> {
         self.write(|s| {
-            let Some(mut claimed) = s.mail_item(item) else { return Ok(false) };
-            let learned = claimed.learn(seq, message_id, fate.clone());
-            if learned {
-                s.put_mail_item(&claimed);
+            let Some(mut claimed) = s.mail_item(item) else { return Ok(None) };
+            if !claimed.learn(seq, message_id, fate.clone()) {
+                return Ok(None);
             }
-            Ok(learned)
+            s.put_mail_item(&claimed);
+            Ok(Some(claimed))
         })
     }
 

@@ -55,6 +55,7 @@ mod platform;
 mod portal;
 mod rows;
 mod schema;
+mod suppressions;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};

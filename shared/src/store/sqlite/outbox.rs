@@ -32,15 +32,21 @@ impl OutboxStore for SqliteStore {
         self.write(move |tx| finish_delivery(tx, item, seq, &outcome, now)).await
     }
 
-    async fn learn_fate(&self, item: MailItem, seq: u64, message_id: &str, fate: &Fate) -> StoreResult<bool> {
+    async fn learn_fate(
+        &self,
+        item: MailItem,
+        seq: u64,
+        message_id: &str,
+        fate: &Fate,
+    ) -> StoreResult<Option<Claimed>> {
         let (message_id, fate) = (message_id.to_owned(), fate.clone());
         self.write(move |tx| {
-            let Some(mut claimed) = mail_item(tx, item)? else { return Ok(false) };
-            let learned = claimed.learn(seq, &message_id, fate);
-            if learned {
-                put_mail_item(tx, &claimed)?;
+            let Some(mut claimed) = mail_item(tx, item)? else { return Ok(None) };
+            if !claimed.learn(seq, &message_id, fate) {
+                return Ok(None);
             }
-            Ok(learned)
+            put_mail_item(tx, &claimed)?;
+            Ok(Some(claimed))
         })
         .await
     }

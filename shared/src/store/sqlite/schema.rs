@@ -64,6 +64,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX events_unwritten ON events (seq) WHERE written = 0;
     CREATE INDEX events_unhooked ON events (seq) WHERE hooked = 0;
     ",
+    // 3: the addresses each tenant's mail no longer goes to; scope: <tenant>/<recipient hash>.
+    "
+    CREATE TABLE suppressions (scope TEXT PRIMARY KEY, item TEXT NOT NULL);
+    ",
 ];
 
 /// How long a call waits for another process's write lock on the same file before it is `Unavailable`.
