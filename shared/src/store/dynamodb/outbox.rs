@@ -14,20 +14,7 @@ use crate::store::{CommunityStore, OutboxStore, StoreError, StoreResult, UserInv
 #[async_trait]
 impl OutboxStore for DynamoStore {
     async fn claim_delivery(&self, item: MailItem, seq: u64, now: Timestamp) -> StoreResult<Option<Claimed>> {
-        for _ in 0..MAIL_WRITE_TRIES {
-            let Some(mut claimed) = self.mail_item(item).await? else { return Ok(None) };
-            let read = claimed.version();
-            if !claimed.claim(seq, now) {
-                return Ok(None);
-            }
-            match self.put_mail_item(&claimed, read).await {
-                Ok(()) => return Ok(Some(claimed)),
-                // Changed since the read (another claim, or an operation's write): read again and decide again.
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(StoreError::Conflict)
+        self.rewrite(item, |claimed| claimed.claim(seq, now)).await
     }
 
     async fn finish_delivery(
@@ -37,19 +24,8 @@ impl OutboxStore for DynamoStore {
         outcome: &DeliveryOutcome,
         now: Timestamp,
     ) -> StoreResult<()> {
-        for _ in 0..MAIL_WRITE_TRIES {
-            let mut claimed = self.mail_item(item).await?.ok_or(StoreError::Conflict)?;
-            let read = claimed.version();
-            if !claimed.finish(seq, outcome, now) {
-                return Err(StoreError::Conflict);
-            }
-            match self.put_mail_item(&claimed, read).await {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(StoreError::Conflict)
+        // Gone, or no longer that delivery being sent: the outcome has nowhere to go.
+        self.rewrite(item, |claimed| claimed.finish(seq, outcome, now)).await?.map(|_| ()).ok_or(StoreError::Conflict)
     }
 
     async fn learn_fate(
@@ -59,19 +35,7 @@ impl OutboxStore for DynamoStore {
         message_id: &str,
         fate: &Fate,
     ) -> StoreResult<Option<Claimed>> {
-        for _ in 0..MAIL_WRITE_TRIES {
-            let Some(mut claimed) = self.mail_item(item).await? else { return Ok(None) };
-            let read = claimed.version();
-            if !claimed.learn(seq, message_id, fate.clone()) {
-                return Ok(None);
-            }
-            match self.put_mail_item(&claimed, read).await {
-                Ok(()) => return Ok(Some(claimed)),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(StoreError::Conflict)
+        self.rewrite(item, |claimed| claimed.learn(seq, message_id, fate.clone())).await
     }
 
     async fn owed_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<(MailItem, u64)>> {
@@ -120,6 +84,30 @@ impl OutboxStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// Reads the invitation `item` belongs to, lets `decide` change it by the domain's rule, and writes it back only
+    /// if it still has the version read; a write that lost to another is read and decided again. The invitation as
+    /// written, or `None` if it is gone or `decide` changed nothing.
+    async fn rewrite(
+        &self,
+        item: MailItem,
+        decide: impl Fn(&mut Claimed) -> bool + Send,
+    ) -> StoreResult<Option<Claimed>> {
+        for _ in 0..MAIL_WRITE_TRIES {
+            let Some(mut claimed) = self.mail_item(item).await? else { return Ok(None) };
+            let read = claimed.version();
+            if !decide(&mut claimed) {
+                return Ok(None);
+            }
+            match self.put_mail_item(&claimed, read).await {
+                Ok(()) => return Ok(Some(claimed)),
+                // Changed since the read (another claim, or an operation's write): read again and decide again.
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
     /// The invitation an email belongs to, strongly consistent.
     async fn mail_item(&self, item: MailItem) -> StoreResult<Option<Claimed>> {
         Ok(match item {
