@@ -858,6 +858,7 @@ async fn portal_world(moment: PortalMoment) -> (Arc<App>, Arc<MemoryStore>) {
                         invitation_id: invitation.id,
                         joined: NOW,
                         sealed_nonce: None,
+                        host_portal_id: Some(host_portal().id),
                     };
                     store.update_collaboration_invitation(&imported, invitation.version, Some(&guest)).await.unwrap();
                 }
@@ -876,6 +877,7 @@ async fn portal_world(moment: PortalMoment) -> (Arc<App>, Arc<MemoryStore>) {
                 invitation_id: collaboration_invitation_id(),
                 joined: at,
                 sealed_nonce: Some(sealed),
+                host_portal_id: None,
             };
             store.join_collaboration(&joined, &host).await.unwrap();
         }

@@ -370,6 +370,7 @@ pub fn lambda_record(record: &Record) -> Value {
             "Keys": image(change.keys()),
             "NewImage": image(change.new_image()),
             "OldImage": image(change.old_image()),
+            "ApproximateCreationDateTime": change.approximate_creation_date_time().map(|t| t.secs()),
             "SequenceNumber": change.sequence_number(),
             "SizeBytes": change.size_bytes().unwrap_or_default(),
             "StreamViewType": "NEW_AND_OLD_IMAGES",

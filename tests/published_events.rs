@@ -269,6 +269,128 @@ async fn records_the_publisher_does_not_understand_are_skipped_not_failed() {
     assert!(subscriber.received().await.is_empty());
 }
 
+/// A two-portal collaboration as each portal's operations write it (each with its own table): the host creates
+/// the collaboration and invites the guest, makes the file anew, the guest accepts it, the host imports its
+/// response, invalidates a second invitation and removes the guest, which then leaves. The invitation's id.
+async fn two_portals(host: &DynamoStore, guest: &DynamoStore) -> (String, String) {
+    use rsvp::domain::Secret;
+    use rsvp::domain::collaboration::{
+        AccessMode, Collaboration, CollaborationInvitation, Contact, InvitationResponse, Participant, Portal, PortalId,
+        PortalUrl, Side, Workspace,
+    };
+    use rsvp::store::PortalStore;
+    let portal = |id: &str| Portal {
+        id: PortalId::parse("id", id).unwrap(),
+        url: PortalUrl::parse("url", &format!("https://{id}.example/portal"), false).unwrap(),
+        name: format!("{id} portal"),
+    };
+    let ada = Contact::parse("Ada", "Admin", "ada@host.example").unwrap();
+    let gus = Contact::parse("Gus", "Guest", "gus@guest.example").unwrap();
+    let c =
+        Collaboration::create(portal("host"), "Flood data", None, Workspace::create("Maps", None).unwrap(), ada, T0)
+            .unwrap();
+    host.put_collaboration(&c, None).await.expect("create the collaboration");
+    let access = vec![(c.workspaces[0].id, AccessMode::Send)];
+    let issue = |at: Timestamp| {
+        let (request, nonce) =
+            CollaborationInvitation::request(&c, portal("guest").url, &access, "host-key".into(), at, 72).unwrap();
+        CollaborationInvitation::issued(request, access.clone(), "signed".into(), &nonce, "sealed".into())
+    };
+    let invitation = issue(T0);
+    host.create_collaboration_invitation(&invitation).await.expect("invite");
+    let later = T0.plus_minutes(60);
+    let (request, nonce) = invitation.refresh_request("host-key".into(), later).unwrap();
+    let refreshed = invitation.refreshed(request.clone(), "signed-2".into(), &nonce, "sealed-2".into(), later);
+    host.update_collaboration_invitation(&refreshed, invitation.version, None).await.expect("refresh");
+
+    let joined = Collaboration::joined(&request, gus.clone(), later).unwrap();
+    let recorded = |side: Side, at: Timestamp| Participant {
+        collaboration_id: c.id,
+        portal: portal(if side == Side::Host { "host" } else { "guest" }),
+        side,
+        public_key: "key".into(),
+        contact: gus.clone(),
+        access: access.clone(),
+        invitation_id: invitation.id,
+        joined: at,
+        sealed_nonce: None,
+        host_portal_id: (side == Side::Guest).then(|| c.host.id.clone()),
+    };
+    let the_host = recorded(Side::Host, later);
+    guest.join_collaboration(&joined, &the_host).await.expect("accept");
+
+    let response = InvitationResponse {
+        invitation_id: invitation.id,
+        collaboration_id: c.id,
+        nonce: Secret::expose(&nonce).to_owned(),
+        guest_portal_id: portal("guest").id,
+        guest_portal_url: portal("guest").url,
+        guest_portal_name: "guest portal".into(),
+        public_key: "guest-key".into(),
+        contact_firstname: "Gus".into(),
+        contact_lastname: "Guest".into(),
+        contact_email_address: "gus@guest.example".into(),
+        created: later.millis(),
+    };
+    let imported = refreshed.import(&response, later).unwrap();
+    let the_guest = recorded(Side::Guest, later);
+    host.update_collaboration_invitation(&imported, refreshed.version, Some(&the_guest)).await.expect("import");
+    let other = issue(later);
+    host.create_collaboration_invitation(&other).await.expect("invite again");
+    host.update_collaboration_invitation(&other.invalidate(later).unwrap(), other.version, None)
+        .await
+        .expect("invalidate");
+    host.remove_participant(c.id, &the_guest.portal.id, later.plus_minutes(1)).await.expect("remove the guest");
+    guest.leave_collaboration(&joined, &[the_host], later.plus_minutes(2)).await.expect("leave");
+    (invitation.id.to_string(), other.id.to_string())
+}
+
+const HOST: [&str; 4] = [
+    "collaboration.invitation.created",
+    "collaboration.invitation.refreshed",
+    "collaboration.invitation.imported",
+    "collaboration.participant.removed",
+];
+const GUEST: [&str; 2] = ["collaboration.invitation.accepted", "collaboration.participant.removed"];
+
+#[tokio::test]
+async fn a_two_portal_collaboration_publishes_exactly_its_events_on_each_portal_in_order_once_even_when_replayed() {
+    let ((host, host_table), (guest, guest_table)) = (table().await, table().await);
+    let (on_host, on_guest) = (Subscriber::new().await, Subscriber::new().await);
+    let (invitation, other) = two_portals(&host, &guest).await;
+    for (store, table, subscriber) in [(&host, &host_table, &on_host), (&guest, &guest_table, &on_guest)] {
+        let publisher = publisher(store, Arc::new(EventBridgeSink::new(eventbridge(), &subscriber.bus)));
+        let records = stream_records(table).await;
+        for _ in 0..2 {
+            let answer = publisher.handle_records(&records).await;
+            assert!(answer.batch_item_failures.is_empty(), "{:?}", answer.batch_item_failures);
+        }
+    }
+    let (host_events, guest_events) = (on_host.received().await, on_guest.received().await);
+    assert_each_once(&host_events);
+    assert_each_once(&guest_events);
+    assert_eq!(types_of(&host_events, &invitation), HOST);
+    assert_eq!(
+        types_of(&host_events, &other),
+        ["collaboration.invitation.created", "collaboration.invitation.invalidated"]
+    );
+    assert_eq!(host_events.len(), HOST.len() + 2, "nothing else: {host_events:#?}");
+    assert_eq!(types_of(&guest_events, &invitation), GUEST);
+    assert_eq!(guest_events.len(), GUEST.len(), "nothing else: {guest_events:#?}");
+    let removed = host_events.iter().find(|e| e["type"] == "collaboration.participant.removed").unwrap();
+    assert_eq!(
+        (removed["data"]["portalId"].as_str(), removed["data"]["side"].as_str()),
+        (Some("guest"), Some("guest"))
+    );
+    for event in host_events.iter().chain(&guest_events) {
+        assert_eq!(event["tenant"], "host", "a collaboration's events are its host's: {event:#}");
+    }
+    let text = serde_json::to_string(&(host_events, guest_events)).unwrap();
+    for secret in ["sealed", "signed", "-key", "nonce"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+}
+
 /// The API over `store`, served as rsvp-local serves it, called as the owner tenant's administrator.
 struct Api {
     url: String,

@@ -13,6 +13,7 @@ sides read the participants, the host reads, refreshes and invalidates invitatio
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from pathlib import Path
 
@@ -205,3 +206,38 @@ def test_a_collaboration_between_two_portals_through_esris_client(rsvp_portals, 
     # list (on the host): the collaboration it hosts.
     hosted = host_cm.list()
     assert [(c["id"], c["name"], c["participantType"]) for c in hosted] == [(collab_id, "Flood response", "host")]
+
+    # events.jsonl on each portal: the collaboration's events, each once, in order per invitation, under the host.
+    first, second = request["id"], refreshed["id"]
+    host_events = events_of(host, 6)
+    assert types(host_events, first) == [
+        "collaboration.invitation.created", "collaboration.invitation.imported", "collaboration.participant.removed"]
+    assert types(host_events, second) == [
+        "collaboration.invitation.created", "collaboration.invitation.refreshed", "collaboration.invitation.invalidated"]
+    guest_events = events_of(guest, 1)
+    assert types(guest_events, first) == ["collaboration.invitation.accepted"]
+    for event in host_events + guest_events:
+        assert event["tenant"] == host_id, event
+    text = json.dumps(host_events + guest_events)
+    assert request["nonce"] not in text and refreshed["nonce"] not in text and "signature" not in text
+
+
+def events_of(server, count: int, seconds: float = 20) -> list[dict]:
+    """The `count` events of `server`'s events.jsonl, once it has them all (its writer runs beside the requests),
+    and no more; every id once."""
+    deadline = time.monotonic() + seconds
+    while True:
+        path = server.data_dir / "events.jsonl"
+        events = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        if len(events) >= count or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    time.sleep(0.5)  # anything more would be written now, and fail the count
+    events = [json.loads(line) for line in (server.data_dir / "events.jsonl").read_text().splitlines()]
+    assert len(events) == count, events
+    assert len({e["id"] for e in events}) == count, events
+    return events
+
+
+def types(events: list[dict], subject: str) -> list[str]:
+    return [e["type"] for e in events if e["subject"]["id"] == subject]

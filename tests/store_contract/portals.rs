@@ -42,6 +42,7 @@ fn participant(c: &Collaboration, id: &str, side: Side) -> Participant {
         invitation_id: rsvp::domain::collaboration::CollaborationInvitationId::new(),
         joined: T0,
         sealed_nonce: None,
+        host_portal_id: (side == Side::Guest).then(|| c.host.id.clone()),
     }
 }
 
@@ -90,8 +91,8 @@ async fn an_invitation_is_imported_once_with_its_participant(store: &dyn Store) 
     assert_eq!(store.list_collaboration_invitations(c.id).await.unwrap(), std::slice::from_ref(&imported));
     assert_fails!(store.update_collaboration_invitation(&imported, inv.version, None).await, StoreError::Conflict);
 
-    store.remove_participant(c.id, &guest.portal.id).await.expect("remove");
-    assert_fails!(store.remove_participant(c.id, &guest.portal.id).await, StoreError::Conflict);
+    store.remove_participant(c.id, &guest.portal.id, T0).await.expect("remove");
+    assert_fails!(store.remove_participant(c.id, &guest.portal.id, T0).await, StoreError::Conflict);
     assert!(store.list_participants(c.id).await.unwrap().is_empty());
 }
 
@@ -102,8 +103,8 @@ async fn a_guest_joins_once_and_leaves_with_what_it_knew(store: &dyn Store) {
     store.join_collaboration(&joined, &host).await.expect("join");
     assert_fails!(store.join_collaboration(&joined, &host).await, StoreError::Conflict);
     assert_eq!(store.list_participants(joined.id).await.unwrap(), std::slice::from_ref(&host));
-    store.leave_collaboration(&joined, std::slice::from_ref(&host)).await.expect("leave");
+    store.leave_collaboration(&joined, std::slice::from_ref(&host), T0).await.expect("leave");
     assert_eq!(store.get_collaboration(joined.id).await.unwrap(), None);
     assert!(store.list_participants(joined.id).await.unwrap().is_empty());
-    assert_fails!(store.leave_collaboration(&joined, &[host]).await, StoreError::Conflict);
+    assert_fails!(store.leave_collaboration(&joined, &[host], T0).await, StoreError::Conflict);
 }

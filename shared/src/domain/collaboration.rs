@@ -961,6 +961,10 @@ pub struct Participant {
     pub joined: Timestamp,
     /// On a guest: the host's invitation's nonce, sealed, which its response must echo.
     pub sealed_nonce: Option<String>,
+    /// On a host: its own id, kept with each guest so the record alone says whose collaboration it is (the
+    /// tenant of its events). Absent on records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_portal_id: Option<PortalId>,
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 //!   version of the subject was published last, and skips a record at or below it; after publishing it records
 //!   the version. A record seen again (a retried batch, a second consumer) publishes nothing. Only a consumer killed
 //!   between publishing and recording publishes a record twice, with the same event ids, which receivers drop.
-//! - **Skips what it cannot understand.** Other items, `REMOVE`s (TTL deletions), and images that do not decode are
-//!   not failures: retrying them could never succeed.
+//! - **Skips what it cannot understand.** Other items, `REMOVE`s of anything but a participant (TTL deletions), and
+//!   images that do not decode are not failures: retrying them could never succeed.
 
 #[cfg(feature = "eventbridge")]
 pub mod eventbridge;
@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 
+use crate::domain::collaboration::{CollaborationInvitation, Participant};
 use crate::domain::event::{self, Event};
 use crate::domain::{Invitation, Timestamp, UserInvitation};
 use crate::store::StoreError;
@@ -56,36 +57,63 @@ pub trait PublishLog: Send + Sync {
 /// One change of a subject, with the events it raises.
 #[derive(Debug, PartialEq)]
 pub struct Change {
-    /// The subject's key in the log: `INVITATION#<id>` or `USERINVITATION#<id>`.
+    /// The subject's key in the log: `INVITATION#<id>`, `USERINVITATION#<id>`, `COLLABORATIONINVITATION#<id>` or
+    /// `PARTICIPANT#<collaboration>#<portal>`.
     pub subject: String,
     pub version: u64,
     pub events: Vec<Event>,
 }
 
-/// The change a stream record carries, or `None` for a record to skip.
-pub fn change_of(record: &EventRecord) -> Option<Change> {
-    if !matches!(record.event_name.as_str(), "INSERT" | "MODIFY") {
-        return None;
-    }
+/// The change a stream record carries, or `None` for a record to skip. `now` dates a removal whose record does not
+/// say when it was made.
+pub fn change_of(record: &EventRecord, now: Timestamp) -> Option<Change> {
+    let removed = match record.event_name.as_str() {
+        "INSERT" | "MODIFY" => None,
+        "REMOVE" => {
+            let at = record.change.approximate_creation_date_time.timestamp_millis();
+            Some(if at > 0 { Timestamp::from_millis(at) } else { now })
+        }
+        _ => return None,
+    };
     let new = &record.change.new_image;
     let old = &record.change.old_image;
-    let sk = new.get("SK")?;
-    let sk = serde_dynamo::from_attribute_value::<_, String>(sk.clone()).ok()?;
-    match sk.as_str() {
-        "#INVITATION" => {
-            let new: Invitation = serde_dynamo::from_item(new.clone()).ok()?;
-            let old: Option<Invitation> = serde_dynamo::from_item(old.clone()).ok();
+    let image = if removed.is_some() { old } else { new };
+    let sk = serde_dynamo::from_attribute_value::<_, String>(image.get("SK")?.clone()).ok()?;
+    match (sk.as_str(), removed) {
+        ("#INVITATION", None) => {
+            let new: Invitation = decoded(new)?;
+            let old: Option<Invitation> = decoded(old);
             let events = event::of_invitation(old.as_ref(), &new);
             Some(Change { subject: format!("INVITATION#{}", new.id), version: new.version, events })
         }
-        "#USERINVITATION" => {
-            let new: UserInvitation = serde_dynamo::from_item(new.clone()).ok()?;
-            let old: Option<UserInvitation> = serde_dynamo::from_item(old.clone()).ok();
+        ("#USERINVITATION", None) => {
+            let new: UserInvitation = decoded(new)?;
+            let old: Option<UserInvitation> = decoded(old);
             let events = event::of_user_invitation(old.as_ref(), &new);
             Some(Change { subject: format!("USERINVITATION#{}", new.id), version: new.version, events })
         }
+        (sk, None) if sk.starts_with("INVITATION#") => {
+            let new: CollaborationInvitation = decoded(new)?;
+            let old: Option<CollaborationInvitation> = decoded(old);
+            let events = event::of_collaboration_invitation(old.as_ref(), &new);
+            Some(Change { subject: format!("COLLABORATIONINVITATION#{}", new.id), version: new.version, events })
+        }
+        (sk, removed) if sk.starts_with("PARTICIPANT#") => {
+            let participant: Participant = decoded(image)?;
+            Some(Change {
+                subject: format!("PARTICIPANT#{}#{}", participant.collaboration_id, participant.portal.id),
+                version: event::participant_version(&participant, removed),
+                events: event::of_participant(&participant, removed),
+            })
+        }
+        // Anything else, and the removal of anything but a participant (an item's TTL ran out).
         _ => None,
     }
+}
+
+/// A stream image as `T`, or `None` when it is absent or not one.
+fn decoded<T: serde::de::DeserializeOwned>(image: &serde_dynamo::Item) -> Option<T> {
+    serde_dynamo::from_item(image.clone()).ok()
 }
 
 /// The stream consumer: decides each record's events, publishes them once, in order.
@@ -112,7 +140,7 @@ impl Publisher {
     pub async fn handle_records(&self, records: &[serde_json::Value]) -> DynamoDbEventResponse {
         let mut response = DynamoDbEventResponse::default();
         for record in crate::lambda::parsed_records(records) {
-            let Some(change) = change_of(&record) else { continue };
+            let Some(change) = change_of(&record, self.clock.now()) else { continue };
             if let Err(error) = self.publish(&change).await {
                 let error = crate::http::redact(&error.to_string());
                 tracing::warn!(subject = change.subject, version = change.version, error, "events not published");

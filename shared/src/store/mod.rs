@@ -360,12 +360,21 @@ pub trait PortalStore: Send + Sync {
     /// A collaboration's participants as this portal knows them, at most [`MAX_PORTAL_LIST`].
     async fn list_participants(&self, collaboration: CollaborationId) -> StoreResult<Vec<Participant>>;
 
-    /// Removes a participant; [`StoreError::Conflict`] if it is not there.
-    async fn remove_participant(&self, collaboration: CollaborationId, portal: &PortalId) -> StoreResult<()>;
+    /// Removes a participant at `now` (the time its event tells); [`StoreError::Conflict`] if it is not there.
+    async fn remove_participant(
+        &self,
+        collaboration: CollaborationId,
+        portal: &PortalId,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 
-    /// A guest leaves: its copy of the collaboration and the participants it knew go together.
-    async fn leave_collaboration(&self, collaboration: &Collaboration, participants: &[Participant])
-    -> StoreResult<()>;
+    /// A guest leaves at `now`: its copy of the collaboration and the participants it knew go together.
+    async fn leave_collaboration(
+        &self,
+        collaboration: &Collaboration,
+        participants: &[Participant],
+        now: Timestamp,
+    ) -> StoreResult<()>;
 }
 
 /// The most ids [`CommunityStore::get_communities`] takes: one page of a list.

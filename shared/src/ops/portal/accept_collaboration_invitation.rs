@@ -48,6 +48,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         invitation_id: request.id,
         joined: now,
         sealed_nonce: Some(sealed),
+        host_portal_id: None,
     };
     match app.store.join_collaboration(&collaboration, &host).await {
         Ok(()) => {}

@@ -90,6 +90,7 @@ pub(super) async fn check(
         invitation_id: invitation.id,
         joined: now,
         sealed_nonce: None,
+        host_portal_id: Some(c.host.id.clone()),
     };
     Ok(Checked { invitation, imported, guest, fingerprint })
 }

@@ -22,7 +22,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
             "Portal {portal} hosts this collaboration; the host cannot be removed."
         )));
     }
-    match app.store.remove_participant(c.id, &portal).await {
+    match app.store.remove_participant(c.id, &portal, app.clock.now()).await {
         Ok(()) => Ok(arcgis::answer(r.format, StatusCode::OK, "Participant removed", &SUCCESS)),
         Err(StoreError::Conflict) => Err(ApiError::NotFound(format!("Portal {portal} is not a participant."))),
         Err(e) => Err(e.into()),

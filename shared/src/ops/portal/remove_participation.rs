@@ -15,6 +15,6 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let r = super::read_as_admin(&app, &req).await?;
     let c = super::joined(&app, &req).await?;
     let participants = app.store.list_participants(c.id).await?;
-    app.store.leave_collaboration(&c, &participants).await?;
+    app.store.leave_collaboration(&c, &participants, app.clock.now()).await?;
     Ok(arcgis::answer(r.format, StatusCode::OK, "Participation removed", &SUCCESS))
 }

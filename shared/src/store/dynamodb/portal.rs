@@ -7,6 +7,7 @@ use super::keys::{
     collaboration_invitation_item, collaboration_item, collaboration_pk, decode, n, participant_item, participant_sk, s,
 };
 use super::{DynamoStore, Guard, cancelled, unavailable};
+use crate::domain::Timestamp;
 use crate::domain::collaboration::{
     Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
 };
@@ -86,7 +87,12 @@ impl PortalStore for DynamoStore {
         self.read_all(self.partition_query(collaboration, "PARTICIPANT#")).await
     }
 
-    async fn remove_participant(&self, collaboration: CollaborationId, portal: &PortalId) -> StoreResult<()> {
+    async fn remove_participant(
+        &self,
+        collaboration: CollaborationId,
+        portal: &PortalId,
+        _now: Timestamp,
+    ) -> StoreResult<()> {
         let delete =
             self.delete(collaboration_pk(collaboration), &participant_sk(portal), "attribute_exists(PK)", &[], &[])?;
         self.transact(vec![delete]).await.map_err(|e| cancelled(e, &[Guard::Member]))
@@ -96,6 +102,7 @@ impl PortalStore for DynamoStore {
         &self,
         collaboration: &Collaboration,
         participants: &[Participant],
+        _now: Timestamp,
     ) -> StoreResult<()> {
         let pk = collaboration_pk(collaboration.id);
         let mut items = vec![self.delete(

@@ -104,7 +104,12 @@ impl PortalStore for MemoryStore {
         })
     }
 
-    async fn remove_participant(&self, collaboration: CollaborationId, portal: &PortalId) -> StoreResult<()> {
+    async fn remove_participant(
+        &self,
+        collaboration: CollaborationId,
+        portal: &PortalId,
+        _now: Timestamp,
+    ) -> StoreResult<()> {
         self.write(|s| {
             s.participants.remove(&participant_key(collaboration, portal)).map(|_| ()).ok_or(StoreError::Conflict)
         })
@@ -114,6 +119,7 @@ impl PortalStore for MemoryStore {
         &self,
         collaboration: &Collaboration,
         participants: &[Participant],
+        _now: Timestamp,
     ) -> StoreResult<()> {
         self.write(|s| {
             if s.collaborations.get(&collaboration.id).map(|c| c.version) != Some(collaboration.version) {

@@ -5,11 +5,12 @@
 use async_trait::async_trait;
 use rusqlite::{Transaction, params};
 
-use super::SqliteStore;
 use super::rows::{all, json, one, sql};
+use super::{SqliteStore, events};
 use crate::domain::collaboration::{
     Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, Participant, PortalId,
 };
+use crate::domain::{Timestamp, event};
 use crate::store::{MAX_PORTAL_LIST, PortalStore, StoreError, StoreResult};
 
 #[async_trait]
@@ -66,18 +67,24 @@ impl PortalStore for SqliteStore {
         self.read(move |tx| participants(tx, collaboration)).await
     }
 
-    async fn remove_participant(&self, collaboration: CollaborationId, portal: &PortalId) -> StoreResult<()> {
+    async fn remove_participant(
+        &self,
+        collaboration: CollaborationId,
+        portal: &PortalId,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let id = portal.clone();
-        self.write(move |tx| remove_participant(tx, collaboration, &id)).await
+        self.write(move |tx| remove_participant(tx, collaboration, &id, now)).await
     }
 
     async fn leave_collaboration(
         &self,
         collaboration: &Collaboration,
         participants: &[Participant],
+        now: Timestamp,
     ) -> StoreResult<()> {
         let (collaboration, participants) = (collaboration.clone(), participants.to_vec());
-        self.write(move |tx| leave(tx, &collaboration, &participants)).await
+        self.write(move |tx| leave(tx, &collaboration, &participants, now)).await
     }
 }
 
@@ -139,7 +146,8 @@ pub(super) fn create_invitation(tx: &Transaction<'_>, i: &CollaborationInvitatio
     if taken.is_some() {
         return Err(StoreError::Conflict);
     }
-    put_invitation(tx, i)
+    put_invitation(tx, i)?;
+    events::record(tx, &event::of_collaboration_invitation(None, i))
 }
 
 pub(super) fn invitations(
@@ -159,22 +167,26 @@ pub(super) fn update_invitation(
     if current.version != expected {
         return Err(StoreError::Conflict);
     }
-    if let Some(participant) = joins {
-        if participant_exists(tx, participant.collaboration_id, &participant.portal.id)? {
+    if let Some(joining) = joins {
+        if participant(tx, joining.collaboration_id, &joining.portal.id)?.is_some() {
             return Err(StoreError::AlreadyMember);
         }
-        put_participant(tx, participant)?;
+        put_participant(tx, joining)?;
     }
-    put_invitation(tx, i)
+    put_invitation(tx, i)?;
+    events::record(tx, &event::of_collaboration_invitation(Some(&current), i))
 }
 
-fn participant_exists(tx: &Transaction<'_>, collaboration: CollaborationId, portal: &PortalId) -> StoreResult<bool> {
-    let found: Option<Participant> = one(
+fn participant(
+    tx: &Transaction<'_>,
+    collaboration: CollaborationId,
+    portal: &PortalId,
+) -> StoreResult<Option<Participant>> {
+    one(
         tx,
         "SELECT item FROM participants WHERE collaboration = ?1 AND portal = ?2",
         params![collaboration.to_string(), portal.to_string()],
-    )?;
-    Ok(found.is_some())
+    )
 }
 
 pub(super) fn put_participant(tx: &Transaction<'_>, p: &Participant) -> StoreResult<()> {
@@ -192,38 +204,51 @@ pub(super) fn join(tx: &Transaction<'_>, c: &Collaboration, host: &Participant) 
         return Err(StoreError::Conflict);
     }
     put(tx, c)?;
-    put_participant(tx, host)
+    put_participant(tx, host)?;
+    events::record(tx, &event::of_participant(host, None))
 }
 
 pub(super) fn participants(tx: &Transaction<'_>, collaboration: CollaborationId) -> StoreResult<Vec<Participant>> {
     all(tx, PARTICIPANTS, params![collaboration.to_string(), MAX_PORTAL_LIST as i64])
 }
 
-fn delete_participant(tx: &Transaction<'_>, collaboration: CollaborationId, portal: &PortalId) -> StoreResult<usize> {
+/// Deletes a participant, with its removal's event; whether it was there.
+fn delete_participant(
+    tx: &Transaction<'_>,
+    collaboration: CollaborationId,
+    portal: &PortalId,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let Some(participant) = participant(tx, collaboration, portal)? else { return Ok(false) };
     tx.prepare_cached("DELETE FROM participants WHERE collaboration = ?1 AND portal = ?2")
         .map_err(sql)?
         .execute(params![collaboration.to_string(), portal.to_string()])
-        .map_err(sql)
+        .map_err(sql)?;
+    events::record(tx, &event::of_participant(&participant, Some(now)))?;
+    Ok(true)
 }
 
 pub(super) fn remove_participant(
     tx: &Transaction<'_>,
     collaboration: CollaborationId,
     portal: &PortalId,
+    now: Timestamp,
 ) -> StoreResult<()> {
-    match delete_participant(tx, collaboration, portal)? {
-        0 => Err(StoreError::Conflict),
-        _ => Ok(()),
-    }
+    if delete_participant(tx, collaboration, portal, now)? { Ok(()) } else { Err(StoreError::Conflict) }
 }
 
-pub(super) fn leave(tx: &Transaction<'_>, c: &Collaboration, participants: &[Participant]) -> StoreResult<()> {
+pub(super) fn leave(
+    tx: &Transaction<'_>,
+    c: &Collaboration,
+    participants: &[Participant],
+    now: Timestamp,
+) -> StoreResult<()> {
     if collaboration(tx, c.id)?.map(|stored| stored.version) != Some(c.version) {
         return Err(StoreError::Conflict);
     }
     tx.execute("DELETE FROM collaborations WHERE id = ?1", [c.id.to_string()]).map_err(sql)?;
     for p in participants {
-        delete_participant(tx, c.id, &p.portal.id)?;
+        delete_participant(tx, c.id, &p.portal.id, now)?;
     }
     Ok(())
 }

@@ -15,7 +15,13 @@
 //!   where the owner tenant's API shows them (recipient, the accepting administrator, the contact given), and the
 //!   mail service's failure reason as stored.
 //!
+//! The portal dialect's events, from its collaboration invitations and participants, are [`collaboration`]'s.
+//!
 //! `docs/events/` documents the envelope and each type with a JSON Schema; the tests check every event against it.
+
+mod collaboration;
+
+pub use collaboration::{of_collaboration_invitation, of_participant, participant_version};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -51,6 +57,23 @@ pub enum EventType {
     UserInvitationDeclined,
     #[serde(rename = "user.invitation.revoked")]
     UserInvitationRevoked,
+    /// A host portal made an invitation file for a guest portal.
+    #[serde(rename = "collaboration.invitation.created")]
+    CollaborationInvitationCreated,
+    /// A host portal made its invitation file anew (a new nonce and expiry; the earlier file is dead).
+    #[serde(rename = "collaboration.invitation.refreshed")]
+    CollaborationInvitationRefreshed,
+    #[serde(rename = "collaboration.invitation.invalidated")]
+    CollaborationInvitationInvalidated,
+    /// The host imported the guest's response: the guest takes part.
+    #[serde(rename = "collaboration.invitation.imported")]
+    CollaborationInvitationImported,
+    /// This portal, a guest, accepted a host's invitation file.
+    #[serde(rename = "collaboration.invitation.accepted")]
+    CollaborationInvitationAccepted,
+    /// A portal no longer takes part: the host removed a guest, or this guest left (its host leaves its records).
+    #[serde(rename = "collaboration.participant.removed")]
+    CollaborationParticipantRemoved,
     /// The mail service took the email.
     #[serde(rename = "email.sent")]
     EmailSent,
@@ -70,7 +93,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, in the order `docs/events/` lists them.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 22] = [
         Self::CommunityInvitationCreated,
         Self::CommunityInvitationResent,
         Self::CommunityInvitationAccepted,
@@ -82,6 +105,12 @@ impl EventType {
         Self::UserInvitationAccepted,
         Self::UserInvitationDeclined,
         Self::UserInvitationRevoked,
+        Self::CollaborationInvitationCreated,
+        Self::CollaborationInvitationRefreshed,
+        Self::CollaborationInvitationInvalidated,
+        Self::CollaborationInvitationImported,
+        Self::CollaborationInvitationAccepted,
+        Self::CollaborationParticipantRemoved,
         Self::EmailSent,
         Self::EmailFailed,
         Self::EmailDelivered,
@@ -103,6 +132,12 @@ impl EventType {
             Self::UserInvitationAccepted => "user.invitation.accepted",
             Self::UserInvitationDeclined => "user.invitation.declined",
             Self::UserInvitationRevoked => "user.invitation.revoked",
+            Self::CollaborationInvitationCreated => "collaboration.invitation.created",
+            Self::CollaborationInvitationRefreshed => "collaboration.invitation.refreshed",
+            Self::CollaborationInvitationInvalidated => "collaboration.invitation.invalidated",
+            Self::CollaborationInvitationImported => "collaboration.invitation.imported",
+            Self::CollaborationInvitationAccepted => "collaboration.invitation.accepted",
+            Self::CollaborationParticipantRemoved => "collaboration.participant.removed",
             Self::EmailSent => "email.sent",
             Self::EmailFailed => "email.failed",
             Self::EmailDelivered => "email.delivered",
@@ -146,8 +181,9 @@ pub struct Event {
     pub kind: EventType,
     /// When it happened (RFC 3339, UTC, milliseconds).
     pub time: String,
-    /// The tenant the event is for: the invitation's owner (the inviting tenant).
-    pub tenant: TenantId,
+    /// The tenant the event is for: the invitation's owner (the inviting tenant; for a collaboration, the host
+    /// portal's id, which both portals know).
+    pub tenant: String,
     pub subject: Subject,
     /// The subject's state after the change, as the API shows it (`InvitationAccepted`, `Pending`, ...).
     pub state: &'static str,
@@ -170,6 +206,7 @@ pub struct Subject {
 pub enum SubjectType {
     CommunityInvitation,
     UserInvitation,
+    CollaborationInvitation,
 }
 
 /// The signed-in user who acted, and their tenant.
@@ -182,7 +219,7 @@ pub struct EventActor {
 /// The events raised by a change of community invitation `new` from `old` (`None`: it was just written).
 pub fn of_invitation(old: Option<&Invitation>, new: &Invitation) -> Vec<Event> {
     let subject = Subject { kind: SubjectType::CommunityInvitation, id: new.id.to_string() };
-    let base = Base { subject: &subject, tenant: &new.issuing_tenant, version: new.version };
+    let base = Base { subject: &subject, tenant: new.issuing_tenant.as_str(), version: new.version };
     let mut events = Vec::new();
     if let Some((kind, entry)) = action(old.map(|o| o.history.as_slice()), &new.history, EventType::of_community_action)
     {
@@ -213,7 +250,7 @@ pub fn of_invitation(old: Option<&Invitation>, new: &Invitation) -> Vec<Event> {
 /// The events raised by a change of platform invitation `new` from `old` (`None`: it was just written).
 pub fn of_user_invitation(old: Option<&UserInvitation>, new: &UserInvitation) -> Vec<Event> {
     let subject = Subject { kind: SubjectType::UserInvitation, id: new.id.to_string() };
-    let base = Base { subject: &subject, tenant: &new.tenant, version: new.version };
+    let base = Base { subject: &subject, tenant: new.tenant.as_str(), version: new.version };
     let mut events = Vec::new();
     if let Some((kind, entry)) = action(old.map(|o| o.history.as_slice()), &new.history, EventType::of_user_action) {
         let mut data = Map::new();
@@ -248,7 +285,7 @@ fn action<'h>(
 /// What every event of one subject's change shares.
 struct Base<'a> {
     subject: &'a Subject,
-    tenant: &'a TenantId,
+    tenant: &'a str,
     version: u64,
 }
 
@@ -273,7 +310,7 @@ impl Base<'_> {
             id: format!("evt_{id}"),
             kind,
             time: at.to_rfc3339(),
-            tenant: self.tenant.clone(),
+            tenant: self.tenant.to_owned(),
             subject: self.subject.clone(),
             state,
             actor,
@@ -424,7 +461,7 @@ mod tests {
         assert_eq!(types(&all), ["community.invitation.created"]);
         assert_eq!(all[0].actor, Some(EventActor { user: owner.user.clone(), tenant: owner.tenant.clone() }));
         assert_eq!(all[0].state, "InvitationCreated");
-        assert_eq!(all[0].tenant, owner.tenant);
+        assert_eq!(all[0].tenant, owner.tenant.as_str());
 
         let sent = Timestamp::from_millis(T0.millis() + 1_000);
         let (delivered, events) = send(&created, 1, DeliveryOutcome::Sent { message_id: "m-1".into() }, sent);
@@ -558,12 +595,16 @@ mod tests {
             events.extend(of_user_invitation(Some(&user), &next));
         }
 
+        let (host, guest, ..) = collaboration::tests::two_portals();
+        events.extend(host.into_iter().chain(guest));
+
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/events");
         let read = |name: &str| -> Value {
             let text = std::fs::read_to_string(dir.join(format!("{name}.schema.json"))).unwrap();
             serde_json::from_str(&text).unwrap()
         };
-        let parts = ["envelope", "community-invitation", "user-invitation", "email"];
+        let parts =
+            ["envelope", "community-invitation", "user-invitation", "email", "collaboration-invitation", "participant"];
         let options = jsonschema::options().should_validate_formats(true).with_retriever(Folder(dir.clone()));
         let mut raised: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
         raised.sort_unstable();
