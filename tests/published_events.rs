@@ -155,7 +155,11 @@ async fn handshake_and_sign_up(store: &DynamoStore) -> (String, String) {
     let jane = Email::parse("jane@example.com").unwrap();
     let (user, _) = UserInvitation::create(&owner, jane, None, T0, &settings);
     store.create_user_invitations(std::slice::from_ref(&user), T0).await.expect("invite a user");
-    let signed_up = user.accept("Jane".into(), "Mead".into(), Timestamp::from_millis(T0.millis() + 1)).unwrap();
+    let verified = user.verify(T0).unwrap().expect("the first check of the code is a change");
+    store.apply_user_invitation(&verified).await.expect("verify the code");
+    assert!(verified.invitation.verify(T0).unwrap().is_none(), "a second check changes nothing");
+    let signed_up =
+        verified.invitation.accept("Jane".into(), "Mead".into(), Timestamp::from_millis(T0.millis() + 1)).unwrap();
     store.apply_user_invitation(&signed_up).await.expect("sign up");
     (created.id.to_string(), user.id.to_string())
 }
@@ -178,7 +182,7 @@ fn assert_each_once(events: &[Value]) {
 
 const HANDSHAKE: [&str; 4] =
     ["community.invitation.created", "email.sent", "community.invitation.accepted", "community.invitation.confirmed"];
-const SIGN_UP: [&str; 2] = ["user.invitation.created", "user.invitation.accepted"];
+const SIGN_UP: [&str; 3] = ["user.invitation.created", "user.invitation.verified", "user.invitation.accepted"];
 
 #[tokio::test]
 async fn a_handshake_and_a_sign_up_publish_exactly_their_events_in_order_once_even_when_replayed() {

@@ -662,7 +662,8 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
             ("dynamodb:UpdateItem", "table"),
             ("kms:Encrypt", "outbox key"),
         ]),
-        "verify_invitation" => set(&[("dynamodb:GetItem", "table")]),
+        // The first check of a code Puts the invitation, conditionally on the version read.
+        "verify_invitation" => set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table")]),
         // Accept Puts the invitation and releases (Deletes) its lock.
         "accept_user_invitation" => {
             set(&[("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table"), ("dynamodb:DeleteItem", "table")])

@@ -221,6 +221,17 @@ impl UserInvitation {
         Ok(t)
     }
 
+    /// The code holder checked the code before signing up: a change only the first time a code is checked (so a
+    /// product learns it reached the person once, and repeated checks write nothing). `None` when this code was
+    /// checked already; an error when the invitation no longer waits.
+    pub fn verify(&self, now: Timestamp) -> Result<Option<UserTransition>, UserInvitationError> {
+        let since_code = self.history.iter().rev().take_while(|e| !matches!(e.action.as_str(), "Create" | "Resend"));
+        if since_code.into_iter().any(|e| e.action == "Verify") {
+            return Ok(None);
+        }
+        self.change(now, "Verify", None, "verified", &[UserReadState::Pending]).map(Some)
+    }
+
     /// The code holder declines.
     pub fn decline(&self, now: Timestamp) -> Result<UserTransition, UserInvitationError> {
         let mut t = self.change(now, "Decline", None, "declined", &[UserReadState::Pending])?;

@@ -1,6 +1,8 @@
 //! `POST /api/users/verifyInvitation` with the form `validationCode=<code>`: the person invited checks their code
 //! before signing up. Public: the code is the credential. A code that opens nothing is a 404 whatever the reason;
 //! the right code of an invitation that no longer waits (accepted, declined, revoked, expired) is a 409 saying so.
+//! The first check of a code is recorded on the invitation (its `user.invitation.verified` event); later checks
+//! write nothing.
 
 use std::sync::Arc;
 
@@ -13,6 +15,7 @@ use super::users::open_pending;
 use super::wire::inviter;
 use crate::app::App;
 use crate::http::{ApiError, request, response};
+use crate::store::StoreError;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -40,6 +43,13 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         .filter(|c| !c.trim().is_empty())
         .ok_or_else(|| ApiError::bad_request("validationCode is required: the code from the invitation email."))?;
     let invitation = open_pending(&app, &code).await?;
+    if let Some(verified) = invitation.verify(app.clock.now())? {
+        match app.store.apply_user_invitation(&verified).await {
+            // Changed since it was read (accepted, revoked, checked by another request): the check still stands.
+            Ok(()) | Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     let body = Verified {
         email_address: invitation.recipient.to_string(),
         invited_by: inviter(&invitation),

@@ -50,6 +50,9 @@ pub enum EventType {
     UserInvitationCreated,
     #[serde(rename = "user.invitation.resent")]
     UserInvitationResent,
+    /// The invited person checked the code before signing up (the first check of each code).
+    #[serde(rename = "user.invitation.verified")]
+    UserInvitationVerified,
     /// The invited person signed up.
     #[serde(rename = "user.invitation.accepted")]
     UserInvitationAccepted,
@@ -93,7 +96,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, in the order `docs/events/` lists them.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::CommunityInvitationCreated,
         Self::CommunityInvitationResent,
         Self::CommunityInvitationAccepted,
@@ -102,6 +105,7 @@ impl EventType {
         Self::CommunityInvitationDeleted,
         Self::UserInvitationCreated,
         Self::UserInvitationResent,
+        Self::UserInvitationVerified,
         Self::UserInvitationAccepted,
         Self::UserInvitationDeclined,
         Self::UserInvitationRevoked,
@@ -129,6 +133,7 @@ impl EventType {
             Self::CommunityInvitationDeleted => "community.invitation.deleted",
             Self::UserInvitationCreated => "user.invitation.created",
             Self::UserInvitationResent => "user.invitation.resent",
+            Self::UserInvitationVerified => "user.invitation.verified",
             Self::UserInvitationAccepted => "user.invitation.accepted",
             Self::UserInvitationDeclined => "user.invitation.declined",
             Self::UserInvitationRevoked => "user.invitation.revoked",
@@ -164,6 +169,7 @@ impl EventType {
         Some(match action {
             "Create" => Self::UserInvitationCreated,
             "Resend" => Self::UserInvitationResent,
+            "Verify" => Self::UserInvitationVerified,
             "Accept" => Self::UserInvitationAccepted,
             "Decline" => Self::UserInvitationDeclined,
             "Revoke" => Self::UserInvitationRevoked,
@@ -590,6 +596,7 @@ mod tests {
             user.accept("Bob".into(), "Guest".into(), T0).unwrap().invitation,
             user.decline(T0).unwrap().invitation,
             user.revoke(&owner, T0).unwrap().invitation,
+            user.verify(T0).unwrap().unwrap().invitation,
             user.resend(&owner, later, &settings).unwrap().invitation,
         ] {
             events.extend(of_user_invitation(Some(&user), &next));
