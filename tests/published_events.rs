@@ -273,6 +273,48 @@ async fn records_the_publisher_does_not_understand_are_skipped_not_failed() {
     assert!(subscriber.received().await.is_empty());
 }
 
+/// An invitation left unanswered: the sweep finds it in the sparse index (its email sent, it owes nothing) once it
+/// expired, records that once, and the publisher raises `expired` once, after what came before, even replayed.
+#[tokio::test]
+async fn an_unanswered_invitation_raises_expired_once_when_the_sweep_records_it() {
+    let (store, table) = table().await;
+    let subscriber = Subscriber::new().await;
+    let owner = admin("owner");
+    let (c, membership) = community(&owner, "Shared Operations", T0);
+    store.create_community(&c, &membership).await.expect("create the community");
+    let (created, _) =
+        rsvp::domain::Invitation::create(&c, email("bob@guest.example"), &owner, T0, InvitationPolicy::default());
+    store.create_invitation(&created, T0).await.expect("create the invitation");
+    let item = MailItem::Community(created.id);
+    store.claim_delivery(item, 1, T0).await.expect("claim").expect("claimed");
+    store.finish_delivery(item, 1, &DeliveryOutcome::Sent { message_id: "ses-1".into() }, T0).await.unwrap();
+
+    let limit = rsvp::mail::sweep::EXPIRY_LIMIT;
+    let early = created.expires.plus_minutes(-1);
+    assert_eq!(rsvp::mail::sweep::record_expiries(store.as_ref(), early, limit).await.unwrap(), 0, "not yet");
+    let late = created.expires.plus_minutes(5);
+    assert_eq!(rsvp::mail::sweep::record_expiries(store.as_ref(), late, limit).await.unwrap(), 1);
+    assert_eq!(rsvp::mail::sweep::record_expiries(store.as_ref(), late, limit).await.unwrap(), 0, "once");
+
+    let publisher = publisher(&store, Arc::new(EventBridgeSink::new(eventbridge(), &subscriber.bus)));
+    let records = stream_records(&table).await;
+    for _ in 0..2 {
+        assert!(publisher.handle_records(&records).await.batch_item_failures.is_empty());
+    }
+    let received = subscriber.received().await;
+    assert_each_once(&received);
+    let invitation = created.id.to_string();
+    assert_eq!(
+        types_of(&received, &invitation),
+        ["community.invitation.created", "email.sent", "community.invitation.expired"]
+    );
+    let expired = received.iter().find(|e| e["type"] == "community.invitation.expired").unwrap();
+    assert_eq!(
+        (expired["state"].as_str(), expired["time"].as_str(), expired.get("actor")),
+        (Some("InvitationExpired"), Some(created.expires.to_rfc3339().as_str()), None)
+    );
+}
+
 /// A two-portal collaboration as each portal's operations write it (each with its own table): the host creates
 /// the collaboration and invites the guest, makes the file anew, the guest accepts it, the host imports its
 /// response, invalidates a second invitation and removes the guest, which then leaves. The invitation's id.

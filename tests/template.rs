@@ -1062,9 +1062,11 @@ fn the_outbox_sweep_runs_on_a_schedule_inside_its_timeout_and_may_only_read_the_
         .unwrap_or_else(|| panic!("{rate} is not rate(<n> minutes)"));
     assert!((1..=15).contains(&minutes), "every few minutes, not {minutes}");
     let timeout = function["Timeout"].as_i64().expect("Timeout");
-    // One Query (the SDK gives up after 6 s), then at most SWEEP_LIMIT deliveries of at most DELIVERY_BUDGET each.
+    // At most EXPIRY_BUDGET recording expiries, then one Query (the SDK gives up after 6 s), then at most
+    // SWEEP_LIMIT deliveries of at most DELIVERY_BUDGET each.
     let budget = rsvp::mail::deliver::DELIVERY_BUDGET.as_secs() as i64;
-    let worst = 6 + rsvp::mail::sweep::SWEEP_LIMIT as i64 * budget;
+    let expiries = rsvp::mail::sweep::EXPIRY_BUDGET.as_secs() as i64;
+    let worst = expiries + 6 + rsvp::mail::sweep::SWEEP_LIMIT as i64 * budget;
     assert!(worst < timeout && timeout < minutes * 60, "{worst} s < {timeout} s < {minutes} minutes");
 
     let granted = granted_to(function);

@@ -73,7 +73,13 @@ pub fn start<S: DeliveryFeed + 'static>(store: &Arc<S>, sealer: Arc<dyn Sealer>,
         let mut every = tokio::time::interval(SWEEP_EVERY);
         loop {
             every.tick().await;
-            match sweeper.announce_owed(SystemClock.now()).await {
+            let now = SystemClock.now();
+            match rsvp::mail::sweep::record_expiries(sweeper.as_ref(), now, rsvp::mail::sweep::EXPIRY_LIMIT).await {
+                Ok(0) => {}
+                Ok(expired) => tracing::info!(expired, "recorded the expiry of invitations that ran out of time"),
+                Err(error) => tracing::warn!(%error, "the sweep for expired invitations could not read the store"),
+            }
+            match sweeper.announce_owed(now).await {
                 Ok(0) => {}
                 Ok(owed) => tracing::info!(owed, "re-driving owed invitation emails"),
                 // The next sweep tries again; nothing is lost, the deliveries stay owed in the store.

@@ -1,7 +1,8 @@
 //! `OutboxStore`: the mail owed for invitations. A delivery is claimed once and its outcome recorded once, a failed
 //! or stale one is claimed again, a newer one wins, an unsent earlier notice is kept beside the latest, and the
 //! sweep finds only what is due; the same for a platform invitation's delivery. What the mail service learns later
-//! (delivered, bounced, a complaint) is kept on the sent delivery, for its message only.
+//! (delivered, bounced, a complaint) is kept on the sent delivery, for its message only. An invitation's expiry is
+//! found once due and recorded once (its `expired` event), for waiting invitations only.
 
 use rsvp::domain::fate::Fate;
 use rsvp::domain::{
@@ -21,6 +22,7 @@ contract!(
     the_sweep_finds_only_what_is_due_oldest_first_and_nothing_once_sent,
     a_platform_delivery_is_claimed_once,
     what_the_mail_service_learns_is_kept_for_the_message_sent_only_and_never_backwards,
+    an_expiry_is_found_once_due_recorded_once_and_a_resend_makes_the_next_due,
 );
 
 /// Claims a community invitation's delivery, as the consumer does.
@@ -217,4 +219,48 @@ async fn what_the_mail_service_learns_is_kept_for_the_message_sent_only_and_neve
     let d = kept.delivery.clone().unwrap();
     assert_eq!((d.state, d.fate), (DeliveryState::Sent, Some(bounce)));
     assert_eq!(kept.version, sent.version + 2, "each fate learned is a change");
+}
+
+async fn an_expiry_is_found_once_due_recorded_once_and_a_resend_makes_the_next_due(store: &dyn Store) {
+    let (owner, guest) = (admin("owner"), admin("guest"));
+    let (c, _) = new_community(store, &owner, "Ops", T0).await;
+    let bob = invite(store, &c, &owner, "bob@x.example.com", T0).await;
+    let one = MailItem::Community(bob.id);
+    // Its email sent, it owes nothing: only its expiry keeps it in the sweep's view.
+    claim(store, bob.id, 1, T0).await.unwrap().expect("claimed");
+    store.finish_delivery(one, 1, &DeliveryOutcome::Sent { message_id: "m".into() }, T0).await.unwrap();
+    // An answered invitation never expires.
+    let answered = invite(store, &c, &owner, &admin_email("guest"), T0).await;
+    store.apply(&accept(&c, &answered, &guest, T0)).await.expect("Accept applies");
+    let jane = new_invitation(&sender("mia"), "jane@x.example.com", T0.plus_minutes(1));
+    store.create_user_invitations(std::slice::from_ref(&jane), T0).await.unwrap();
+    let two = MailItem::Platform(jane.id);
+
+    let before = Timestamp::from_millis(bob.expires.millis().min(jane.expires.millis()) - 1);
+    assert!(store.expiries_due(before, 10).await.unwrap().is_empty(), "nothing before its time");
+    let after = Timestamp::from_millis(bob.expires.millis().max(jane.expires.millis())).plus_minutes(1);
+    let mut wanted = vec![(bob.expires, one), (jane.expires, two)];
+    wanted.sort_by_key(|(at, item)| (*at, item.id()));
+    let wanted: Vec<MailItem> = wanted.into_iter().map(|(_, item)| item).collect();
+    assert_eq!(store.expiries_due(after, 10).await.unwrap(), wanted, "both kinds, longest due first");
+    assert_eq!(store.expiries_due(after, 1).await.unwrap(), wanted[..1], "at most the limit");
+
+    let Some(Claimed::Community(expired)) = store.record_expiry(one, after).await.unwrap() else {
+        panic!("the expiry is recorded");
+    };
+    let last = expired.history.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.at, expired.version),
+        ("Expire", bob.expires, stored(store, bob.id).await.version)
+    );
+    assert_eq!(store.record_expiry(one, after).await.unwrap(), None, "once");
+    assert!(matches!(store.record_expiry(two, after).await.unwrap(), Some(Claimed::Platform(_))));
+    assert!(store.expiries_due(after.plus_days(30), 10).await.unwrap().is_empty(), "recorded ones leave");
+
+    // A Resend gives a new link and expiry: its running out is due in turn.
+    let resent = resend(&c, &stored(store, bob.id).await, &owner, after);
+    store.apply(&resent).await.expect("Resend applies");
+    let next = resent.invitation.expires;
+    assert!(store.expiries_due(next.plus_minutes(-1), 10).await.unwrap().is_empty());
+    assert_eq!(store.expiries_due(next.plus_minutes(1), 10).await.unwrap(), [one]);
 }

@@ -310,6 +310,23 @@ impl Invitation {
         now >= self.expires
     }
 
+    /// When its running out of time is due to be recorded ([`Invitation::expire`]): its expiry, while it waits
+    /// for an answer and that expiry is not recorded yet.
+    pub fn expiry_due(&self) -> Option<Timestamp> {
+        expiry_due(&self.history, self.expires, self.state == StoredState::Created)
+    }
+
+    /// The invitation with its expiry recorded (an `Expire` history line at the instant it expired, raising its
+    /// `expired` event), if that is due at `now`. Expiry itself is decided from the time whenever the invitation
+    /// is read; this only writes down that it happened, once per link (a Resend gives a new expiry to record).
+    pub fn expire(&self, now: Timestamp) -> Option<Self> {
+        let at = self.expiry_due().filter(|at| *at <= now)?;
+        let mut next = self.clone();
+        next.version += 1;
+        next.push_history(at, "Expire", None);
+        Some(next)
+    }
+
     /// Not finished: Created (live, or expired, which Resend revives) or Accepted. A community with an open
     /// invitation cannot be deleted.
     pub fn is_open(&self) -> bool {
@@ -533,6 +550,16 @@ impl Invitation {
     fn push_history(&mut self, now: Timestamp, action: &str, by: Option<&Principal>) {
         push_history(&mut self.history, now, action, by);
     }
+}
+
+/// The history since the current code or link was issued (its newest `Create` or `Resend`), newest first.
+pub(super) fn since_issued(history: &[HistoryEntry]) -> impl Iterator<Item = &HistoryEntry> {
+    history.iter().rev().take_while(|e| !matches!(e.action.as_str(), "Create" | "Resend"))
+}
+
+/// `expires`, if the invitation `waits` for an answer and its expiry is not recorded since it was last issued.
+pub(super) fn expiry_due(history: &[HistoryEntry], expires: Timestamp, waits: bool) -> Option<Timestamp> {
+    (waits && !since_issued(history).any(|e| e.action == "Expire")).then_some(expires)
 }
 
 /// Adds a line to an audit trail, keeping it bounded: beyond [`MAX_HISTORY`] lines the oldest after the creation

@@ -29,7 +29,7 @@ pub use invitation::{
 };
 pub use outbox::{
     CLAIM_STALE_MINUTES, Claimed, Delivery, DeliveryOutcome, DeliveryState, Earlier, MAX_DELIVERY_ATTEMPTS,
-    MAX_EARLIER_DELIVERIES, MailItem, MailKind, Outbox, recipients, stale_before, sweep_order,
+    MAX_EARLIER_DELIVERIES, MailItem, MailKind, Outbox, expiry_order, recipients, stale_before, sweep_order,
 };
 pub use principal::{Principal, Role};
 pub use secret::{Secret, SecretHash};

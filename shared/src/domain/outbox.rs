@@ -77,6 +77,28 @@ impl Claimed {
         sweep_due(latest, earlier)
     }
 
+    /// When the invitation's expiry is due to be recorded ([`Invitation::expiry_due`]).
+    pub fn expiry_due(&self) -> Option<Timestamp> {
+        match self {
+            Self::Community(i) => i.expiry_due(),
+            Self::Platform(i) => i.expiry_due(),
+        }
+    }
+
+    /// When the sweep has something to do for it: send owed mail or record its expiry.
+    pub fn due_at(&self) -> Option<Timestamp> {
+        self.sweep_due().into_iter().chain(self.expiry_due()).min()
+    }
+
+    /// Records the invitation's expiry if due at `now` ([`Invitation::expire`]); whether it did.
+    pub fn expire(&mut self, now: Timestamp) -> bool {
+        let expired = match self {
+            Self::Community(i) => i.expire(now).map(Self::Community),
+            Self::Platform(i) => i.expire(now).map(Self::Platform),
+        };
+        expired.map(|next| *self = next).is_some()
+    }
+
     pub fn version(&self) -> u64 {
         match self {
             Self::Community(i) => i.version,
@@ -169,6 +191,17 @@ pub fn sweep_order(
             c.due(now).into_iter().map(move |seq| (item, seq))
         })
         .collect()
+}
+
+/// What a sweep at `now` records of `invitations`' expiries: at most `limit` of those due ([`Claimed::expiry_due`]),
+/// longest due first. One rule for every store, as [`sweep_order`].
+pub fn expiry_order(invitations: impl IntoIterator<Item = Claimed>, now: Timestamp, limit: usize) -> Vec<MailItem> {
+    let mut due: Vec<(Timestamp, MailItem)> = invitations
+        .into_iter()
+        .filter_map(|c| c.expiry_due().filter(|at| *at <= now).map(|at| (at, c.item())))
+        .collect();
+    due.sort_by_key(|(at, item)| (*at, item.id()));
+    due.into_iter().take(limit).map(|(_, item)| item).collect()
 }
 
 /// A claim older than this is taken to belong to a consumer that died mid-send, and may be retaken. Long enough

@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::invitation::{attach_link, push_history, withdraw_invitation_email};
+use super::invitation::{attach_link, expiry_due, push_history, since_issued, withdraw_invitation_email};
 use super::outbox::{Delivery, Earlier, MailKind, Outbox};
 use super::{
     Email, HistoryEntry, InvitationId, LockEffect, Principal, Secret, SecretHash, TenantId, Timestamp, UserId,
@@ -194,6 +194,21 @@ impl UserInvitation {
         now >= self.expires
     }
 
+    /// When its running out of time is due to be recorded: its expiry, while it is pending and that expiry is not
+    /// recorded yet (as [`super::Invitation::expiry_due`]).
+    pub fn expiry_due(&self) -> Option<Timestamp> {
+        expiry_due(&self.history, self.expires, self.state == UserInvitationState::Pending)
+    }
+
+    /// The invitation with its expiry recorded, if due at `now` (as [`super::Invitation::expire`]).
+    pub fn expire(&self, now: Timestamp) -> Option<Self> {
+        let at = self.expiry_due().filter(|at| *at <= now)?;
+        let mut next = self.clone();
+        next.version += 1;
+        push_history(&mut next.history, at, "Expire", None);
+        Some(next)
+    }
+
     /// Whether `code` is this invitation's live code.
     pub fn code_matches(&self, code: &Secret) -> bool {
         self.code_hash.verifies(code)
@@ -225,8 +240,7 @@ impl UserInvitation {
     /// product learns it reached the person once, and repeated checks write nothing). `None` when this code was
     /// checked already; an error when the invitation no longer waits.
     pub fn verify(&self, now: Timestamp) -> Result<Option<UserTransition>, UserInvitationError> {
-        let since_code = self.history.iter().rev().take_while(|e| !matches!(e.action.as_str(), "Create" | "Resend"));
-        if since_code.into_iter().any(|e| e.action == "Verify") {
+        if since_issued(&self.history).any(|e| e.action == "Verify") {
             return Ok(None);
         }
         self.change(now, "Verify", None, "verified", &[UserReadState::Pending]).map(Some)

@@ -21,11 +21,19 @@
 use std::sync::Arc;
 
 use super::deliver::{Delivered, Deliverer};
-use crate::store::StoreError;
+use crate::domain::Timestamp;
+use crate::store::{OutboxStore, StoreError};
 
 /// The most deliveries one sweep takes: at [`super::deliver::DELIVERY_BUDGET`] each it ends inside the function's
 /// timeout (template.yaml states the arithmetic); what is left is due at the next sweep.
 pub const SWEEP_LIMIT: usize = 10;
+
+/// The most expiries one sweep records: each a read and a write.
+pub const EXPIRY_LIMIT: usize = 100;
+
+/// How long one sweep spends recording expiries at most, before it turns to the mail: the rest are due at the next
+/// sweep (template.yaml counts it in the sweep's time).
+pub const EXPIRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// What one sweep did, as the scheduled function answers it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -37,6 +45,27 @@ pub struct SweepReport {
     pub skipped: usize,
     /// Not sent this time (recorded on the item, or its claim left to go stale); retried by a later sweep.
     pub failed: usize,
+    /// Invitations whose expiry was recorded (each raising its `expired` event).
+    pub expired: usize,
+}
+
+/// Records the expiry of at most `limit` invitations whose expiry is due at `now` (their `expired` events), longest
+/// due first; how many it recorded. Expiry is decided from the time whenever an invitation is read, so nothing
+/// waits on this but the event: an invitation found answered meanwhile is left as it is.
+pub async fn record_expiries(store: &dyn OutboxStore, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+    let mut recorded = 0;
+    for item in store.expiries_due(now, limit).await? {
+        match store.record_expiry(item, now).await {
+            Ok(Some(_)) => recorded += 1,
+            Ok(None) => {}
+            // Lost to other writes every try, or the store stumbled: the next sweep finds it still due.
+            Err(error) => {
+                let error = crate::http::redact(&error.to_string());
+                tracing::warn!(invitation = %item.id(), error, "the sweep did not record this expiry");
+            }
+        }
+    }
+    Ok(recorded)
 }
 
 pub struct Sweeper {
@@ -54,9 +83,19 @@ impl Sweeper {
     /// a delivery that fails is counted and left for the next.
     pub async fn sweep(&self) -> Result<SweepReport, StoreError> {
         let now = self.deliverer.clock.now();
+        // Expiries first: they share the index with the owed mail, and recording one moves it out of the way. Each
+        // is its own write, so a budget spent keeps what was recorded.
+        let store = self.deliverer.store.as_ref();
+        let expired = match tokio::time::timeout(EXPIRY_BUDGET, record_expiries(store, now, EXPIRY_LIMIT)).await {
+            Ok(recorded) => recorded?,
+            Err(_) => {
+                tracing::warn!("the sweep spent its budget for expiries; the rest are due at the next");
+                0
+            }
+        };
         let mut due = self.deliverer.store.owed_deliveries(now, self.limit).await?;
         due.truncate(self.limit);
-        let mut report = SweepReport { due: due.len(), ..SweepReport::default() };
+        let mut report = SweepReport { due: due.len(), expired, ..SweepReport::default() };
         for (item, seq) in due {
             match self.deliverer.deliver(item, seq).await {
                 Ok(Delivered::Sent(_)) => report.sent += 1,
@@ -68,8 +107,9 @@ impl Sweeper {
                 }
             }
         }
-        if report.due > 0 {
-            tracing::info!(due = report.due, sent = report.sent, failed = report.failed, "swept the outbox");
+        if report.due > 0 || report.expired > 0 {
+            let (due, sent, failed, expired) = (report.due, report.sent, report.failed, report.expired);
+            tracing::info!(due, sent, failed, expired, "swept the outbox");
         }
         Ok(report)
     }

@@ -245,6 +245,14 @@ pub trait OutboxStore: Send + Sync {
     /// sender that died), for at most `limit` invitations, those due longest first. The DynamoDB adapter reads
     /// them from a sparse index of invitations that owe mail, never by a Scan.
     async fn owed_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<(MailItem, u64)>>;
+
+    /// The invitations whose expiry is due to be recorded at `now` ([`Claimed::expiry_due`]), at most `limit`,
+    /// longest due first. The DynamoDB adapter reads them from the same sparse index as the owed mail.
+    async fn expiries_due(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<MailItem>>;
+
+    /// Records `item`'s expiry if it is due at `now` ([`Claimed::expire`]): the invitation as written, or `None`
+    /// (nothing written) if it is gone, answered, or its expiry is recorded already.
+    async fn record_expiry(&self, item: MailItem, now: Timestamp) -> StoreResult<Option<Claimed>>;
 }
 
 /// A tenant's user settings, its daily counts, and its platform (user) invitations.

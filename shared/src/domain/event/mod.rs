@@ -19,7 +19,7 @@
 //!
 //! `docs/events/` documents the envelope and each type with a JSON Schema; the tests check every event against it.
 
-mod collaboration;
+pub mod collaboration;
 
 pub use collaboration::{of_collaboration_invitation, of_participant, participant_version};
 
@@ -46,6 +46,9 @@ pub enum EventType {
     CommunityInvitationConfirmed,
     #[serde(rename = "community.invitation.deleted")]
     CommunityInvitationDeleted,
+    /// It ran out of time unanswered (recorded by the sweep shortly after).
+    #[serde(rename = "community.invitation.expired")]
+    CommunityInvitationExpired,
     #[serde(rename = "user.invitation.created")]
     UserInvitationCreated,
     #[serde(rename = "user.invitation.resent")]
@@ -60,6 +63,9 @@ pub enum EventType {
     UserInvitationDeclined,
     #[serde(rename = "user.invitation.revoked")]
     UserInvitationRevoked,
+    /// It ran out of time unanswered (recorded by the sweep shortly after).
+    #[serde(rename = "user.invitation.expired")]
+    UserInvitationExpired,
     /// A host portal made an invitation file for a guest portal.
     #[serde(rename = "collaboration.invitation.created")]
     CollaborationInvitationCreated,
@@ -96,19 +102,21 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, in the order `docs/events/` lists them.
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 25] = [
         Self::CommunityInvitationCreated,
         Self::CommunityInvitationResent,
         Self::CommunityInvitationAccepted,
         Self::CommunityInvitationDeclined,
         Self::CommunityInvitationConfirmed,
         Self::CommunityInvitationDeleted,
+        Self::CommunityInvitationExpired,
         Self::UserInvitationCreated,
         Self::UserInvitationResent,
         Self::UserInvitationVerified,
         Self::UserInvitationAccepted,
         Self::UserInvitationDeclined,
         Self::UserInvitationRevoked,
+        Self::UserInvitationExpired,
         Self::CollaborationInvitationCreated,
         Self::CollaborationInvitationRefreshed,
         Self::CollaborationInvitationInvalidated,
@@ -131,12 +139,14 @@ impl EventType {
             Self::CommunityInvitationDeclined => "community.invitation.declined",
             Self::CommunityInvitationConfirmed => "community.invitation.confirmed",
             Self::CommunityInvitationDeleted => "community.invitation.deleted",
+            Self::CommunityInvitationExpired => "community.invitation.expired",
             Self::UserInvitationCreated => "user.invitation.created",
             Self::UserInvitationResent => "user.invitation.resent",
             Self::UserInvitationVerified => "user.invitation.verified",
             Self::UserInvitationAccepted => "user.invitation.accepted",
             Self::UserInvitationDeclined => "user.invitation.declined",
             Self::UserInvitationRevoked => "user.invitation.revoked",
+            Self::UserInvitationExpired => "user.invitation.expired",
             Self::CollaborationInvitationCreated => "collaboration.invitation.created",
             Self::CollaborationInvitationRefreshed => "collaboration.invitation.refreshed",
             Self::CollaborationInvitationInvalidated => "collaboration.invitation.invalidated",
@@ -160,6 +170,7 @@ impl EventType {
             "Decline" => Self::CommunityInvitationDeclined,
             "Confirm" => Self::CommunityInvitationConfirmed,
             "Delete" => Self::CommunityInvitationDeleted,
+            "Expire" => Self::CommunityInvitationExpired,
             _ => return None,
         })
     }
@@ -173,6 +184,7 @@ impl EventType {
             "Accept" => Self::UserInvitationAccepted,
             "Decline" => Self::UserInvitationDeclined,
             "Revoke" => Self::UserInvitationRevoked,
+            "Expire" => Self::UserInvitationExpired,
             _ => return None,
         })
     }
@@ -588,6 +600,9 @@ mod tests {
         events.extend(of_invitation(Some(&accepted), &declined));
         let deleted = sent.delete(&owner, T0).unwrap().invitation;
         events.extend(of_invitation(Some(&sent), &deleted));
+        let expired = sent.expire(sent.expires).expect("due at its expiry");
+        assert!(expired.expire(later.plus_days(30)).is_none(), "recorded once");
+        events.extend(of_invitation(Some(&sent), &expired));
 
         let settings = UserSettings::default();
         let (user, _) = UserInvitation::create(&owner, bob(), None, T0, &settings);
@@ -597,6 +612,7 @@ mod tests {
             user.decline(T0).unwrap().invitation,
             user.revoke(&owner, T0).unwrap().invitation,
             user.verify(T0).unwrap().unwrap().invitation,
+            user.expire(user.expires).expect("due at its expiry"),
             user.resend(&owner, later, &settings).unwrap().invitation,
         ] {
             events.extend(of_user_invitation(Some(&user), &next));

@@ -152,7 +152,7 @@ pub(super) fn user_invitation_item(i: &UserInvitation, retention: Retention) -> 
         ("GSI2SK", sort),
     ];
     let mut keys = keys;
-    keys.extend(owed_keys(sweep_due(&i.delivery, &i.earlier_deliveries), i.id));
+    keys.extend(owed_keys(sweep_due(&i.delivery, &i.earlier_deliveries).into_iter().chain(i.expiry_due()).min(), i.id));
     let mut item = encode(i, &keys)?;
     // Pending ones go the retention after they expire, declined or revoked ones the retention after that; accepted
     // ones are the record of how a user joined and stay.
@@ -202,7 +202,7 @@ pub(super) fn invitation_item(i: &Invitation, retention: Retention) -> StoreResu
         keys.push(("GSI2PK", tenant_accepted(tenant)));
         keys.push(("GSI2SK", sort));
     }
-    keys.extend(owed_keys(sweep_due(&i.delivery, &i.earlier_deliveries), i.id));
+    keys.extend(owed_keys(sweep_due(&i.delivery, &i.earlier_deliveries).into_iter().chain(i.expiry_due()).min(), i.id));
     let mut item = encode(i, &keys)?;
     // Pending invitations go the retention after they expire; withdrawn and declined ones the retention after they
     // ended. Accepted and completed ones are the record of a membership and stay.
@@ -240,10 +240,12 @@ pub(super) fn time_start(
     ]))
 }
 
-/// GSI3's one partition: the invitations that owe mail.
+/// GSI3's one partition: the invitations the sweep has something to do for (owe mail, or have an expiry to
+/// record). Named for its first use, owed mail; kept so items written since keep their place.
 pub(super) const OWED_PARTITION: &str = "OUTBOX#OWED";
 
-/// The outbox index keys of an invitation that owes mail, due for the sweep at `due`.
+/// The sweep index keys of an invitation due for the sweep at `due` (the earlier of its owed mail's
+/// [`sweep_due`] and its [`crate::domain::Invitation::expiry_due`]).
 pub(super) fn owed_keys(due: Option<Timestamp>, id: InvitationId) -> Vec<(&'static str, String)> {
     due.map(|due| vec![("GSI3PK", OWED_PARTITION.to_owned()), ("GSI3SK", order::by_time(due, &id.to_string()))])
         .unwrap_or_default()

@@ -27,7 +27,9 @@
 //! - a community's invitations, newest first: `Query GSI1`, descending.
 //! - a tenant's accepted invitations: `Query GSI2` (sparse: present only while Accepted).
 //! - a tenant's platform invitations: `Query GSI1`; those one user sent: `Query GSI2`; a state is a filter.
-//! - the invitations whose mail the sweep should re-drive: `Query GSI3 PK = OUTBOX#OWED AND SK < <now>#`, oldest
+//! - the invitations whose mail the sweep should re-drive, or whose expiry it should record (an `Expire` history
+//!   line, raising the `expired` event; an invitation waiting for an answer is in GSI3 until then, keyed on the
+//!   earlier of its mail's due instant and its expiry): `Query GSI3 PK = OUTBOX#OWED AND SK < <now>#`, oldest
 //!   due first, then a consistent `BatchGetItem` of those items (GSI3 projects keys only, so moving an item in or
 //!   out of the outbox costs the index one unit whatever the item's size). GSI3 is sparse: an invitation carries its keys only while one of its deliveries is owed
 //!   ([`Claimed::sweep_due`]: pending, being sent, or failed with tries left), keyed on the instant the earliest

@@ -39,51 +39,88 @@ impl OutboxStore for DynamoStore {
     }
 
     async fn owed_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<(MailItem, u64)>> {
-        let limit = i32::try_from(limit.clamp(1, 1_000)).unwrap_or(1_000);
-        // Strictly before `now`: a sort key `<now>#<id>` sorts after `<now>#`.
-        let before = order::by_time(now, "");
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("GSI3")
-            .key_condition_expression("GSI3PK = :pk AND GSI3SK < :before")
-            .expression_attribute_values(":pk", s(OWED_PARTITION))
-            .expression_attribute_values(":before", s(before))
-            .limit(limit)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        // The index holds keys only: the items due are read by key, strongly consistent, and put back in the
-        // index's order (oldest due first), which BatchGetItem does not keep.
-        let keys: Vec<Item> = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|mut k| {
-                Some(HashMap::from([("PK".to_owned(), k.remove("PK")?), ("SK".to_owned(), k.remove("SK")?)]))
-            })
-            .collect();
-        let mut items = self.batch_get(keys.clone()).await?;
-        items.sort_by_key(|item| {
-            keys.iter().position(|k| k.get("PK") == item.get("PK") && k.get("SK") == item.get("SK"))
-        });
-        let mut owed = Vec::new();
-        for item in items {
-            let sk = item.get("SK").and_then(|v| v.as_s().ok()).cloned();
-            let claimed = match sk.as_deref() {
-                Some("#INVITATION") => Claimed::Community(decode(item)?),
-                Some("#USERINVITATION") => Claimed::Platform(decode(item)?),
-                _ => continue,
-            };
-            // The index may lag behind the table by a moment; the claim decides in the end.
-            owed.extend(claimed.due(now).into_iter().map(|seq| (claimed.item(), seq)));
-        }
-        Ok(owed)
+        // One page: the sweep's time arithmetic (template.yaml) counts one Query for the mail.
+        let due = self.due_items(now, limit, 1, |c| !c.due(now).is_empty()).await?;
+        // The index may lag behind the table by a moment; the claim decides in the end.
+        Ok(due.iter().flat_map(|c| c.due(now).into_iter().map(|seq| (c.item(), seq))).collect())
+    }
+
+    async fn expiries_due(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<MailItem>> {
+        let due = self.due_items(now, limit, DUE_PAGES, |c| c.expiry_due().is_some_and(|at| at <= now)).await?;
+        Ok(crate::domain::expiry_order(due, now, limit))
+    }
+
+    async fn record_expiry(&self, item: MailItem, now: Timestamp) -> StoreResult<Option<Claimed>> {
+        self.rewrite(item, |claimed| claimed.expire(now)).await
     }
 }
 
+/// The most pages of the sweep index the read of due expiries walks past invitations that only owe mail.
+const DUE_PAGES: usize = 10;
+
 impl DynamoStore {
+    /// The invitations GSI3 holds as due before `now` that `wanted` keeps (those with owed mail, or with an
+    /// expiry to record: the index holds both), at most `limit`, oldest due first, read whole and strongly
+    /// consistent. It reads on past what `wanted` drops, for at most `pages` pages of `limit` keys.
+    async fn due_items(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        pages: usize,
+        wanted: impl Fn(&Claimed) -> bool,
+    ) -> StoreResult<Vec<Claimed>> {
+        let page = i32::try_from(limit.clamp(1, 1_000)).unwrap_or(1_000);
+        // Strictly before `now`: a sort key `<now>#<id>` sorts after `<now>#`.
+        let before = order::by_time(now, "");
+        let mut due = Vec::new();
+        let mut start = None;
+        for _ in 0..pages {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI3")
+                .key_condition_expression("GSI3PK = :pk AND GSI3SK < :before")
+                .expression_attribute_values(":pk", s(OWED_PARTITION))
+                .expression_attribute_values(":before", s(before.clone()))
+                .set_exclusive_start_key(start)
+                .limit(page)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            // The index holds keys only: the items due are read by key, strongly consistent, and put back in the
+            // index's order (oldest due first), which BatchGetItem does not keep.
+            let keys: Vec<Item> = out
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|mut k| {
+                    Some(HashMap::from([("PK".to_owned(), k.remove("PK")?), ("SK".to_owned(), k.remove("SK")?)]))
+                })
+                .collect();
+            let mut items = self.batch_get(keys.clone()).await?;
+            items.sort_by_key(|item| {
+                keys.iter().position(|k| k.get("PK") == item.get("PK") && k.get("SK") == item.get("SK"))
+            });
+            for item in items {
+                let sk = item.get("SK").and_then(|v| v.as_s().ok()).cloned();
+                let claimed = match sk.as_deref() {
+                    Some("#INVITATION") => Claimed::Community(decode(item)?),
+                    Some("#USERINVITATION") => Claimed::Platform(decode(item)?),
+                    _ => continue,
+                };
+                if wanted(&claimed) && due.len() < limit {
+                    due.push(claimed);
+                }
+            }
+            start = out.last_evaluated_key;
+            if due.len() >= limit || start.is_none() {
+                break;
+            }
+        }
+        Ok(due)
+    }
+
     /// Reads the invitation `item` belongs to, lets `decide` change it by the domain's rule, and writes it back only
     /// if it still has the version read; a write that lost to another is read and decided again. The invitation as
     /// written, or `None` if it is gone or `decide` changed nothing.

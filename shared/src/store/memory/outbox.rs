@@ -47,14 +47,15 @@ impl OutboxStore for MemoryStore {
         message_id: &str,
         fate: &Fate,
     ) -> StoreResult<Option<Claimed>> {
-        self.write(|s| {
-            let Some(mut claimed) = s.mail_item(item) else { return Ok(None) };
-            if !claimed.learn(seq, message_id, fate.clone()) {
-                return Ok(None);
-            }
-            s.put_mail_item(&claimed);
-            Ok(Some(claimed))
-        })
+        self.rewrite(item, |claimed| claimed.learn(seq, message_id, fate.clone()))
+    }
+
+    async fn expiries_due(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<MailItem>> {
+        self.read(|s| crate::domain::expiry_order(s.mail_items(), now, limit))
+    }
+
+    async fn record_expiry(&self, item: MailItem, now: Timestamp) -> StoreResult<Option<Claimed>> {
+        self.rewrite(item, |claimed| claimed.expire(now))
     }
 
     async fn owed_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<(MailItem, u64)>> {
@@ -63,6 +64,18 @@ impl OutboxStore for MemoryStore {
 }
 
 impl MemoryStore {
+    /// Reads `item`, lets `change` decide, and writes it back if it changed: the invitation as written, or `None`.
+    fn rewrite(&self, item: MailItem, change: impl FnOnce(&mut Claimed) -> bool) -> StoreResult<Option<Claimed>> {
+        self.write(|s| {
+            let Some(mut claimed) = s.mail_item(item) else { return Ok(None) };
+            if !change(&mut claimed) {
+                return Ok(None);
+            }
+            s.put_mail_item(&claimed);
+            Ok(Some(claimed))
+        })
+    }
+
     /// Calls `listener` with every invitation written with a pending delivery, after the write is kept: the local
     /// server's stand-in for the DynamoDB stream and its filter.
     pub fn on_pending_delivery(&self, listener: impl Fn(MailItem, u64) + Send + Sync + 'static) {

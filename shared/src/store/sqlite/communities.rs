@@ -157,6 +157,10 @@ pub(super) const ACCEPTED_INVITATIONS: &str =
 /// The sweep's read: invitations whose delivery is neither sent nor cancelled, along their partial index.
 pub(super) const OWED: &str = "SELECT item FROM invitations WHERE owed = 1";
 
+/// The sweep's other read: invitations whose expiry is due to be recorded, along their partial index.
+pub(super) const EXPIRING: &str =
+    "SELECT item FROM invitations WHERE expiring IS NOT NULL AND expiring <= ?1 ORDER BY expiring LIMIT ?2";
+
 pub(super) fn lock_scope(invitation: &Invitation) -> String {
     format!("{}/{}", invitation.community_id, invitation.recipient.key())
 }
@@ -310,8 +314,8 @@ pub(super) fn write_invitation(tx: &Transaction<'_>, i: &Invitation) -> StoreRes
         _ => None,
     };
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO invitations (id, community, sort, listed, accepted_by, owed, item) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR REPLACE INTO invitations (id, community, sort, listed, accepted_by, owed, expiring, item) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .map_err(sql)?
     .execute(params![
@@ -321,6 +325,7 @@ pub(super) fn write_invitation(tx: &Transaction<'_>, i: &Invitation) -> StoreRes
         !i.is_deleted(),
         accepted_by,
         rows::owed_column(&i.delivery, &i.earlier_deliveries),
+        i.expiry_due().map(Timestamp::millis),
         json(i)?,
     ])
     .map_err(sql)?;

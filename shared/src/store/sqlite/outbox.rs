@@ -2,13 +2,13 @@
 //! deliveries owed, read along the `owed` indexes: the [`OutboxStore`] port, and what the local mailer's feed reads.
 
 use async_trait::async_trait;
-use rusqlite::Transaction;
+use rusqlite::{Transaction, params};
 
 use super::SqliteStore;
 use super::rows::all;
 use super::{communities, platform};
 use crate::domain::fate::Fate;
-use crate::domain::{Claimed, DeliveryOutcome, MailItem, Timestamp, UserInvitation};
+use crate::domain::{Claimed, DeliveryOutcome, Invitation, MailItem, Timestamp, UserInvitation};
 use crate::store::{OutboxStore, StoreError, StoreResult};
 
 #[async_trait]
@@ -40,16 +40,38 @@ impl OutboxStore for SqliteStore {
         fate: &Fate,
     ) -> StoreResult<Option<Claimed>> {
         let (message_id, fate) = (message_id.to_owned(), fate.clone());
-        self.write(move |tx| {
-            let Some(mut claimed) = mail_item(tx, item)? else { return Ok(None) };
-            if !claimed.learn(seq, &message_id, fate) {
-                return Ok(None);
-            }
-            put_mail_item(tx, &claimed)?;
-            Ok(Some(claimed))
+        self.write(move |tx| rewrite(tx, item, |claimed| claimed.learn(seq, &message_id, fate))).await
+    }
+
+    async fn expiries_due(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<MailItem>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |tx| {
+            let community: Vec<Invitation> = all(tx, communities::EXPIRING, params![now.millis(), limit])?;
+            let platform: Vec<UserInvitation> = all(tx, platform::EXPIRING, params![now.millis(), limit])?;
+            let items =
+                community.into_iter().map(Claimed::Community).chain(platform.into_iter().map(Claimed::Platform));
+            Ok(crate::domain::expiry_order(items, now, usize::try_from(limit).unwrap_or(usize::MAX)))
         })
         .await
     }
+
+    async fn record_expiry(&self, item: MailItem, now: Timestamp) -> StoreResult<Option<Claimed>> {
+        self.write(move |tx| rewrite(tx, item, |claimed| claimed.expire(now))).await
+    }
+}
+
+/// Reads `item`, lets `change` decide, and writes it back if it changed: the invitation as written, or `None`.
+fn rewrite(
+    tx: &Transaction<'_>,
+    item: MailItem,
+    change: impl FnOnce(&mut Claimed) -> bool,
+) -> StoreResult<Option<Claimed>> {
+    let Some(mut claimed) = mail_item(tx, item)? else { return Ok(None) };
+    if !change(&mut claimed) {
+        return Ok(None);
+    }
+    put_mail_item(tx, &claimed)?;
+    Ok(Some(claimed))
 }
 
 /// The invitation an email belongs to, as the outbox's rules see it.

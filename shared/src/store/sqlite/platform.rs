@@ -131,6 +131,10 @@ pub(super) const USER_INVITATIONS_BY_SENDER: &str =
 /// The sweep's read of platform invitations, as [`communities::OWED`].
 pub(super) const OWED: &str = "SELECT item FROM user_invitations WHERE owed = 1";
 
+/// The sweep's read of platform invitations whose expiry is due, as [`communities::EXPIRING`].
+pub(super) const EXPIRING: &str =
+    "SELECT item FROM user_invitations WHERE expiring IS NOT NULL AND expiring <= ?1 ORDER BY expiring LIMIT ?2";
+
 pub(super) fn lock_scope(invitation: &UserInvitation) -> String {
     format!("{}/{}", invitation.tenant, invitation.recipient.key())
 }
@@ -252,8 +256,8 @@ pub(super) fn put_user_invitation(tx: &Transaction<'_>, i: &UserInvitation) -> S
 /// Raises no events (an import).
 pub(super) fn write_user_invitation(tx: &Transaction<'_>, i: &UserInvitation) -> StoreResult<()> {
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO user_invitations (id, tenant, inviter, sort, owed, item) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR REPLACE INTO user_invitations (id, tenant, inviter, sort, owed, expiring, item) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .map_err(sql)?
     .execute(params![
@@ -262,6 +266,7 @@ pub(super) fn write_user_invitation(tx: &Transaction<'_>, i: &UserInvitation) ->
         i.inviter.as_str(),
         order::user_invitation(i),
         rows::owed_column(&i.delivery, &i.earlier_deliveries),
+        i.expiry_due().map(Timestamp::millis),
         json(i)?,
     ])
     .map_err(sql)?;

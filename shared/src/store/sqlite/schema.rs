@@ -68,6 +68,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "
     CREATE TABLE suppressions (scope TEXT PRIMARY KEY, item TEXT NOT NULL);
     ",
+    // 4: expiring: when an invitation waiting for an answer expires, until its expiry is recorded (the sweep's
+    // read, as `owed`). Every waiting invitation written before had none recorded: it takes its expiry.
+    "
+    ALTER TABLE invitations ADD COLUMN expiring INTEGER;
+    ALTER TABLE user_invitations ADD COLUMN expiring INTEGER;
+    UPDATE invitations SET expiring = json_extract(item, '$.expires') WHERE json_extract(item, '$.state') = 'Created';
+    UPDATE user_invitations SET expiring = json_extract(item, '$.expires')
+        WHERE json_extract(item, '$.state') = 'Pending';
+    CREATE INDEX invitations_expiring ON invitations (expiring) WHERE expiring IS NOT NULL;
+    CREATE INDEX user_invitations_expiring ON user_invitations (expiring) WHERE expiring IS NOT NULL;
+    ",
 ];
 
 /// How long a call waits for another process's write lock on the same file before it is `Unavailable`.
