@@ -610,9 +610,8 @@ fn permissions(operation: &str) -> BTreeSet<(String, &'static str)> {
             ("dynamodb:UpdateItem", "table"),
         ]),
         // Accept joins (Put) and releases the lock (Delete), Confirm activates (Update), Decline removes (Delete),
-        // Resend reads the owner tenant's settings (the cooldown, a Get), takes the lock (Put) and seals the new
-        // secret (KMS Encrypt).
-        // Resend also reads whether the recipient is suppressed (BatchGetItem).
+        // Resend reads the owner tenant's settings (the cooldown) and whether the recipient is suppressed in one
+        // BatchGetItem, takes the lock (Put) and seals the new secret (KMS Encrypt).
         "process_invitation" => set(&[
             ("kms:Encrypt", "outbox key"),
             ("dynamodb:GetItem", "table"),

@@ -16,6 +16,7 @@
 use futures_util::future::join_all;
 
 use crate::app::App;
+use crate::domain::fate::Suppression;
 use crate::domain::{
     BudgetError, DailyCounter, Email, RecipientHash, TenantId, Timestamp, UserSettings, next_day, seconds_to_next_day,
     utc_day,
@@ -35,8 +36,7 @@ pub(super) struct Reservation {
 /// Refuses (409, nothing counted or written) a send to an address the tenant's mail no longer goes to: an email to it
 /// bounced for good or drew a complaint ([`crate::domain::fate::Suppression`]). The answer names neither the
 /// address nor the invitation; it says how to lift it.
-async fn refuse_suppressed(app: &App, tenant: &TenantId, recipients: &[&Email]) -> Result<(), ApiError> {
-    let suppressed = app.store.suppressions(tenant, recipients).await?;
+fn refuse_suppressed(tenant: &TenantId, suppressed: &[Suppression], recipients: &[&Email]) -> Result<(), ApiError> {
     let Some(first) = suppressed.first() else { return Ok(()) };
     let why = match first.reason.as_str() {
         "complained" => "its recipient marked an earlier email as spam",
@@ -59,7 +59,21 @@ pub(super) async fn reserve(
     recipients: &[&Email],
     now: Timestamp,
 ) -> Result<Reservation, ApiError> {
-    refuse_suppressed(app, tenant, recipients).await?;
+    let suppressed = app.store.suppressions(tenant, recipients).await?;
+    reserve_known(app, tenant, saved, &suppressed, recipients, now).await
+}
+
+/// [`reserve`], the tenant's suppressions among `recipients` read already (with its settings:
+/// [`crate::store::SuppressionStore::settings_and_suppressions`], one read for both).
+pub(super) async fn reserve_known(
+    app: &App,
+    tenant: &TenantId,
+    saved: Option<&UserSettings>,
+    suppressed: &[Suppression],
+    recipients: &[&Email],
+    now: Timestamp,
+) -> Result<Reservation, ApiError> {
+    refuse_suppressed(tenant, suppressed, recipients)?;
     let budget = app.config.mail;
     let day = utc_day(now);
     // The counts outlive their day by one, so a request at midnight never finds its own count gone.

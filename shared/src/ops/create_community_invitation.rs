@@ -57,9 +57,12 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let link = format!("{}/invite/{}", public_base(&app, &req), invitation.id);
         let sealed = app.sealer.seal(invitation.id, &secret).await?;
         invitation.attach_link(link.clone(), sealed);
-        let saved = app.store.get_user_settings(&community.owner).await?.map(|(settings, _)| settings);
+        // The owner's settings (its own day budget) and whether the address still takes its mail: one read.
+        let recipients = [&invitation.recipient];
+        let (saved, suppressed) = app.store.settings_and_suppressions(&community.owner, &recipients).await?;
+        let saved = saved.map(|(settings, _)| settings);
         let reservation =
-            budget::reserve(&app, &community.owner, saved.as_ref(), &[&invitation.recipient], now).await?;
+            budget::reserve_known(&app, &community.owner, saved.as_ref(), &suppressed, &recipients, now).await?;
         if let Err(e) = app.store.create_invitation(&invitation, now).await {
             // Nothing was written, so no email goes out: give the reservation back.
             reservation.release(&app).await;

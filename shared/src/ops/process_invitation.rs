@@ -16,7 +16,7 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
 
-use super::users::settings_of;
+use super::users::or_defaults;
 use super::{Answer, budget, caller, invitation_not_found, public_base, relation};
 use crate::app::App;
 use crate::domain::{Action, Actor, Email, InvitationId};
@@ -66,12 +66,15 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         };
         let actor = Actor { principal: Some(&caller), is_recipient, is_community_admin };
         let mut policy = app.config.invitations;
-        let mut saved = None;
+        let (mut saved, mut suppressed) = (None, Vec::new());
         if action == Action::Resend {
-            // Resend is paced by the owner tenant's ResendCooldownMinutes, as platform invitations are.
-            let (settings, version) = settings_of(&app, &invitation.issuing_tenant).await?;
+            // Resend is paced by the owner tenant's ResendCooldownMinutes, as platform invitations are; its
+            // settings and whether the address still takes its mail are one read.
+            let tenant = &invitation.issuing_tenant;
+            let (stored, found) = app.store.settings_and_suppressions(tenant, &[&invitation.recipient]).await?;
+            let (settings, version) = or_defaults(&app, stored);
             policy.resend_cooldown_minutes = app.config.mail.resend_cooldown(settings.resend_cooldown_minutes);
-            saved = version.map(|_| settings);
+            (saved, suppressed) = (version.map(|_| settings), found);
         }
         let now = app.clock.now();
         let mut transition =
@@ -86,7 +89,8 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let reservation = match &transition.new_secret {
             Some(_) => {
                 let tenant = &invitation.issuing_tenant;
-                Some(budget::reserve(&app, tenant, saved.as_ref(), &[&invitation.recipient], now).await?)
+                let recipients = [&invitation.recipient];
+                Some(budget::reserve_known(&app, tenant, saved.as_ref(), &suppressed, &recipients, now).await?)
             }
             None => None,
         };

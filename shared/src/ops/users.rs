@@ -16,7 +16,12 @@ pub(super) const ATTEMPTS: usize = 3;
 /// The tenant's settings and their stored version (`None`: never saved, so the defaults hold, with this
 /// deployment's configured Resend cooldown).
 pub(super) async fn settings_of(app: &App, tenant: &TenantId) -> Result<(UserSettings, Option<u64>), ApiError> {
-    Ok(match app.store.get_user_settings(tenant).await? {
+    Ok(or_defaults(app, app.store.get_user_settings(tenant).await?))
+}
+
+/// The settings a tenant saved (and their version), or the deployment's defaults if it never saved any.
+pub(super) fn or_defaults(app: &App, saved: Option<(UserSettings, u64)>) -> (UserSettings, Option<u64>) {
+    match saved {
         Some((settings, version)) => (settings, Some(version)),
         None => (
             UserSettings {
@@ -25,7 +30,7 @@ pub(super) async fn settings_of(app: &App, tenant: &TenantId) -> Result<(UserSet
             },
             None,
         ),
-    })
+    }
 }
 
 /// `businessId` from the path, if it is the caller's own tenant: another tenant's settings are as missing.

@@ -127,6 +127,16 @@ pub trait SuppressionStore: Send + Sync {
 
     /// Lifts the suppression of `address` for `tenant`; `false` if there was none.
     async fn lift_suppression(&self, tenant: &TenantId, address: &Email) -> StoreResult<bool>;
+
+    /// What a send on `tenant`'s behalf reads before it counts an email: the tenant's saved settings and version
+    /// ([`UserInvitationStore::get_user_settings`]) and its suppressions among `addresses` (as
+    /// [`SuppressionStore::suppressions`]), in one read (one `BatchGetItem` in DynamoDB: both live under the
+    /// tenant's key).
+    async fn settings_and_suppressions(
+        &self,
+        tenant: &TenantId,
+        addresses: &[&Email],
+    ) -> StoreResult<(Option<(UserSettings, u64)>, Vec<Suppression>)>;
 }
 
 /// Communities, their memberships, and community invitations with the changes applied to them.

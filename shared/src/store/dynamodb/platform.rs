@@ -23,7 +23,7 @@ use crate::store::{
 #[async_trait]
 impl UserInvitationStore for DynamoStore {
     async fn get_user_settings(&self, tenant: &TenantId) -> StoreResult<Option<(UserSettings, u64)>> {
-        let stored: Option<StoredSettings> = self.get(tenant_pk(tenant), "#USERSETTINGS").await?;
+        let stored: Option<StoredSettings> = self.get(tenant_pk(tenant), SETTINGS_SK).await?;
         Ok(stored.map(|s| (s.settings, s.version)))
     }
 
@@ -35,7 +35,7 @@ impl UserInvitationStore for DynamoStore {
     ) -> StoreResult<()> {
         let version = expected.unwrap_or(0) + 1;
         let stored = StoredSettings { settings: settings.clone(), version };
-        let item = encode(&stored, &[("PK", tenant_pk(tenant)), ("SK", "#USERSETTINGS".to_owned())])?;
+        let item = encode(&stored, &[("PK", tenant_pk(tenant)), ("SK", SETTINGS_SK.to_owned())])?;
         let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
         let put = match expected {
             None => put.condition_expression("attribute_not_exists(PK)"),
@@ -263,10 +263,13 @@ impl IdempotencyStore for DynamoStore {
 
 /// The settings item: the settings and the version every save is conditional on.
 #[derive(Serialize, serde::Deserialize)]
-struct StoredSettings {
-    settings: UserSettings,
-    version: u64,
+pub(super) struct StoredSettings {
+    pub(super) settings: UserSettings,
+    pub(super) version: u64,
 }
+
+/// The settings item's sort key, under the tenant's partition (beside its suppressions).
+pub(super) const SETTINGS_SK: &str = "#USERSETTINGS";
 
 impl DynamoStore {
     /// The day's count so far (0 when nothing was counted).

@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::keys::{decode, encode, s, tenant_pk};
+use super::platform::{SETTINGS_SK, StoredSettings};
 use super::{DynamoStore, unavailable};
 use crate::domain::fate::Suppression;
-use crate::domain::{Email, RecipientHash, TenantId};
+use crate::domain::{Email, RecipientHash, TenantId, UserSettings};
 use crate::store::{StoreResult, SuppressionStore};
 
 fn sk(address: &Email) -> String {
@@ -34,6 +35,25 @@ impl SuppressionStore for DynamoStore {
             .map(|a| HashMap::from([("PK".to_owned(), s(tenant_pk(tenant))), ("SK".to_owned(), s(sk(a)))]))
             .collect();
         self.batch_get(keys).await?.into_iter().map(decode).collect()
+    }
+
+    async fn settings_and_suppressions(
+        &self,
+        tenant: &TenantId,
+        addresses: &[&Email],
+    ) -> StoreResult<(Option<(UserSettings, u64)>, Vec<Suppression>)> {
+        let key = |sk: String| HashMap::from([("PK".to_owned(), s(tenant_pk(tenant))), ("SK".to_owned(), s(sk))]);
+        let keys = std::iter::once(key(SETTINGS_SK.to_owned())).chain(addresses.iter().map(|a| key(sk(a)))).collect();
+        let (mut settings, mut suppressed) = (None, Vec::new());
+        for item in self.batch_get(keys).await? {
+            if item.get("SK").and_then(|v| v.as_s().ok()).is_some_and(|sk| sk == SETTINGS_SK) {
+                let stored: StoredSettings = decode(item)?;
+                settings = Some((stored.settings, stored.version));
+            } else {
+                suppressed.push(decode(item)?);
+            }
+        }
+        Ok((settings, suppressed))
     }
 
     async fn lift_suppression(&self, tenant: &TenantId, address: &Email) -> StoreResult<bool> {

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::domain::fate::Suppression;
-use crate::domain::{Email, RecipientHash, TenantId};
+use crate::domain::{Email, RecipientHash, TenantId, UserSettings};
 use crate::store::{StoreResult, SuppressionStore};
 
 fn key(tenant: &TenantId, address: &Email) -> String {
@@ -26,5 +26,16 @@ impl SuppressionStore for MemoryStore {
 
     async fn lift_suppression(&self, tenant: &TenantId, address: &Email) -> StoreResult<bool> {
         self.write(|s| Ok(s.suppressions.remove(&key(tenant, address)).is_some()))
+    }
+
+    async fn settings_and_suppressions(
+        &self,
+        tenant: &TenantId,
+        addresses: &[&Email],
+    ) -> StoreResult<(Option<(UserSettings, u64)>, Vec<Suppression>)> {
+        self.read(|s| {
+            let suppressed = addresses.iter().filter_map(|a| s.suppressions.get(&key(tenant, a)).cloned()).collect();
+            (s.user_settings.get(tenant.as_str()).cloned(), suppressed)
+        })
     }
 }
