@@ -273,3 +273,28 @@ async fn the_database_and_its_log_are_their_owners_alone() {
     drop(store);
     std::fs::remove_dir_all(&dir).expect("remove the folder");
 }
+
+/// The local sweep's expiry step over the SQLite file: an unanswered invitation's expiry is found once due, recorded
+/// once, and kept as its `community.invitation.expired` event for `events.jsonl` in the same transaction.
+#[tokio::test]
+async fn an_expiry_the_sweep_records_is_kept_once_as_its_event() {
+    let dir = temp_dir("rsvp-expiry");
+    let store = SqliteStore::open(&dir.join("rsvp.db")).expect("open");
+    let owner = admin("owner");
+    let (c, membership) = community(&owner, "Ops", T0);
+    store.create_community(&c, &membership).await.unwrap();
+    let (created, _) = invitation(&c, "bob@x.example", &owner, T0);
+    store.create_invitation(&created, T0).await.unwrap();
+    let limit = rsvp::mail::sweep::EXPIRY_LIMIT;
+    let sweep = |at| rsvp::mail::sweep::record_expiries(&store, at, limit);
+    assert_eq!(sweep(created.expires.plus_minutes(-1)).await.unwrap(), 0, "not before its time");
+    assert_eq!(sweep(created.expires.plus_minutes(1)).await.unwrap(), 1);
+    assert_eq!(sweep(created.expires.plus_minutes(2)).await.unwrap(), 0, "once");
+
+    let events = store.pending_events(rsvp::store::sqlite::Outlet::File, 100).await.unwrap();
+    let types: Vec<String> = events
+        .iter()
+        .map(|(_, e)| serde_json::from_str::<Value>(e).unwrap()["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(types, ["community.invitation.created", "community.invitation.expired"]);
+}

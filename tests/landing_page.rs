@@ -181,7 +181,7 @@ async fn the_page_shows_the_invitation_with_every_value_escaped() {
     let escaped = "&#60;b onmouseover=&#34;x()&#34;&#62;Ops&#60;/b&#62; &#38; &#39;Co&#39;";
     assert!(page.body.contains(&format!("<h1>{escaped}</h1>")), "{}", page.body);
     let from = format!("<dd>{}, {}</dd>", OWNER.1, OWNER.0);
-    for shown in [from.as_str(), GUEST.1, "InvitationCreated", "ops@owner.example", "Decline invitation"] {
+    for shown in [from.as_str(), GUEST.1, "Waiting for an answer", "ops@owner.example", "Decline invitation"] {
         assert!(page.body.contains(shown), "the page shows {shown}: {}", page.body);
     }
     // Accept continues to the product's sign-in with the invitation and its secret, for the recipient's address.
@@ -240,7 +240,7 @@ async fn a_link_holder_declines_without_signing_in_and_the_api_sees_it() {
     let page = app.post(&format!("/invite/{id}"), FORM, format!("action=decline&token={}", token_of(&link))).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     page.assert_secure();
-    assert!(page.body.contains("You declined this invitation.") && page.body.contains("InvitationDeclined"));
+    assert!(page.body.contains("You declined this invitation.") && page.body.contains(">Declined<"));
     assert!(!page.body.contains(token_of(&link)) && !page.body.contains("<form"), "nothing left to do: {}", page.body);
 
     assert_eq!(app.state(&community, &id).await, "InvitationDeclined");
@@ -341,7 +341,7 @@ async fn an_expired_invitation_says_so_and_can_no_longer_be_declined() {
     let page = app.get(&link).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     page.assert_secure();
-    assert!(page.body.contains("has expired") && page.body.contains("InvitationExpired"), "{}", page.body);
+    assert!(page.body.contains("has expired") && page.body.contains(">Expired<"), "{}", page.body);
     assert!(!page.body.contains("<form") && !page.body.contains(SIGN_IN), "{}", page.body);
     let late = app.post(&format!("/invite/{id}"), FORM, format!("token={}&action=decline", token_of(&link))).await;
     assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
@@ -415,7 +415,7 @@ async fn in_a_browser_the_recipient_opens_the_link_and_declines() {
     assert_eq!(before["status"], 200, "{seen}");
     assert_eq!(before["title"], "Invitation to Shared Operations & Partners");
     assert_eq!(before["heading"], "Shared Operations & Partners");
-    assert_eq!(before["state"], "InvitationCreated");
+    assert_eq!(before["state"], "Waiting for an answer", "human words, not the API's state name");
     assert_eq!(before["forms"], 1);
     assert_eq!(before["scripts"], 0);
     let accept = format!("{SIGN_IN}?invitation={id}&token={}", token_of(&link));
@@ -426,7 +426,7 @@ async fn in_a_browser_the_recipient_opens_the_link_and_declines() {
     let after = &seen["after"];
     assert_eq!(after["status"], 200, "{seen}");
     assert_eq!(after["url"], format!("{}/invite/{id}", app.url), "the form posted to the page's own path");
-    assert_eq!(after["state"], "InvitationDeclined");
+    assert_eq!(after["state"], "Declined");
     assert!(after["text"].as_str().unwrap_or_default().contains("You declined this invitation."), "{seen}");
     assert_eq!(after["forms"], 0);
     assert_eq!(after["styled"], true);

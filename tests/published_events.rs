@@ -164,6 +164,20 @@ async fn handshake_and_sign_up(store: &DynamoStore) -> (String, String) {
     (created.id.to_string(), user.id.to_string())
 }
 
+/// Publishes every record of `table`'s stream to `subscriber`'s bus, then the same records again (a retried batch,
+/// a second consumer); what the subscriber got, each event once.
+async fn publish_twice(store: &Arc<DynamoStore>, table: &str, subscriber: &Subscriber) -> Vec<Value> {
+    let publisher = publisher(store, Arc::new(EventBridgeSink::new(eventbridge(), &subscriber.bus)));
+    let records = stream_records(table).await;
+    for _ in 0..2 {
+        let answer = publisher.handle_records(&records).await;
+        assert!(answer.batch_item_failures.is_empty(), "{:?}", answer.batch_item_failures);
+    }
+    let received = subscriber.received().await;
+    assert_each_once(&received);
+    received
+}
+
 fn types_of(events: &[Value], subject: &str) -> Vec<String> {
     events
         .iter()
@@ -296,13 +310,7 @@ async fn an_unanswered_invitation_raises_expired_once_when_the_sweep_records_it(
     assert_eq!(rsvp::mail::sweep::record_expiries(store.as_ref(), late, limit).await.unwrap(), 1);
     assert_eq!(rsvp::mail::sweep::record_expiries(store.as_ref(), late, limit).await.unwrap(), 0, "once");
 
-    let publisher = publisher(&store, Arc::new(EventBridgeSink::new(eventbridge(), &subscriber.bus)));
-    let records = stream_records(&table).await;
-    for _ in 0..2 {
-        assert!(publisher.handle_records(&records).await.batch_item_failures.is_empty());
-    }
-    let received = subscriber.received().await;
-    assert_each_once(&received);
+    let received = publish_twice(&store, &table, &subscriber).await;
     let invitation = created.id.to_string();
     assert_eq!(
         types_of(&received, &invitation),
@@ -404,17 +412,8 @@ async fn a_two_portal_collaboration_publishes_exactly_its_events_on_each_portal_
     let ((host, host_table), (guest, guest_table)) = (table().await, table().await);
     let (on_host, on_guest) = (Subscriber::new().await, Subscriber::new().await);
     let (invitation, other) = two_portals(&host, &guest).await;
-    for (store, table, subscriber) in [(&host, &host_table, &on_host), (&guest, &guest_table, &on_guest)] {
-        let publisher = publisher(store, Arc::new(EventBridgeSink::new(eventbridge(), &subscriber.bus)));
-        let records = stream_records(table).await;
-        for _ in 0..2 {
-            let answer = publisher.handle_records(&records).await;
-            assert!(answer.batch_item_failures.is_empty(), "{:?}", answer.batch_item_failures);
-        }
-    }
-    let (host_events, guest_events) = (on_host.received().await, on_guest.received().await);
-    assert_each_once(&host_events);
-    assert_each_once(&guest_events);
+    let host_events = publish_twice(&host, &host_table, &on_host).await;
+    let guest_events = publish_twice(&guest, &guest_table, &on_guest).await;
     assert_eq!(types_of(&host_events, &invitation), HOST);
     assert_eq!(
         types_of(&host_events, &other),
@@ -544,13 +543,7 @@ async fn a_sample_bounce_and_complaint_are_recorded_on_the_delivery_and_publishe
     let (status, body) = api.call(Method::PUT, &resend, Some(serde_json::json!({"Action": "Resend"}))).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 
-    let publisher = publisher(&store, Arc::new(EventBridgeSink::new(eventbridge(), &subscriber.bus)));
-    let records = stream_records(&table).await;
-    for _ in 0..2 {
-        assert!(publisher.handle_records(&records).await.batch_item_failures.is_empty());
-    }
-    let received = subscriber.received().await;
-    assert_each_once(&received);
+    let received = publish_twice(&store, &table, &subscriber).await;
     let id = invitation.id.to_string();
     let fates: Vec<&Value> = received.iter().filter(|e| e["subject"]["id"] == id.as_str()).collect();
     let types: Vec<&str> = fates.iter().map(|e| e["type"].as_str().unwrap()).collect();

@@ -55,8 +55,7 @@ async fn the_settings_and_suppressions_are_read_together_as_each_alone(store: &d
     let (settings, suppressed) = store.settings_and_suppressions(&owner, &[&bob, &ann]).await.unwrap();
     assert_eq!((settings, suppressed), (None, vec![bounced.clone()]), "the tenant's own only");
 
-    let mut saved = rsvp::domain::UserSettings::default();
-    saved.invite_unregistered_users = true;
+    let saved = rsvp::domain::UserSettings { invite_unregistered_users: true, ..Default::default() };
     store.put_user_settings(&owner, &saved, None).await.unwrap();
     let together = store.settings_and_suppressions(&owner, &[&bob, &ann]).await.unwrap();
     let alone =

@@ -15,6 +15,8 @@ use lambda_http::http::{HeaderName, HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use sha2::{Digest, Sha256};
 
+use crate::domain::{ReadState, UserReadState};
+
 /// The pages' only stylesheet, inlined so a page is one request; allowed by the policy through its hash.
 pub const STYLE: &str = include_str!("../../templates/page/style.css");
 
@@ -35,6 +37,29 @@ pub enum Stage {
     Expired,
     /// Just declined through this page.
     Declined,
+}
+
+/// A community invitation's state in the words its page shows (the API's names, `InvitationCreated`, are for
+/// programs).
+pub fn community_state_words(state: ReadState) -> &'static str {
+    match state {
+        ReadState::InvitationCreated => "Waiting for an answer",
+        ReadState::InvitationAccepted => "Accepted, waiting for the community to confirm",
+        ReadState::InvitationDeclined => "Declined",
+        ReadState::InvitationExpired => "Expired",
+        ReadState::InvitationCompleted => "Accepted and confirmed",
+    }
+}
+
+/// A platform invitation's state in the words its page shows.
+pub fn user_state_words(state: UserReadState) -> &'static str {
+    match state {
+        UserReadState::Pending => "Waiting for an answer",
+        UserReadState::Accepted => "Accepted",
+        UserReadState::Declined => "Declined",
+        UserReadState::Expired => "Expired",
+        UserReadState::Revoked => "Withdrawn by the sender",
+    }
 }
 
 /// The landing page of one invitation, as its link holder sees it.
