@@ -211,6 +211,7 @@ fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> In
         delivery: None,
         accept_from: AcceptFrom::Recipient,
         earlier_deliveries: Default::default(),
+        metadata: None,
     }
 }
 

@@ -188,6 +188,7 @@ rsvp_tests::against_both_stores!(
     a_stolen_link_does_not_let_another_tenant_join,
     an_unverified_address_cannot_accept,
     the_recipients_domain_accepts_only_when_the_owner_chose_it,
+    metadata_is_kept_as_given_and_bad_metadata_changes_nothing,
 );
 
 async fn three_way_handshake(app: TestApp) {
@@ -972,4 +973,43 @@ async fn the_recipients_domain_accepts_only_when_the_owner_chose_it(app: TestApp
     assert_eq!(app.call(Method::GET, &path, Some(&owner), None).await.body["AcceptFrom"], "Recipient");
     let listed = app.call(Method::GET, &invitations, Some(&owner), None).await;
     assert_eq!(listed.body.as_array().map(Vec::len), Some(2), "no invitation for fred: {}", listed.body);
+}
+
+/// `Metadata` on a create: kept exactly as given (numbers, nesting, unicode) and handed back by the create's answer,
+/// the invitation's read and the community's list; one over any limit (size, keys, depth) or not an object is a 400
+/// naming the limit, and writes nothing.
+async fn metadata_is_kept_as_given_and_bad_metadata_changes_nothing(app: TestApp) {
+    let community = app.create_community("Metadata").await;
+    let owner = app.admin(OWNER);
+    let path = format!("{BASE}/communities/{community}/invitations");
+    let given =
+        json!({"plan": "pro", "seats": 3, "ratio": 0.25, "big": 9007199254740993u64, "tags": ["a", {"b": "ü"}]});
+    let body = json!({"InvitationRecipient": GUEST.1, "Metadata": given});
+    let created = app.call(Method::POST, &path, Some(&owner), Some(body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["Metadata"], given);
+    let read = app.get_invitation(&community, &created.id(), &owner).await;
+    assert_eq!(read.body["Metadata"], given, "the same, numbers and all, after the store");
+    let plain = app.invite(&community, OTHER.1).await;
+    assert_eq!(plain.status, StatusCode::CREATED, "{}", plain.body);
+    assert!(plain.body.get("Metadata").is_none(), "no Metadata, no field: {}", plain.body);
+
+    let many: serde_json::Map<String, Value> = (0..51).map(|i| (format!("k{i}"), json!(i))).collect();
+    let cases = [
+        (json!({"k": "x".repeat(4_100)}), "at most 4096 are kept"),
+        (Value::Object(many), "at most 50 are kept"),
+        (json!({"a": [{"b": [1]}]}), "at most 3"),
+        (json!(["not", "an", "object"]), "must be a JSON object"),
+        (json!("text"), "must be a JSON object"),
+    ];
+    for (i, (metadata, reason)) in cases.into_iter().enumerate() {
+        let body = json!({"InvitationRecipient": format!("bad{i}@x.example"), "Metadata": metadata});
+        app.call(Method::POST, &path, Some(&owner), Some(body)).await.assert_error(StatusCode::BAD_REQUEST, reason);
+    }
+    let (invitations, _) = app.owners_view(&community).await;
+    let listed: Vec<&str> =
+        invitations.as_array().unwrap().iter().map(|i| i["InvitationRecipient"].as_str().unwrap()).collect();
+    assert_eq!(listed.len(), 2, "nothing written by a refused create: {listed:?}");
+    let with = invitations.as_array().unwrap().iter().find(|i| i["InvitationRecipient"] == GUEST.1).unwrap();
+    assert_eq!(with["Metadata"], given, "the list hands it back too");
 }

@@ -194,6 +194,7 @@ rsvp_tests::against_both_stores!(
     resends_draw_from_the_days_budget_and_wait_out_the_floor,
     the_landing_page_accepts_and_declines,
     settings_are_validated_and_scoped_to_the_tenant,
+    metadata_reaches_every_invitation_of_a_request_and_the_sign_up,
 );
 
 async fn an_administrator_enables_inviting_and_an_invitation_is_accepted_once(app: TestApp) {
@@ -631,4 +632,38 @@ async fn settings_are_validated_and_scoped_to_the_tenant(app: TestApp) {
     let expires = app.clock.now().plus_days(3).to_rfc3339();
     assert_eq!(listed[0]["Expires"], json!(expires), "valid for the tenant's 3 days");
     assert!(listed[0]["Message"].is_null(), "an empty message is none");
+}
+
+/// `Metadata` on an invite request: each invitation of it keeps the object as given, the list shows it and the
+/// sign-up's answer hands it back to the product; bad metadata is a 400 naming the limit and writes nothing.
+async fn metadata_reaches_every_invitation_of_a_request_and_the_sign_up(app: TestApp) {
+    app.enable().await;
+    let given = json!({"role_hint": "viewer", "seats": 2, "nested": {"list": [1, 2.5]}});
+    let addresses = ["ann@partner.example", "ben@partner.example"];
+    let refused = app
+        .call(
+            Method::POST,
+            INVITATIONS,
+            Some(&app.member()),
+            Some(json!({"EmailAddresses": addresses, "Metadata": [1]})),
+        )
+        .await;
+    refused.assert_error(StatusCode::BAD_REQUEST, "must be a JSON object");
+    let deep = json!({"EmailAddresses": addresses, "Metadata": {"a": {"b": {"c": {}}}}});
+    app.call(Method::POST, INVITATIONS, Some(&app.member()), Some(deep))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "at most 3");
+    assert!(app.list(&app.admin(), "").await.is_empty(), "a refused request writes nothing");
+
+    let body = json!({"EmailAddresses": addresses, "Message": "Welcome", "Metadata": given});
+    let invited = app.call(Method::POST, INVITATIONS, Some(&app.member()), Some(body)).await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    let listed = app.list(&app.admin(), "").await;
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|i| i["Metadata"] == given), "{listed:?}");
+    let emails = app.emails(2).await;
+    let ann = emails.iter().find(|e| eml::header(e, "To") == addresses[0]).expect("Ann's email");
+    let signed_up = app.sign_up(&code_in(ann)).await;
+    assert_eq!(signed_up.status, StatusCode::OK, "{}", signed_up.body);
+    assert_eq!(signed_up.body["Metadata"], given, "the sign-up hands the product its data back");
 }

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use super::outbox::{Delivery, DeliveryState, Earlier, MailKind, Outbox, recipients};
 use super::{
-    AcceptFrom, Community, CommunityId, CountChange, Email, InvitationId, MemberStatus, Membership, Principal, Secret,
-    SecretHash, TenantId, Timestamp, UserId,
+    AcceptFrom, Community, CommunityId, CountChange, Email, InvitationId, MemberStatus, Membership, Metadata,
+    Principal, Secret, SecretHash, TenantId, Timestamp, UserId,
 };
 
 /// The state as stored. `Deleted` keeps the record for audit while every read treats it as missing.
@@ -144,6 +144,9 @@ pub struct Invitation {
     /// came), so each still goes out once ([`Outbox::owe`]). Absent from items stored before it existed.
     #[serde(default, skip_serializing_if = "Earlier::is_empty")]
     pub earlier_deliveries: Earlier,
+    /// The product's own data, as the create request gave it ([`Metadata`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
 }
 
 /// How the caller relates to the invitation; worked out by the operation (token or verified email, tenant, roles).
@@ -291,6 +294,7 @@ impl Invitation {
             delivery: Some(Delivery::pending(None, MailKind::Invitation, vec![recipient_to], now)),
             accept_from: community.accept_from,
             earlier_deliveries: Earlier::new(),
+            metadata: None,
         };
         (invitation, secret)
     }

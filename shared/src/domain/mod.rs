@@ -10,6 +10,7 @@ pub mod fate;
 mod idempotency;
 mod ids;
 mod invitation;
+mod metadata;
 pub mod outbox;
 mod principal;
 mod secret;
@@ -27,6 +28,7 @@ pub use invitation::{
     Action, Actor, HistoryEntry, Invitation, InvitationError, InvitationPolicy, LockEffect, MembershipEffect,
     ReadState, StoredState, Transition,
 };
+pub use metadata::{MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_METADATA_KEYS, Metadata, MetadataError};
 pub use outbox::{
     CLAIM_STALE_MINUTES, Claimed, Delivery, DeliveryOutcome, DeliveryState, Earlier, MAX_DELIVERY_ATTEMPTS,
     MAX_EARLIER_DELIVERIES, MailItem, MailKind, Outbox, expiry_order, recipients, stale_before, sweep_order,

@@ -101,6 +101,9 @@ pub struct UserInvitation {
     /// so both kinds share one outbox. Absent from items stored before it existed.
     #[serde(default, skip_serializing_if = "Earlier::is_empty")]
     pub earlier_deliveries: Earlier,
+    /// The product's own data, as the invite request gave it ([`super::Metadata`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<super::Metadata>,
 }
 
 /// A decided change and how the store must guard its write.
@@ -176,6 +179,7 @@ impl UserInvitation {
             history: vec![HistoryEntry::new(now, "Create", Some(by))],
             delivery: Some(Delivery::pending(None, MailKind::Invitation, vec![recipient], now)),
             earlier_deliveries: Earlier::new(),
+            metadata: None,
         };
         (invitation, code)
     }

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::page::{self, ErrorPage};
 use crate::domain::{
-    BudgetError, EmailError, IdError, InvitationError, InviteError, KeyError, SettingsError, TextError,
+    BudgetError, EmailError, IdError, InvitationError, InviteError, KeyError, MetadataError, SettingsError, TextError,
     UserInvitationError,
 };
 use crate::store::StoreError;
@@ -243,23 +243,18 @@ impl From<BudgetError> for ApiError {
     }
 }
 
-impl From<InviteError> for ApiError {
-    fn from(e: InviteError) -> Self {
-        Self::BadRequest(e.to_string())
-    }
+/// Input the domain refused, whose message is a whole sentence: a 400 saying it.
+macro_rules! bad_request_from {
+    ($($error:ty),+) => {$(
+        impl From<$error> for ApiError {
+            fn from(e: $error) -> Self {
+                Self::BadRequest(e.to_string())
+            }
+        }
+    )+};
 }
 
-impl From<SettingsError> for ApiError {
-    fn from(e: SettingsError) -> Self {
-        Self::BadRequest(e.to_string())
-    }
-}
-
-impl From<KeyError> for ApiError {
-    fn from(e: KeyError) -> Self {
-        Self::BadRequest(e.to_string())
-    }
-}
+bad_request_from!(InviteError, SettingsError, KeyError, MetadataError);
 
 impl From<IdError> for ApiError {
     fn from(e: IdError) -> Self {

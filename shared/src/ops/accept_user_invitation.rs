@@ -34,6 +34,9 @@ struct Accepted {
     #[serde(rename = "BusinessID")]
     business_id: String,
     state: &'static str,
+    /// The product's own data from the invitation, so the sign-up can act on it; absent if it had none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<serde_json::Value>,
 }
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
@@ -48,6 +51,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         last_name: accepted.last_name.clone().unwrap_or_default(),
         business_id: accepted.tenant.to_string(),
         state: accepted.read_state(app.clock.now()).as_str(),
+        metadata: accepted.metadata.as_ref().map(crate::domain::Metadata::to_value),
     };
     Ok(response::json(StatusCode::OK, &body))
 }

@@ -5,7 +5,8 @@
 //! recorded in the same write (see [`crate::mail::deliver`]); only the secret's hash is stored, and the email's copy
 //! of the secret only sealed. With an `Idempotency-Key`, a retry of the same request replays the first answer
 //! (see [`super::idempotency`]). `AcceptFrom` chooses, for this invitation, whose verified address may accept it
-//! (see [`crate::domain::AcceptFrom`]); without it the invitation takes the community's setting.
+//! (see [`crate::domain::AcceptFrom`]); without it the invitation takes the community's setting. `Metadata`, a
+//! small JSON object of the product's own ([`crate::domain::Metadata`]: bounded), is kept and handed back.
 //!
 //! The email is drawn from the community owner tenant's mail budget and the recipient's (see `ops::budget`):
 //! when either is spent for the day, 429 with `Retry-After` and nothing is written.
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::wire::CommunityInvitation;
 use super::{Answer, accept_from, budget, caller, community_for_admin, idempotency, public_base};
 use crate::app::App;
-use crate::domain::{CommunityId, Email, Invitation};
+use crate::domain::{CommunityId, Email, Invitation, Metadata};
 use crate::http::{ApiError, invalid_email, request, response};
 
 #[derive(Deserialize)]
@@ -27,6 +28,8 @@ use crate::http::{ApiError, invalid_email, request, response};
 struct Input {
     invitation_recipient: Option<String>,
     accept_from: Option<String>,
+    #[serde(default)]
+    metadata: serde_json::Value,
 }
 
 #[derive(Serialize)]
@@ -46,6 +49,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         .ok_or_else(|| ApiError::bad_request("InvitationRecipient is required: the email address to invite."))?;
     let recipient = Email::parse(&recipient).map_err(|e| invalid_email("InvitationRecipient", e))?;
     let chosen = accept_from(input.accept_from.as_deref())?;
+    let metadata = Metadata::parse(input.metadata)?;
     // The caller's right is checked before a replay too: a key replayed after the caller lost the administrator
     // role (or the tenant its place) must not hand out the invitation link again.
     let community = community_for_admin(&app, id, &caller).await?;
@@ -53,6 +57,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let now = app.clock.now();
         let (mut invitation, secret) = Invitation::create(&community, recipient, &caller, now, app.config.invitations);
         invitation.accept_from = chosen.unwrap_or(community.accept_from);
+        invitation.metadata = metadata.clone();
         // The invitation email goes out from the outbox written with the invitation; its link's secret only sealed.
         let link = format!("{}/invite/{}", public_base(&app, &req), invitation.id);
         let sealed = app.sealer.seal(invitation.id, &secret).await?;

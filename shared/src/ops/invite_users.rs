@@ -26,6 +26,8 @@ use crate::store::StoreError;
 struct Input {
     email_addresses: Option<Vec<String>>,
     message: Option<String>,
+    #[serde(default)]
+    metadata: serde_json::Value,
 }
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
@@ -59,12 +61,14 @@ async fn invite(
         .email_addresses
         .ok_or_else(|| ApiError::bad_request("EmailAddresses is required: the addresses to invite."))?;
     let request = InviteRequest::parse(&addresses, input.message.as_deref(), settings)?;
+    let metadata = crate::domain::Metadata::parse(input.metadata)?;
     let now = app.clock.now();
     // Each code is sealed for its email; with KMS that is a request each, so they are sealed concurrently.
     let base = public_base(app, req);
     let mut sealing = JoinSet::new();
     for (index, recipient) in request.recipients.into_iter().enumerate() {
-        let (invitation, code) = UserInvitation::create(caller, recipient, request.message.clone(), now, settings);
+        let (mut invitation, code) = UserInvitation::create(caller, recipient, request.message.clone(), now, settings);
+        invitation.metadata = metadata.clone();
         let sealer = Arc::clone(&app.sealer);
         sealing.spawn(async move {
             let sealed = sealer.seal(invitation.id, &code).await;

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::domain::fate::Fate;
 use crate::domain::{
-    Community, DeliveryState, Invitation, MemberStatus, Membership, Timestamp, UserInvitation, UserSettings,
+    Community, DeliveryState, Invitation, MemberStatus, Membership, Metadata, Timestamp, UserInvitation, UserSettings,
 };
 
 #[derive(Serialize)]
@@ -34,6 +34,9 @@ pub struct CommunityInvitation {
     pub delivery_state: Option<&'static str>,
     /// Why the latest email failed, as the mail service said; null unless failed.
     pub delivery_failure_reason: Option<String>,
+    /// The product's own data, as the create request gave it; absent if it gave none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
 }
 
 impl CommunityInvitation {
@@ -55,6 +58,7 @@ impl CommunityInvitation {
             accepted_tenant_name_verified: false,
             delivery_state: delivery_state(i.delivery.as_ref()),
             delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
+            metadata: i.metadata.as_ref().map(Metadata::to_value),
         }
     }
 
@@ -198,6 +202,9 @@ pub struct UserInvitationBody {
     pub last_name: Option<String>,
     pub delivery_state: Option<&'static str>,
     pub delivery_failure_reason: Option<String>,
+    /// The product's own data, as the invite request gave it; absent if it gave none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
 }
 
 impl UserInvitationBody {
@@ -216,6 +223,7 @@ impl UserInvitationBody {
             last_name: i.last_name.clone(),
             delivery_state: delivery_state(i.delivery.as_ref()),
             delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
+            metadata: i.metadata.as_ref().map(Metadata::to_value),
         }
     }
 }

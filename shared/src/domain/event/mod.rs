@@ -255,6 +255,9 @@ pub fn of_invitation(old: Option<&Invitation>, new: &Invitation) -> Vec<Event> {
         if let Some(email) = &new.contact_email {
             data.insert("contactEmail".into(), json!(email));
         }
+        if let Some(metadata) = &new.metadata {
+            data.insert("metadata".into(), metadata.to_value());
+        }
         // A deleted invitation reads as missing in the API; its event says so rather than its last live state.
         let state = if new.is_deleted() { "InvitationDeleted" } else { new.read_state(entry.at).as_str() };
         events.push(base.state_event(kind, entry, state, data));
@@ -278,6 +281,9 @@ pub fn of_user_invitation(old: Option<&UserInvitation>, new: &UserInvitation) ->
         if kind == EventType::UserInvitationAccepted {
             data.insert("firstName".into(), json!(new.first_name));
             data.insert("lastName".into(), json!(new.last_name));
+        }
+        if let Some(metadata) = &new.metadata {
+            data.insert("metadata".into(), metadata.to_value());
         }
         events.push(base.state_event(kind, entry, new.read_state(entry.at).as_str(), data));
     }
@@ -574,8 +580,10 @@ mod tests {
         let later = T0.plus_days(1);
         let mut events = Vec::new();
 
-        let (created, _) = Invitation::create(&community, bob(), &owner, T0, policy);
+        let (mut created, _) = Invitation::create(&community, bob(), &owner, T0, policy);
+        created.metadata = crate::domain::Metadata::parse(json!({"plan": "pro", "seats": 3})).unwrap();
         events.extend(of_invitation(None, &created));
+        assert_eq!(events[0].data["metadata"], json!({"plan": "pro", "seats": 3}), "the product's data, as given");
         let (sent, e) = send(&created, 1, DeliveryOutcome::Sent { message_id: "m".into() }, T0);
         events.extend(e);
         let hard =
@@ -605,7 +613,8 @@ mod tests {
         events.extend(of_invitation(Some(&sent), &expired));
 
         let settings = UserSettings::default();
-        let (user, _) = UserInvitation::create(&owner, bob(), None, T0, &settings);
+        let (mut user, _) = UserInvitation::create(&owner, bob(), None, T0, &settings);
+        user.metadata = crate::domain::Metadata::parse(json!({"team": "ops"})).unwrap();
         events.extend(of_user_invitation(None, &user));
         for next in [
             user.accept("Bob".into(), "Guest".into(), T0).unwrap().invitation,
