@@ -212,6 +212,7 @@ fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> In
         accept_from: AcceptFrom::Recipient,
         earlier_deliveries: Default::default(),
         metadata: None,
+        valid_days: None,
     }
 }
 

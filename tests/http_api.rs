@@ -189,6 +189,7 @@ rsvp_tests::against_both_stores!(
     an_unverified_address_cannot_accept,
     the_recipients_domain_accepts_only_when_the_owner_chose_it,
     metadata_is_kept_as_given_and_bad_metadata_changes_nothing,
+    an_invitation_may_live_fewer_days_and_its_resend_as_many,
 );
 
 async fn three_way_handshake(app: TestApp) {
@@ -1012,4 +1013,36 @@ async fn metadata_is_kept_as_given_and_bad_metadata_changes_nothing(app: TestApp
     assert_eq!(listed.len(), 2, "nothing written by a refused create: {listed:?}");
     let with = invitations.as_array().unwrap().iter().find(|i| i["InvitationRecipient"] == GUEST.1).unwrap();
     assert_eq!(with["Metadata"], given, "the list hands it back too");
+}
+
+/// `ExpiresInDays` on a create: the invitation lives that many days (within the deployment's 14) and a Resend gives it
+/// as many again; outside 1..=14, or not a number, it is a 400 that names the bounds and writes nothing.
+async fn an_invitation_may_live_fewer_days_and_its_resend_as_many(app: TestApp) {
+    let community = app.create_community("Short-lived").await;
+    let owner = app.admin(OWNER);
+    let path = format!("{BASE}/communities/{community}/invitations");
+    for (days, reason) in [
+        (json!(0), "from 1 to 14"),
+        (json!(15), "from 1 to 14"),
+        (json!(-3), "from 1 to 14"),
+        (json!("2"), "not valid JSON"),
+    ] {
+        let body = json!({"InvitationRecipient": GUEST.1, "ExpiresInDays": days});
+        app.call(Method::POST, &path, Some(&owner), Some(body)).await.assert_error(StatusCode::BAD_REQUEST, reason);
+    }
+    let (listed, _) = app.owners_view(&community).await;
+    assert_eq!(listed, json!([]), "a refused create writes nothing");
+
+    let body = json!({"InvitationRecipient": GUEST.1, "ExpiresInDays": 2});
+    let created = app.call(Method::POST, &path, Some(&owner), Some(body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let day = 86_400_000;
+    assert_eq!(created.body["Expires"], Timestamp::from_millis(app.clock_now() + 2 * day).to_rfc3339());
+    app.clock.advance_minutes(2 * 24 * 60);
+    let invitation = created.id();
+    assert_eq!(app.get_invitation(&community, &invitation, &owner).await.body["State"], "InvitationExpired");
+    let resent = app.process(&invitation, &owner, json!({"Action": "Resend"})).await;
+    assert_eq!(resent.status, StatusCode::ACCEPTED, "{}", resent.body);
+    let read = app.get_invitation(&community, &invitation, &owner).await;
+    assert_eq!(read.body["Expires"], Timestamp::from_millis(app.clock_now() + 2 * day).to_rfc3339(), "as many again");
 }

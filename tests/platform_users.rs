@@ -195,6 +195,7 @@ rsvp_tests::against_both_stores!(
     the_landing_page_accepts_and_declines,
     settings_are_validated_and_scoped_to_the_tenant,
     metadata_reaches_every_invitation_of_a_request_and_the_sign_up,
+    an_invitation_may_live_fewer_days_than_the_tenants_setting,
 );
 
 async fn an_administrator_enables_inviting_and_an_invitation_is_accepted_once(app: TestApp) {
@@ -666,4 +667,21 @@ async fn metadata_reaches_every_invitation_of_a_request_and_the_sign_up(app: Tes
     let signed_up = app.sign_up(&code_in(ann)).await;
     assert_eq!(signed_up.status, StatusCode::OK, "{}", signed_up.body);
     assert_eq!(signed_up.body["Metadata"], given, "the sign-up hands the product its data back");
+}
+
+/// `ExpiresInDays` on an invite request: within the tenant's `InvitedUserValidDays` (7 by default) each invitation
+/// lives that many days; beyond it, a 400 naming the bound, and nothing written.
+async fn an_invitation_may_live_fewer_days_than_the_tenants_setting(app: TestApp) {
+    app.enable().await;
+    let too_long = json!({"EmailAddresses": ["ann@partner.example"], "ExpiresInDays": 8});
+    app.call(Method::POST, INVITATIONS, Some(&app.member()), Some(too_long))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "from 1 to 7");
+    assert!(app.list(&app.admin(), "").await.is_empty(), "a refused request writes nothing");
+    let body = json!({"EmailAddresses": ["ann@partner.example"], "ExpiresInDays": 1});
+    let invited = app.call(Method::POST, INVITATIONS, Some(&app.member()), Some(body)).await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    let listed = app.list(&app.admin(), "").await;
+    let now = rsvp::domain::Clock::now(app.clock.as_ref());
+    assert_eq!(listed[0]["Expires"], now.plus_days(1).to_rfc3339());
 }

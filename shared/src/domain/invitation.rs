@@ -147,6 +147,10 @@ pub struct Invitation {
     /// The product's own data, as the create request gave it ([`Metadata`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// How many days its link lives, when the create request chose it ([`Invitation::live_for`]); a Resend gives
+    /// the same. Absent: the deployment's [`InvitationPolicy::validity_days`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_days: Option<i64>,
 }
 
 /// How the caller relates to the invitation; worked out by the operation (token or verified email, tenant, roles).
@@ -295,6 +299,7 @@ impl Invitation {
             accept_from: community.accept_from,
             earlier_deliveries: Earlier::new(),
             metadata: None,
+            valid_days: None,
         };
         (invitation, secret)
     }
@@ -312,6 +317,15 @@ impl Invitation {
 
     pub fn is_expired(&self, now: Timestamp) -> bool {
         now >= self.expires
+    }
+
+    /// The invitation, just created at `issued`, living `days` (from 1 to the deployment's `most`) instead of the
+    /// default; a Resend gives it as many again.
+    pub fn live_for(&mut self, days: i64, most: i64) -> Result<(), ExpiryError> {
+        check_valid_days(days, most)?;
+        self.valid_days = Some(days);
+        self.expires = self.issued.plus_days(days);
+        Ok(())
     }
 
     /// When its running out of time is due to be recorded ([`Invitation::expire`]): its expiry, while it waits
@@ -457,7 +471,7 @@ impl Invitation {
                 }
                 let secret = Secret::generate();
                 t.invitation.secret_hash = secret.hash();
-                t.invitation.expires = now.plus_days(policy.validity_days);
+                t.invitation.expires = now.plus_days(valid_days(self.valid_days, policy.validity_days));
                 t.invitation.last_sent = now;
                 t.lock = LockEffect::Take;
                 t.new_secret = Some(secret);
@@ -554,6 +568,25 @@ impl Invitation {
     fn push_history(&mut self, now: Timestamp, action: &str, by: Option<&Principal>) {
         push_history(&mut self.history, now, action, by);
     }
+}
+
+/// A requested lifetime outside its bounds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "ExpiresInDays must be from 1 to {most} (the longest this deployment or tenant lets an invitation live); it was {days}."
+)]
+pub struct ExpiryError {
+    pub days: i64,
+    pub most: i64,
+}
+
+pub(super) fn check_valid_days(days: i64, most: i64) -> Result<(), ExpiryError> {
+    if (1..=most).contains(&days) { Ok(()) } else { Err(ExpiryError { days, most }) }
+}
+
+/// An invitation's own lifetime if it chose one (never past the bound in force now), else the default.
+pub(super) fn valid_days(chosen: Option<i64>, default: i64) -> i64 {
+    chosen.map_or(default, |days| days.min(default))
 }
 
 /// The history since the current code or link was issued (its newest `Create` or `Resend`), newest first.

@@ -17,7 +17,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::invitation::{attach_link, expiry_due, push_history, since_issued, withdraw_invitation_email};
+use super::invitation::{
+    ExpiryError, attach_link, check_valid_days, expiry_due, push_history, since_issued, valid_days,
+    withdraw_invitation_email,
+};
 use super::outbox::{Delivery, Earlier, MailKind, Outbox};
 use super::{
     Email, HistoryEntry, InvitationId, LockEffect, Principal, Secret, SecretHash, TenantId, Timestamp, UserId,
@@ -104,6 +107,10 @@ pub struct UserInvitation {
     /// The product's own data, as the invite request gave it ([`super::Metadata`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<super::Metadata>,
+    /// How many days its code lives, when the invite request chose it; a Resend gives the same (never past the
+    /// tenant's `InvitedUserValidDays` in force then). Absent: the tenant's setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_days: Option<i64>,
 }
 
 /// A decided change and how the store must guard its write.
@@ -180,6 +187,7 @@ impl UserInvitation {
             delivery: Some(Delivery::pending(None, MailKind::Invitation, vec![recipient], now)),
             earlier_deliveries: Earlier::new(),
             metadata: None,
+            valid_days: None,
         };
         (invitation, code)
     }
@@ -196,6 +204,14 @@ impl UserInvitation {
 
     pub fn is_expired(&self, now: Timestamp) -> bool {
         now >= self.expires
+    }
+
+    /// The invitation, just created, living `days` (from 1 to the tenant's `most`) instead of the tenant's default.
+    pub fn live_for(&mut self, days: i64, most: i64) -> Result<(), ExpiryError> {
+        check_valid_days(days, most)?;
+        self.valid_days = Some(days);
+        self.expires = self.issued.plus_days(days);
+        Ok(())
     }
 
     /// When its running out of time is due to be recorded: its expiry, while it is pending and that expiry is not
@@ -295,7 +311,7 @@ impl UserInvitation {
         let code = new_code(self.id);
         let inv = &mut t.invitation;
         inv.code_hash = code.hash();
-        inv.expires = now.plus_days(settings.invited_user_valid_days);
+        inv.expires = now.plus_days(valid_days(inv.valid_days, settings.invited_user_valid_days));
         inv.last_sent = now;
         let to = vec![inv.recipient.clone()];
         Outbox { latest: &mut inv.delivery, earlier: &mut inv.earlier_deliveries }.owe(MailKind::Invitation, to, now);

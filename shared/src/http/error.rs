@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use super::page::{self, ErrorPage};
 use crate::domain::{
-    BudgetError, EmailError, IdError, InvitationError, InviteError, KeyError, MetadataError, SettingsError, TextError,
-    UserInvitationError,
+    BudgetError, EmailError, ExpiryError, IdError, InvitationError, InviteError, KeyError, MetadataError,
+    SettingsError, TextError, UserInvitationError,
 };
 use crate::store::StoreError;
 
@@ -254,7 +254,7 @@ macro_rules! bad_request_from {
     )+};
 }
 
-bad_request_from!(InviteError, SettingsError, KeyError, MetadataError);
+bad_request_from!(InviteError, SettingsError, KeyError, MetadataError, ExpiryError);
 
 impl From<IdError> for ApiError {
     fn from(e: IdError) -> Self {

@@ -7,6 +7,8 @@
 //! (see [`super::idempotency`]). `AcceptFrom` chooses, for this invitation, whose verified address may accept it
 //! (see [`crate::domain::AcceptFrom`]); without it the invitation takes the community's setting. `Metadata`, a
 //! small JSON object of the product's own ([`crate::domain::Metadata`]: bounded), is kept and handed back.
+//! `ExpiresInDays` gives this invitation a shorter life than the deployment's (`RSVP_COMMUNITY_INVITATION_VALID_DAYS`,
+//! its bound too); a Resend gives it as many days again.
 //!
 //! The email is drawn from the community owner tenant's mail budget and the recipient's (see `ops::budget`):
 //! when either is spent for the day, 429 with `Retry-After` and nothing is written.
@@ -30,6 +32,7 @@ struct Input {
     accept_from: Option<String>,
     #[serde(default)]
     metadata: serde_json::Value,
+    expires_in_days: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -58,6 +61,9 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let (mut invitation, secret) = Invitation::create(&community, recipient, &caller, now, app.config.invitations);
         invitation.accept_from = chosen.unwrap_or(community.accept_from);
         invitation.metadata = metadata.clone();
+        if let Some(days) = input.expires_in_days {
+            invitation.live_for(days, app.config.invitations.validity_days)?;
+        }
         // The invitation email goes out from the outbox written with the invitation; its link's secret only sealed.
         let link = format!("{}/invite/{}", public_base(&app, &req), invitation.id);
         let sealed = app.sealer.seal(invitation.id, &secret).await?;

@@ -28,6 +28,7 @@ struct Input {
     message: Option<String>,
     #[serde(default)]
     metadata: serde_json::Value,
+    expires_in_days: Option<i64>,
 }
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
@@ -69,6 +70,9 @@ async fn invite(
     for (index, recipient) in request.recipients.into_iter().enumerate() {
         let (mut invitation, code) = UserInvitation::create(caller, recipient, request.message.clone(), now, settings);
         invitation.metadata = metadata.clone();
+        if let Some(days) = input.expires_in_days {
+            invitation.live_for(days, settings.invited_user_valid_days)?;
+        }
         let sealer = Arc::clone(&app.sealer);
         sealing.spawn(async move {
             let sealed = sealer.seal(invitation.id, &code).await;
