@@ -213,6 +213,7 @@ fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> In
         earlier_deliveries: Default::default(),
         metadata: None,
         valid_days: None,
+        redirect_url: None,
     }
 }
 

@@ -443,3 +443,56 @@ async fn in_a_browser_the_recipient_opens_the_link_and_declines() {
     let not_found = missing_invitation_page(&app, token_of(&link)).await;
     app.get(&link).await.assert_not_found(&not_found);
 }
+
+/// A `RedirectUrl` leads the person on once they answered: only to one of the owner tenant's
+/// `AllowedRedirectOrigins`, so an invitation never makes this page an open redirect. A create naming another
+/// origin (or before the tenant allowed any) is a 400 and writes nothing; a decline answers 303 to the URL given,
+/// the page (with its headers) as the body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_invitation_leads_on_only_to_an_origin_the_tenant_allowed() {
+    let app = TestApp::spawn().await;
+    let (community, _, _) = app.invitation("Redirects").await;
+    let owner = app.admin(OWNER);
+    let path = format!("/communities/{community}/invitations");
+    let invite = |to: &'static str| json!({"InvitationRecipient": "ann@guest.example", "RedirectUrl": to});
+    let (status, refused) = app.api(Method::POST, &path, &owner, Some(invite("https://app.owner.example/done"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no origin is allowed before the tenant lists one: {refused}");
+    assert!(refused["Reason"].as_str().unwrap().contains("AllowedRedirectOrigins"), "{refused}");
+
+    let settings = format!("{}/api/businesses/{}/usersettings", app.url, OWNER.0);
+    let saved = app
+        .http
+        .put(&settings)
+        .bearer_auth(&owner)
+        .json(&json!({"AllowedRedirectOrigins": ["https://app.owner.example"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::OK);
+    for evil in [
+        "https://evil.example/phish",
+        "https://app.owner.example.evil.example/",
+        "javascript:alert(1)",
+        "http://app.owner.example/",
+    ] {
+        let (status, body) = app.api(Method::POST, &path, &owner, Some(invite(evil))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{evil}: {body}");
+    }
+    let (status, created) =
+        app.api(Method::POST, &path, &owner, Some(invite("https://app.owner.example/done?from=rsvp"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["RedirectUrl"], "https://app.owner.example/done?from=rsvp");
+    let (_, listed) = app.api(Method::GET, &path, &owner, None).await;
+    assert_eq!(listed.as_array().unwrap().len(), 2, "the refused creates wrote nothing: {listed}");
+
+    let id = created["Id"].as_str().unwrap();
+    let link = created["InvitationUrl"].as_str().unwrap();
+    let page = app.post(&format!("/invite/{id}"), FORM, format!("action=decline&token={}", token_of(link))).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(
+        page.headers.get("location").and_then(|v| v.to_str().ok()),
+        Some("https://app.owner.example/done?from=rsvp")
+    );
+    page.assert_secure();
+    assert_eq!(app.state(&community, id).await, "InvitationDeclined");
+}

@@ -196,6 +196,7 @@ rsvp_tests::against_both_stores!(
     settings_are_validated_and_scoped_to_the_tenant,
     metadata_reaches_every_invitation_of_a_request_and_the_sign_up,
     an_invitation_may_live_fewer_days_than_the_tenants_setting,
+    a_redirect_is_kept_only_to_an_allowed_origin_and_handed_to_the_sign_up,
 );
 
 async fn an_administrator_enables_inviting_and_an_invitation_is_accepted_once(app: TestApp) {
@@ -589,8 +590,13 @@ async fn settings_are_validated_and_scoped_to_the_tenant(app: TestApp) {
     assert_eq!(
         defaults.body["UserSettings"],
         json!({"InviteUnregisteredUsers": "com.soa.feature.disabled", "InvitedUserValidDays": 7,
-               "AllowedEmailDomains": [], "MaxInvitationsPerDay": 50, "ResendCooldownMinutes": 10})
+               "AllowedEmailDomains": [], "MaxInvitationsPerDay": 50, "ResendCooldownMinutes": 10,
+               "AllowedRedirectOrigins": []})
     );
+    // Origins a RedirectUrl may lead to: each an origin, no path; anything else is refused with the rule.
+    app.settings(json!({"AllowedRedirectOrigins": ["https://app.acme.example/path"]}))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "not an origin");
     let none = app.call(Method::GET, "/api/businesses/tenant-acme/settings", Some(&app.member()), None).await;
     assert_eq!(none.body, json!({"BusinessID": ACME}), "no flag, no group");
     let bad_flag = "/api/businesses/tenant-acme/settings?IncludeUserSettings=yes";
@@ -633,6 +639,9 @@ async fn settings_are_validated_and_scoped_to_the_tenant(app: TestApp) {
     let expires = app.clock.now().plus_days(3).to_rfc3339();
     assert_eq!(listed[0]["Expires"], json!(expires), "valid for the tenant's 3 days");
     assert!(listed[0]["Message"].is_null(), "an empty message is none");
+    let allowed = json!({"AllowedRedirectOrigins": ["https://App.Acme.example", "http://localhost:3000"]});
+    let origins = app.settings(allowed).await;
+    assert_eq!(origins.body["AllowedRedirectOrigins"], json!(["https://app.acme.example", "http://localhost:3000"]));
 }
 
 /// `Metadata` on an invite request: each invitation of it keeps the object as given, the list shows it and the
@@ -684,4 +693,27 @@ async fn an_invitation_may_live_fewer_days_than_the_tenants_setting(app: TestApp
     let listed = app.list(&app.admin(), "").await;
     let now = rsvp::domain::Clock::now(app.clock.as_ref());
     assert_eq!(listed[0]["Expires"], now.plus_days(1).to_rfc3339());
+}
+
+/// `RedirectUrl` on an invite request: refused (400, nothing written) unless its origin is one the tenant allows;
+/// kept, listed and handed to the sign-up's answer when it is.
+async fn a_redirect_is_kept_only_to_an_allowed_origin_and_handed_to_the_sign_up(app: TestApp) {
+    app.enable().await;
+    let invite = |to: &str| json!({"EmailAddresses": ["ann@partner.example"], "RedirectUrl": to});
+    let refused =
+        app.call(Method::POST, INVITATIONS, Some(&app.member()), Some(invite("https://app.acme.example/x"))).await;
+    refused.assert_error(StatusCode::BAD_REQUEST, "AllowedRedirectOrigins");
+    let allowed = app.settings(json!({"AllowedRedirectOrigins": ["https://app.acme.example"]})).await;
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.body);
+    let evil = app.call(Method::POST, INVITATIONS, Some(&app.member()), Some(invite("https://evil.example/x"))).await;
+    evil.assert_error(StatusCode::BAD_REQUEST, "https://evil.example");
+    assert!(app.list(&app.admin(), "").await.is_empty(), "a refused request writes nothing");
+
+    let to = "https://app.acme.example/welcome";
+    let invited = app.call(Method::POST, INVITATIONS, Some(&app.member()), Some(invite(to))).await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    assert_eq!(app.list(&app.admin(), "").await[0]["RedirectUrl"], to);
+    let emails = app.emails(1).await;
+    let signed_up = app.sign_up(&code_in(&emails[0])).await;
+    assert_eq!(signed_up.body["RedirectUrl"], to, "{}", signed_up.body);
 }

@@ -151,6 +151,10 @@ pub struct Invitation {
     /// the same. Absent: the deployment's [`InvitationPolicy::validity_days`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_days: Option<i64>,
+    /// Where the landing page sends the person once they answered, as the create request gave it, checked
+    /// against the tenant's allowed origins ([`super::UserSettings::redirect`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
 }
 
 /// How the caller relates to the invitation; worked out by the operation (token or verified email, tenant, roles).
@@ -300,6 +304,7 @@ impl Invitation {
             earlier_deliveries: Earlier::new(),
             metadata: None,
             valid_days: None,
+            redirect_url: None,
         };
         (invitation, secret)
     }

@@ -36,8 +36,8 @@ pub use outbox::{
 pub use principal::{Principal, Role};
 pub use secret::{Secret, SecretHash};
 pub use settings::{
-    BudgetError, DailyCounter, MailBudget, RecipientHash, SettingsChange, SettingsError, UserSettings, next_day,
-    seconds_to_next_day, utc_day,
+    BudgetError, DailyCounter, MailBudget, RecipientHash, RedirectError, SettingsChange, SettingsError, UserSettings,
+    next_day, seconds_to_next_day, utc_day,
 };
 pub use time::{Clock, FixedClock, SystemClock, Timestamp};
 pub use user_invitation::{

@@ -26,6 +26,10 @@ pub struct UserSettings {
     pub max_invitations_per_day: u32,
     /// The least time between two sends of one invitation (Resend), here and in the Communities API.
     pub resend_cooldown_minutes: i64,
+    /// The origins (`https://app.example.com`) an invitation's `RedirectUrl` may lead to; empty: none may
+    /// ([`UserSettings::redirect`]). Absent from settings saved before it existed.
+    #[serde(default)]
+    pub allowed_redirect_origins: Vec<String>,
 }
 
 impl Default for UserSettings {
@@ -36,6 +40,7 @@ impl Default for UserSettings {
             allowed_email_domains: Vec::new(),
             max_invitations_per_day: 50,
             resend_cooldown_minutes: 10,
+            allowed_redirect_origins: Vec::new(),
         }
     }
 }
@@ -54,6 +59,7 @@ pub struct SettingsChange {
     pub allowed_email_domains: Option<Vec<String>>,
     pub max_invitations_per_day: Option<i64>,
     pub resend_cooldown_minutes: Option<i64>,
+    pub allowed_redirect_origins: Option<Vec<String>>,
 }
 
 /// Why a settings change was refused: every fault, each named by its field.
@@ -93,6 +99,12 @@ impl UserSettings {
                 Err(fault) => faults.push(fault),
             }
         }
+        if let Some(origins) = &change.allowed_redirect_origins {
+            match normalise_origins(origins) {
+                Ok(origins) => next.allowed_redirect_origins = origins,
+                Err(fault) => faults.push(fault),
+            }
+        }
         if faults.is_empty() { Ok(next) } else { Err(SettingsError(faults)) }
     }
 
@@ -100,6 +112,71 @@ impl UserSettings {
     pub fn allows(&self, email: &Email) -> bool {
         self.allowed_email_domains.is_empty() || self.allowed_email_domains.iter().any(|d| d == email.domain())
     }
+
+    /// `raw` as an invitation's `RedirectUrl`: where its landing page sends the person once they answered. Only to
+    /// one of the tenant's [`UserSettings::allowed_redirect_origins`], by exact origin (scheme, host, port), so an
+    /// invitation can never make rsvp's page an open redirect. The URL as it will be used.
+    pub fn redirect(&self, raw: &str) -> Result<String, RedirectError> {
+        if raw.len() > MAX_URL_CHARS {
+            return Err(RedirectError::TooLong);
+        }
+        let url = web_url(raw).ok_or(RedirectError::NotAWebUrl)?;
+        let origin = url.origin().ascii_serialization();
+        if !self.allowed_redirect_origins.contains(&origin) {
+            return Err(RedirectError::NotAllowed(origin));
+        }
+        Ok(url.to_string())
+    }
+}
+
+/// The longest `RedirectUrl` kept.
+pub const MAX_URL_CHARS: usize = 2_048;
+/// The most origins a tenant lists.
+pub const MAX_ORIGINS: usize = 20;
+
+/// Why a `RedirectUrl` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedirectError {
+    #[error("RedirectUrl is longer than {MAX_URL_CHARS} characters.")]
+    TooLong,
+    #[error("RedirectUrl must be an https URL (http only to localhost), without a user name or password in it.")]
+    NotAWebUrl,
+    #[error(
+        "RedirectUrl leads to {0}, which is not one of the tenant's AllowedRedirectOrigins: a TenantAdministrator \
+         lists them in the tenant's user settings."
+    )]
+    NotAllowed(String),
+}
+
+/// `raw` if it is a URL a browser may be sent to: https, or http to the machine itself (a developer's app), with
+/// no credentials in it.
+fn web_url(raw: &str) -> Option<url::Url> {
+    let url = url::Url::parse(raw.trim()).ok()?;
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    let scheme = url.scheme() == "https" || (url.scheme() == "http" && local);
+    (scheme && url.host().is_some() && url.username().is_empty() && url.password().is_none()).then_some(url)
+}
+
+/// The origins as stored: each `scheme://host[:port]` (lower-case, default port left out), no repeats.
+fn normalise_origins(origins: &[String]) -> Result<Vec<String>, String> {
+    if origins.len() > MAX_ORIGINS {
+        return Err(format!("AllowedRedirectOrigins may list at most {MAX_ORIGINS} origins."));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for raw in origins {
+        let origin = web_url(raw).filter(|u| u.path() == "/" && u.query().is_none() && u.fragment().is_none());
+        let Some(origin) = origin.map(|u| u.origin().ascii_serialization()) else {
+            let shown: String = raw.chars().take(100).collect();
+            return Err(format!(
+                "AllowedRedirectOrigins has {shown:?}, which is not an origin such as https://app.example.com \
+                 (https, or http to localhost; no path)."
+            ));
+        };
+        if !out.contains(&origin) {
+            out.push(origin);
+        }
+    }
+    Ok(out)
 }
 
 /// The allow-list as stored: trimmed, lower-case, each a host name with a dot, no repeats.
@@ -292,5 +369,57 @@ mod tests {
         assert_eq!(seconds_to_next_day(t), 6_400);
         assert_eq!(utc_day(next_day(t)), "2023-11-15");
         assert_eq!(utc_day(next_day(t).plus_minutes(-1)), "2023-11-14");
+    }
+
+    #[test]
+    fn a_redirect_goes_only_to_an_allowed_origin_by_exact_origin() {
+        let change = SettingsChange {
+            allowed_redirect_origins: Some(vec![
+                "https://App.Example.com".into(),
+                "https://app.example.com:443/".into(),
+                "http://localhost:5173".into(),
+            ]),
+            ..SettingsChange::default()
+        };
+        let s = UserSettings::default().with(&change).unwrap();
+        assert_eq!(s.allowed_redirect_origins, ["https://app.example.com", "http://localhost:5173"]);
+        assert_eq!(
+            s.redirect("https://app.example.com/welcome?x=1#top").unwrap(),
+            "https://app.example.com/welcome?x=1#top"
+        );
+        assert!(s.redirect("http://localhost:5173/done").is_ok());
+        for (raw, refused) in [
+            ("https://evil.example/", RedirectError::NotAllowed("https://evil.example".into())),
+            (
+                "https://app.example.com.evil.example/",
+                RedirectError::NotAllowed("https://app.example.com.evil.example".into()),
+            ),
+            ("https://app.example.com:8443/", RedirectError::NotAllowed("https://app.example.com:8443".into())),
+            ("http://app.example.com/", RedirectError::NotAWebUrl),
+            ("javascript:alert(1)", RedirectError::NotAWebUrl),
+            ("//app.example.com/x", RedirectError::NotAWebUrl),
+            ("https://user:pw@app.example.com/", RedirectError::NotAWebUrl),
+            ("data:text/html,hi", RedirectError::NotAWebUrl),
+        ] {
+            assert_eq!(s.redirect(raw), Err(refused), "{raw}");
+        }
+        assert_eq!(
+            s.redirect(&format!("https://app.example.com/{}", "a".repeat(MAX_URL_CHARS))),
+            Err(RedirectError::TooLong)
+        );
+        assert!(UserSettings::default().redirect("https://app.example.com/").is_err(), "none allowed by default");
+
+        for bad in ["https://app.example.com/path", "ftp://app.example.com", "not a url", "https://app.example.com/?q"]
+        {
+            let change =
+                SettingsChange { allowed_redirect_origins: Some(vec![bad.into()]), ..SettingsChange::default() };
+            let SettingsError(faults) = UserSettings::default().with(&change).unwrap_err();
+            assert!(faults[0].contains("not an origin"), "{bad}: {faults:?}");
+        }
+        let many = SettingsChange {
+            allowed_redirect_origins: Some((0..=MAX_ORIGINS).map(|i| format!("https://a{i}.example")).collect()),
+            ..SettingsChange::default()
+        };
+        assert!(UserSettings::default().with(&many).is_err());
     }
 }

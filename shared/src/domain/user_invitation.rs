@@ -111,6 +111,10 @@ pub struct UserInvitation {
     /// tenant's `InvitedUserValidDays` in force then). Absent: the tenant's setting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_days: Option<i64>,
+    /// Where the landing page sends the person once they answered, as the invite request gave it, checked
+    /// against the tenant's allowed origins ([`super::UserSettings::redirect`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
 }
 
 /// A decided change and how the store must guard its write.
@@ -188,6 +192,7 @@ impl UserInvitation {
             earlier_deliveries: Earlier::new(),
             metadata: None,
             valid_days: None,
+            redirect_url: None,
         };
         (invitation, code)
     }

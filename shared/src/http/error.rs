@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::page::{self, ErrorPage};
 use crate::domain::{
     BudgetError, EmailError, ExpiryError, IdError, InvitationError, InviteError, KeyError, MetadataError,
-    SettingsError, TextError, UserInvitationError,
+    RedirectError, SettingsError, TextError, UserInvitationError,
 };
 use crate::store::StoreError;
 
@@ -254,7 +254,7 @@ macro_rules! bad_request_from {
     )+};
 }
 
-bad_request_from!(InviteError, SettingsError, KeyError, MetadataError, ExpiryError);
+bad_request_from!(InviteError, SettingsError, KeyError, MetadataError, ExpiryError, RedirectError);
 
 impl From<IdError> for ApiError {
     fn from(e: IdError) -> Self {

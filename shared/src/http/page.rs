@@ -39,6 +39,17 @@ pub enum Stage {
     Declined,
 }
 
+/// `page`, answered instead as a `303 See Other` to `onward` when the invitation names where to go once answered
+/// (its `RedirectUrl`, checked against the tenant's allowed origins when it was set). The page stays as the body,
+/// with its security headers, for a client that does not follow.
+pub fn onward(mut page: Response<Body>, onward: Option<&str>) -> Response<Body> {
+    if let Some(location) = onward.and_then(|to| HeaderValue::from_str(to).ok()) {
+        *page.status_mut() = StatusCode::SEE_OTHER;
+        page.headers_mut().insert(header::LOCATION, location);
+    }
+    page
+}
+
 /// A community invitation's state in the words its page shows (the API's names, `InvitationCreated`, are for
 /// programs).
 pub fn community_state_words(state: ReadState) -> &'static str {

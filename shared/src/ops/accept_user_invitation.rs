@@ -37,6 +37,9 @@ struct Accepted {
     /// The product's own data from the invitation, so the sign-up can act on it; absent if it had none.
     #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<serde_json::Value>,
+    /// Where the invitation said to send the person next, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redirect_url: Option<String>,
 }
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
@@ -52,6 +55,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         business_id: accepted.tenant.to_string(),
         state: accepted.read_state(app.clock.now()).as_str(),
         metadata: accepted.metadata.as_ref().map(crate::domain::Metadata::to_value),
+        redirect_url: accepted.redirect_url.clone(),
     };
     Ok(response::json(StatusCode::OK, &body))
 }

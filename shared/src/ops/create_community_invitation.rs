@@ -8,7 +8,8 @@
 //! (see [`crate::domain::AcceptFrom`]); without it the invitation takes the community's setting. `Metadata`, a
 //! small JSON object of the product's own ([`crate::domain::Metadata`]: bounded), is kept and handed back.
 //! `ExpiresInDays` gives this invitation a shorter life than the deployment's (`RSVP_COMMUNITY_INVITATION_VALID_DAYS`,
-//! its bound too); a Resend gives it as many days again.
+//! its bound too); a Resend gives it as many days again. `RedirectUrl` is where the landing page sends the person
+//! after they declined, only to one of the owner tenant's `AllowedRedirectOrigins` (its user settings).
 //!
 //! The email is drawn from the community owner tenant's mail budget and the recipient's (see `ops::budget`):
 //! when either is spent for the day, 429 with `Retry-After` and nothing is written.
@@ -33,6 +34,7 @@ struct Input {
     #[serde(default)]
     metadata: serde_json::Value,
     expires_in_days: Option<i64>,
+    redirect_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -72,6 +74,10 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let recipients = [&invitation.recipient];
         let (saved, suppressed) = app.store.settings_and_suppressions(&community.owner, &recipients).await?;
         let saved = saved.map(|(settings, _)| settings);
+        // A redirect only to the owner's allowed origins (none, for a tenant that never saved settings).
+        if let Some(raw) = input.redirect_url.as_deref() {
+            invitation.redirect_url = Some(saved.clone().unwrap_or_default().redirect(raw)?);
+        }
         let reservation =
             budget::reserve_known(&app, &community.owner, saved.as_ref(), &suppressed, &recipients, now).await?;
         if let Err(e) = app.store.create_invitation(&invitation, now).await {

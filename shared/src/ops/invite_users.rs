@@ -29,6 +29,7 @@ struct Input {
     #[serde(default)]
     metadata: serde_json::Value,
     expires_in_days: Option<i64>,
+    redirect_url: Option<String>,
 }
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
@@ -63,6 +64,7 @@ async fn invite(
         .ok_or_else(|| ApiError::bad_request("EmailAddresses is required: the addresses to invite."))?;
     let request = InviteRequest::parse(&addresses, input.message.as_deref(), settings)?;
     let metadata = crate::domain::Metadata::parse(input.metadata)?;
+    let redirect = input.redirect_url.as_deref().map(|raw| settings.redirect(raw)).transpose()?;
     let now = app.clock.now();
     // Each code is sealed for its email; with KMS that is a request each, so they are sealed concurrently.
     let base = public_base(app, req);
@@ -70,6 +72,7 @@ async fn invite(
     for (index, recipient) in request.recipients.into_iter().enumerate() {
         let (mut invitation, code) = UserInvitation::create(caller, recipient, request.message.clone(), now, settings);
         invitation.metadata = metadata.clone();
+        invitation.redirect_url = redirect.clone();
         if let Some(days) = input.expires_in_days {
             invitation.live_for(days, settings.invited_user_valid_days)?;
         }

@@ -20,7 +20,7 @@ use super::show_invitation_page::{Opened, open_link, render, render_platform};
 use super::users::ATTEMPTS;
 use crate::app::App;
 use crate::domain::{Action, Actor, MAX_NAME_CHARS, bounded_text};
-use crate::http::page::{Stage, UserStage};
+use crate::http::page::{self, Stage, UserStage};
 use crate::http::{ApiError, request};
 use crate::store::StoreError;
 
@@ -47,7 +47,8 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
             let last = bounded_text("Last name", form.last_name.as_deref().unwrap_or_default(), MAX_NAME_CHARS)?;
             let code = form.token.unwrap_or_default();
             let accepted = accept(&app, &code, first, last).await?;
-            Ok(render_platform(&app, &accepted, UserStage::Accepted, ""))
+            let shown = render_platform(&app, &accepted, UserStage::Accepted, "");
+            Ok(page::onward(shown, accepted.redirect_url.as_deref()))
         }
         Some(_) => Err(ApiError::bad_request("This page can only accept or decline an invitation.")),
         None => Err(ApiError::bad_request("The form does not say what to do.")),
@@ -69,17 +70,17 @@ async fn decline(app: &App, req: &Request, token: Option<&str>) -> Answer {
                     app.clock.now(),
                     app.config.invitations,
                 )?;
-                app.store
-                    .apply(&transition)
-                    .await
-                    .map(|()| render(app, &transition.invitation, Some(&community), Stage::Declined, ""))
+                app.store.apply(&transition).await.map(|()| {
+                    let shown = render(app, &transition.invitation, Some(&community), Stage::Declined, "");
+                    page::onward(shown, transition.invitation.redirect_url.as_deref())
+                })
             }
             Opened::Platform(invitation) => {
                 let transition = invitation.decline(app.clock.now())?;
-                app.store
-                    .apply_user_invitation(&transition)
-                    .await
-                    .map(|()| render_platform(app, &transition.invitation, UserStage::Declined, ""))
+                app.store.apply_user_invitation(&transition).await.map(|()| {
+                    let shown = render_platform(app, &transition.invitation, UserStage::Declined, "");
+                    page::onward(shown, transition.invitation.redirect_url.as_deref())
+                })
             }
         };
         match written {

@@ -27,6 +27,7 @@ struct Input {
     allowed_email_domains: Option<Vec<String>>,
     max_invitations_per_day: Option<i64>,
     resend_cooldown_minutes: Option<i64>,
+    allowed_redirect_origins: Option<Vec<String>>,
 }
 
 /// The seed's switch values, or a JSON boolean.
@@ -61,6 +62,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         allowed_email_domains: input.allowed_email_domains,
         max_invitations_per_day: input.max_invitations_per_day,
         resend_cooldown_minutes: input.resend_cooldown_minutes,
+        allowed_redirect_origins: input.allowed_redirect_origins,
     };
     for _ in 0..ATTEMPTS {
         let (current, version) = settings_of(&app, &business).await?;

@@ -37,6 +37,9 @@ pub struct CommunityInvitation {
     /// The product's own data, as the create request gave it; absent if it gave none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
+    /// Where the landing page sends the person once they answered; absent if the request named none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
 }
 
 impl CommunityInvitation {
@@ -59,6 +62,7 @@ impl CommunityInvitation {
             delivery_state: delivery_state(i.delivery.as_ref()),
             delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
             metadata: i.metadata.as_ref().map(Metadata::to_value),
+            redirect_url: i.redirect_url.clone(),
         }
     }
 
@@ -205,6 +209,9 @@ pub struct UserInvitationBody {
     /// The product's own data, as the invite request gave it; absent if it gave none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
+    /// Where the landing page sends the person once they answered; absent if the request named none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
 }
 
 impl UserInvitationBody {
@@ -224,6 +231,7 @@ impl UserInvitationBody {
             delivery_state: delivery_state(i.delivery.as_ref()),
             delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
             metadata: i.metadata.as_ref().map(Metadata::to_value),
+            redirect_url: i.redirect_url.clone(),
         }
     }
 }
@@ -246,6 +254,7 @@ pub struct UserSettingsBody {
     pub allowed_email_domains: Vec<String>,
     pub max_invitations_per_day: u32,
     pub resend_cooldown_minutes: i64,
+    pub allowed_redirect_origins: Vec<String>,
 }
 
 impl UserSettingsBody {
@@ -256,6 +265,7 @@ impl UserSettingsBody {
             allowed_email_domains: s.allowed_email_domains.clone(),
             max_invitations_per_day: s.max_invitations_per_day,
             resend_cooldown_minutes: s.resend_cooldown_minutes,
+            allowed_redirect_origins: s.allowed_redirect_origins.clone(),
         }
     }
 }
