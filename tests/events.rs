@@ -214,6 +214,7 @@ fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> In
         metadata: None,
         valid_days: None,
         redirect_url: None,
+        roles: Vec::new(),
     }
 }
 

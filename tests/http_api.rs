@@ -985,12 +985,17 @@ async fn metadata_is_kept_as_given_and_bad_metadata_changes_nothing(app: TestApp
     let path = format!("{BASE}/communities/{community}/invitations");
     let given =
         json!({"plan": "pro", "seats": 3, "ratio": 0.25, "big": 9007199254740993u64, "tags": ["a", {"b": "ü"}]});
-    let body = json!({"InvitationRecipient": GUEST.1, "Metadata": given});
+    let body = json!({"InvitationRecipient": GUEST.1, "Metadata": given, "Roles": ["Contributor", "Viewer"]});
     let created = app.call(Method::POST, &path, Some(&owner), Some(body)).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.body["Metadata"], given);
     let read = app.get_invitation(&community, &created.id(), &owner).await;
     assert_eq!(read.body["Metadata"], given, "the same, numbers and all, after the store");
+    assert_eq!(read.body["Roles"], json!(["Contributor", "Viewer"]));
+    let bad_role = json!({"InvitationRecipient": "r@x.example", "Roles": ["no spaces"]});
+    app.call(Method::POST, &path, Some(&owner), Some(bad_role))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "not a role name");
     let plain = app.invite(&community, OTHER.1).await;
     assert_eq!(plain.status, StatusCode::CREATED, "{}", plain.body);
     assert!(plain.body.get("Metadata").is_none(), "no Metadata, no field: {}", plain.body);

@@ -197,6 +197,7 @@ rsvp_tests::against_both_stores!(
     metadata_reaches_every_invitation_of_a_request_and_the_sign_up,
     an_invitation_may_live_fewer_days_than_the_tenants_setting,
     a_redirect_is_kept_only_to_an_allowed_origin_and_handed_to_the_sign_up,
+    roles_are_limited_to_the_invitable_ones_the_caller_may_grant,
 );
 
 async fn an_administrator_enables_inviting_and_an_invitation_is_accepted_once(app: TestApp) {
@@ -591,7 +592,7 @@ async fn settings_are_validated_and_scoped_to_the_tenant(app: TestApp) {
         defaults.body["UserSettings"],
         json!({"InviteUnregisteredUsers": "com.soa.feature.disabled", "InvitedUserValidDays": 7,
                "AllowedEmailDomains": [], "MaxInvitationsPerDay": 50, "ResendCooldownMinutes": 10,
-               "AllowedRedirectOrigins": []})
+               "AllowedRedirectOrigins": [], "InvitableRoles": ["TenantMember"]})
     );
     // Origins a RedirectUrl may lead to: each an origin, no path; anything else is refused with the rule.
     app.settings(json!({"AllowedRedirectOrigins": ["https://app.acme.example/path"]}))
@@ -716,4 +717,40 @@ async fn a_redirect_is_kept_only_to_an_allowed_origin_and_handed_to_the_sign_up(
     let emails = app.emails(1).await;
     let signed_up = app.sign_up(&code_in(&emails[0])).await;
     assert_eq!(signed_up.body["RedirectUrl"], to, "{}", signed_up.body);
+}
+
+/// `Roles` on an invite request: only roles the tenant's `InvitableRoles` lists (`TenantMember` by default), and
+/// from a member only those it holds; refused requests write nothing. The roles reach the list and the sign-up.
+async fn roles_are_limited_to_the_invitable_ones_the_caller_may_grant(app: TestApp) {
+    app.enable().await;
+    let invite = |roles: Value| json!({"EmailAddresses": ["ann@partner.example"], "Roles": roles});
+    let member = app.member();
+    let app = &app;
+    let post =
+        |token: String, body: Value| async move { app.call(Method::POST, INVITATIONS, Some(&token), Some(body)).await };
+    post(member.clone(), invite(json!(["TenantAdministrator"])))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "InvitableRoles");
+    post(member.clone(), invite(json!(["not a role"]))).await.assert_error(StatusCode::BAD_REQUEST, "not a role name");
+    let widened = app.settings(json!({"InvitableRoles": ["TenantMember", "TenantAdministrator", "Billing"]})).await;
+    assert_eq!(widened.body["InvitableRoles"], json!(["TenantMember", "TenantAdministrator", "Billing"]));
+    post(member.clone(), invite(json!(["TenantAdministrator"])))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "do not hold");
+    post(member.clone(), invite(json!(["Billing"]))).await.assert_error(StatusCode::FORBIDDEN, "do not hold");
+    assert!(app.list(&app.admin(), "").await.is_empty(), "a refused request writes nothing");
+
+    let invited = post(member, invite(json!(["TenantMember"]))).await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    let by_admin = json!({"EmailAddresses": ["bea@partner.example"], "Roles": ["TenantAdministrator", "Billing"]});
+    assert_eq!(post(app.admin(), by_admin).await.status, StatusCode::OK, "an administrator grants any invitable role");
+    let listed = app.list(&app.admin(), "").await;
+    let roles_of = |address: &str| listed.iter().find(|i| i["EmailAddress"] == address).unwrap()["Roles"].clone();
+    assert_eq!(
+        (roles_of("ann@partner.example"), roles_of("bea@partner.example")),
+        (json!(["TenantMember"]), json!(["TenantAdministrator", "Billing"]))
+    );
+    let emails = app.emails(2).await;
+    let ann = emails.iter().find(|e| eml::header(e, "To") == "ann@partner.example").unwrap();
+    assert_eq!(app.sign_up(&code_in(ann)).await.body["Roles"], json!(["TenantMember"]));
 }

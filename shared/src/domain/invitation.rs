@@ -155,6 +155,9 @@ pub struct Invitation {
     /// against the tenant's allowed origins ([`super::UserSettings::redirect`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
+    /// The roles the invitee receives, as the request gave them ([`super::parse_roles`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 /// How the caller relates to the invitation; worked out by the operation (token or verified email, tenant, roles).
@@ -305,6 +308,7 @@ impl Invitation {
             metadata: None,
             valid_days: None,
             redirect_url: None,
+            roles: Vec::new(),
         };
         (invitation, secret)
     }

@@ -13,6 +13,7 @@ mod invitation;
 mod metadata;
 pub mod outbox;
 mod principal;
+mod roles;
 mod secret;
 mod settings;
 mod time;
@@ -34,6 +35,7 @@ pub use outbox::{
     MAX_EARLIER_DELIVERIES, MailItem, MailKind, Outbox, expiry_order, recipients, stale_before, sweep_order,
 };
 pub use principal::{Principal, Role};
+pub use roles::{MAX_ROLE_CHARS, MAX_ROLES, RolesError, may_grant, parse_roles};
 pub use secret::{Secret, SecretHash};
 pub use settings::{
     BudgetError, DailyCounter, MailBudget, RecipientHash, RedirectError, SettingsChange, SettingsError, UserSettings,

@@ -30,6 +30,14 @@ pub struct UserSettings {
     /// ([`UserSettings::redirect`]). Absent from settings saved before it existed.
     #[serde(default)]
     pub allowed_redirect_origins: Vec<String>,
+    /// The roles a platform invitation may grant ([`super::may_grant`]); `TenantMember` for settings saved
+    /// before it existed, as for a tenant that never saved any.
+    #[serde(default = "default_invitable_roles")]
+    pub invitable_roles: Vec<String>,
+}
+
+fn default_invitable_roles() -> Vec<String> {
+    vec!["TenantMember".to_owned()]
 }
 
 impl Default for UserSettings {
@@ -41,6 +49,7 @@ impl Default for UserSettings {
             max_invitations_per_day: 50,
             resend_cooldown_minutes: 10,
             allowed_redirect_origins: Vec::new(),
+            invitable_roles: default_invitable_roles(),
         }
     }
 }
@@ -60,6 +69,7 @@ pub struct SettingsChange {
     pub max_invitations_per_day: Option<i64>,
     pub resend_cooldown_minutes: Option<i64>,
     pub allowed_redirect_origins: Option<Vec<String>>,
+    pub invitable_roles: Option<Vec<String>>,
 }
 
 /// Why a settings change was refused: every fault, each named by its field.
@@ -97,6 +107,12 @@ impl UserSettings {
             match normalise_domains(domains) {
                 Ok(domains) => next.allowed_email_domains = domains,
                 Err(fault) => faults.push(fault),
+            }
+        }
+        if let Some(roles) = &change.invitable_roles {
+            match super::parse_roles(roles) {
+                Ok(roles) => next.invitable_roles = roles,
+                Err(e) => faults.push(e.to_string().replacen("Roles", "InvitableRoles", 1)),
             }
         }
         if let Some(origins) = &change.allowed_redirect_origins {

@@ -115,6 +115,9 @@ pub struct UserInvitation {
     /// against the tenant's allowed origins ([`super::UserSettings::redirect`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
+    /// The roles the invitee receives, as the request gave them ([`super::parse_roles`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 /// A decided change and how the store must guard its write.
@@ -193,6 +196,7 @@ impl UserInvitation {
             metadata: None,
             valid_days: None,
             redirect_url: None,
+            roles: Vec::new(),
         };
         (invitation, code)
     }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::page::{self, ErrorPage};
 use crate::domain::{
     BudgetError, EmailError, ExpiryError, IdError, InvitationError, InviteError, KeyError, MetadataError,
-    RedirectError, SettingsError, TextError, UserInvitationError,
+    RedirectError, RolesError, SettingsError, TextError, UserInvitationError,
 };
 use crate::store::StoreError;
 
@@ -255,6 +255,16 @@ macro_rules! bad_request_from {
 }
 
 bad_request_from!(InviteError, SettingsError, KeyError, MetadataError, ExpiryError, RedirectError);
+
+/// A role the caller may not grant is theirs to lack (403); a malformed or non-invitable one is the request's (400).
+impl From<RolesError> for ApiError {
+    fn from(e: RolesError) -> Self {
+        match e {
+            RolesError::NotHeld(_) => Self::Forbidden(e.to_string()),
+            _ => Self::BadRequest(e.to_string()),
+        }
+    }
+}
 
 impl From<IdError> for ApiError {
     fn from(e: IdError) -> Self {

@@ -40,6 +40,9 @@ struct Accepted {
     /// Where the invitation said to send the person next, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     redirect_url: Option<String>,
+    /// The roles the invitation grants, for the product to give the new account.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    roles: Vec<String>,
 }
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
@@ -56,6 +59,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         state: accepted.read_state(app.clock.now()).as_str(),
         metadata: accepted.metadata.as_ref().map(crate::domain::Metadata::to_value),
         redirect_url: accepted.redirect_url.clone(),
+        roles: accepted.roles.clone(),
     };
     Ok(response::json(StatusCode::OK, &body))
 }

@@ -9,7 +9,8 @@
 //! small JSON object of the product's own ([`crate::domain::Metadata`]: bounded), is kept and handed back.
 //! `ExpiresInDays` gives this invitation a shorter life than the deployment's (`RSVP_COMMUNITY_INVITATION_VALID_DAYS`,
 //! its bound too); a Resend gives it as many days again. `RedirectUrl` is where the landing page sends the person
-//! after they declined, only to one of the owner tenant's `AllowedRedirectOrigins` (its user settings).
+//! after they declined, only to one of the owner tenant's `AllowedRedirectOrigins` (its user settings). `Roles` are
+//! the role names the invited tenant receives, kept and handed back (the community's administrators choose them).
 //!
 //! The email is drawn from the community owner tenant's mail budget and the recipient's (see `ops::budget`):
 //! when either is spent for the day, 429 with `Retry-After` and nothing is written.
@@ -35,6 +36,8 @@ struct Input {
     metadata: serde_json::Value,
     expires_in_days: Option<i64>,
     redirect_url: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -55,6 +58,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let recipient = Email::parse(&recipient).map_err(|e| invalid_email("InvitationRecipient", e))?;
     let chosen = accept_from(input.accept_from.as_deref())?;
     let metadata = Metadata::parse(input.metadata)?;
+    let roles = crate::domain::parse_roles(&input.roles)?;
     // The caller's right is checked before a replay too: a key replayed after the caller lost the administrator
     // role (or the tenant its place) must not hand out the invitation link again.
     let community = community_for_admin(&app, id, &caller).await?;
@@ -63,6 +67,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let (mut invitation, secret) = Invitation::create(&community, recipient, &caller, now, app.config.invitations);
         invitation.accept_from = chosen.unwrap_or(community.accept_from);
         invitation.metadata = metadata.clone();
+        invitation.roles = roles.clone();
         if let Some(days) = input.expires_in_days {
             invitation.live_for(days, app.config.invitations.validity_days)?;
         }

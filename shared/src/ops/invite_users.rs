@@ -30,6 +30,8 @@ struct Input {
     metadata: serde_json::Value,
     expires_in_days: Option<i64>,
     redirect_url: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
 }
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
@@ -65,6 +67,8 @@ async fn invite(
     let request = InviteRequest::parse(&addresses, input.message.as_deref(), settings)?;
     let metadata = crate::domain::Metadata::parse(input.metadata)?;
     let redirect = input.redirect_url.as_deref().map(|raw| settings.redirect(raw)).transpose()?;
+    let roles = crate::domain::parse_roles(&input.roles)?;
+    crate::domain::may_grant(&roles, &settings.invitable_roles, caller)?;
     let now = app.clock.now();
     // Each code is sealed for its email; with KMS that is a request each, so they are sealed concurrently.
     let base = public_base(app, req);
@@ -73,6 +77,7 @@ async fn invite(
         let (mut invitation, code) = UserInvitation::create(caller, recipient, request.message.clone(), now, settings);
         invitation.metadata = metadata.clone();
         invitation.redirect_url = redirect.clone();
+        invitation.roles = roles.clone();
         if let Some(days) = input.expires_in_days {
             invitation.live_for(days, settings.invited_user_valid_days)?;
         }

@@ -28,6 +28,7 @@ struct Input {
     max_invitations_per_day: Option<i64>,
     resend_cooldown_minutes: Option<i64>,
     allowed_redirect_origins: Option<Vec<String>>,
+    invitable_roles: Option<Vec<String>>,
 }
 
 /// The seed's switch values, or a JSON boolean.
@@ -63,6 +64,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         max_invitations_per_day: input.max_invitations_per_day,
         resend_cooldown_minutes: input.resend_cooldown_minutes,
         allowed_redirect_origins: input.allowed_redirect_origins,
+        invitable_roles: input.invitable_roles,
     };
     for _ in 0..ATTEMPTS {
         let (current, version) = settings_of(&app, &business).await?;

@@ -40,6 +40,9 @@ pub struct CommunityInvitation {
     /// Where the landing page sends the person once they answered; absent if the request named none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
+    /// The roles the invitee receives, as the request gave them; absent if none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 impl CommunityInvitation {
@@ -63,6 +66,7 @@ impl CommunityInvitation {
             delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
             metadata: i.metadata.as_ref().map(Metadata::to_value),
             redirect_url: i.redirect_url.clone(),
+            roles: i.roles.clone(),
         }
     }
 
@@ -212,6 +216,9 @@ pub struct UserInvitationBody {
     /// Where the landing page sends the person once they answered; absent if the request named none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
+    /// The roles the invitee receives, as the request gave them; absent if none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 impl UserInvitationBody {
@@ -232,6 +239,7 @@ impl UserInvitationBody {
             delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
             metadata: i.metadata.as_ref().map(Metadata::to_value),
             redirect_url: i.redirect_url.clone(),
+            roles: i.roles.clone(),
         }
     }
 }
@@ -255,6 +263,7 @@ pub struct UserSettingsBody {
     pub max_invitations_per_day: u32,
     pub resend_cooldown_minutes: i64,
     pub allowed_redirect_origins: Vec<String>,
+    pub invitable_roles: Vec<String>,
 }
 
 impl UserSettingsBody {
@@ -266,6 +275,7 @@ impl UserSettingsBody {
             max_invitations_per_day: s.max_invitations_per_day,
             resend_cooldown_minutes: s.resend_cooldown_minutes,
             allowed_redirect_origins: s.allowed_redirect_origins.clone(),
+            invitable_roles: s.invitable_roles.clone(),
         }
     }
 }

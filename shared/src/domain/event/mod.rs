@@ -258,6 +258,9 @@ pub fn of_invitation(old: Option<&Invitation>, new: &Invitation) -> Vec<Event> {
         if let Some(metadata) = &new.metadata {
             data.insert("metadata".into(), metadata.to_value());
         }
+        if !new.roles.is_empty() {
+            data.insert("roles".into(), json!(new.roles));
+        }
         // A deleted invitation reads as missing in the API; its event says so rather than its last live state.
         let state = if new.is_deleted() { "InvitationDeleted" } else { new.read_state(entry.at).as_str() };
         events.push(base.state_event(kind, entry, state, data));
@@ -284,6 +287,9 @@ pub fn of_user_invitation(old: Option<&UserInvitation>, new: &UserInvitation) ->
         }
         if let Some(metadata) = &new.metadata {
             data.insert("metadata".into(), metadata.to_value());
+        }
+        if !new.roles.is_empty() {
+            data.insert("roles".into(), json!(new.roles));
         }
         events.push(base.state_event(kind, entry, new.read_state(entry.at).as_str(), data));
     }
@@ -582,6 +588,7 @@ mod tests {
 
         let (mut created, _) = Invitation::create(&community, bob(), &owner, T0, policy);
         created.metadata = crate::domain::Metadata::parse(json!({"plan": "pro", "seats": 3})).unwrap();
+        created.roles = vec!["Contributor".into()];
         events.extend(of_invitation(None, &created));
         assert_eq!(events[0].data["metadata"], json!({"plan": "pro", "seats": 3}), "the product's data, as given");
         let (sent, e) = send(&created, 1, DeliveryOutcome::Sent { message_id: "m".into() }, T0);
@@ -615,6 +622,7 @@ mod tests {
         let settings = UserSettings::default();
         let (mut user, _) = UserInvitation::create(&owner, bob(), None, T0, &settings);
         user.metadata = crate::domain::Metadata::parse(json!({"team": "ops"})).unwrap();
+        user.roles = vec!["TenantMember".into()];
         events.extend(of_user_invitation(None, &user));
         for next in [
             user.accept("Bob".into(), "Guest".into(), T0).unwrap().invitation,
