@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Answer;
 use super::users::{ATTEMPTS, open_pending};
+use super::wire::OptionsBody;
 use crate::app::App;
 use crate::domain::{MAX_NAME_CHARS, UserInvitation, bounded_text};
 use crate::http::{ApiError, request, response};
@@ -34,15 +35,9 @@ struct Accepted {
     #[serde(rename = "BusinessID")]
     business_id: String,
     state: &'static str,
-    /// The product's own data from the invitation, so the sign-up can act on it; absent if it had none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metadata: Option<serde_json::Value>,
-    /// Where the invitation said to send the person next, if it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    redirect_url: Option<String>,
-    /// The roles the invitation grants, for the product to give the new account.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    roles: Vec<String>,
+    /// The invitation's options (its metadata, roles and redirect), for the product to act on at sign-up.
+    #[serde(flatten)]
+    options: OptionsBody,
 }
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
@@ -57,9 +52,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         last_name: accepted.last_name.clone().unwrap_or_default(),
         business_id: accepted.tenant.to_string(),
         state: accepted.read_state(app.clock.now()).as_str(),
-        metadata: accepted.metadata.as_ref().map(crate::domain::Metadata::to_value),
-        redirect_url: accepted.redirect_url.clone(),
-        roles: accepted.roles.clone(),
+        options: OptionsBody::of(accepted.metadata.as_ref(), accepted.redirect_url.as_deref(), &accepted.roles),
     };
     Ok(response::json(StatusCode::OK, &body))
 }

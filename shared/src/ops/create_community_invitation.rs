@@ -21,10 +21,10 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::wire::CommunityInvitation;
+use super::wire::{CommunityInvitation, OptionsInput};
 use super::{Answer, accept_from, budget, caller, community_for_admin, idempotency, public_base};
 use crate::app::App;
-use crate::domain::{CommunityId, Email, Invitation, Metadata};
+use crate::domain::{CommunityId, Email, Invitation};
 use crate::http::{ApiError, invalid_email, request, response};
 
 #[derive(Deserialize)]
@@ -32,12 +32,8 @@ use crate::http::{ApiError, invalid_email, request, response};
 struct Input {
     invitation_recipient: Option<String>,
     accept_from: Option<String>,
-    #[serde(default)]
-    metadata: serde_json::Value,
-    expires_in_days: Option<i64>,
-    redirect_url: Option<String>,
-    #[serde(default)]
-    roles: Vec<String>,
+    #[serde(flatten)]
+    options: OptionsInput,
 }
 
 #[derive(Serialize)]
@@ -57,8 +53,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         .ok_or_else(|| ApiError::bad_request("InvitationRecipient is required: the email address to invite."))?;
     let recipient = Email::parse(&recipient).map_err(|e| invalid_email("InvitationRecipient", e))?;
     let chosen = accept_from(input.accept_from.as_deref())?;
-    let metadata = Metadata::parse(input.metadata)?;
-    let roles = crate::domain::parse_roles(&input.roles)?;
+    let options = input.options.check()?;
     // The caller's right is checked before a replay too: a key replayed after the caller lost the administrator
     // role (or the tenant its place) must not hand out the invitation link again.
     let community = community_for_admin(&app, id, &caller).await?;
@@ -66,9 +61,9 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let now = app.clock.now();
         let (mut invitation, secret) = Invitation::create(&community, recipient, &caller, now, app.config.invitations);
         invitation.accept_from = chosen.unwrap_or(community.accept_from);
-        invitation.metadata = metadata.clone();
-        invitation.roles = roles.clone();
-        if let Some(days) = input.expires_in_days {
+        invitation.metadata = options.metadata.clone();
+        invitation.roles = options.roles.clone();
+        if let Some(days) = options.expires_in_days {
             invitation.live_for(days, app.config.invitations.validity_days)?;
         }
         // The invitation email goes out from the outbox written with the invitation; its link's secret only sealed.
@@ -80,7 +75,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let (saved, suppressed) = app.store.settings_and_suppressions(&community.owner, &recipients).await?;
         let saved = saved.map(|(settings, _)| settings);
         // A redirect only to the owner's allowed origins (none, for a tenant that never saved settings).
-        if let Some(raw) = input.redirect_url.as_deref() {
+        if let Some(raw) = options.redirect_url.as_deref() {
             invitation.redirect_url = Some(saved.clone().unwrap_or_default().redirect(raw)?);
         }
         let reservation =

@@ -26,12 +26,8 @@ use crate::store::StoreError;
 struct Input {
     email_addresses: Option<Vec<String>>,
     message: Option<String>,
-    #[serde(default)]
-    metadata: serde_json::Value,
-    expires_in_days: Option<i64>,
-    redirect_url: Option<String>,
-    #[serde(default)]
-    roles: Vec<String>,
+    #[serde(flatten)]
+    options: super::wire::OptionsInput,
 }
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
@@ -65,20 +61,19 @@ async fn invite(
         .email_addresses
         .ok_or_else(|| ApiError::bad_request("EmailAddresses is required: the addresses to invite."))?;
     let request = InviteRequest::parse(&addresses, input.message.as_deref(), settings)?;
-    let metadata = crate::domain::Metadata::parse(input.metadata)?;
-    let redirect = input.redirect_url.as_deref().map(|raw| settings.redirect(raw)).transpose()?;
-    let roles = crate::domain::parse_roles(&input.roles)?;
-    crate::domain::may_grant(&roles, &settings.invitable_roles, caller)?;
+    let options = input.options.check()?;
+    let redirect = options.redirect_url.as_deref().map(|raw| settings.redirect(raw)).transpose()?;
+    crate::domain::may_grant(&options.roles, &settings.invitable_roles, caller)?;
     let now = app.clock.now();
     // Each code is sealed for its email; with KMS that is a request each, so they are sealed concurrently.
     let base = public_base(app, req);
     let mut sealing = JoinSet::new();
     for (index, recipient) in request.recipients.into_iter().enumerate() {
         let (mut invitation, code) = UserInvitation::create(caller, recipient, request.message.clone(), now, settings);
-        invitation.metadata = metadata.clone();
+        invitation.metadata = options.metadata.clone();
         invitation.redirect_url = redirect.clone();
-        invitation.roles = roles.clone();
-        if let Some(days) = input.expires_in_days {
+        invitation.roles = options.roles.clone();
+        if let Some(days) = options.expires_in_days {
             invitation.live_for(days, settings.invited_user_valid_days)?;
         }
         let sealer = Arc::clone(&app.sealer);

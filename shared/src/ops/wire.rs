@@ -1,11 +1,71 @@
 //! The seeds' JSON shapes (PascalCase), built from domain types.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::fate::Fate;
 use crate::domain::{
     Community, DeliveryState, Invitation, MemberStatus, Membership, Metadata, Timestamp, UserInvitation, UserSettings,
+    parse_roles,
 };
+use crate::http::ApiError;
+
+/// What both invitation kinds take beside their seed fields: `Metadata`, `ExpiresInDays`, `RedirectUrl`, `Roles`.
+/// Flattened into each create request.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OptionsInput {
+    #[serde(default)]
+    pub metadata: serde_json::Value,
+    pub expires_in_days: Option<i64>,
+    pub redirect_url: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// The options with what needs no tenant's settings checked (the metadata's bounds, the role names); the lifetime
+/// and the redirect are checked against their bounds where those are known.
+pub struct Options {
+    pub metadata: Option<Metadata>,
+    pub expires_in_days: Option<i64>,
+    pub redirect_url: Option<String>,
+    pub roles: Vec<String>,
+}
+
+impl OptionsInput {
+    pub fn check(self) -> Result<Options, ApiError> {
+        Ok(Options {
+            metadata: Metadata::parse(self.metadata)?,
+            expires_in_days: self.expires_in_days,
+            redirect_url: self.redirect_url,
+            roles: parse_roles(&self.roles)?,
+        })
+    }
+}
+
+/// The options an invitation keeps, as every answer shows them: each absent when not given.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OptionsBody {
+    /// The product's own data, as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
+    /// Where the landing page sends the person once they answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    /// The roles the invitee receives.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+}
+
+impl OptionsBody {
+    pub fn of(metadata: Option<&Metadata>, redirect_url: Option<&str>, roles: &[String]) -> Self {
+        Self {
+            metadata: metadata.map(Metadata::to_value),
+            redirect_url: redirect_url.map(str::to_owned),
+            roles: roles.to_vec(),
+        }
+    }
+}
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -34,15 +94,8 @@ pub struct CommunityInvitation {
     pub delivery_state: Option<&'static str>,
     /// Why the latest email failed, as the mail service said; null unless failed.
     pub delivery_failure_reason: Option<String>,
-    /// The product's own data, as the create request gave it; absent if it gave none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<serde_json::Value>,
-    /// Where the landing page sends the person once they answered; absent if the request named none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub redirect_url: Option<String>,
-    /// The roles the invitee receives, as the request gave them; absent if none.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub roles: Vec<String>,
+    #[serde(flatten)]
+    pub options: OptionsBody,
 }
 
 impl CommunityInvitation {
@@ -64,9 +117,7 @@ impl CommunityInvitation {
             accepted_tenant_name_verified: false,
             delivery_state: delivery_state(i.delivery.as_ref()),
             delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
-            metadata: i.metadata.as_ref().map(Metadata::to_value),
-            redirect_url: i.redirect_url.clone(),
-            roles: i.roles.clone(),
+            options: OptionsBody::of(i.metadata.as_ref(), i.redirect_url.as_deref(), &i.roles),
         }
     }
 
@@ -210,15 +261,8 @@ pub struct UserInvitationBody {
     pub last_name: Option<String>,
     pub delivery_state: Option<&'static str>,
     pub delivery_failure_reason: Option<String>,
-    /// The product's own data, as the invite request gave it; absent if it gave none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<serde_json::Value>,
-    /// Where the landing page sends the person once they answered; absent if the request named none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub redirect_url: Option<String>,
-    /// The roles the invitee receives, as the request gave them; absent if none.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub roles: Vec<String>,
+    #[serde(flatten)]
+    pub options: OptionsBody,
 }
 
 impl UserInvitationBody {
@@ -237,9 +281,7 @@ impl UserInvitationBody {
             last_name: i.last_name.clone(),
             delivery_state: delivery_state(i.delivery.as_ref()),
             delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
-            metadata: i.metadata.as_ref().map(Metadata::to_value),
-            redirect_url: i.redirect_url.clone(),
-            roles: i.roles.clone(),
+            options: OptionsBody::of(i.metadata.as_ref(), i.redirect_url.as_deref(), &i.roles),
         }
     }
 }
