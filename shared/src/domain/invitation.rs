@@ -328,32 +328,6 @@ impl Invitation {
         now >= self.expires
     }
 
-    /// The invitation, just created at `issued`, living `days` (from 1 to the deployment's `most`) instead of the
-    /// default; a Resend gives it as many again.
-    pub fn live_for(&mut self, days: i64, most: i64) -> Result<(), ExpiryError> {
-        check_valid_days(days, most)?;
-        self.valid_days = Some(days);
-        self.expires = self.issued.plus_days(days);
-        Ok(())
-    }
-
-    /// When its running out of time is due to be recorded ([`Invitation::expire`]): its expiry, while it waits
-    /// for an answer and that expiry is not recorded yet.
-    pub fn expiry_due(&self) -> Option<Timestamp> {
-        expiry_due(&self.history, self.expires, self.state == StoredState::Created)
-    }
-
-    /// The invitation with its expiry recorded (an `Expire` history line at the instant it expired, raising its
-    /// `expired` event), if that is due at `now`. Expiry itself is decided from the time whenever the invitation
-    /// is read; this only writes down that it happened, once per link (a Resend gives a new expiry to record).
-    pub fn expire(&self, now: Timestamp) -> Option<Self> {
-        let at = self.expiry_due().filter(|at| *at <= now)?;
-        let mut next = self.clone();
-        next.version += 1;
-        next.push_history(at, "Expire", None);
-        Some(next)
-    }
-
     /// Not finished: Created (live, or expired, which Resend revives) or Accepted. A community with an open
     /// invitation cannot be deleted.
     pub fn is_open(&self) -> bool {
@@ -589,8 +563,83 @@ pub struct ExpiryError {
     pub most: i64,
 }
 
-pub(super) fn check_valid_days(days: i64, most: i64) -> Result<(), ExpiryError> {
-    if (1..=most).contains(&days) { Ok(()) } else { Err(ExpiryError { days, most }) }
+/// What both invitation kinds share of their lifetime, so its rules are written once: a chosen life
+/// ([`Lifetime::live_for`]) and the recording of its expiry ([`Lifetime::expire`]).
+pub trait Lifetime: Clone {
+    /// Whether it still waits for an answer: only then does it expire.
+    fn waits(&self) -> bool;
+
+    /// Its lifetime's fields.
+    fn life(&mut self) -> Life<'_>;
+
+    /// Its history, newest last.
+    fn history(&self) -> &[HistoryEntry];
+
+    fn expires(&self) -> Timestamp;
+
+    /// The invitation, just created, living `days` (from 1 to `most`, the deployment's or the tenant's bound)
+    /// instead of the default; a Resend gives it as many again.
+    fn live_for(&mut self, days: i64, most: i64) -> Result<(), ExpiryError> {
+        if !(1..=most).contains(&days) {
+            return Err(ExpiryError { days, most });
+        }
+        let life = self.life();
+        *life.valid_days = Some(days);
+        *life.expires = life.issued.plus_days(days);
+        Ok(())
+    }
+
+    /// When its running out of time is due to be recorded ([`Lifetime::expire`]): its expiry, while it waits for
+    /// an answer and that expiry is not recorded since its link or code was last issued.
+    fn expiry_due(&self) -> Option<Timestamp> {
+        (self.waits() && !since_issued(self.history()).any(|e| e.action == "Expire")).then(|| self.expires())
+    }
+
+    /// The invitation with its expiry recorded (an `Expire` history line at the instant it expired, raising its
+    /// `expired` event), if that is due at `now`. Expiry itself is decided from the time whenever the invitation
+    /// is read; this only writes down that it happened, once per link (a Resend gives a new expiry to record).
+    fn expire(&self, now: Timestamp) -> Option<Self> {
+        let at = self.expiry_due().filter(|at| *at <= now)?;
+        let mut next = self.clone();
+        let life = next.life();
+        *life.version += 1;
+        push_history(life.history, at, "Expire", None);
+        Some(next)
+    }
+}
+
+/// The fields of an invitation's lifetime, borrowed for [`Lifetime`]'s rules.
+pub struct Life<'a> {
+    pub issued: Timestamp,
+    pub expires: &'a mut Timestamp,
+    pub valid_days: &'a mut Option<i64>,
+    pub version: &'a mut u64,
+    pub history: &'a mut Vec<HistoryEntry>,
+}
+
+impl Lifetime for Invitation {
+    fn waits(&self) -> bool {
+        self.state == StoredState::Created
+    }
+
+    fn life(&mut self) -> Life<'_> {
+        let issued = self.issued;
+        Life {
+            issued,
+            expires: &mut self.expires,
+            valid_days: &mut self.valid_days,
+            version: &mut self.version,
+            history: &mut self.history,
+        }
+    }
+
+    fn history(&self) -> &[HistoryEntry] {
+        &self.history
+    }
+
+    fn expires(&self) -> Timestamp {
+        self.expires
+    }
 }
 
 /// An invitation's own lifetime if it chose one (never past the bound in force now), else the default.
@@ -601,11 +650,6 @@ pub(super) fn valid_days(chosen: Option<i64>, default: i64) -> i64 {
 /// The history since the current code or link was issued (its newest `Create` or `Resend`), newest first.
 pub(super) fn since_issued(history: &[HistoryEntry]) -> impl Iterator<Item = &HistoryEntry> {
     history.iter().rev().take_while(|e| !matches!(e.action.as_str(), "Create" | "Resend"))
-}
-
-/// `expires`, if the invitation `waits` for an answer and its expiry is not recorded since it was last issued.
-pub(super) fn expiry_due(history: &[HistoryEntry], expires: Timestamp, waits: bool) -> Option<Timestamp> {
-    (waits && !since_issued(history).any(|e| e.action == "Expire")).then_some(expires)
 }
 
 /// Adds a line to an audit trail, keeping it bounded: beyond [`MAX_HISTORY`] lines the oldest after the creation

@@ -26,8 +26,8 @@ pub use idempotency::{
 };
 pub use ids::{CommunityId, IdError, InvitationId, TenantId, UserId};
 pub use invitation::{
-    Action, Actor, ExpiryError, HistoryEntry, Invitation, InvitationError, InvitationPolicy, LockEffect,
-    MembershipEffect, ReadState, StoredState, Transition,
+    Action, Actor, ExpiryError, HistoryEntry, Invitation, InvitationError, InvitationPolicy, Life, Lifetime,
+    LockEffect, MembershipEffect, ReadState, StoredState, Transition,
 };
 pub use metadata::{MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_METADATA_KEYS, Metadata, MetadataError};
 pub use outbox::{

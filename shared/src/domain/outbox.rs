@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::fate::Fate;
-use super::{Email, Invitation, InvitationId, Timestamp, UserInvitation};
+use super::{Email, Invitation, InvitationId, Lifetime as _, Timestamp, UserInvitation};
 
 /// The invitation an email belongs to. Community and platform invitations keep their outbox the same way, in
 /// different items.

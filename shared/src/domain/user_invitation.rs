@@ -18,8 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::invitation::{
-    ExpiryError, attach_link, check_valid_days, expiry_due, push_history, since_issued, valid_days,
-    withdraw_invitation_email,
+    Life, Lifetime, attach_link, push_history, since_issued, valid_days, withdraw_invitation_email,
 };
 use super::outbox::{Delivery, Earlier, MailKind, Outbox};
 use super::{
@@ -120,6 +119,31 @@ pub struct UserInvitation {
     pub roles: Vec<String>,
 }
 
+impl Lifetime for UserInvitation {
+    fn waits(&self) -> bool {
+        self.state == UserInvitationState::Pending
+    }
+
+    fn life(&mut self) -> Life<'_> {
+        let issued = self.issued;
+        Life {
+            issued,
+            expires: &mut self.expires,
+            valid_days: &mut self.valid_days,
+            version: &mut self.version,
+            history: &mut self.history,
+        }
+    }
+
+    fn history(&self) -> &[HistoryEntry] {
+        &self.history
+    }
+
+    fn expires(&self) -> Timestamp {
+        self.expires
+    }
+}
+
 /// A decided change and how the store must guard its write.
 #[derive(Debug)]
 pub struct UserTransition {
@@ -213,29 +237,6 @@ impl UserInvitation {
 
     pub fn is_expired(&self, now: Timestamp) -> bool {
         now >= self.expires
-    }
-
-    /// The invitation, just created, living `days` (from 1 to the tenant's `most`) instead of the tenant's default.
-    pub fn live_for(&mut self, days: i64, most: i64) -> Result<(), ExpiryError> {
-        check_valid_days(days, most)?;
-        self.valid_days = Some(days);
-        self.expires = self.issued.plus_days(days);
-        Ok(())
-    }
-
-    /// When its running out of time is due to be recorded: its expiry, while it is pending and that expiry is not
-    /// recorded yet (as [`super::Invitation::expiry_due`]).
-    pub fn expiry_due(&self) -> Option<Timestamp> {
-        expiry_due(&self.history, self.expires, self.state == UserInvitationState::Pending)
-    }
-
-    /// The invitation with its expiry recorded, if due at `now` (as [`super::Invitation::expire`]).
-    pub fn expire(&self, now: Timestamp) -> Option<Self> {
-        let at = self.expiry_due().filter(|at| *at <= now)?;
-        let mut next = self.clone();
-        next.version += 1;
-        push_history(&mut next.history, at, "Expire", None);
-        Some(next)
     }
 
     /// Whether `code` is this invitation's live code.

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::wire::{CommunityInvitation, OptionsInput};
 use super::{Answer, accept_from, budget, caller, community_for_admin, idempotency, public_base};
 use crate::app::App;
-use crate::domain::{CommunityId, Email, Invitation};
+use crate::domain::{CommunityId, Email, Invitation, Lifetime as _};
 use crate::http::{ApiError, invalid_email, request, response};
 
 #[derive(Deserialize)]

@@ -61,6 +61,7 @@ async fn invite(
         .email_addresses
         .ok_or_else(|| ApiError::bad_request("EmailAddresses is required: the addresses to invite."))?;
     let request = InviteRequest::parse(&addresses, input.message.as_deref(), settings)?;
+    use crate::domain::Lifetime as _;
     let options = input.options.check()?;
     let redirect = options.redirect_url.as_deref().map(|raw| settings.redirect(raw)).transpose()?;
     crate::domain::may_grant(&options.roles, &settings.invitable_roles, caller)?;

@@ -447,6 +447,7 @@ fn mail_kind(kind: MailKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Lifetime as _;
     use crate::domain::{
         Action, Actor, Claimed, Community, CommunityInput, DeliveryOutcome, Email, InvitationPolicy, Principal, Role,
         UserSettings,

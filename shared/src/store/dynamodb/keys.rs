@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{Item, Retention};
+use crate::domain::Lifetime as _;
 use crate::domain::collaboration::{Collaboration, CollaborationId, CollaborationInvitation, Participant, PortalId};
 use crate::domain::outbox::sweep_due;
 use crate::domain::{

@@ -6,6 +6,7 @@ use rusqlite::{Transaction, params};
 
 use super::SqliteStore;
 use super::rows::{self, Locks, all, bound, check_member_cursor, check_time_cursor, json, one, sql};
+use crate::domain::Lifetime as _;
 use crate::domain::{
     Community, CommunityId, CountChange, Invitation, InvitationId, LockEffect, MailItem, MemberStatus, Membership,
     MembershipEffect, StoredState, TenantId, Timestamp, Transition,

@@ -6,6 +6,7 @@ use rusqlite::{OptionalExtension as _, Transaction, params};
 
 use super::SqliteStore;
 use super::rows::{self, Locks, bound, check_time_cursor, json, one, sql};
+use crate::domain::Lifetime as _;
 use crate::domain::{
     DailyCounter, IdempotencyRecord, InvitationId, LockEffect, MailItem, TenantId, Timestamp, UserInvitation,
     UserSettings, UserTransition,
