@@ -196,6 +196,52 @@ impl DeliveryFeed for SqliteStore {
 mod tests {
     use super::*;
 
+    /// A file written before migration 4 (expiring) is brought forward with every waiting invitation's expiry due to
+    /// be recorded, and an answered one's not: an upgrade raises the `expired` events the old version never wrote.
+    #[tokio::test]
+    async fn an_older_file_gains_the_expiry_of_its_waiting_invitations() {
+        use crate::domain::{Community, CommunityInput, Email, Invitation, InvitationPolicy, Principal, Role};
+        use crate::domain::{TenantId, UserId};
+        use crate::store::OutboxStore;
+        let dir = std::env::temp_dir().join(format!("rsvp-sqlite-v3-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir(&dir).unwrap();
+        let file = dir.join("rsvp.db");
+        let t0 = Timestamp::from_millis(1_700_000_000_000);
+        let owner = Principal {
+            user: UserId::parse("sub", "u").unwrap(),
+            tenant: TenantId::parse("tenant_id", "owner").unwrap(),
+            email: Some(Email::parse("admin@owner.example").unwrap()),
+            tenant_name: None,
+            roles: vec![Role::TenantAdministrator],
+        };
+        let community = Community::create(CommunityInput::new("Ops", None, None).unwrap(), owner.tenant.clone(), t0).0;
+        let invite = |to: &str| {
+            Invitation::create(&community, Email::parse(to).unwrap(), &owner, t0, InvitationPolicy::default()).0
+        };
+        let (waiting, mut answered) = (invite("bob@guest.example"), invite("ann@guest.example"));
+        answered.state = crate::domain::StoredState::Declined;
+        {
+            // The file as version 3 left it: its schema, and rows without the `expiring` column.
+            let conn = rusqlite::Connection::open(&file).unwrap();
+            for migration in &schema::MIGRATIONS[..3] {
+                conn.execute_batch(migration).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            for i in [&waiting, &answered] {
+                conn.execute(
+                    "INSERT INTO invitations (id, community, sort, listed, accepted_by, owed, item) VALUES (?1, ?2, ?3, 1, NULL, 0, ?4)",
+                    rusqlite::params![i.id.to_string(), i.community_id.to_string(), crate::store::order::invitation(i), serde_json::to_string(i).unwrap()],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(&file).unwrap();
+        let due = store.expiries_due(waiting.expires.plus_minutes(1), 10).await.unwrap();
+        assert_eq!(due, [crate::domain::MailItem::Community(waiting.id)], "the waiting one only");
+        assert!(store.expiries_due(waiting.expires.plus_minutes(-1), 10).await.unwrap().is_empty(), "at its own time");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// Every list walks an index in its order: no statement scans a table without one or sorts in a temporary
     /// B-tree, so a page costs O(page) however long the list (the figures: `rsvp-store-bench`, the embedded-store
     /// section of BENCHMARKS.md).
