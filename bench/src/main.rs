@@ -764,6 +764,11 @@ async fn run(args: &Args) -> Result<(), String> {
     .await?;
     let community_keys =
         batch_get(&table, &[owner_member.clone(), (format!("COMMUNITY#{}", fx.community), "#COMMUNITY")])?;
+    // The owner's settings and the recipient's suppression (none), under the owner tenant's key.
+    let settings_keys = batch_get(
+        &table,
+        &[("TENANT#tenant-owner".to_owned(), "#USERSETTINGS"), ("TENANT#tenant-owner".to_owned(), "SUPPRESSED#raw")],
+    )?;
     let template = invitation_item(&plain, &table, &fx.invitation).await?;
     let warm_create = warm(
         &create_fn,
@@ -773,16 +778,9 @@ async fn run(args: &Args) -> Result<(), String> {
         201,
         async |i| {
             plain.batch_get_item().set_request_items(Some(community_keys.clone())).send().await.map_err(sdk_error)?;
-            // The owner tenant's settings (its mail budget), then the day's counts it and the address draw on.
-            plain
-                .get_item()
-                .table_name(&table)
-                .key("PK", s("TENANT#tenant-owner"))
-                .key("SK", s("#USERSETTINGS"))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(sdk_error)?;
+            // The owner tenant's settings (its mail budget) with the address's suppression, then the day's counts
+            // it and the address draw on.
+            plain.batch_get_item().set_request_items(Some(settings_keys.clone())).send().await.map_err(sdk_error)?;
             for counter in [format!("RAWCOUNT#{i}"), format!("RAWRECIPIENT#{i}")] {
                 plain
                     .update_item()
@@ -964,7 +962,7 @@ async fn run(args: &Args) -> Result<(), String> {
         ("get_community_invitation", "BatchGetItem (membership + invitation)", &warm_get),
         (
             "create_community_invitation",
-            "BatchGetItem (membership + community), GetItem (settings), 2 UpdateItem (day counts), \
+            "BatchGetItem (membership + community), BatchGetItem (settings + suppression), 2 UpdateItem (day counts), \
              TransactWriteItems (invitation + lock + counter)",
             &warm_create,
         ),

@@ -1,5 +1,6 @@
-//! Pure types and rules (communities and their invitations, platform invitations and their tenant settings,
-//! idempotent creates). Nothing here does I/O or knows about AWS or HTTP, so every rule is unit-tested with an
+//! Pure types and rules (communities and their invitations, platform invitations and their tenant settings, portal
+//! collaborations, the events every change raises, an email's fate, an invitation's metadata and roles, idempotent
+//! creates). Nothing here does I/O or knows about AWS or HTTP, so every rule is unit-tested with an
 //! injected [`Clock`] and no components.
 
 pub mod collaboration;
