@@ -128,7 +128,9 @@ async fn a_notice_unsent_when_the_next_is_owed_is_kept_and_each_is_claimed_and_r
     );
     store.finish_delivery(MailItem::Community(inv.id), 3, &sent("m-3"), T0.plus_minutes(2)).await.expect("recorded");
     let done = stored(store, inv.id).await;
-    assert!(done.earlier_deliveries.is_empty(), "a sent earlier notice is done with");
+    let kept: Vec<_> = done.earlier_deliveries.values().map(|d| (d.seq, d.state)).collect();
+    assert_eq!(kept, [(2, DeliveryState::Sent)], "a sent earlier notice stays, for its fate; it owes nothing");
+    assert!(store.owed_deliveries(T0.plus_days(1), 10).await.unwrap().is_empty(), "nothing left to send");
     let d = done.delivery.expect("the latest stays, to be shown");
     assert_eq!((d.seq, d.state, d.message_id.as_deref()), (3, DeliveryState::Sent, Some("m-3")));
     assert_eq!(done.version, confirmed.version + 4, "two claims and two outcomes, each a change");

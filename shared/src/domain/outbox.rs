@@ -10,7 +10,7 @@
 //!    ^                  |  \--failed--> failed --claim (a retry)--> sending
 //!    |                  \--claim older than CLAIM_STALE_MINUTES (the sender died)--> sending
 //! a newer delivery (seq + 1) takes the invitation's `delivery` place; an unsent notice it displaces waits in
-//! `earlier_deliveries` until it is sent
+//! `earlier_deliveries`, where it is sent, and stays (the oldest go beyond MAX_EARLIER_DELIVERIES) for its fate
 //! ```
 //!
 //! An invitation keeps its latest delivery in `delivery` (what the API shows and the stream filter matches) and the
@@ -466,10 +466,9 @@ impl Outbox<'_> {
     /// is dropped: there is nothing left to do or show for it.
     pub fn finish(&mut self, seq: u64, outcome: &DeliveryOutcome, now: Timestamp) -> bool {
         let Some(d) = self.get_mut(seq).filter(|d| d.state == DeliveryState::Sending) else { return false };
+        // A sent earlier notice stays (within MAX_EARLIER_DELIVERIES) so that what the change raised (its
+        // `email.sent`) can be told from it, and what the mail service learns of it later has a delivery to land on.
         d.finish(outcome, now);
-        if d.state == DeliveryState::Sent && self.latest.as_ref().is_none_or(|l| l.seq != seq) {
-            self.earlier.remove(&seq.to_string());
-        }
         true
     }
 }
@@ -579,7 +578,8 @@ mod tests {
         assert!(outbox.claim(3, T0.plus_minutes(1)));
         let sent = DeliveryOutcome::Sent { message_id: "m".into() };
         assert!(outbox.finish(2, &sent, T0.plus_minutes(1)));
-        assert!(outbox.earlier.is_empty(), "an earlier delivery once sent is done with");
+        let kept = outbox.earlier.get("2").map(|d| (d.state, d.message_id.as_deref()));
+        assert_eq!(kept, Some((DeliveryState::Sent, Some("m"))), "a sent earlier notice stays, for its fate");
         assert!(!outbox.finish(2, &sent, T0.plus_minutes(1)), "and finished once");
         assert!(outbox.finish(3, &sent, T0.plus_minutes(1)));
         assert_eq!(outbox.latest.as_ref().map(|d| d.state), Some(DeliveryState::Sent), "the latest stays to be shown");

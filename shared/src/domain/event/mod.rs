@@ -534,6 +534,28 @@ mod tests {
         }
     }
 
+    /// Confirm before the Accepted notice went out: that notice waits beside the Confirmed one, and sending it
+    /// later still raises its `email.sent` (it was lost once, when a sent earlier notice was dropped at once).
+    #[test]
+    fn a_notice_sent_after_the_next_was_owed_still_raises_its_email_sent() {
+        let (owner, guest) = (principal("owner", "admin@owner.com"), principal("guest", "bob@guest.com"));
+        let community = Community::create(CommunityInput::new("Ops", None, None).unwrap(), owner.tenant.clone(), T0).0;
+        let policy = InvitationPolicy::default();
+        let (created, _) = Invitation::create(&community, Email::parse("bob@guest.com").unwrap(), &owner, T0, policy);
+        let (sent, _) = send(&created, 1, DeliveryOutcome::Sent { message_id: "m-1".into() }, T0);
+        let recipient = Actor { principal: Some(&guest), is_recipient: true, is_community_admin: false };
+        let contact = Some(Email::parse("ops@guest.com").unwrap());
+        let accepted = sent.process(&community, Action::Accept, recipient, contact, T0, policy).unwrap().invitation;
+        let admin = Actor { principal: Some(&owner), is_recipient: false, is_community_admin: true };
+        let confirmed = accepted.process(None, Action::Confirm, admin, None, T0, policy).unwrap().invitation;
+        let (_, events) = send(&confirmed, 2, DeliveryOutcome::Sent { message_id: "m-2".into() }, T0);
+        assert_eq!(types(&events), ["email.sent"]);
+        assert_eq!(
+            (events[0].data["kind"].clone(), events[0].data["messageId"].clone()),
+            (json!("Accepted"), json!("m-2"))
+        );
+    }
+
     #[test]
     fn every_failed_attempt_raises_its_own_event_and_a_link_holder_is_no_actor() {
         let owner = principal("owner", "admin@owner.com");
