@@ -85,11 +85,6 @@ impl Claimed {
         }
     }
 
-    /// When the sweep has something to do for it: send owed mail or record its expiry.
-    pub fn due_at(&self) -> Option<Timestamp> {
-        self.sweep_due().into_iter().chain(self.expiry_due()).min()
-    }
-
     /// Records the invitation's expiry if due at `now` ([`Invitation::expire`]); whether it did.
     pub fn expire(&mut self, now: Timestamp) -> bool {
         let expired = match self {

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::wire::{CommunityInvitation, OptionsInput};
 use super::{Answer, accept_from, budget, caller, community_for_admin, idempotency, public_base};
 use crate::app::App;
-use crate::domain::{CommunityId, Email, Invitation, Lifetime as _};
+use crate::domain::{CommunityId, Email, Invitation, Lifetime as _, UserSettings};
 use crate::http::{ApiError, invalid_email, request, response};
 
 #[derive(Deserialize)]
@@ -66,18 +66,21 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         if let Some(days) = options.expires_in_days {
             invitation.live_for(days, app.config.invitations.validity_days)?;
         }
-        // The invitation email goes out from the outbox written with the invitation; its link's secret only sealed.
-        let link = format!("{}/invite/{}", public_base(&app, &req), invitation.id);
-        let sealed = app.sealer.seal(invitation.id, &secret).await?;
-        invitation.attach_link(link.clone(), sealed);
-        // The owner's settings (its own day budget) and whether the address still takes its mail: one read.
-        let recipients = [&invitation.recipient];
+        // The owner's settings (its own day budget, its redirect origins) and whether the address still takes its
+        // mail: one read, before anything is sealed for a request that may yet be refused.
+        let recipient = invitation.recipient.clone();
+        let recipients = [&recipient];
         let (saved, suppressed) = app.store.settings_and_suppressions(&community.owner, &recipients).await?;
         let saved = saved.map(|(settings, _)| settings);
         // A redirect only to the owner's allowed origins (none, for a tenant that never saved settings).
         if let Some(raw) = options.redirect_url.as_deref() {
-            invitation.redirect_url = Some(saved.clone().unwrap_or_default().redirect(raw)?);
+            let never_saved = UserSettings::default();
+            invitation.redirect_url = Some(saved.as_ref().unwrap_or(&never_saved).redirect(raw)?);
         }
+        // The invitation email goes out from the outbox written with the invitation; its link's secret only sealed.
+        let link = format!("{}/invite/{}", public_base(&app, &req), invitation.id);
+        let sealed = app.sealer.seal(invitation.id, &secret).await?;
+        invitation.attach_link(link.clone(), sealed);
         let reservation =
             budget::reserve_known(&app, &community.owner, saved.as_ref(), &suppressed, &recipients, now).await?;
         if let Err(e) = app.store.create_invitation(&invitation, now).await {

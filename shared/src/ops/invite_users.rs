@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use super::users::{ATTEMPTS, settings_of};
 use super::{Answer, budget, caller, idempotency, public_base, require_tenant_member};
 use crate::app::App;
-use crate::domain::{Email, InviteRequest, Principal, UserInvitation, UserSettings};
+use crate::domain::{Email, InviteRequest, Lifetime as _, Principal, UserInvitation, UserSettings};
 use crate::http::{ApiError, request, response};
 use crate::store::StoreError;
 
@@ -61,7 +61,6 @@ async fn invite(
         .email_addresses
         .ok_or_else(|| ApiError::bad_request("EmailAddresses is required: the addresses to invite."))?;
     let request = InviteRequest::parse(&addresses, input.message.as_deref(), settings)?;
-    use crate::domain::Lifetime as _;
     let options = input.options.check()?;
     let redirect = options.redirect_url.as_deref().map(|raw| settings.redirect(raw)).transpose()?;
     crate::domain::may_grant(&options.roles, &settings.invitable_roles, caller)?;

@@ -153,7 +153,7 @@ pub(super) fn user_invitation_item(i: &UserInvitation, retention: Retention) -> 
         ("GSI2SK", sort),
     ];
     let mut keys = keys;
-    keys.extend(owed_keys(sweep_due(&i.delivery, &i.earlier_deliveries).into_iter().chain(i.expiry_due()).min(), i.id));
+    keys.extend(owed_keys(sweep_due(&i.delivery, &i.earlier_deliveries), i.expiry_due(), i.id));
     let mut item = encode(i, &keys)?;
     // Pending ones go the retention after they expire, declined or revoked ones the retention after that; accepted
     // ones are the record of how a user joined and stay.
@@ -203,7 +203,7 @@ pub(super) fn invitation_item(i: &Invitation, retention: Retention) -> StoreResu
         keys.push(("GSI2PK", tenant_accepted(tenant)));
         keys.push(("GSI2SK", sort));
     }
-    keys.extend(owed_keys(sweep_due(&i.delivery, &i.earlier_deliveries).into_iter().chain(i.expiry_due()).min(), i.id));
+    keys.extend(owed_keys(sweep_due(&i.delivery, &i.earlier_deliveries), i.expiry_due(), i.id));
     let mut item = encode(i, &keys)?;
     // Pending invitations go the retention after they expire; withdrawn and declined ones the retention after they
     // ended. Accepted and completed ones are the record of a membership and stay.
@@ -245,10 +245,17 @@ pub(super) fn time_start(
 /// record). Named for its first use, owed mail; kept so items written since keep their place.
 pub(super) const OWED_PARTITION: &str = "OUTBOX#OWED";
 
-/// The sweep index keys of an invitation due for the sweep at `due` (the earlier of its owed mail's
-/// [`sweep_due`] and its [`crate::domain::Invitation::expiry_due`]).
-pub(super) fn owed_keys(due: Option<Timestamp>, id: InvitationId) -> Vec<(&'static str, String)> {
-    due.map(|due| vec![("GSI3PK", OWED_PARTITION.to_owned()), ("GSI3SK", order::by_time(due, &id.to_string()))])
+/// The sweep index keys of an invitation, due for the sweep at the earlier of its owed mail (`mail`:
+/// [`sweep_due`]) and its expiry to record (`expiry`: [`crate::domain::Lifetime::expiry_due`]); none if neither.
+pub(super) fn owed_keys(
+    mail: Option<Timestamp>,
+    expiry: Option<Timestamp>,
+    id: InvitationId,
+) -> Vec<(&'static str, String)> {
+    mail.into_iter()
+        .chain(expiry)
+        .min()
+        .map(|due| vec![("GSI3PK", OWED_PARTITION.to_owned()), ("GSI3SK", order::by_time(due, &id.to_string()))])
         .unwrap_or_default()
 }
 
