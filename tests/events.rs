@@ -215,6 +215,7 @@ fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> In
         valid_days: None,
         redirect_url: None,
         roles: Vec::new(),
+        link_only: false,
     }
 }
 

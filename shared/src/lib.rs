@@ -13,6 +13,7 @@
 //! | [`routes`] | the route table, read by the local server, the tests and the template check |
 //! | `authorizer` | the portal routes' Lambda authorizer (feature `authorizer`): bearer tokens from every place Esri's clients put them, verified against the issuer's keys |
 //! | [`app`] | the shared state and configuration built once per cold start |
+//! | [`i18n`] | the words of emails and landing pages in each language (Fluent files in `shared/locales/`), and how an invitation's language is chosen |
 //! | [`lambda`] | the Lambda entry points (HTTP operations, the stream consumers that send email and publish events, and the email sweep) |
 //! | [`mail`] | invitation emails: templates, SES and `.eml` mailers, the outbox consumer and its sweep |
 //! | [`publish`] | the events every change raises ([`domain::event`], `docs/events/`): the stream consumer that publishes each once, in order, and its EventBridge sink (feature `eventbridge`) |
@@ -46,6 +47,7 @@ pub mod app;
 pub mod authorizer;
 pub mod domain;
 pub mod http;
+pub mod i18n;
 pub mod lambda;
 pub mod mail;
 pub mod ops;

@@ -158,6 +158,14 @@ pub struct Invitation {
     /// The roles the invitee receives, as the request gave them ([`super::parse_roles`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
+    /// Sent by nobody but its creator (`SendEmail: false`): rsvp sends it no email, the create answer carries its
+    /// link, and a Resend only renews the link ([`Invitation::send_no_email`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub link_only: bool,
+    /// The language its emails and landing page use, as the request gave it (`Locale`, a language tag); absent,
+    /// or a language rsvp has no words for, the tenant's default is used ([`crate::i18n::Language::choose`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 /// How the caller relates to the invitation; worked out by the operation (token or verified email, tenant, roles).
@@ -309,8 +317,16 @@ impl Invitation {
             valid_days: None,
             redirect_url: None,
             roles: Vec::new(),
+            link_only: false,
+            locale: None,
         };
         (invitation, secret)
+    }
+
+    /// Makes a new invitation link-only: its creator hands the link on, so no email is owed, now or on Resend.
+    pub fn send_no_email(&mut self) {
+        self.link_only = true;
+        self.delivery = None;
     }
 
     /// The state a reader sees at `now`: a Created invitation past its expiry is expired.
@@ -458,8 +474,11 @@ impl Invitation {
                 t.invitation.last_sent = now;
                 t.lock = LockEffect::Take;
                 t.new_secret = Some(secret);
-                t.notifies = true;
-                t.invitation.owe(MailKind::Invitation, vec![self.recipient.clone()]);
+                // A link-only invitation's Resend renews only its link, which the answer carries.
+                if !self.link_only {
+                    t.notifies = true;
+                    t.invitation.owe(MailKind::Invitation, vec![self.recipient.clone()]);
+                }
             }
             _ => return Err(wrong_state()),
         }

@@ -3,6 +3,7 @@
 //! creates). Nothing here does I/O or knows about AWS or HTTP, so every rule is unit-tested with an
 //! injected [`Clock`] and no components.
 
+mod branding;
 pub mod collaboration;
 mod community;
 mod email;
@@ -20,6 +21,7 @@ mod settings;
 mod time;
 mod user_invitation;
 
+pub use branding::{Branding, BrandingInput};
 pub use community::{AcceptFrom, Community, CommunityInput, CountChange, MemberStatus, Membership, StillInUse};
 pub use email::{Email, EmailError};
 pub use idempotency::{

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Email, Timestamp};
+use super::{Branding, BrandingInput, Email, Timestamp};
 
 /// The invitation policy of one tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +34,17 @@ pub struct UserSettings {
     /// before it existed, as for a tenant that never saved any.
     #[serde(default = "default_invitable_roles")]
     pub invitable_roles: Vec<String>,
+    /// How the tenant's emails and landing pages present it ([`Branding`]); none: rsvp's own look.
+    #[serde(default, skip_serializing_if = "is_unbranded")]
+    pub branding: Branding,
+    /// The language of its invitations that name none, or one rsvp has no words for (`de`); none: English
+    /// ([`crate::i18n::Language::choose`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_locale: Option<String>,
+}
+
+fn is_unbranded(branding: &Branding) -> bool {
+    *branding == Branding::default()
 }
 
 fn default_invitable_roles() -> Vec<String> {
@@ -50,6 +61,8 @@ impl Default for UserSettings {
             resend_cooldown_minutes: 10,
             allowed_redirect_origins: Vec::new(),
             invitable_roles: default_invitable_roles(),
+            branding: Branding::default(),
+            default_locale: None,
         }
     }
 }
@@ -70,6 +83,10 @@ pub struct SettingsChange {
     pub resend_cooldown_minutes: Option<i64>,
     pub allowed_redirect_origins: Option<Vec<String>>,
     pub invitable_roles: Option<Vec<String>>,
+    /// The whole branding, replacing the one saved (a field left out is cleared).
+    pub branding: Option<BrandingInput>,
+    /// A language tag rsvp speaks, or `""` for none.
+    pub default_locale: Option<String>,
 }
 
 /// Why a settings change was refused: every fault, each named by its field.
@@ -120,6 +137,20 @@ impl UserSettings {
                 Ok(origins) => next.allowed_redirect_origins = origins,
                 Err(fault) => faults.push(fault),
             }
+        }
+        if let Some(branding) = &change.branding {
+            match Branding::parse(branding) {
+                Ok(branding) => next.branding = branding,
+                Err(more) => faults.extend(more),
+            }
+        }
+        match change.default_locale.as_deref().map(str::trim) {
+            None => {}
+            Some("") => next.default_locale = None,
+            Some(tag) => match crate::i18n::parse_spoken(tag, "DefaultLocale") {
+                Ok(language) => next.default_locale = Some(language.tag().to_owned()),
+                Err(e) => faults.push(e.to_string()),
+            },
         }
         if faults.is_empty() { Ok(next) } else { Err(SettingsError(faults)) }
     }

@@ -117,6 +117,14 @@ pub struct UserInvitation {
     /// The roles the invitee receives, as the request gave them ([`super::parse_roles`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
+    /// Sent by nobody but its sender (`SendEmail: false`): rsvp sends it no email, the invite answer carries its
+    /// link, and a Resend only renews the link ([`UserInvitation::send_no_email`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub link_only: bool,
+    /// The language its emails and landing page use, as the request gave it (`Locale`, a language tag); absent,
+    /// or a language rsvp has no words for, the tenant's default is used ([`crate::i18n::Language::choose`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 impl Lifetime for UserInvitation {
@@ -221,8 +229,16 @@ impl UserInvitation {
             valid_days: None,
             redirect_url: None,
             roles: Vec::new(),
+            link_only: false,
+            locale: None,
         };
         (invitation, code)
+    }
+
+    /// Makes a new invitation link-only: its sender hands the link on, so no email is owed, now or on Resend.
+    pub fn send_no_email(&mut self) {
+        self.link_only = true;
+        self.delivery = None;
     }
 
     pub fn read_state(&self, now: Timestamp) -> UserReadState {
@@ -323,8 +339,15 @@ impl UserInvitation {
         inv.code_hash = code.hash();
         inv.expires = now.plus_days(valid_days(inv.valid_days, settings.invited_user_valid_days));
         inv.last_sent = now;
-        let to = vec![inv.recipient.clone()];
-        Outbox { latest: &mut inv.delivery, earlier: &mut inv.earlier_deliveries }.owe(MailKind::Invitation, to, now);
+        // A link-only invitation's Resend renews only its link, which the answer carries.
+        if !inv.link_only {
+            let to = vec![inv.recipient.clone()];
+            Outbox { latest: &mut inv.delivery, earlier: &mut inv.earlier_deliveries }.owe(
+                MailKind::Invitation,
+                to,
+                now,
+            );
+        }
         t.lock = LockEffect::Take;
         t.new_code = Some(code);
         Ok(t)

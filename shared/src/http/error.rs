@@ -7,6 +7,7 @@ use crate::domain::{
     BudgetError, EmailError, ExpiryError, IdError, InvitationError, InviteError, KeyError, MetadataError,
     RedirectError, RolesError, SettingsError, TextError, UserInvitationError,
 };
+use crate::i18n::LocaleError;
 use crate::store::StoreError;
 
 /// Everything a request can fail with. Each variant carries the sentence the caller reads as `Reason`.
@@ -254,7 +255,7 @@ macro_rules! bad_request_from {
     )+};
 }
 
-bad_request_from!(InviteError, SettingsError, KeyError, MetadataError, ExpiryError, RedirectError);
+bad_request_from!(InviteError, SettingsError, KeyError, MetadataError, ExpiryError, RedirectError, LocaleError);
 
 /// A role the caller may not grant is theirs to lack (403); a malformed or non-invitable one is the request's (400).
 impl From<RolesError> for ApiError {

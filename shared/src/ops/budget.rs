@@ -7,6 +7,9 @@
 //! limit spent gets a 429 until the next UTC day and counts nothing (what it had reserved is given back); a request
 //! whose write then fails gives its reservation back with [`Reservation::release`].
 //!
+//! A link-only invitation (`SendEmail: false`) draws on the tenant's day count alone ([`reserve_invitations`]): it
+//! is an invitation the tenant's `MaxInvitationsPerDay` counts, but no email, so no address's count moves.
+//!
 //! Before anything is counted, an address the tenant's mail no longer goes to (a hard bounce, a complaint) refuses
 //! the request with a 409 that says how to lift it.
 //!
@@ -74,25 +77,14 @@ pub(super) async fn reserve_known(
     now: Timestamp,
 ) -> Result<Reservation, ApiError> {
     refuse_suppressed(tenant, suppressed, recipients)?;
-    let budget = app.config.mail;
-    let day = utc_day(now);
-    // The counts outlive their day by one, so a request at midnight never finds its own count gone.
+    let invitations = u32::try_from(recipients.len()).unwrap_or(u32::MAX);
+    let mut reservation = reserve_invitations(app, tenant, saved, invitations, now).await?;
     let until = next_day(now).plus_days(1);
     let retry_after_seconds = seconds_to_next_day(now);
-    let emails = u32::try_from(recipients.len()).unwrap_or(u32::MAX);
-    let limit = budget.tenant_limit(saved);
-    match app.store.reserve_count(tenant, &DailyCounter::Emails, &day, emails, limit, until).await {
-        Ok(()) => {}
-        Err(StoreError::LimitReached { used }) => {
-            return Err(BudgetError::TenantSpent { limit, used, needed: emails, retry_after_seconds }.into());
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let mut reservation = Reservation { tenant: tenant.clone(), day, emails, recipients: Vec::new() };
     // Each address is its own item, so they are counted concurrently.
     let counters: Vec<DailyCounter> =
         recipients.iter().map(|r| DailyCounter::Recipient(RecipientHash::of(r))).collect();
-    let cap = budget.per_recipient_per_day;
+    let cap = app.config.mail.per_recipient_per_day;
     let results = join_all(
         counters.iter().map(|counter| app.store.reserve_count(tenant, counter, &reservation.day, 1, cap, until)),
     )
@@ -114,6 +106,32 @@ pub(super) async fn reserve_known(
         Some(e) => e.into(),
         None => BudgetError::RecipientSpent { limit: cap, count: spent, retry_after_seconds }.into(),
     })
+}
+
+/// Reserves `invitations` on `tenant`'s day count alone: what a link-only invitation (`SendEmail: false`) draws,
+/// since it counts as an invitation but sends no email, so no address's count moves and no suppression applies.
+pub(super) async fn reserve_invitations(
+    app: &App,
+    tenant: &TenantId,
+    saved: Option<&UserSettings>,
+    invitations: u32,
+    now: Timestamp,
+) -> Result<Reservation, ApiError> {
+    let day = utc_day(now);
+    // The counts outlive their day by one, so a request at midnight never finds its own count gone.
+    let until = next_day(now).plus_days(1);
+    let limit = app.config.mail.tenant_limit(saved);
+    match app.store.reserve_count(tenant, &DailyCounter::Emails, &day, invitations, limit, until).await {
+        Ok(()) => Ok(Reservation { tenant: tenant.clone(), day, emails: invitations, recipients: Vec::new() }),
+        Err(StoreError::LimitReached { used }) => Err(BudgetError::TenantSpent {
+            limit,
+            used,
+            needed: invitations,
+            retry_after_seconds: seconds_to_next_day(now),
+        }
+        .into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl Reservation {

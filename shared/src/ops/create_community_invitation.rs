@@ -11,6 +11,9 @@
 //! its bound too); a Resend gives it as many days again. `RedirectUrl` is where the landing page sends the person
 //! after they declined, only to one of the owner tenant's `AllowedRedirectOrigins` (its user settings). `Roles` are
 //! the role names the invited tenant receives, kept and handed back (the community's administrators choose them).
+//! `Locale` is the language its emails and page speak (else the owner tenant's `DefaultLocale`, else English).
+//! `SendEmail: false` makes it link-only: no email is sent, the caller hands on the answer's `InvitationUrl`, and
+//! it counts on the owner's day budget of invitations but not on the recipient's of emails.
 //!
 //! The email is drawn from the community owner tenant's mail budget and the recipient's (see `ops::budget`):
 //! when either is spent for the day, 429 with `Retry-After` and nothing is written.
@@ -63,6 +66,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         invitation.accept_from = chosen.unwrap_or(community.accept_from);
         invitation.metadata = options.metadata.clone();
         invitation.roles = options.roles.clone();
+        invitation.locale = options.locale.clone();
         if let Some(days) = options.expires_in_days {
             invitation.live_for(days, app.config.invitations.validity_days)?;
         }
@@ -77,12 +81,17 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
             let never_saved = UserSettings::default();
             invitation.redirect_url = Some(saved.as_ref().unwrap_or(&never_saved).redirect(raw)?);
         }
-        // The invitation email goes out from the outbox written with the invitation; its link's secret only sealed.
         let link = format!("{}/invite/{}", public_base(&app, &req), invitation.id);
-        let sealed = app.sealer.seal(invitation.id, &secret).await?;
-        invitation.attach_link(link.clone(), sealed);
-        let reservation =
-            budget::reserve_known(&app, &community.owner, saved.as_ref(), &suppressed, &recipients, now).await?;
+        let reservation = if options.send_email {
+            // The invitation email goes out from the outbox written with the invitation; its secret only sealed.
+            let sealed = app.sealer.seal(invitation.id, &secret).await?;
+            invitation.attach_link(link.clone(), sealed);
+            budget::reserve_known(&app, &community.owner, saved.as_ref(), &suppressed, &recipients, now).await?
+        } else {
+            // Link-only: the caller hands the link on; an invitation on the owner's day count, but no email.
+            invitation.send_no_email();
+            budget::reserve_invitations(&app, &community.owner, saved.as_ref(), 1, now).await?
+        };
         if let Err(e) = app.store.create_invitation(&invitation, now).await {
             // Nothing was written, so no email goes out: give the reservation back.
             reservation.release(&app).await;

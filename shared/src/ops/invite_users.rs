@@ -6,18 +6,23 @@
 //! `ops::budget`; 429 with `Retry-After` until the next UTC day when one would go over); then the invitations, their emails (in the outbox, codes sealed) and their one-pending-per-address locks
 //! are written in one transaction. An address that already has a pending invitation from the tenant is not invited
 //! again: it is left out of the answer, and its reservation given back. The answer lists the addresses invited.
+//!
+//! With `SendEmail: false` the invitations are link-only: no email goes out, and the answer lists instead, for
+//! each address invited, `{EmailAddress, InvitationId, InvitationUrl}` for the sender to hand on. They count on
+//! the tenant's day budget of invitations, not on the addresses' of emails. `Locale` chooses the language of the
+//! emails and page (else the tenant's `DefaultLocale`, else English).
 
 use std::sync::Arc;
 
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
 use super::users::{ATTEMPTS, settings_of};
 use super::{Answer, budget, caller, idempotency, public_base, require_tenant_member};
 use crate::app::App;
-use crate::domain::{Email, InviteRequest, Lifetime as _, Principal, UserInvitation, UserSettings};
+use crate::domain::{Email, InviteRequest, Lifetime as _, Principal, Secret, UserInvitation, UserSettings};
 use crate::http::{ApiError, request, response};
 use crate::store::StoreError;
 
@@ -43,11 +48,34 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         ));
     }
     idempotency::once(&app, &req, &caller, "invite_users", async {
+        let link_only = input.options.send_email == Some(false);
         let invited = invite(&app, &req, &caller, (&settings, version.is_some()), input).await?;
-        let addresses: Vec<String> = invited.iter().map(|i| i.recipient.to_string()).collect();
-        Ok((response::json(StatusCode::OK, &addresses), None))
+        if !link_only {
+            let addresses: Vec<String> = invited.iter().map(|(i, _)| i.recipient.to_string()).collect();
+            return Ok((response::json(StatusCode::OK, &addresses), None));
+        }
+        // Link-only: the links are the answer, kept for a replay sealed (for the first invitation's id).
+        let base = public_base(&app, &req);
+        let links: Vec<InvitedLink> = invited
+            .iter()
+            .map(|(i, code)| InvitedLink {
+                email_address: i.recipient.to_string(),
+                invitation_id: i.id.to_string(),
+                invitation_url: format!("{base}/invite/{}?token={}", i.id, code.expose()),
+            })
+            .collect();
+        Ok((response::json(StatusCode::OK, &links), invited.first().map(|(i, _)| i.id)))
     })
     .await
+}
+
+/// One link-only invitation in the answer: who, which, and the link its sender hands on.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InvitedLink {
+    email_address: String,
+    invitation_id: String,
+    invitation_url: String,
 }
 
 async fn invite(
@@ -56,7 +84,7 @@ async fn invite(
     caller: &Principal,
     (settings, saved): (&UserSettings, bool),
     input: Input,
-) -> Result<Vec<UserInvitation>, ApiError> {
+) -> Result<Vec<(UserInvitation, Secret)>, ApiError> {
     let addresses = input
         .email_addresses
         .ok_or_else(|| ApiError::bad_request("EmailAddresses is required: the addresses to invite."))?;
@@ -65,7 +93,8 @@ async fn invite(
     let redirect = options.redirect_url.as_deref().map(|raw| settings.redirect(raw)).transpose()?;
     crate::domain::may_grant(&options.roles, &settings.invitable_roles, caller)?;
     let now = app.clock.now();
-    // Each code is sealed for its email; with KMS that is a request each, so they are sealed concurrently.
+    // Each code is sealed for its email; with KMS that is a request each, so they are sealed concurrently. A
+    // link-only invitation owes no email, so its code is sealed nowhere: the answer carries it once.
     let base = public_base(app, req);
     let mut sealing = JoinSet::new();
     for (index, recipient) in request.recipients.into_iter().enumerate() {
@@ -73,31 +102,50 @@ async fn invite(
         invitation.metadata = options.metadata.clone();
         invitation.redirect_url = redirect.clone();
         invitation.roles = options.roles.clone();
+        invitation.locale = options.locale.clone();
         if let Some(days) = options.expires_in_days {
             invitation.live_for(days, settings.invited_user_valid_days)?;
         }
+        if !options.send_email {
+            invitation.send_no_email();
+        }
         let sealer = Arc::clone(&app.sealer);
+        let seal = options.send_email;
         sealing.spawn(async move {
-            let sealed = sealer.seal(invitation.id, &code).await;
-            (index, invitation, sealed)
+            let sealed = match seal {
+                true => Some(sealer.seal(invitation.id, &code).await),
+                false => None,
+            };
+            (index, invitation, code, sealed)
         });
     }
     let mut sealed = Vec::with_capacity(sealing.len());
     while let Some(done) = sealing.join_next().await {
-        let (index, mut invitation, seal) = done.map_err(|e| ApiError::Internal(format!("sealing stopped: {e}")))?;
-        invitation.attach_link(format!("{base}/invite/{}", invitation.id), seal?);
-        sealed.push((index, invitation));
+        let (index, mut invitation, code, seal) =
+            done.map_err(|e| ApiError::Internal(format!("sealing stopped: {e}")))?;
+        if let Some(seal) = seal {
+            invitation.attach_link(format!("{base}/invite/{}", invitation.id), seal?);
+        }
+        sealed.push((index, invitation, code));
     }
     // In the order the request named them, which the answer keeps.
-    sealed.sort_by_key(|(index, _)| *index);
-    let mut invitations: Vec<UserInvitation> = sealed.into_iter().map(|(_, invitation)| invitation).collect();
+    sealed.sort_by_key(|(index, ..)| *index);
+    let mut invitations: Vec<(UserInvitation, Secret)> = sealed.into_iter().map(|(_, i, code)| (i, code)).collect();
     for _ in 0..ATTEMPTS {
         if invitations.is_empty() {
             return Ok(invitations);
         }
-        let recipients: Vec<&Email> = invitations.iter().map(|i| &i.recipient).collect();
-        let reservation = budget::reserve(app, &caller.tenant, saved.then_some(settings), &recipients, now).await?;
-        let written = app.store.create_user_invitations(&invitations, now).await;
+        let recipients: Vec<&Email> = invitations.iter().map(|(i, _)| &i.recipient).collect();
+        let saved = saved.then_some(settings);
+        let reservation = match options.send_email {
+            true => budget::reserve(app, &caller.tenant, saved, &recipients, now).await?,
+            false => {
+                let count = u32::try_from(recipients.len()).unwrap_or(u32::MAX);
+                budget::reserve_invitations(app, &caller.tenant, saved, count, now).await?
+            }
+        };
+        let written: Vec<UserInvitation> = invitations.iter().map(|(i, _)| i.clone()).collect();
+        let written = app.store.create_user_invitations(&written, now).await;
         if written.is_err() {
             // Nothing was written: give the reservation back.
             reservation.release(app).await;
@@ -106,7 +154,7 @@ async fn invite(
             Ok(()) => return Ok(invitations),
             // Another invitation of the tenant is pending for these addresses: leave them out, write the rest.
             Err(StoreError::PendingRecipients(held)) => {
-                invitations.retain(|i| !held.iter().any(|h| h.matches(&i.recipient)));
+                invitations.retain(|(i, _)| !held.iter().any(|h| h.matches(&i.recipient)));
             }
             Err(e) => return Err(e.into()),
         }

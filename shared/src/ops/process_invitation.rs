@@ -8,7 +8,8 @@
 //! someone is notified (Accept, Confirm, Resend), else 200.
 //! Resend is paced by the community owner tenant's `ResendCooldownMinutes` (its user settings), never less than the
 //! deployment's floor, and its email is drawn from that tenant's and the recipient's mail budgets
-//! (see `ops::budget`).
+//! (see `ops::budget`). A link-only invitation's Resend (it was created with `SendEmail: false`) sends nothing and
+//! draws nothing: it answers 200 with the new `InvitationUrl`.
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use lambda_http::http::StatusCode;
 use serde::Deserialize;
 
 use super::users::or_defaults;
+use super::wire::LinkRenewed;
 use super::{Answer, budget, caller, invitation_not_found, public_base, relation};
 use crate::app::App;
 use crate::domain::{Action, Actor, Email, InvitationId};
@@ -79,27 +81,28 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let now = app.clock.now();
         let mut transition =
             invitation.process(community.as_ref(), action, actor, contact_email.clone(), now, policy)?;
-        // Resend's email carries the new secret, sealed, in the outbox written with the change.
-        if let Some(secret) = &transition.new_secret {
-            let link = format!("{}/invite/{id}", public_base(&app, &req));
+        // Resend's email carries the new secret, sealed, in the outbox written with the change, and is charged to
+        // the owner tenant (given back if the change is not written). A link-only invitation's Resend emails
+        // nothing: its answer carries the new link.
+        let link = format!("{}/invite/{id}", public_base(&app, &req));
+        let mut reservation = None;
+        if let (Some(secret), false) = (&transition.new_secret, invitation.link_only) {
             let sealed = app.sealer.seal(id, secret).await?;
-            transition.invitation.attach_link(link, sealed);
+            transition.invitation.attach_link(link.clone(), sealed);
+            let (tenant, recipients) = (&invitation.issuing_tenant, [&invitation.recipient]);
+            reservation =
+                Some(budget::reserve_known(&app, tenant, saved.as_ref(), &suppressed, &recipients, now).await?);
         }
-        // Resend's email is charged to the owner tenant; given back if the change is not written.
-        let reservation = match &transition.new_secret {
-            Some(_) => {
-                let tenant = &invitation.issuing_tenant;
-                let recipients = [&invitation.recipient];
-                Some(budget::reserve_known(&app, tenant, saved.as_ref(), &suppressed, &recipients, now).await?)
-            }
-            None => None,
-        };
         let applied = app.store.apply(&transition).await;
         if let (Err(_), Some(reservation)) = (&applied, reservation) {
             reservation.release(&app).await;
         }
         match applied {
             Ok(()) => {
+                if let (Some(secret), true) = (&transition.new_secret, invitation.link_only) {
+                    let renewed = LinkRenewed { invitation_url: format!("{link}?token={}", secret.expose()) };
+                    return Ok(response::json(StatusCode::OK, &renewed));
+                }
                 let status = if transition.notifies { StatusCode::ACCEPTED } else { StatusCode::OK };
                 return Ok(response::empty(status));
             }

@@ -2,7 +2,8 @@
 //! expired) platform invitation again: a new code (the old link dies), a new expiry from the tenant's
 //! `InvitedUserValidDays`, and a new email, at most once per `ResendCooldownMinutes` — never less than the
 //! deployment's floor — (429 with `Retry-After`). The email is drawn from the tenant's and the address's mail
-//! budgets as a new invitation is (see `ops::budget`).
+//! budgets as a new invitation is (see `ops::budget`). A link-only invitation (`SendEmail: false`) gets a new code
+//! and expiry but no email, and draws on no budget: the answer is 200 with its new `InvitationUrl`.
 
 use std::sync::Arc;
 
@@ -10,7 +11,8 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
 use super::users::{ATTEMPTS, attach_code, settings_of, tenant_invitation};
-use super::{Answer, budget, caller};
+use super::wire::LinkRenewed;
+use super::{Answer, budget, caller, public_base};
 use crate::app::App;
 use crate::domain::InvitationId;
 use crate::http::{ApiError, request, response};
@@ -25,18 +27,26 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let invitation = tenant_invitation(&app, id, &caller).await?;
         let now = app.clock.now();
         let mut transition = invitation.resend(&caller, now, &settings)?;
-        if let Some(code) = &transition.new_code {
+        // A link-only invitation emails nothing and draws nothing: the answer carries its new link.
+        let mut reservation = None;
+        if let (Some(code), false) = (&transition.new_code, invitation.link_only) {
             attach_code(&app, &req, &mut transition.invitation, code).await?;
+            let saved = version.is_some().then_some(&settings);
+            reservation = Some(budget::reserve(&app, &caller.tenant, saved, &[&invitation.recipient], now).await?);
         }
-        let saved = version.is_some().then_some(&settings);
-        let reservation = budget::reserve(&app, &caller.tenant, saved, &[&invitation.recipient], now).await?;
         let applied = app.store.apply_user_invitation(&transition).await;
-        if applied.is_err() {
+        if let (Err(_), Some(reservation)) = (&applied, reservation) {
             // Nothing was sent: give the reservation back.
             reservation.release(&app).await;
         }
         match applied {
-            Ok(()) => return Ok(response::empty(StatusCode::ACCEPTED)),
+            Ok(()) => {
+                if let (Some(code), true) = (&transition.new_code, invitation.link_only) {
+                    let link = format!("{}/invite/{id}?token={}", public_base(&app, &req), code.expose());
+                    return Ok(response::json(StatusCode::OK, &LinkRenewed { invitation_url: link }));
+                }
+                return Ok(response::empty(StatusCode::ACCEPTED));
+            }
             Err(StoreError::Conflict) => continue,
             Err(StoreError::PendingInvitation(other)) => {
                 return Err(ApiError::Conflict(format!(

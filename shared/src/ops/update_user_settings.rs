@@ -2,7 +2,8 @@
 //!
 //! The body names the settings to change; those it leaves out keep their value, so enabling invitations is
 //! `{"InviteUnregisteredUsers": "com.soa.feature.enabled"}`. A field rsvp does not know is refused rather than
-//! ignored (a typo must not look like success), and every bad value is named in one 400. Saves are conditional on
+//! ignored (a typo must not look like success), and every bad value is named in one 400. `Branding` is replaced
+//! whole (a field it leaves out is cleared); `DefaultLocale` `""` clears it. Saves are conditional on
 //! the version read, so two administrators changing different settings at once both keep their change.
 
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use lambda_http::http::StatusCode;
 use serde::Deserialize;
 
 use super::users::{ATTEMPTS, own_business, settings_of};
-use super::wire::{FEATURE_DISABLED, FEATURE_ENABLED, UserSettingsBody};
+use super::wire::{BrandingBody, FEATURE_DISABLED, FEATURE_ENABLED, UserSettingsBody};
 use super::{Answer, caller};
 use crate::app::App;
 use crate::domain::SettingsChange;
@@ -29,6 +30,8 @@ struct Input {
     resend_cooldown_minutes: Option<i64>,
     allowed_redirect_origins: Option<Vec<String>>,
     invitable_roles: Option<Vec<String>>,
+    branding: Option<BrandingBody>,
+    default_locale: Option<String>,
 }
 
 /// The seed's switch values, or a JSON boolean.
@@ -65,6 +68,8 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         resend_cooldown_minutes: input.resend_cooldown_minutes,
         allowed_redirect_origins: input.allowed_redirect_origins,
         invitable_roles: input.invitable_roles,
+        branding: input.branding.map(BrandingBody::into_input),
+        default_locale: input.default_locale,
     };
     for _ in 0..ATTEMPTS {
         let (current, version) = settings_of(&app, &business).await?;

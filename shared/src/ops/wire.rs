@@ -4,13 +4,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::fate::Fate;
 use crate::domain::{
-    Community, DeliveryState, Invitation, MemberStatus, Membership, Metadata, Timestamp, UserInvitation, UserSettings,
-    parse_roles,
+    Branding, BrandingInput, Community, DeliveryState, Invitation, MemberStatus, Membership, Metadata, Timestamp,
+    UserInvitation, UserSettings, parse_roles,
 };
 use crate::http::ApiError;
 
-/// What both invitation kinds take beside their seed fields: `Metadata`, `ExpiresInDays`, `RedirectUrl`, `Roles`.
-/// Flattened into each create request.
+/// What both invitation kinds take beside their seed fields: `Metadata`, `ExpiresInDays`, `RedirectUrl`, `Roles`,
+/// `SendEmail` and `Locale`. Flattened into each create request.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct OptionsInput {
@@ -20,6 +20,17 @@ pub struct OptionsInput {
     pub redirect_url: Option<String>,
     #[serde(default)]
     pub roles: Vec<String>,
+    /// `false`: a link-only invitation, no email sent; the answer carries the link.
+    pub send_email: Option<bool>,
+    /// The invitee's language tag (`de-AT`): its emails and page speak it, or the tenant's default.
+    pub locale: Option<String>,
+}
+
+/// A link-only invitation's Resend answer (either kind): its new link; the old one no longer opens.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LinkRenewed {
+    pub invitation_url: String,
 }
 
 /// The options with what needs no tenant's settings checked (the metadata's bounds, the role names); the lifetime
@@ -29,6 +40,9 @@ pub struct Options {
     pub expires_in_days: Option<i64>,
     pub redirect_url: Option<String>,
     pub roles: Vec<String>,
+    /// Whether rsvp emails the invitation (the default), or only answers with its link.
+    pub send_email: bool,
+    pub locale: Option<String>,
 }
 
 impl OptionsInput {
@@ -38,6 +52,8 @@ impl OptionsInput {
             expires_in_days: self.expires_in_days,
             redirect_url: self.redirect_url,
             roles: parse_roles(&self.roles)?,
+            send_email: self.send_email.unwrap_or(true),
+            locale: self.locale.as_deref().map(|tag| crate::i18n::parse_tag(tag, "Locale")).transpose()?,
         })
     }
 }
@@ -55,17 +71,52 @@ pub struct OptionsBody {
     /// The roles the invitee receives.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
+    /// `false` for a link-only invitation; absent for one rsvp emails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_email: Option<bool>,
+    /// The language tag given for its emails and page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+}
+
+/// What an invitation of either kind keeps of its options, for [`OptionsBody::of`].
+pub struct Kept<'a> {
+    pub metadata: Option<&'a Metadata>,
+    pub redirect_url: Option<&'a str>,
+    pub roles: &'a [String],
+    pub link_only: bool,
+    pub locale: Option<&'a str>,
 }
 
 impl OptionsBody {
-    pub fn of(metadata: Option<&Metadata>, redirect_url: Option<&str>, roles: &[String]) -> Self {
+    pub fn of(kept: Kept<'_>) -> Self {
         Self {
-            metadata: metadata.map(Metadata::to_value),
-            redirect_url: redirect_url.map(str::to_owned),
-            roles: roles.to_vec(),
+            metadata: kept.metadata.map(Metadata::to_value),
+            redirect_url: kept.redirect_url.map(str::to_owned),
+            roles: kept.roles.to_vec(),
+            send_email: kept.link_only.then_some(false),
+            locale: kept.locale.map(str::to_owned),
         }
     }
 }
+
+/// The options each stored invitation kind keeps, as [`Kept`].
+macro_rules! kept_from {
+    ($($kind:ty),*) => {$(
+        impl<'a> From<&'a $kind> for Kept<'a> {
+            fn from(i: &'a $kind) -> Self {
+                Self {
+                    metadata: i.metadata.as_ref(),
+                    redirect_url: i.redirect_url.as_deref(),
+                    roles: &i.roles,
+                    link_only: i.link_only,
+                    locale: i.locale.as_deref(),
+                }
+            }
+        }
+    )*};
+}
+kept_from!(Invitation, UserInvitation);
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -117,7 +168,7 @@ impl CommunityInvitation {
             accepted_tenant_name_verified: false,
             delivery_state: delivery_state(i.delivery.as_ref()),
             delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
-            options: OptionsBody::of(i.metadata.as_ref(), i.redirect_url.as_deref(), &i.roles),
+            options: OptionsBody::of(i.into()),
         }
     }
 
@@ -281,7 +332,7 @@ impl UserInvitationBody {
             last_name: i.last_name.clone(),
             delivery_state: delivery_state(i.delivery.as_ref()),
             delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
-            options: OptionsBody::of(i.metadata.as_ref(), i.redirect_url.as_deref(), &i.roles),
+            options: OptionsBody::of(i.into()),
         }
     }
 }
@@ -306,6 +357,46 @@ pub struct UserSettingsBody {
     pub resend_cooldown_minutes: i64,
     pub allowed_redirect_origins: Vec<String>,
     pub invitable_roles: Vec<String>,
+    pub branding: BrandingBody,
+    /// The language of invitations that name none rsvp speaks; null: English.
+    pub default_locale: Option<String>,
+}
+
+/// A tenant's branding on the wire, in and out: each field null (or, on a change, absent or empty) when unset.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct BrandingBody {
+    pub sender_name: Option<String>,
+    pub product_name: Option<String>,
+    pub logo_url: Option<String>,
+    pub accent_color: Option<String>,
+    pub support_email: Option<String>,
+    pub footer_text: Option<String>,
+}
+
+impl BrandingBody {
+    fn new(b: &Branding) -> Self {
+        Self {
+            sender_name: b.sender_name.clone(),
+            product_name: b.product_name.clone(),
+            logo_url: b.logo_url.clone(),
+            accent_color: b.accent_color.clone(),
+            support_email: b.support_email.as_ref().map(ToString::to_string),
+            footer_text: b.footer_text.clone(),
+        }
+    }
+
+    /// The change it asks for: the whole branding, as given.
+    pub fn into_input(self) -> BrandingInput {
+        BrandingInput {
+            sender_name: self.sender_name,
+            product_name: self.product_name,
+            logo_url: self.logo_url,
+            accent_color: self.accent_color,
+            support_email: self.support_email,
+            footer_text: self.footer_text,
+        }
+    }
 }
 
 impl UserSettingsBody {
@@ -318,6 +409,8 @@ impl UserSettingsBody {
             resend_cooldown_minutes: s.resend_cooldown_minutes,
             allowed_redirect_origins: s.allowed_redirect_origins.clone(),
             invitable_roles: s.invitable_roles.clone(),
+            branding: BrandingBody::new(&s.branding),
+            default_locale: s.default_locale.clone(),
         }
     }
 }
