@@ -15,6 +15,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use fluent_bundle::FluentValue;
+
+use crate::domain::{Branding, UserSettings};
 use fluent_templates::{LanguageIdentifier, Loader as _, static_loader};
 
 static_loader! {
@@ -89,6 +91,23 @@ impl Language {
 
     fn id(self) -> LanguageIdentifier {
         self.tag().parse().unwrap_or_default()
+    }
+}
+
+/// How one invitation's emails and page look to its reader: the language chosen for it and its tenant's branding.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Look {
+    pub language: Language,
+    pub branding: Branding,
+}
+
+impl Look {
+    /// The look of an invitation with `locale` from a tenant with `settings` (`None`: it never saved any).
+    pub fn of(locale: Option<&str>, settings: Option<&UserSettings>) -> Self {
+        Self {
+            language: Language::choose(locale, settings.and_then(|s| s.default_locale.as_deref())),
+            branding: settings.map(|s| s.branding.clone()).unwrap_or_default(),
+        }
     }
 }
 

@@ -52,6 +52,23 @@ pub enum Claimed {
 }
 
 impl Claimed {
+    /// The tenant whose email it is: the community's owner, or the platform invitation's tenant. Its settings
+    /// decide the email's branding and default language.
+    pub fn tenant(&self) -> &super::TenantId {
+        match self {
+            Self::Community(i) => &i.issuing_tenant,
+            Self::Platform(i) => &i.tenant,
+        }
+    }
+
+    /// The language tag the invitation asked for, if any.
+    pub fn locale(&self) -> Option<&str> {
+        match self {
+            Self::Community(i) => i.locale.as_deref(),
+            Self::Platform(i) => i.locale.as_deref(),
+        }
+    }
+
     /// Delivery `seq` of the invitation, latest or earlier.
     pub fn delivery(&self, seq: u64) -> Option<&Delivery> {
         let (latest, earlier) = self.parts();

@@ -2,7 +2,8 @@
 //!
 //! For each stream record whose new image owes an email, [`Deliverer::deliver`] claims the delivery with a
 //! conditional write (`pending -> sending` on its sequence number), so a record seen twice, or by two consumers,
-//! sends once; it then unseals the link secret, renders and sends the message, and writes `sent` (with the mail
+//! sends once; it then unseals the link secret, reads the tenant's settings (the email's branding and default
+//! language, as they are when it is sent), renders and sends the message, and writes `sent` (with the mail
 //! service's message id, dropping the sealed secret) or `failed` (with the service's reason) back, again
 //! conditionally. A failed send is reported as a batch item failure, so Lambda retries the record and the retry
 //! claims the failed delivery again. So is a delivery another sender holds a live claim on ([`DeliverError::Busy`]):
@@ -24,6 +25,7 @@ use serde::Deserialize;
 
 use super::{Mailer, templates};
 use crate::domain::{Claimed, Clock, Delivery, DeliveryOutcome, DeliveryState, InvitationId, MailItem, MailKind};
+use crate::i18n::Look;
 use crate::seal::Sealer;
 use crate::store::{Store, StoreError};
 
@@ -190,8 +192,11 @@ impl Deliverer {
             _ if delivery.kind == MailKind::Invitation => return Err("the invitation email has no link to send".into()),
             _ => None,
         };
+        // The tenant's branding and default language as they are now, not as they were when the email was owed.
+        let settings = self.store.get_user_settings(claimed.tenant()).await.map_err(|e| e.to_string())?;
+        let look = Look::of(claimed.locale(), settings.as_ref().map(|(s, _)| s));
         let to = delivery.to.iter().map(ToString::to_string).collect();
-        let mut message = templates::render(claimed, delivery.kind, to, link);
+        let mut message = templates::render(claimed, delivery.kind, to, link, &look);
         message.key = Some(format!("{}-{}", claimed.item().id(), delivery.seq));
         message.tags = super::fate::tags(claimed.item(), delivery.seq);
         Ok(message)

@@ -22,6 +22,8 @@ use async_trait::async_trait;
 /// One email, ready to send. Not `Debug`: the text, the HTML and `link` carry the invitation secret.
 pub struct Message {
     pub to: Vec<String>,
+    /// The sender's display name (the tenant's `Branding.SenderName`), beside the deployment's address.
+    pub from_name: Option<String>,
     /// One line, without control characters (see [`header_text`]).
     pub subject: String,
     pub text: String,
@@ -54,9 +56,27 @@ pub fn header_text(value: &str, max: usize) -> String {
     words.join(" ").chars().take(max).collect()
 }
 
+/// The `From` mailbox: `address` alone, or with `name` as an RFC 2047 encoded word (`=?UTF-8?B?…?= <address>`),
+/// which carries any name (quotes, commas, non-ASCII) without quoting rules, and no control character at all.
+pub fn mailbox(name: Option<&str>, address: &str) -> String {
+    use base64::Engine as _;
+    match name.map(|n| header_text(n, 64)).filter(|n| !n.is_empty()) {
+        Some(name) => format!("=?UTF-8?B?{}?= <{address}>", base64::engine::general_purpose::STANDARD.encode(name)),
+        None => address.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sender_name_is_one_encoded_word_before_the_address() {
+        assert_eq!(mailbox(None, "i@rsvp.example"), "i@rsvp.example");
+        let from = mailbox(Some("Acme, \"Inc\"\r\nBcc: x@evil.example"), "i@rsvp.example");
+        assert!(from.starts_with("=?UTF-8?B?") && from.ends_with("?= <i@rsvp.example>"), "{from}");
+        assert!(!from.contains(['\r', '\n', ',', '"']), "{from}");
+    }
 
     #[test]
     fn header_text_cannot_start_a_header() {

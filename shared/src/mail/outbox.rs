@@ -48,7 +48,7 @@ fn base64_lines(data: &str) -> String {
 pub fn to_eml(message: &Message, from: &str, id: &str, date: &str) -> String {
     let boundary = format!("rsvp-{id}");
     let mut out = String::new();
-    out.push_str(&format!("From: {}\r\n", encoded(from)));
+    out.push_str(&format!("From: {}\r\n", super::mailbox(message.from_name.as_deref(), from)));
     out.push_str(&format!("To: {}\r\n", encoded(&message.to.join(", "))));
     out.push_str(&format!("Subject: {}\r\n", encoded(&message.subject)));
     out.push_str(&format!("Date: {date}\r\n"));

@@ -38,7 +38,7 @@ impl Mailer for SesMailer {
         let out = self
             .client
             .send_email()
-            .source(&self.from)
+            .source(super::mailbox(message.from_name.as_deref(), &self.from))
             .destination(Destination::builder().set_to_addresses(Some(message.to.clone())).build())
             .message(SesMessage::builder().subject(content(&message.subject)?).body(body).build())
             .set_configuration_set_name(self.configuration_set.clone())
