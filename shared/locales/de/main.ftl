@@ -51,7 +51,7 @@ page-decline = Ablehnen
 page-decline-community = Kein Interesse? Wer diesen Link hat, kann ablehnen, ohne sich anzumelden.
 page-decline-user = Kein Interesse? Wer diesen Link hat, kann ablehnen.
 page-decline-button = Einladung ablehnen
-page-help = Hilfe: { $support }
+page-help = Hilfe:
 
 ## Zustände, wie die Seiten sie nennen
 

@@ -53,7 +53,7 @@ page-decline = Decline
 page-decline-community = Not interested? Anyone holding this link can decline, without signing in.
 page-decline-user = Not interested? Anyone holding this link can decline.
 page-decline-button = Decline invitation
-page-help = Help: { $support }
+page-help = Help:
 
 ## States, as the pages name them
 

@@ -15,18 +15,31 @@ use lambda_http::http::{HeaderName, HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{ReadState, UserReadState};
+use crate::domain::{Branding, ReadState, UserReadState};
+use crate::i18n::Language;
 
 /// The pages' only stylesheet, inlined so a page is one request; allowed by the policy through its hash.
 pub const STYLE: &str = include_str!("../../templates/page/style.css");
 
 /// No script, no images, no fonts, no frames, no plugins: only the inline stylesheet and forms to this site.
-pub static CONTENT_SECURITY_POLICY: LazyLock<String> = LazyLock::new(|| {
-    let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+pub static CONTENT_SECURITY_POLICY: LazyLock<String> = LazyLock::new(|| policy(None));
+
+/// The policy of a page with `branding`: the base one, plus the tenant's logo's origin for images only and its
+/// one style rule ([`Branding::style`]) by its hash. Nothing a tenant sets can allow a script.
+fn policy(branding: Option<&Branding>) -> String {
+    let hash = |css: &str| format!("'sha256-{}'", STANDARD.encode(Sha256::digest(css.as_bytes())));
+    let mut styles = hash(STYLE);
+    if let Some(css) = branding.and_then(Branding::style) {
+        styles = format!("{styles} {}", hash(&css));
+    }
+    let images = match branding.and_then(Branding::logo_origin) {
+        Some(origin) => format!("img-src {origin}; "),
+        None => String::new(),
+    };
     format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; {images}style-src {styles}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
-});
+}
 
 /// Where a pending invitation's page stands; decides what it offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,25 +65,25 @@ pub fn onward(mut page: Response<Body>, onward: Option<&str>) -> Response<Body> 
 
 /// A community invitation's state in the words its page shows (the API's names, `InvitationCreated`, are for
 /// programs).
-pub fn community_state_words(state: ReadState) -> &'static str {
-    match state {
-        ReadState::InvitationCreated => "Waiting for an answer",
-        ReadState::InvitationAccepted => "Accepted, waiting for the community to confirm",
-        ReadState::InvitationDeclined => "Declined",
-        ReadState::InvitationExpired => "Expired",
-        ReadState::InvitationCompleted => "Accepted and confirmed",
-    }
+pub fn community_state_words(state: ReadState, t: Language) -> String {
+    t.t(match state {
+        ReadState::InvitationCreated => "state-waiting",
+        ReadState::InvitationAccepted => "state-accepted-unconfirmed",
+        ReadState::InvitationDeclined => "state-declined",
+        ReadState::InvitationExpired => "state-expired",
+        ReadState::InvitationCompleted => "state-accepted-confirmed",
+    })
 }
 
 /// A platform invitation's state in the words its page shows.
-pub fn user_state_words(state: UserReadState) -> &'static str {
-    match state {
-        UserReadState::Pending => "Waiting for an answer",
-        UserReadState::Accepted => "Accepted",
-        UserReadState::Declined => "Declined",
-        UserReadState::Expired => "Expired",
-        UserReadState::Revoked => "Withdrawn by the sender",
-    }
+pub fn user_state_words(state: UserReadState, t: Language) -> String {
+    t.t(match state {
+        UserReadState::Pending => "state-waiting",
+        UserReadState::Accepted => "state-accepted",
+        UserReadState::Declined => "state-declined",
+        UserReadState::Expired => "state-expired",
+        UserReadState::Revoked => "state-withdrawn",
+    })
 }
 
 /// The landing page of one invitation, as its link holder sees it.
@@ -78,6 +91,10 @@ pub fn user_state_words(state: UserReadState) -> &'static str {
 #[template(path = "page/invitation.html")]
 pub struct InvitationPage<'a> {
     pub style: &'static str,
+    /// The invitation's language, whose words the page shows.
+    pub t: Language,
+    /// The owner tenant's branding.
+    pub brand: &'a Branding,
     pub stage: Stage,
     /// The invitation id: the form posts back to the page's own path, relative to it (`/invite/{id}`), so the page
     /// works under whatever base path the public URL has.
@@ -88,7 +105,7 @@ pub struct InvitationPage<'a> {
     pub inviter: Option<String>,
     pub recipient: &'a str,
     pub contact: Option<String>,
-    pub state: &'static str,
+    pub state: String,
     /// A human form of the expiry, e.g. `15 March 2026, 09:00 UTC`.
     pub expires: String,
     /// Present while the invitation is pending: the form carries it back for Decline.
@@ -117,6 +134,8 @@ pub enum UserStage {
 #[template(path = "page/user_invitation.html")]
 pub struct UserInvitationPage<'a> {
     pub style: &'static str,
+    pub t: Language,
+    pub brand: &'a Branding,
     pub stage: UserStage,
     pub id: String,
     /// The tenant's name (its id when the sender's token named none).
@@ -125,7 +144,7 @@ pub struct UserInvitationPage<'a> {
     pub recipient: &'a str,
     /// The sender's message, escaped like every value.
     pub message: Option<&'a str>,
-    pub state: &'static str,
+    pub state: String,
     pub expires: String,
     /// Present while pending: the forms carry it back.
     pub token: &'a str,
@@ -147,19 +166,29 @@ pub struct ErrorPage<'a> {
 /// A rendered page with every header the pages need. A template that fails to render (a bug) answers a plain 500
 /// page with the same headers rather than panicking.
 pub fn render(status: StatusCode, page: &impl Template) -> Response<Body> {
+    render_branded(status, page, None)
+}
+
+/// [`render`] for a page wearing a tenant's `branding`, whose policy allows what that branding shows.
+pub fn render_branded(status: StatusCode, page: &impl Template, branding: Option<&Branding>) -> Response<Body> {
+    let policy = match branding {
+        Some(b) if b.logo_url.is_some() || b.accent_color.is_some() => policy(Some(b)),
+        _ => CONTENT_SECURITY_POLICY.clone(),
+    };
     match page.render() {
-        Ok(html) => html_response(status, html),
+        Ok(html) => html_response(status, html, &policy),
         Err(error) => {
             tracing::error!(%error, "a page template failed to render");
             html_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "<!doctype html><title>Error</title><p>The service failed to show this page.</p>".to_owned(),
+                &CONTENT_SECURITY_POLICY,
             )
         }
     }
 }
 
-fn html_response(status: StatusCode, html: String) -> Response<Body> {
+fn html_response(status: StatusCode, html: String, policy: &str) -> Response<Body> {
     let mut response = Response::new(Body::Text(html));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -169,7 +198,7 @@ fn html_response(status: StatusCode, html: String) -> Response<Body> {
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    if let Ok(policy) = HeaderValue::from_str(&CONTENT_SECURITY_POLICY) {
+    if let Ok(policy) = HeaderValue::from_str(policy) {
         headers.insert(HeaderName::from_static("content-security-policy"), policy);
     }
     response
@@ -182,6 +211,8 @@ mod tests {
     fn page(stage: Stage, community: &str) -> String {
         let page = InvitationPage {
             style: STYLE,
+            t: Language::English,
+            brand: &Branding::default(),
             stage,
             id: "7c9e6679-7425-40de-944b-e07fc1f90ae7".into(),
             community,
@@ -189,7 +220,7 @@ mod tests {
             inviter: Some("admin@owner.example".into()),
             recipient: "bob@guest.example",
             contact: Some("ops@owner.example".into()),
-            state: "InvitationCreated",
+            state: "Waiting for an answer".into(),
             expires: "15 March 2026, 09:00 UTC".into(),
             token: "c2VjcmV0",
             accept_url: Some("https://app.example/sign-in?invitation=1&token=c2VjcmV0".into()),
@@ -223,13 +254,15 @@ mod tests {
     fn user_page(stage: UserStage, message: &str) -> String {
         let page = UserInvitationPage {
             style: STYLE,
+            t: Language::English,
+            brand: &Branding::default(),
             stage,
             id: "7c9e6679-7425-40de-944b-e07fc1f90ae7".into(),
             tenant: "Acme",
             inviter: "mia@acme.example".into(),
             recipient: "jane@x.example",
             message: Some(message),
-            state: "Pending",
+            state: "Waiting for an answer".into(),
             expires: "15 March 2026, 09:00 UTC".into(),
             token: "c2VjcmV0",
             first_name: "",
@@ -254,5 +287,52 @@ mod tests {
         assert!(html.contains(&format!("<style>{STYLE}</style>")), "the hashed text is the text on the page");
         assert!(CONTENT_SECURITY_POLICY.starts_with("default-src 'none'; style-src 'sha256-"));
         assert!(!CONTENT_SECURITY_POLICY.contains("script-src") && !CONTENT_SECURITY_POLICY.contains("unsafe"));
+    }
+
+    #[test]
+    fn a_branded_page_allows_its_logo_for_images_and_its_accent_by_hash_and_nothing_else() {
+        let branding = Branding::parse(&crate::domain::BrandingInput {
+            logo_url: Some("https://cdn.acme.example/logo.png".into()),
+            accent_color: Some("#0a7d5a".into()),
+            product_name: Some("Acme <Cloud>".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let page = UserInvitationPage {
+            style: STYLE,
+            t: Language::German,
+            brand: &branding,
+            stage: UserStage::Pending,
+            id: "7c9e6679-7425-40de-944b-e07fc1f90ae7".into(),
+            tenant: "Acme",
+            inviter: "mia@acme.example".into(),
+            recipient: "jane@x.example",
+            message: None,
+            state: user_state_words(UserReadState::Pending, Language::German),
+            expires: "2026-03-15 09:00 UTC".into(),
+            token: "c2VjcmV0",
+            first_name: "",
+        };
+        let response = render_branded(StatusCode::OK, &page, Some(&branding));
+        let policy = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        let Body::Text(html) = response.into_body() else { panic!("a page is text") };
+        assert!(html.starts_with("<!doctype html>\n<html lang=\"de\">"), "{html}");
+        assert!(html.contains("Wartet auf Antwort") && html.contains("Einladung annehmen"), "{html}");
+        assert!(
+            html.contains("<img src=\"https://cdn.acme.example/logo.png\" alt=\"Acme &#60;Cloud&#62;\">"),
+            "{html}"
+        );
+        let css = ":root{--accent:#0a7d5a}";
+        assert!(html.contains(&format!("<style>{css}</style>")), "{html}");
+        let hash = STANDARD.encode(Sha256::digest(css.as_bytes()));
+        assert!(policy.contains("img-src https://cdn.acme.example;"), "{policy}");
+        assert!(policy.contains(&format!("'sha256-{hash}'")), "{policy}");
+        assert!(policy.starts_with("default-src 'none';") && !policy.contains("script") && !policy.contains("unsafe"));
+        let plain = render_branded(StatusCode::OK, &page, Some(&Branding::default()));
+        assert_eq!(
+            plain.headers()["content-security-policy"],
+            CONTENT_SECURITY_POLICY.as_str(),
+            "unbranded: as before"
+        );
     }
 }

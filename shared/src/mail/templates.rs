@@ -234,8 +234,13 @@ mod tests {
         let (inv, _) =
             Invitation::create(&community, recipient, &owner, Timestamp::from_millis(0), InvitationPolicy::default());
         let link = "https://x.example/invite/1?token=abc".to_owned();
-        let m =
-            render(&Claimed::Community(inv), MailKind::Invitation, vec!["bob@guest.com".into()], Some(link.clone()), &Look::default());
+        let m = render(
+            &Claimed::Community(inv),
+            MailKind::Invitation,
+            vec!["bob@guest.com".into()],
+            Some(link.clone()),
+            &Look::default(),
+        );
         assert_eq!(m.subject, "admin@owner.com invites you to join <b>Ops</b> Bcc: x@y.com");
         assert!(m.html.contains("&#60;b&#62;Ops") && !m.html.contains("<b>Ops"), "{}", m.html);
         assert!(m.text.contains(&link) && m.html.contains(&link));
@@ -252,7 +257,13 @@ mod tests {
         inv.invited_tenant = Some(TenantId::parse("t", "t-guest").unwrap());
         inv.accepted_user_email = Some(Email::parse("bob@guest.com").unwrap());
         inv.accepted_tenant_name = Some("Owner Corp Security Team".into());
-        let m = render(&Claimed::Community(inv), MailKind::Accepted, vec!["admin@owner.com".into()], None, &Look::default());
+        let m = render(
+            &Claimed::Community(inv),
+            MailKind::Accepted,
+            vec!["admin@owner.com".into()],
+            None,
+            &Look::default(),
+        );
         assert_eq!(m.subject, "bob@guest.com for tenant t-guest accepted the invitation to Ops");
         for part in [&m.text, &m.html] {
             assert!(part.contains("bob@guest.com for tenant t-guest"), "{part}");
@@ -279,7 +290,13 @@ mod tests {
             &crate::domain::UserSettings::default(),
         );
         let link = "https://x.example/invite/1?token=abc".to_owned();
-        let m = render(&Claimed::Platform(inv), MailKind::Invitation, vec!["jane@x.com".into()], Some(link.clone()), &Look::default());
+        let m = render(
+            &Claimed::Platform(inv),
+            MailKind::Invitation,
+            vec!["jane@x.com".into()],
+            Some(link.clone()),
+            &Look::default(),
+        );
         assert_eq!(m.subject, "mia@acme.com invites you to join Acme");
         assert!(m.text.contains(&message), "{}", m.text);
         assert!(m.html.contains("Join &#60;us&#62; &#38; &#34;friends&#34;"), "{}", m.html);

@@ -38,7 +38,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         Some("decline") => decline(&app, &req, form.token.as_deref()).await,
         Some("accept") => {
             // Accepting a community invitation joins a tenant, which needs its signed-in administrator.
-            let Opened::Platform(_) = open_link(&app, &req, form.token.as_deref()).await? else {
+            let (Opened::Platform(_), look) = open_link(&app, &req, form.token.as_deref()).await? else {
                 return Err(ApiError::bad_request(
                     "A community invitation is accepted by an administrator of your organisation, signed in.",
                 ));
@@ -47,7 +47,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
             let last = bounded_text("Last name", form.last_name.as_deref().unwrap_or_default(), MAX_NAME_CHARS)?;
             let code = form.token.unwrap_or_default();
             let accepted = accept(&app, &code, first, last).await?;
-            let shown = render_platform(&app, &accepted, UserStage::Accepted, "");
+            let shown = render_platform(&app, &accepted, UserStage::Accepted, "", &look);
             Ok(page::onward(shown, accepted.redirect_url.as_deref()))
         }
         Some(_) => Err(ApiError::bad_request("This page can only accept or decline an invitation.")),
@@ -58,7 +58,8 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
 /// A lost race is retried from a fresh read: if the other request answered the invitation, the link is used up.
 async fn decline(app: &App, req: &Request, token: Option<&str>) -> Answer {
     for _ in 0..ATTEMPTS {
-        let written = match open_link(app, req, token).await? {
+        let (opened, look) = open_link(app, req, token).await?;
+        let written = match opened {
             Opened::Community(invitation, community) => {
                 let community =
                     community.ok_or_else(|| ApiError::NotFound("The invitation's community is gone.".into()))?;
@@ -71,14 +72,14 @@ async fn decline(app: &App, req: &Request, token: Option<&str>) -> Answer {
                     app.config.invitations,
                 )?;
                 app.store.apply(&transition).await.map(|()| {
-                    let shown = render(app, &transition.invitation, Some(&community), Stage::Declined, "");
+                    let shown = render(app, &transition.invitation, Some(&community), Stage::Declined, "", &look);
                     page::onward(shown, transition.invitation.redirect_url.as_deref())
                 })
             }
             Opened::Platform(invitation) => {
                 let transition = invitation.decline(app.clock.now())?;
                 app.store.apply_user_invitation(&transition).await.map(|()| {
-                    let shown = render_platform(app, &transition.invitation, UserStage::Declined, "");
+                    let shown = render_platform(app, &transition.invitation, UserStage::Declined, "", &look);
                     page::onward(shown, transition.invitation.redirect_url.as_deref())
                 })
             }

@@ -8,7 +8,7 @@
 //! `respond_to_invitation_page`.
 //! A link opens only while its invitation waits for an answer; a wrong, used-up or missing token, a withdrawn or
 //! unknown invitation, or a malformed id all get the one not-found page, so a link never tells anyone more than
-//! "not valid".
+//! "not valid". The page speaks the invitation's language and wears its tenant's branding ([`Look`]).
 
 use std::sync::Arc;
 
@@ -19,11 +19,12 @@ use super::Answer;
 use super::wire::inviter;
 use crate::app::App;
 use crate::domain::{
-    AcceptFrom, Community, Invitation, InvitationId, Secret, StoredState, Timestamp, UserInvitation,
-    UserInvitationState,
+    AcceptFrom, Community, Invitation, InvitationId, Secret, StoredState, UserInvitation, UserInvitationState,
 };
 use crate::http::page::{self, InvitationPage, Stage, UserInvitationPage, UserStage};
 use crate::http::{ApiError, request};
+use crate::i18n::Look;
+use crate::mail::templates::readable;
 
 /// Secrets are 43 characters and platform codes 80; anything much longer is not one, and is refused before it is
 /// hashed.
@@ -39,22 +40,24 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let token = req.query_string_parameters_ref().and_then(|q| q.first("token")).map(str::to_owned);
     let token = token.as_deref().unwrap_or_default();
     let now = app.clock.now();
-    Ok(match open_link(&app, &req, Some(token)).await? {
+    let (opened, look) = open_link(&app, &req, Some(token)).await?;
+    Ok(match opened {
         Opened::Community(invitation, community) => {
             let stage = if invitation.is_expired(now) { Stage::Expired } else { Stage::Pending };
-            render(&app, &invitation, community.as_ref(), stage, token)
+            render(&app, &invitation, community.as_ref(), stage, token, &look)
         }
         Opened::Platform(invitation) => {
             let stage = if invitation.is_expired(now) { UserStage::Expired } else { UserStage::Pending };
-            render_platform(&app, &invitation, stage, token)
+            render_platform(&app, &invitation, stage, token, &look)
         }
     })
 }
 
 /// The invitation a link opens: the one named in the path, of either kind, not withdrawn, still waiting for an
 /// answer (live or expired), whose secret is `token`. Anything else is the same not-found. Both kinds are looked
-/// up at once, so a link costs one round trip whichever it is.
-pub(super) async fn open_link(app: &App, req: &Request, token: Option<&str>) -> Result<Opened, ApiError> {
+/// up at once, so a link costs one round trip whichever it is; then its tenant's settings (with the community, at
+/// once), which decide how the page looks and speaks.
+pub(super) async fn open_link(app: &App, req: &Request, token: Option<&str>) -> Result<(Opened, Look), ApiError> {
     let not_found = || ApiError::NotFound("The invitation link is not valid.".into());
     let id = request::path(req, "invitationId", InvitationId::parse).map_err(|_| not_found())?;
     let token = token.filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_CHARS).ok_or_else(not_found)?;
@@ -64,13 +67,19 @@ pub(super) async fn open_link(app: &App, req: &Request, token: Option<&str>) -> 
     if let Some(invitation) =
         community_invitation?.filter(|i| i.state == StoredState::Created && i.secret_matches(&secret))
     {
-        let community = app.store.get_community(invitation.community_id).await?;
-        return Ok(Opened::Community(invitation, community));
+        let (community, settings) = tokio::join!(
+            app.store.get_community(invitation.community_id),
+            app.store.get_user_settings(&invitation.issuing_tenant)
+        );
+        let look = Look::of(invitation.locale.as_deref(), settings?.as_ref().map(|(s, _)| s));
+        return Ok((Opened::Community(invitation, community?), look));
     }
-    user_invitation?
+    let invitation = user_invitation?
         .filter(|i| i.state == UserInvitationState::Pending && i.code_matches(&secret))
-        .map(Opened::Platform)
-        .ok_or_else(not_found)
+        .ok_or_else(not_found)?;
+    let settings = app.store.get_user_settings(&invitation.tenant).await?;
+    let look = Look::of(invitation.locale.as_deref(), settings.as_ref().map(|(s, _)| s));
+    Ok((Opened::Platform(invitation), look))
 }
 
 /// The page for `invitation` at `stage`. `token` is the link's secret, put back into the Decline form and the
@@ -81,6 +90,7 @@ pub(super) fn render(
     community: Option<&Community>,
     stage: Stage,
     token: &str,
+    look: &Look,
 ) -> Response<Body> {
     let pending = stage == Stage::Pending;
     let id = invitation.id.to_string();
@@ -89,8 +99,11 @@ pub(super) fn render(
         // Both values are URL-safe as they are: a GUID and base64url.
         format!("{base}{separator}invitation={id}&token={token}")
     });
+    let t = look.language;
     let view = InvitationPage {
         style: page::STYLE,
+        t,
+        brand: &look.branding,
         stage,
         id,
         community: &invitation.community_name,
@@ -98,42 +111,44 @@ pub(super) fn render(
         inviter: invitation.inviter_email.as_ref().map(|e| e.to_string()),
         recipient: invitation.recipient.as_str(),
         contact: community.and_then(|c| c.contact_email.as_ref()).map(|e| e.to_string()),
-        state: page::community_state_words(invitation.read_state(app.clock.now())),
+        state: page::community_state_words(invitation.read_state(app.clock.now()), t),
         expires: readable(invitation.expires),
         token: if pending { token } else { "" },
         accept_url,
         accept_by: match invitation.accept_from {
-            AcceptFrom::Recipient => format!("as {}", invitation.recipient),
-            AcceptFrom::RecipientDomain => format!("with an address at {}", invitation.recipient.domain()),
+            AcceptFrom::Recipient => t.text("page-accept-as", &[("address", invitation.recipient.as_str())]),
+            AcceptFrom::RecipientDomain => {
+                t.text("page-accept-in-domain", &[("domain", invitation.recipient.domain())])
+            }
         },
     };
-    page::render(StatusCode::OK, &view)
+    page::render_branded(StatusCode::OK, &view, Some(&look.branding))
 }
 
 /// The page for a platform invitation at `stage`; `token` goes into the forms while it is pending only.
-pub(super) fn render_platform(app: &App, invitation: &UserInvitation, stage: UserStage, token: &str) -> Response<Body> {
+pub(super) fn render_platform(
+    app: &App,
+    invitation: &UserInvitation,
+    stage: UserStage,
+    token: &str,
+    look: &Look,
+) -> Response<Body> {
     let pending = stage == UserStage::Pending;
+    let t = look.language;
     let view = UserInvitationPage {
         style: page::STYLE,
+        t,
+        brand: &look.branding,
         stage,
         id: invitation.id.to_string(),
         tenant: invitation.tenant_name.as_deref().unwrap_or(invitation.tenant.as_str()),
         inviter: inviter(invitation),
         recipient: invitation.recipient.as_str(),
         message: invitation.message.as_deref(),
-        state: page::user_state_words(invitation.read_state(app.clock.now())),
+        state: page::user_state_words(invitation.read_state(app.clock.now()), t),
         expires: readable(invitation.expires),
         token: if pending { token } else { "" },
         first_name: invitation.first_name.as_deref().unwrap_or_default(),
     };
-    page::render(StatusCode::OK, &view)
-}
-
-/// `2026-03-15 09:00 UTC`: unambiguous wherever the reader is.
-fn readable(at: Timestamp) -> String {
-    let text = at.to_rfc3339();
-    match (text.get(..10), text.get(11..16)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => text,
-    }
+    page::render_branded(StatusCode::OK, &view, Some(&look.branding))
 }
