@@ -216,6 +216,7 @@ fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> In
         redirect_url: None,
         roles: Vec::new(),
         link_only: false,
+        locale: None,
     }
 }
 

@@ -190,6 +190,7 @@ rsvp_tests::against_both_stores!(
     the_recipients_domain_accepts_only_when_the_owner_chose_it,
     metadata_is_kept_as_given_and_bad_metadata_changes_nothing,
     an_invitation_may_live_fewer_days_and_its_resend_as_many,
+    a_link_only_invitation_owes_no_email_and_counts_on_the_owners_day,
 );
 
 async fn three_way_handshake(app: TestApp) {
@@ -1050,4 +1051,51 @@ async fn an_invitation_may_live_fewer_days_and_its_resend_as_many(app: TestApp) 
     assert_eq!(resent.status, StatusCode::ACCEPTED, "{}", resent.body);
     let read = app.get_invitation(&community, &invitation, &owner).await;
     assert_eq!(read.body["Expires"], Timestamp::from_millis(app.clock_now() + 2 * day).to_rfc3339(), "as many again");
+}
+
+/// `SendEmail: false` on a create: the invitation owes no email (no `DeliveryState`), the answer's
+/// `InvitationUrl` is the only way to it, and it counts on the owner's `MaxInvitationsPerDay` as any invitation
+/// does. Its Resend answers 200 with a new link (the old one no longer opens the page) and still owes no email. A
+/// `SendEmail` that is not a boolean, or a `Locale` that is not a language tag, is a 400 that writes nothing.
+async fn a_link_only_invitation_owes_no_email_and_counts_on_the_owners_day(app: TestApp) {
+    let community = app.create_community("Hand-delivered").await;
+    let owner = app.admin(OWNER);
+    let path = format!("{BASE}/communities/{community}/invitations");
+    for (body, reason) in [
+        (json!({"InvitationRecipient": GUEST.1, "SendEmail": "no"}), "not valid JSON"),
+        (json!({"InvitationRecipient": GUEST.1, "Locale": "??"}), "Locale must be a language tag"),
+    ] {
+        app.call(Method::POST, &path, Some(&owner), Some(body)).await.assert_error(StatusCode::BAD_REQUEST, reason);
+    }
+    assert_eq!(app.owners_view(&community).await.0, json!([]), "a refused create writes nothing");
+    let settings = format!("/api/businesses/{}/usersettings", OWNER.0);
+    let limited = app.call(Method::PUT, &settings, Some(&owner), Some(json!({"MaxInvitationsPerDay": 2}))).await;
+    assert_eq!(limited.status, StatusCode::OK, "{}", limited.body);
+
+    let body = json!({"InvitationRecipient": GUEST.1, "SendEmail": false, "Locale": "de"});
+    let created = app.call(Method::POST, &path, Some(&owner), Some(body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!((&created.body["SendEmail"], &created.body["Locale"]), (&json!(false), &json!("de")));
+    assert!(created.body["DeliveryState"].is_null(), "no email owed: {}", created.body);
+    let invitation = created.id();
+    let link = created.body["InvitationUrl"].as_str().expect("the link").to_owned();
+    let app = &app;
+    let page = |url: String| async move { app.http.get(url.replace("https://rsvp.test", &app.url)).send().await };
+    assert_eq!(page(link.clone()).await.expect("the page").status(), StatusCode::OK);
+
+    let second = json!({"InvitationRecipient": "ann@guest.example", "SendEmail": false});
+    assert_eq!(app.call(Method::POST, &path, Some(&owner), Some(second)).await.status, StatusCode::CREATED);
+    let third = json!({"InvitationRecipient": "zoe@guest.example", "SendEmail": false});
+    let spent = app.call(Method::POST, &path, Some(&owner), Some(third)).await;
+    spent.assert_error(StatusCode::TOO_MANY_REQUESTS, "2 invitations a day");
+
+    app.clock.advance_minutes(11);
+    let resent = app.process(&invitation, &owner, json!({"Action": "Resend"})).await;
+    assert_eq!(resent.status, StatusCode::OK, "{}", resent.body);
+    let renewed = resent.body["InvitationUrl"].as_str().expect("the new link").to_owned();
+    assert_ne!(renewed, link);
+    assert_eq!(page(link).await.expect("the page").status(), StatusCode::NOT_FOUND, "the old link is dead");
+    assert_eq!(page(renewed).await.expect("the page").status(), StatusCode::OK);
+    let read = app.get_invitation(&community, &invitation, &owner).await;
+    assert!(read.body["DeliveryState"].is_null() && read.body.get("InvitationUrl").is_none(), "{}", read.body);
 }

@@ -372,31 +372,21 @@ fn browser_tools() -> (String, String) {
     (chromium, modules)
 }
 
-/// Cargo's scratch directory for integration tests, emptied of the previous run's screenshots.
+/// Cargo's scratch directory for integration tests, where the browser tests keep their screenshots (each test's
+/// own names, replaced on every run).
 fn screenshot_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("landing-page");
-    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a directory for the screenshots");
     dir
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_a_browser_the_recipient_opens_the_link_and_declines() {
+/// Runs `tests/browser/<script>` in node with `args`, in chromium; what it reported.
+async fn browse(script: &str, args: &[String]) -> Value {
     let (chromium, modules) = browser_tools();
-    let app = TestApp::spawn().await;
-    let (community, id, answered) = app.invitation("Shared Operations & Partners").await;
-    // The recipient follows the link in the email the local mailer wrote, as a person trying rsvp would.
-    let email = eml::messages(&app.outbox, 1).await.remove(0);
-    assert_eq!(eml::header(&email, "To"), GUEST.1);
-    let link = eml::link(&email, &format!("{}/invite/{id}?token=", app.url));
-    assert_eq!(link, answered, "the email carries the link the create answer showed");
-    let screenshots = screenshot_dir();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser").join("decline.cjs");
-
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser").join(script);
     let run = tokio::process::Command::new("node")
         .arg(&script)
-        .arg(&link)
-        .arg(&screenshots)
+        .args(args)
         .env("RSVP_TEST_CHROMIUM", &chromium)
         .env("RSVP_TEST_NODE_MODULES", &modules)
         .kill_on_drop(true)
@@ -408,7 +398,20 @@ async fn in_a_browser_the_recipient_opens_the_link_and_declines() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "the browser script failed ({}):\n{stderr}\n{stdout}", output.status);
-    let seen: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_the_recipient_opens_the_link_and_declines() {
+    let app = TestApp::spawn().await;
+    let (community, id, answered) = app.invitation("Shared Operations & Partners").await;
+    // The recipient follows the link in the email the local mailer wrote, as a person trying rsvp would.
+    let email = eml::messages(&app.outbox, 1).await.remove(0);
+    assert_eq!(eml::header(&email, "To"), GUEST.1);
+    let link = eml::link(&email, &format!("{}/invite/{id}?token=", app.url));
+    assert_eq!(link, answered, "the email carries the link the create answer showed");
+    let screenshots = screenshot_dir();
+    let seen = browse("decline.cjs", &[link.clone(), screenshots.display().to_string()]).await;
     eprintln!("browser {}; screenshots in {}", seen["browser"], screenshots.display());
 
     let before = &seen["before"];
@@ -442,6 +445,113 @@ async fn in_a_browser_the_recipient_opens_the_link_and_declines() {
     assert_eq!(app.state(&community, &id).await, "InvitationDeclined");
     let not_found = missing_invitation_page(&app, token_of(&link)).await;
     app.get(&link).await.assert_not_found(&not_found);
+}
+
+/// The owner tenant's branding and default language, as its administrator saves them.
+const LOGO_ORIGIN: &str = "https://cdn.acme.test";
+
+fn branded_settings() -> Value {
+    json!({
+        "DefaultLocale": "de",
+        "Branding": {
+            "SenderName": "Acme Einladungen",
+            "ProductName": "Acme Cloud",
+            "LogoUrl": format!("{LOGO_ORIGIN}/logo.png"),
+            "AccentColor": "#0A7D5A",
+            "SupportEmail": "help@acme.test",
+            "FooterText": "Acme GmbH, Berlin"
+        }
+    })
+}
+
+/// In chromium, each invitation's page speaks its language — its own `Locale` (`en-GB`: English), else the
+/// tenant's `DefaultLocale` (German) for none or one rsvp has no words for (`fr`) — and wears the tenant's
+/// branding: the logo loads under the page's policy (from the one origin it allows), the main button takes the
+/// accent colour, the product, support address and footer show, and the policy refuses nothing. The emails say
+/// the same in both parts, from the tenant's sender name. Screenshots: `target/tmp/landing-page/branded-*.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_the_page_speaks_the_invitations_language_and_wears_the_tenants_branding() {
+    let app = TestApp::spawn().await;
+    let owner = app.admin(OWNER);
+    let saved = app
+        .http
+        .put(format!("{}/api/businesses/{}/usersettings", app.url, OWNER.0))
+        .bearer_auth(&owner)
+        .json(&branded_settings())
+        .send()
+        .await
+        .expect("the local server answers");
+    assert_eq!(saved.status(), StatusCode::OK, "{}", saved.text().await.unwrap_or_default());
+    let (status, community) =
+        app.api(Method::POST, "/communities", &owner, Some(json!({"Name": "Betrieb & Partner"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{community}");
+    let path = format!("/communities/{}/invitations", community["Id"].as_str().expect("an id"));
+    let mut links = Vec::new();
+    for (name, to, locale) in [
+        ("de", "bob@guest.example", None),
+        ("en", "ann@guest.example", Some("en-GB")),
+        ("fr", "zoe@guest.example", Some("fr")),
+    ] {
+        let mut body = json!({"InvitationRecipient": to});
+        if let Some(locale) = locale {
+            body["Locale"] = json!(locale);
+        }
+        let (status, created) = app.api(Method::POST, &path, &owner, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["Locale"], locale.map_or(Value::Null, |l| json!(l)), "kept as given: {created}");
+        links.push((name, to, created["InvitationUrl"].as_str().expect("the link").to_owned()));
+    }
+
+    let screenshots = screenshot_dir();
+    let mut args = vec![screenshots.display().to_string(), LOGO_ORIGIN.to_owned()];
+    args.extend(links.iter().map(|(name, _, link)| format!("{name}={link}")));
+    let seen = browse("branded.cjs", &args).await;
+    eprintln!("browser {}; screenshots in {}", seen["browser"], screenshots.display());
+    let pages = &seen["pages"];
+    for (name, lang, state, decline) in [
+        ("de", "de", "Wartet auf Antwort", "Einladung ablehnen"),
+        ("en", "en", "Waiting for an answer", "Decline invitation"),
+        ("fr", "de", "Wartet auf Antwort", "Einladung ablehnen"),
+    ] {
+        let page = &pages[name];
+        assert_eq!(page["status"], 200, "{name}: {seen}");
+        assert_eq!(page["lang"], lang, "{name}: {seen}");
+        assert_eq!(page["state"], state, "{name}: {seen}");
+        assert_eq!(page["buttons"], json!([decline]), "{name}: {seen}");
+        assert_eq!(page["logoSrc"], format!("{LOGO_ORIGIN}/logo.png"), "{name}: {seen}");
+        assert_eq!(page["logoLoaded"], true, "{name}: the policy let the logo load: {seen}");
+        assert_eq!(page["product"], "Acme Cloud", "{name}: {seen}");
+        assert_eq!(page["accent"], "rgb(10, 125, 90)", "{name}: the accent colour applied under the policy: {seen}");
+        let footer = page["footer"].as_str().unwrap_or_default();
+        assert!(footer.contains("help@acme.test") && footer.contains("Acme GmbH, Berlin"), "{name}: {seen}");
+        assert_eq!(page["scripts"], 0, "{name}");
+        assert_eq!(page["fitsWidth"], true, "{name}: {seen}");
+        let size = std::fs::metadata(screenshots.join(format!("branded-{name}.png"))).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 1_000, "branded-{name}.png was taken");
+    }
+    let german = pages["de"]["text"].as_str().unwrap_or_default();
+    assert!(german.contains("lädt Ihre Organisation ein, der Community Betrieb & Partner beizutreten"), "{german}");
+    assert_eq!(seen["logoRequests"].as_array().map(Vec::len), Some(3), "{seen}");
+    assert_eq!(seen["consoleErrors"], json!([]), "the policy refused nothing: {seen}");
+
+    // The emails speak the same language as their pages, in both parts, from the tenant's sender name.
+    let emails = eml::messages(&app.outbox, 3).await;
+    for (name, to, link) in &links {
+        let email = emails.iter().find(|e| eml::header(e, "To") == *to).expect("an email to each");
+        assert_eq!(eml::decoded_header(email, "From"), "Acme Einladungen <rsvp@localhost>", "{name}");
+        let (text, html) = (eml::text_part(email), eml::html_part(email));
+        let (hello, subject) = match *name {
+            "en" => ("Hello,", "admin@owner.example invites you to join Betrieb & Partner"),
+            _ => ("Guten Tag,", "admin@owner.example lädt Sie zu Betrieb & Partner ein"),
+        };
+        assert_eq!(eml::decoded_header(email, "Subject"), subject, "{name}");
+        assert!(text.contains(hello) && text.contains(link.as_str()), "{name}: {text}");
+        assert!(text.contains("-- \nAcme Cloud\nAcme GmbH, Berlin"), "{name}: {text}");
+        assert!(text.contains("help@acme.test"), "{name}: {text}");
+        assert!(html.contains(&format!("<html lang=\"{}\">", if *name == "en" { "en" } else { "de" })), "{html}");
+        assert!(html.contains(hello) && html.contains("Betrieb &#38; Partner") && html.contains("color: #0a7d5a"));
+        assert!(html.contains(&format!("<img src=\"{LOGO_ORIGIN}/logo.png\"")), "{name}: {html}");
+    }
 }
 
 /// A `RedirectUrl` leads the person on once they answered: only to one of the owner tenant's

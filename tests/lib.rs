@@ -269,10 +269,32 @@ pub mod eml {
 
     /// The decoded text/plain part of an `.eml`.
     pub fn text_part(eml: &str) -> String {
-        let part = eml.split("Content-Type: text/plain").nth(1).expect("a text part");
+        part(eml, "text/plain")
+    }
+
+    /// The decoded text/html part of an `.eml`.
+    pub fn html_part(eml: &str) -> String {
+        part(eml, "text/html")
+    }
+
+    fn part(eml: &str, kind: &str) -> String {
+        let part = eml.split(&format!("Content-Type: {kind}")).nth(1).unwrap_or_else(|| panic!("a {kind} part"));
         let body = part.split("\r\n\r\n").nth(1).expect("a part body");
         let encoded: String = body.lines().take_while(|l| !l.starts_with("--")).collect();
         String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).expect("base64")).expect("UTF-8")
+    }
+
+    /// Header `name` with its RFC 2047 encoded words (`=?UTF-8?B?…?=`) decoded, as a mail client shows it.
+    pub fn decoded_header(eml: &str, name: &str) -> String {
+        header(eml, name)
+            .split(' ')
+            .map(|word| match word.strip_prefix("=?UTF-8?B?").and_then(|w| w.strip_suffix("?=")) {
+                Some(b64) => String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).expect("base64"))
+                    .expect("UTF-8"),
+                None => word.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// The value of header `name`, or "" when there is none.

@@ -198,6 +198,8 @@ rsvp_tests::against_both_stores!(
     an_invitation_may_live_fewer_days_than_the_tenants_setting,
     a_redirect_is_kept_only_to_an_allowed_origin_and_handed_to_the_sign_up,
     roles_are_limited_to_the_invitable_ones_the_caller_may_grant,
+    a_link_only_invitation_sends_no_email_and_counts_as_an_invitation,
+    the_email_speaks_the_invitations_language_and_wears_the_tenants_branding,
 );
 
 async fn an_administrator_enables_inviting_and_an_invitation_is_accepted_once(app: TestApp) {
@@ -592,7 +594,10 @@ async fn settings_are_validated_and_scoped_to_the_tenant(app: TestApp) {
         defaults.body["UserSettings"],
         json!({"InviteUnregisteredUsers": "com.soa.feature.disabled", "InvitedUserValidDays": 7,
                "AllowedEmailDomains": [], "MaxInvitationsPerDay": 50, "ResendCooldownMinutes": 10,
-               "AllowedRedirectOrigins": [], "InvitableRoles": ["TenantMember"]})
+               "AllowedRedirectOrigins": [], "InvitableRoles": ["TenantMember"],
+               "Branding": {"SenderName": null, "ProductName": null, "LogoUrl": null, "AccentColor": null,
+                            "SupportEmail": null, "FooterText": null},
+               "DefaultLocale": null})
     );
     // Origins a RedirectUrl may lead to: each an origin, no path; anything else is refused with the rule.
     app.settings(json!({"AllowedRedirectOrigins": ["https://app.acme.example/path"]}))
@@ -753,4 +758,118 @@ async fn roles_are_limited_to_the_invitable_ones_the_caller_may_grant(app: TestA
     let emails = app.emails(2).await;
     let ann = emails.iter().find(|e| eml::header(e, "To") == "ann@partner.example").unwrap();
     assert_eq!(app.sign_up(&code_in(ann)).await.body["Roles"], json!(["TenantMember"]));
+}
+
+/// `SendEmail: false`: the answer lists each invitation's link instead of its address, no email goes out (the
+/// list shows no delivery), and the invitation counts on the tenant's `MaxInvitationsPerDay` like any other. Its
+/// Resend answers the new link (the old one dies) and sends nothing either.
+async fn a_link_only_invitation_sends_no_email_and_counts_as_an_invitation(app: TestApp) {
+    app.enable().await;
+    let limited = app.settings(json!({"MaxInvitationsPerDay": 3})).await;
+    assert_eq!(limited.status, StatusCode::OK, "{}", limited.body);
+    // An hour into the next UTC day, so that the day's count below is one day's.
+    app.clock.advance_minutes(seconds_to_next_day(app.clock.now()) / 60 + 60);
+    let link_only = |to: &[&str]| json!({"EmailAddresses": to, "SendEmail": false});
+    let invited = app
+        .call(
+            Method::POST,
+            INVITATIONS,
+            Some(&app.member()),
+            Some(link_only(&["ann@partner.example", "ben@partner.example"])),
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    let links = invited.body.as_array().expect("a list").clone();
+    assert_eq!(links.len(), 2, "{}", invited.body);
+    assert_eq!(links[0]["EmailAddress"], "ann@partner.example");
+    let id = links[0]["InvitationId"].as_str().expect("an id").to_owned();
+    let url = links[0]["InvitationUrl"].as_str().expect("a link").to_owned();
+    let code = url.strip_prefix(&format!("https://rsvp.test/invite/{id}?token=")).expect("the landing link").to_owned();
+    let listed = app.list(&app.admin(), "").await;
+    assert!(listed.iter().all(|i| i["SendEmail"] == false && i["DeliveryState"].is_null()), "{listed:?}");
+    assert!(!listed.iter().any(|i| i.to_string().contains(&code)), "a list never shows the link's code");
+
+    // A third invitation, emailed, still fits the day's 3; a fourth of either kind does not.
+    assert_eq!(app.invite(&app.member(), &["cat@partner.example"], "").await.status, StatusCode::OK);
+    let spent =
+        app.call(Method::POST, INVITATIONS, Some(&app.member()), Some(link_only(&["dan@partner.example"]))).await;
+    spent.assert_error(StatusCode::TOO_MANY_REQUESTS, "3 invitations a day");
+    let emails = app.emails(1).await;
+    assert_eq!(emails.len(), 1, "only the emailed invitation sent an email");
+    assert_eq!(eml::header(&emails[0], "To"), "cat@partner.example");
+
+    // Its Resend renews the link alone: 200 with the new link, the old code dead, no email.
+    app.clock.advance_minutes(11);
+    let resent = app.call(Method::POST, &format!("{INVITATIONS}/{id}/resend"), Some(&app.member()), None).await;
+    assert_eq!(resent.status, StatusCode::OK, "{}", resent.body);
+    let renewed = resent.body["InvitationUrl"].as_str().expect("the new link").to_owned();
+    let new_code = renewed.split_once("?token=").expect("a code").1.to_owned();
+    assert_ne!(new_code, code);
+    app.verify(&code).await.assert_error(StatusCode::NOT_FOUND, "");
+    let signed_up = app.sign_up(&new_code).await;
+    assert_eq!(signed_up.status, StatusCode::OK, "{}", signed_up.body);
+    assert_eq!(signed_up.body["SendEmail"], false, "{}", signed_up.body);
+    assert_eq!(app.emails(1).await.len(), 1, "still only the one email");
+}
+
+/// `Locale` on an invite (a language tag; malformed: 400, nothing written) chooses the email's language; one rsvp
+/// has no words for falls back to the tenant's `DefaultLocale`. The tenant's `Branding` (each field checked, every
+/// fault named, nothing saved on a fault) dresses both parts of the email and names its sender.
+async fn the_email_speaks_the_invitations_language_and_wears_the_tenants_branding(app: TestApp) {
+    app.enable().await;
+    let before = app
+        .call(Method::GET, "/api/businesses/tenant-acme/settings?IncludeUserSettings=true", Some(&app.member()), None)
+        .await;
+    app.settings(json!({"DefaultLocale": "fr"}))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "rsvp has words for: en, de");
+    let bad = app
+        .settings(json!({"Branding": {"LogoUrl": "http://cdn.acme.example/l.png", "AccentColor": "red",
+                                      "SenderName": "Acme\r\nBcc: x@evil.example", "SupportEmail": "nope"}}))
+        .await;
+    for field in ["Branding.LogoUrl", "Branding.AccentColor", "Branding.SenderName", "Branding.SupportEmail"] {
+        bad.assert_error(StatusCode::BAD_REQUEST, field);
+    }
+    app.settings(json!({"Branding": {"Colour": "#fff"}})).await.assert_error(StatusCode::BAD_REQUEST, "Colour");
+    let after = app
+        .call(Method::GET, "/api/businesses/tenant-acme/settings?IncludeUserSettings=true", Some(&app.member()), None)
+        .await;
+    assert_eq!(after.body, before.body, "a refused change changes nothing");
+
+    let branding = json!({"SenderName": "Acme Einladungen", "ProductName": "Acme Cloud",
+                          "LogoUrl": "https://cdn.acme.example/logo.png", "AccentColor": "#0A7D5A",
+                          "SupportEmail": "help@acme.example", "FooterText": "Acme GmbH, Berlin"});
+    let saved = app.settings(json!({"DefaultLocale": "de-DE", "Branding": branding})).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(saved.body["DefaultLocale"], "de");
+    assert_eq!(saved.body["Branding"]["AccentColor"], "#0a7d5a");
+
+    let invite = |to: &str, locale: &str| json!({"EmailAddresses": [to], "Message": "Willkommen <3", "Locale": locale});
+    let refused =
+        app.call(Method::POST, INVITATIONS, Some(&app.member()), Some(invite("x@partner.example", "not a tag!"))).await;
+    refused.assert_error(StatusCode::BAD_REQUEST, "Locale must be a language tag");
+    assert!(app.list(&app.admin(), "").await.is_empty(), "a refused request writes nothing");
+    for (to, locale) in [("ann@partner.example", "fr-CA"), ("ben@partner.example", "en")] {
+        let invited = app.call(Method::POST, INVITATIONS, Some(&app.member()), Some(invite(to, locale))).await;
+        assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    }
+    let listed = app.list(&app.admin(), "").await;
+    assert!(listed.iter().any(|i| i["Locale"] == "fr-CA") && listed.iter().any(|i| i["Locale"] == "en"), "{listed:?}");
+    let emails = app.emails(2).await;
+    for (to, hello, subject) in [
+        ("ann@partner.example", "Guten Tag,", "mia@acme.example lädt Sie zu tenant-acme ein"),
+        ("ben@partner.example", "Hello,", "mia@acme.example invites you to join tenant-acme"),
+    ] {
+        let email = emails.iter().find(|e| eml::header(e, "To") == to).expect("an email to each");
+        assert!(eml::decoded_header(email, "From").starts_with("Acme Einladungen <"), "{email}");
+        assert_eq!(eml::decoded_header(email, "Subject"), subject);
+        let (text, html) = (eml::text_part(email), eml::html_part(email));
+        assert!(text.contains(hello) && text.contains("Willkommen <3"), "{text}");
+        assert!(text.contains("-- \nAcme Cloud\nAcme GmbH, Berlin") && text.contains("help@acme.example"), "{text}");
+        assert!(
+            html.contains(hello) && html.contains("Willkommen &#60;3") && html.contains("color: #0a7d5a"),
+            "{html}"
+        );
+        assert!(html.contains("<img src=\"https://cdn.acme.example/logo.png\"") && html.contains("Acme GmbH, Berlin"));
+    }
 }
