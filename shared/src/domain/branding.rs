@@ -42,8 +42,11 @@ pub struct Branding {
     pub footer_text: Option<String>,
 }
 
-/// A branding as a request gives it: each field a string, absent or empty for none.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A branding as the API takes and shows it (the `Branding` of a tenant's user settings): each field text, or
+/// null (on a change also absent or empty) when unset. A change names the whole branding; an unknown field is
+/// refused, so a typo cannot look like success.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct BrandingInput {
     pub sender_name: Option<String>,
     pub product_name: Option<String>,
@@ -54,6 +57,18 @@ pub struct BrandingInput {
 }
 
 impl Branding {
+    /// The branding as the API shows it.
+    pub fn to_input(&self) -> BrandingInput {
+        BrandingInput {
+            sender_name: self.sender_name.clone(),
+            product_name: self.product_name.clone(),
+            logo_url: self.logo_url.clone(),
+            accent_color: self.accent_color.clone(),
+            support_email: self.support_email.as_ref().map(ToString::to_string),
+            footer_text: self.footer_text.clone(),
+        }
+    }
+
     /// `input` as a branding, or every fault, each named by its field (`Branding.LogoUrl …`).
     pub fn parse(input: &BrandingInput) -> Result<Self, Vec<String>> {
         let mut faults = Vec::new();
@@ -154,6 +169,7 @@ mod tests {
             Some("#aabbcc")
         );
         assert_eq!(Branding::parse(&BrandingInput::default()).unwrap(), Branding::default());
+        assert_eq!(Branding::parse(&b.to_input()).unwrap(), b, "what the API shows reads back the same");
     }
 
     #[test]

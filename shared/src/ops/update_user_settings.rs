@@ -13,10 +13,10 @@ use lambda_http::http::StatusCode;
 use serde::Deserialize;
 
 use super::users::{ATTEMPTS, own_business, settings_of};
-use super::wire::{BrandingBody, FEATURE_DISABLED, FEATURE_ENABLED, UserSettingsBody};
+use super::wire::{FEATURE_DISABLED, FEATURE_ENABLED, UserSettingsBody};
 use super::{Answer, caller};
 use crate::app::App;
-use crate::domain::SettingsChange;
+use crate::domain::{BrandingInput, SettingsChange};
 use crate::http::{ApiError, request, response};
 use crate::store::StoreError;
 
@@ -30,7 +30,7 @@ struct Input {
     resend_cooldown_minutes: Option<i64>,
     allowed_redirect_origins: Option<Vec<String>>,
     invitable_roles: Option<Vec<String>>,
-    branding: Option<BrandingBody>,
+    branding: Option<BrandingInput>,
     default_locale: Option<String>,
 }
 
@@ -68,7 +68,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         resend_cooldown_minutes: input.resend_cooldown_minutes,
         allowed_redirect_origins: input.allowed_redirect_origins,
         invitable_roles: input.invitable_roles,
-        branding: input.branding.map(BrandingBody::into_input),
+        branding: input.branding,
         default_locale: input.default_locale,
     };
     for _ in 0..ATTEMPTS {

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::fate::Fate;
 use crate::domain::{
-    Branding, BrandingInput, Community, DeliveryState, Invitation, MemberStatus, Membership, Metadata, Timestamp,
-    UserInvitation, UserSettings, parse_roles,
+    BrandingInput, Community, DeliveryState, Invitation, MemberStatus, Membership, Metadata, Timestamp, UserInvitation,
+    UserSettings, parse_roles,
 };
 use crate::http::ApiError;
 
@@ -357,46 +357,9 @@ pub struct UserSettingsBody {
     pub resend_cooldown_minutes: i64,
     pub allowed_redirect_origins: Vec<String>,
     pub invitable_roles: Vec<String>,
-    pub branding: BrandingBody,
+    pub branding: BrandingInput,
     /// The language of invitations that name none rsvp speaks; null: English.
     pub default_locale: Option<String>,
-}
-
-/// A tenant's branding on the wire, in and out: each field null (or, on a change, absent or empty) when unset.
-#[derive(Serialize, Deserialize, Default)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct BrandingBody {
-    pub sender_name: Option<String>,
-    pub product_name: Option<String>,
-    pub logo_url: Option<String>,
-    pub accent_color: Option<String>,
-    pub support_email: Option<String>,
-    pub footer_text: Option<String>,
-}
-
-impl BrandingBody {
-    fn new(b: &Branding) -> Self {
-        Self {
-            sender_name: b.sender_name.clone(),
-            product_name: b.product_name.clone(),
-            logo_url: b.logo_url.clone(),
-            accent_color: b.accent_color.clone(),
-            support_email: b.support_email.as_ref().map(ToString::to_string),
-            footer_text: b.footer_text.clone(),
-        }
-    }
-
-    /// The change it asks for: the whole branding, as given.
-    pub fn into_input(self) -> BrandingInput {
-        BrandingInput {
-            sender_name: self.sender_name,
-            product_name: self.product_name,
-            logo_url: self.logo_url,
-            accent_color: self.accent_color,
-            support_email: self.support_email,
-            footer_text: self.footer_text,
-        }
-    }
 }
 
 impl UserSettingsBody {
@@ -409,7 +372,7 @@ impl UserSettingsBody {
             resend_cooldown_minutes: s.resend_cooldown_minutes,
             allowed_redirect_origins: s.allowed_redirect_origins.clone(),
             invitable_roles: s.invitable_roles.clone(),
-            branding: BrandingBody::new(&s.branding),
+            branding: s.branding.to_input(),
             default_locale: s.default_locale.clone(),
         }
     }
