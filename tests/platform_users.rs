@@ -12,7 +12,10 @@ use std::sync::Arc;
 use futures::future::join_all;
 use reqwest::{Client, Method, StatusCode};
 use rsvp::app::{App, Config};
-use rsvp::domain::{Clock as _, FixedClock, InvitationId, MailItem, seconds_to_next_day};
+use rsvp::domain::{
+    Clock as _, FixedClock, IdempotencyRecord, InvitationId, MailItem, Principal, Role, TenantId, UserId,
+    seconds_to_next_day,
+};
 use rsvp::mail::deliver::Deliverer;
 use rsvp::mail::outbox::OutboxMailer;
 use rsvp::seal::{AesSealer, Sealer};
@@ -37,7 +40,9 @@ struct TestApp {
     clock: Arc<FixedClock>,
     outbox: PathBuf,
     /// Set for DynamoDB Local: there is no stream here, so the test delivers as the stream's consumer would.
-    deliverer: Option<(Deliverer, Arc<dyn Store>)>,
+    deliverer: Option<Deliverer>,
+    /// The server's store, to see what it keeps.
+    store: Arc<dyn Store>,
 }
 
 /// What came back: status, some headers, and the body as JSON (`Null` when empty, a string when not JSON).
@@ -75,9 +80,9 @@ impl TestApp {
         tokio::spawn(server.run());
         let deliverer = deliver_here.then(|| {
             let mailer = Arc::new(OutboxMailer::new(&outbox, "rsvp@localhost").expect("the outbox"));
-            (Deliverer { store: store.clone(), sealer, mailer, clock: clock.clone() }, store)
+            Deliverer { store: store.clone(), sealer, mailer, clock: clock.clone() }
         });
-        Self { url, key, http: Client::new(), clock, outbox, deliverer }
+        Self { url, key, http: Client::new(), clock, outbox, deliverer, store }
     }
 
     fn token(&self, email: &str, roles: &[&str]) -> String {
@@ -148,10 +153,10 @@ impl TestApp {
 
     /// The first `count` emails to arrive (oldest first), after delivering what is owed where no mailer runs.
     async fn emails(&self, count: usize) -> Vec<String> {
-        if let Some((deliverer, store)) = &self.deliverer {
+        if let Some(deliverer) = &self.deliverer {
             for item in self.list(&self.admin(), "").await {
                 let id = InvitationId::parse("Id", item["Id"].as_str().expect("an Id")).expect("a GUID");
-                let invitation = store.get_user_invitation(id).await.expect("read").expect("stored");
+                let invitation = self.store.get_user_invitation(id).await.expect("read").expect("stored");
                 if let Some(d) = invitation.delivery.filter(|d| d.state == rsvp::domain::DeliveryState::Pending) {
                     deliverer.deliver(MailItem::Platform(id), d.seq).await.expect("delivered");
                 }
@@ -770,15 +775,15 @@ async fn a_link_only_invitation_sends_no_email_and_counts_as_an_invitation(app: 
     // An hour into the next UTC day, so that the day's count below is one day's.
     app.clock.advance_minutes(seconds_to_next_day(app.clock.now()) / 60 + 60);
     let link_only = |to: &[&str]| json!({"EmailAddresses": to, "SendEmail": false});
-    let invited = app
-        .call(
-            Method::POST,
-            INVITATIONS,
-            Some(&app.member()),
-            Some(link_only(&["ann@partner.example", "ben@partner.example"])),
-        )
-        .await;
+    let body = link_only(&["ann@partner.example", "ben@partner.example"]);
+    let post = || {
+        let request = app.http.post(format!("{}{INVITATIONS}", app.url)).bearer_auth(app.member());
+        app.send(request.header("Idempotency-Key", "links-1").json(&body))
+    };
+    let invited = post().await;
     assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    let replayed = post().await;
+    assert_eq!((replayed.replayed, &replayed.body), (true, &invited.body), "a replay answers the same links");
     let links = invited.body.as_array().expect("a list").clone();
     assert_eq!(links.len(), 2, "{}", invited.body);
     assert_eq!(links[0]["EmailAddress"], "ann@partner.example");
@@ -788,6 +793,19 @@ async fn a_link_only_invitation_sends_no_email_and_counts_as_an_invitation(app: 
     let listed = app.list(&app.admin(), "").await;
     assert!(listed.iter().all(|i| i["SendEmail"] == false && i["DeliveryState"].is_null()), "{listed:?}");
     assert!(!listed.iter().any(|i| i.to_string().contains(&code)), "a list never shows the link's code");
+    // The answer kept for the replay holds the links sealed, never in clear.
+    let caller = Principal {
+        user: UserId::parse("sub", MEMBER).expect("a user id"),
+        tenant: TenantId::parse("tenant", ACME).expect("a tenant id"),
+        email: None,
+        tenant_name: None,
+        roles: vec![Role::TenantMember],
+    };
+    let now = app.clock.now();
+    let record = IdempotencyRecord::claim(&caller, "invite_users", "links-1", INVITATIONS, b"", now).expect("a key");
+    let kept = app.store.claim_idempotency(&record, now).await.expect("read").expect("the first request's record");
+    let answer = kept.answer.expect("answered");
+    assert!(answer.sealed_for.is_some() && !answer.body.contains(&code), "kept sealed: {}", answer.body);
 
     // A third invitation, emailed, still fits the day's 3; a fourth of either kind does not.
     assert_eq!(app.invite(&app.member(), &["cat@partner.example"], "").await.status, StatusCode::OK);
