@@ -16,6 +16,7 @@ use futures::future::join_all;
 use reqwest::{Client, Method, StatusCode};
 use rsvp::app::{App, Config};
 use rsvp::domain::{Clock as _, FixedClock, MailBudget, Timestamp, seconds_to_next_day};
+use rsvp::seal::{KmsSealer, Sealer};
 use rsvp::store::Store;
 use rsvp::store::dynamodb::DynamoStore;
 use rsvp::store::memory::MemoryStore;
@@ -81,10 +82,24 @@ impl TestApp {
 
     /// A server with the deployment's mail budget `mail`, its clock standing at `now`.
     async fn spawn_with(store: Arc<dyn Store>, mail: MailBudget, now: Timestamp) -> Self {
+        Self::spawn_sealed(store, mail, now, None).await
+    }
+
+    /// [`TestApp::spawn_with`], sealing with `sealer` when given (else the App's own).
+    async fn spawn_sealed(
+        store: Arc<dyn Store>,
+        mail: MailBudget,
+        now: Timestamp,
+        sealer: Option<Arc<dyn Sealer>>,
+    ) -> Self {
         capture_log();
         let clock = Arc::new(FixedClock::at(now));
         let config = Config { public_url: Some("https://rsvp.test".into()), mail, ..Config::default() };
-        let app = Arc::new(App::new(store, config).with_clock(clock.clone()));
+        let mut app = App::new(store, config).with_clock(clock.clone());
+        if let Some(sealer) = sealer {
+            app = app.with_sealer(sealer);
+        }
+        let app = Arc::new(app);
         let key = SigningKey::generate();
         let server = Server::bind("127.0.0.1:0".parse().unwrap(), app, key.clone()).await.expect("bind");
         let url = format!("http://{}", server.local_addr());
@@ -193,6 +208,66 @@ async fn an_unreachable_table_is_a_503_with_retry_after() {
     let port = closed_port().await;
     let store = DynamoStore::new(client_at(&format!("http://127.0.0.1:{port}")), "rsvp");
     assert_unavailable(&TestApp::spawn(Arc::new(store)).await).await;
+}
+
+/// Each operation of `calls` answers 500 with an `ErrorResponse` that says the service is misconfigured, and no
+/// `Retry-After`: a retry cannot mend a deployment.
+async fn assert_misconfigured(app: &TestApp, calls: &[(Method, String, Option<Value>)]) {
+    let admin = app.token("tenant-owner", "admin@owner.example", &["TenantAdministrator"]);
+    for (method, path, body) in calls {
+        let answer = app.call(method.clone(), path, &admin, body.clone(), &[]).await;
+        assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR, "{path}: {}", answer.body);
+        assert_eq!(answer.retry_after, None, "{path}: no retry mends a deployment");
+        let reason = answer.body["Reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("misconfigured") && reason.contains("Nothing was changed"), "{}", answer.body);
+        assert!(answer.body["Resolution"].as_str().is_some_and(|r| r.contains("Retrying will not help")));
+    }
+}
+
+/// A deployment pointed at a table that does not exist (a wrong `RSVP_TABLE_NAME`, a stack half deleted) is not an
+/// outage: every operation answers 500 "misconfigured" at once, not a 503 that invites retries for ever, and the
+/// log says so at error level with DynamoDB's own error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_table_is_a_500_that_says_misconfigured_never_a_503() {
+    let table = format!("rsvp-missing-{}", uuid::Uuid::new_v4().simple());
+    let store = DynamoStore::new(rsvp_tests::dynamodb().await, table);
+    let app = TestApp::spawn(Arc::new(store)).await;
+    let calls = [
+        (Method::POST, "/api/v1-preview/communities".to_owned(), Some(json!({"Name": "Ops"}))),
+        (Method::GET, "/api/v1-preview/communities".to_owned(), None),
+        (Method::POST, "/api/users/invitations".to_owned(), Some(json!({"EmailAddresses": ["a@b.example"]}))),
+        (Method::GET, "/api/businesses/tenant-owner/settings?IncludeUserSettings=true".to_owned(), None),
+    ];
+    assert_misconfigured(&app, &calls).await;
+    let log = log_text();
+    let line = log.lines().find(|l| l.contains("\"kind\":\"misconfigured\"")).expect("a misconfigured line");
+    assert!(line.contains("\"level\":\"ERROR\"") && line.contains("ResourceNotFoundException"), "{line}");
+}
+
+/// A KMS key that does not exist (or is disabled, or refused to the function's role) is the deployment's fault
+/// too: creating an invitation, which must seal its link for the email, answers 500 "misconfigured" and writes
+/// nothing, against moto's KMS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_key_is_a_500_that_says_misconfigured_and_writes_nothing() {
+    let moto = std::env::var("RSVP_TEST_MOTO_ENDPOINT").expect("scripts/test runs moto and sets its endpoint");
+    let kms = aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(moto)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "rsvp-tests"))
+            .build(),
+    );
+    let missing_key = uuid::Uuid::new_v4().to_string();
+    let sealer: Arc<dyn Sealer> = Arc::new(KmsSealer::new(kms, missing_key));
+    let store: Arc<dyn Store> = Arc::new(rsvp_tests::fresh_dynamo_store().await);
+    let app = TestApp::spawn_sealed(store, MailBudget::default(), rsvp_tests::present(), Some(sealer)).await;
+    let admin = app.token("tenant-owner", "admin@owner.example", &["TenantAdministrator"]);
+    let invitations = create_community(&app, &admin, "Sealed").await;
+    let calls = [(Method::POST, invitations.clone(), Some(json!({"InvitationRecipient": "bob@guest.example"})))];
+    assert_misconfigured(&app, &calls).await;
+    let listed = app.call(Method::GET, &invitations, &admin, None, &[]).await;
+    assert_eq!((listed.status, listed.body), (StatusCode::OK, json!([])), "nothing written");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

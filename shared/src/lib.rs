@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`domain`] | pure types and rules: ids, [`domain::Email`], communities and their invitations' state machine, platform invitations ([`domain::UserInvitation`]) and the tenant's [`domain::UserSettings`], idempotency records, the clock. No I/O. |
 //! | [`ops`] | one module per operation: parse, authorise, decide, persist, answer |
+//! | [`fault`] | telling a deployment's own fault (a missing table or key, a refused permission, no credentials) from an outage: a 500 "misconfigured", never a 503 that invites retries |
 //! | [`http`] | the API Gateway edge: caller identity from JWT claims, parsing with limits, the one error type and its wire form |
 //! | [`store`] | one port per aggregate ([`store::CommunityStore`], [`store::UserInvitationStore`], [`store::OutboxStore`], [`store::IdempotencyStore`], [`store::PortalStore`]; [`store::Store`] is all five) with three adapters, each split into a module per aggregate: DynamoDB ([`store::dynamodb`]), SQLite for the local server, and in memory for tests ([`store::memory`]) |
 //! | [`routes`] | the route table, read by the local server, the tests and the template check |
@@ -46,6 +47,7 @@ pub mod app;
 #[cfg(feature = "authorizer")]
 pub mod authorizer;
 pub mod domain;
+pub mod fault;
 pub mod http;
 pub mod i18n;
 pub mod lambda;

@@ -25,8 +25,24 @@ use crate::domain::{InvitationId, Secret};
 
 /// Why sealing or unsealing failed. The message names the cause, never the secret.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SealError(pub String);
+pub enum SealError {
+    /// KMS could not be reached, or the sealed value does not open: worth a retry, or a bug.
+    #[error("{0}")]
+    Failed(String),
+    /// The key is missing, disabled or refused to this function ([`crate::fault`]): no retry helps.
+    #[error("{0}")]
+    Misconfigured(String),
+}
+
+/// A failed KMS call, as a [`SealError`] of the right kind.
+fn kms_failed<E, R>(call: &str, e: aws_sdk_kms::error::SdkError<E, R>) -> SealError
+where
+    E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let message = format!("KMS {call} failed: {}", DisplayErrorContext(&e));
+    if crate::fault::is_misconfiguration(&e) { SealError::Misconfigured(message) } else { SealError::Failed(message) }
+}
 
 #[async_trait]
 pub trait Sealer: Send + Sync {
@@ -62,13 +78,13 @@ impl Sealer for KmsSealer {
             .encryption_context(CONTEXT_KEY, id.to_string())
             .send()
             .await
-            .map_err(|e| SealError(format!("KMS Encrypt failed: {}", DisplayErrorContext(e))))?;
-        let blob = out.ciphertext_blob.ok_or_else(|| SealError("KMS Encrypt returned no ciphertext".into()))?;
+            .map_err(|e| kms_failed("Encrypt", e))?;
+        let blob = out.ciphertext_blob.ok_or_else(|| SealError::Failed("KMS Encrypt returned no ciphertext".into()))?;
         Ok(STANDARD.encode(blob.as_ref()))
     }
 
     async fn unseal(&self, id: InvitationId, sealed: &str) -> Result<Secret, SealError> {
-        let blob = STANDARD.decode(sealed).map_err(|_| SealError("the sealed secret is not base64".into()))?;
+        let blob = STANDARD.decode(sealed).map_err(|_| SealError::Failed("the sealed secret is not base64".into()))?;
         let out = self
             .client
             .decrypt()
@@ -77,10 +93,10 @@ impl Sealer for KmsSealer {
             .encryption_context(CONTEXT_KEY, id.to_string())
             .send()
             .await
-            .map_err(|e| SealError(format!("KMS Decrypt failed: {}", DisplayErrorContext(e))))?;
-        let plain = out.plaintext.ok_or_else(|| SealError("KMS Decrypt returned no plaintext".into()))?;
-        let text =
-            std::str::from_utf8(plain.as_ref()).map_err(|_| SealError("the unsealed secret is not text".into()))?;
+            .map_err(|e| kms_failed("Decrypt", e))?;
+        let plain = out.plaintext.ok_or_else(|| SealError::Failed("KMS Decrypt returned no plaintext".into()))?;
+        let text = std::str::from_utf8(plain.as_ref())
+            .map_err(|_| SealError::Failed("the unsealed secret is not text".into()))?;
         Ok(Secret::carrying(text.to_owned()))
     }
 }
@@ -148,29 +164,28 @@ fn random_key() -> [u8; 32] {
 impl Sealer for AesSealer {
     async fn seal(&self, id: InvitationId, secret: &Secret) -> Result<String, SealError> {
         let mut nonce = [0u8; 12];
-        getrandom::fill(&mut nonce).map_err(|e| SealError(format!("no random nonce: {e}")))?;
+        getrandom::fill(&mut nonce).map_err(|e| SealError::Failed(format!("no random nonce: {e}")))?;
         let aad = id.to_string();
         let sealed = self
             .cipher
             .encrypt(Nonce::from_slice(&nonce), Payload { msg: secret.expose().as_bytes(), aad: aad.as_bytes() })
-            .map_err(|_| SealError("AES-GCM sealing failed".into()))?;
+            .map_err(|_| SealError::Failed("AES-GCM sealing failed".into()))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         Ok(STANDARD.encode(out))
     }
 
     async fn unseal(&self, id: InvitationId, sealed: &str) -> Result<Secret, SealError> {
-        let bytes = STANDARD.decode(sealed).map_err(|_| SealError("the sealed secret is not base64".into()))?;
+        let bytes = STANDARD.decode(sealed).map_err(|_| SealError::Failed("the sealed secret is not base64".into()))?;
         if bytes.len() < 12 + 16 {
-            return Err(SealError("the sealed secret is too short".into()));
+            return Err(SealError::Failed("the sealed secret is too short".into()));
         }
         let (nonce, body) = bytes.split_at(12);
         let aad = id.to_string();
-        let plain = self
-            .cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad: aad.as_bytes() })
-            .map_err(|_| SealError("the sealed secret does not open with this key for this invitation".into()))?;
-        let text = String::from_utf8(plain).map_err(|_| SealError("the unsealed secret is not text".into()))?;
+        let plain = self.cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad: aad.as_bytes() }).map_err(
+            |_| SealError::Failed("the sealed secret does not open with this key for this invitation".into()),
+        )?;
+        let text = String::from_utf8(plain).map_err(|_| SealError::Failed("the unsealed secret is not text".into()))?;
         Ok(Secret::carrying(text))
     }
 }

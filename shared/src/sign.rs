@@ -48,6 +48,19 @@ pub enum SignError {
     /// KMS failed, or answered without what was asked.
     #[error("{0}")]
     Kms(String),
+    /// The signing key is missing, disabled or refused to this function ([`crate::fault`]): no retry helps.
+    #[error("{0}")]
+    Misconfigured(String),
+}
+
+/// A failed KMS call, as a [`SignError`] of the right kind.
+fn kms_failed<E, R>(call: &str, e: aws_sdk_kms::error::SdkError<E, R>) -> SignError
+where
+    E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let message = format!("KMS {call} failed: {}", DisplayErrorContext(&e));
+    if crate::fault::is_misconfiguration(&e) { SignError::Misconfigured(message) } else { SignError::Kms(message) }
 }
 
 /// What signs this portal's invitation files. Implementations differ only in where the private key lives.
@@ -135,7 +148,7 @@ impl Signer for KmsSigner {
             .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
             .send()
             .await
-            .map_err(|e| SignError::Kms(format!("KMS Sign failed: {}", DisplayErrorContext(e))))?;
+            .map_err(|e| kms_failed("Sign", e))?;
         let signature = out.signature.ok_or_else(|| SignError::Kms("KMS Sign returned no signature".into()))?;
         Ok(signature.into_inner())
     }
@@ -150,7 +163,7 @@ impl Signer for KmsSigner {
             .key_id(&self.key_id)
             .send()
             .await
-            .map_err(|e| SignError::Kms(format!("KMS GetPublicKey failed: {}", DisplayErrorContext(e))))?;
+            .map_err(|e| kms_failed("GetPublicKey", e))?;
         let spki = out.public_key.ok_or_else(|| SignError::Kms("KMS GetPublicKey returned no key".into()))?;
         let key = PublicKey::from_spki(spki.into_inner())
             .map_err(|_| SignError::Kms(format!("KMS key {} is not an ECC_NIST_P256 signing key", self.key_id)))?;

@@ -187,11 +187,7 @@ impl ApiError {
     /// that status.
     pub fn into_arcgis(self, operation_id: &str) -> Response<Body> {
         let status = self.status();
-        let message = match &self {
-            Self::Internal(_) => "The service failed to complete the request.".to_owned(),
-            Self::Unavailable(_) => "The service is briefly unavailable; nothing was changed.".to_owned(),
-            other => other.to_string(),
-        };
+        let message = self.public_reason();
         let body = ErrorBody {
             error: ErrorDetail {
                 code: status.as_u16(),

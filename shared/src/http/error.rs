@@ -37,6 +37,10 @@ pub enum ApiError {
     /// after `Retry-After`. The detail goes to the log only.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The deployment is wrong: a table, index or key missing, a permission refused, no credentials
+    /// ([`crate::fault`]). A 500 without `Retry-After`, since no retry mends it; the detail goes to the log only.
+    #[error("misconfigured: {0}")]
+    Misconfigured(String),
     /// A bug. The detail goes to the log only; the caller gets a generic sentence.
     #[error("internal error: {0}")]
     Internal(String),
@@ -71,7 +75,7 @@ impl ApiError {
             Self::ForbiddenBySettings(_) => StatusCode::UNAUTHORIZED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Misconfigured(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -87,6 +91,7 @@ impl ApiError {
             Self::ForbiddenBySettings(_) => "forbidden_by_settings",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable(_) => "unavailable",
+            Self::Misconfigured(_) => "misconfigured",
             Self::Internal(_) => "internal",
         }
     }
@@ -113,18 +118,30 @@ impl ApiError {
             }
             Self::TooManyRequests { .. } => "Wait for the time given in the Retry-After header, then try again.",
             Self::Unavailable(_) => "Wait for the time given in the Retry-After header, then send the request again.",
+            Self::Misconfigured(_) => {
+                "Retrying will not help: report the OperationId to the operators of this deployment."
+            }
             Self::Internal(_) => "Try again later; if it persists, report the OperationId to the operators.",
+        }
+    }
+
+    /// What the caller is told: the reason as it is, but for the service's own failures, whose detail (an AWS
+    /// error, a table name) is for the log only. The one masking every wire form uses.
+    pub fn public_reason(&self) -> String {
+        match self {
+            Self::Internal(_) => "The service failed to complete the request.".to_owned(),
+            Self::Unavailable(_) => "The service is briefly unavailable; nothing was changed.".to_owned(),
+            Self::Misconfigured(_) => "The service is misconfigured: a table, key or permission it needs is missing. \
+                                       Nothing was changed."
+                .to_owned(),
+            other => other.to_string(),
         }
     }
 
     /// The wire form: the status, and an `ErrorResponse` naming the request as `OperationId`.
     pub fn into_response(self, operation_id: &str) -> Response<Body> {
         let status = self.status();
-        let reason = match &self {
-            Self::Internal(_) => "The service failed to complete the request.".to_owned(),
-            Self::Unavailable(_) => "The service is briefly unavailable; nothing was changed.".to_owned(),
-            other => other.to_string(),
-        };
+        let reason = self.public_reason();
         let body = ErrorResponse {
             operation_id,
             error: status.canonical_reason().unwrap_or("Error"),
@@ -171,6 +188,11 @@ impl ApiError {
                 "The service failed to complete the request. Try again later.",
                 Some(operation_id),
             ),
+            Self::Misconfigured(_) => (
+                "Something went wrong",
+                "The service is misconfigured and cannot show this invitation now. Its operators have been told.",
+                Some(operation_id),
+            ),
         };
         page::render(status, &ErrorPage { style: page::STYLE, title, message, reference })
     }
@@ -198,16 +220,20 @@ impl From<StoreError> for ApiError {
                 "continuationToken is not valid for this list; start again from the first page without it.",
             ),
             StoreError::Unavailable(detail) => Self::Unavailable(detail),
+            StoreError::Misconfigured(detail) => Self::Misconfigured(detail),
             StoreError::Corrupt(detail) => Self::Internal(detail),
         }
     }
 }
 
-/// A secret that could not be sealed (or a kept one unsealed): KMS was unreachable or refused, so nothing is
-/// written without its email, and the caller retries.
+/// A secret that could not be sealed (or a kept one unsealed): KMS was unreachable, so nothing is written without
+/// its email and the caller retries; or its key is missing or refused, which is the deployment's to fix.
 impl From<crate::seal::SealError> for ApiError {
     fn from(e: crate::seal::SealError) -> Self {
-        Self::Unavailable(e.0)
+        match e {
+            crate::seal::SealError::Failed(detail) => Self::Unavailable(detail),
+            crate::seal::SealError::Misconfigured(detail) => Self::Misconfigured(detail),
+        }
     }
 }
 

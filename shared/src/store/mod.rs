@@ -96,6 +96,10 @@ pub enum StoreError {
     /// caller, who is told to retry (503).
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The table or an index is missing, or the function's role may not use it ([`crate::fault`]): the
+    /// deployment's fault (500, "misconfigured"), which no retry mends.
+    #[error("store misconfigured: {0}")]
+    Misconfigured(String),
     /// An item that does not decode, or a value that does not encode: a bug of ours (500), not an outage.
     #[error("store data fault: {0}")]
     Corrupt(String),

@@ -179,11 +179,13 @@ pub(crate) async fn hosted_invitation(
     Ok((c, invitation))
 }
 
-/// This portal's own signer failing is KMS being unreachable (a retry helps) or a bug.
+/// This portal's own signer failing is KMS being unreachable (a retry helps), its key missing or refused (the
+/// deployment's fault), or a bug.
 impl From<crate::sign::SignError> for ApiError {
     fn from(e: crate::sign::SignError) -> Self {
         match e {
             crate::sign::SignError::Kms(detail) => Self::Unavailable(detail),
+            crate::sign::SignError::Misconfigured(detail) => Self::Misconfigured(detail),
             other => Self::Internal(other.to_string()),
         }
     }

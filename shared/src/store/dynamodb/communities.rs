@@ -9,7 +9,7 @@ use super::keys::{
     community_invitations, community_pk, decode, encode, invitation_item, invitation_pk, invitation_start, lock_pk,
     member_sk, membership_item, n, s, status, tenant_accepted, tenant_communities,
 };
-use super::{Change, DynamoStore, Guard, Item, cancelled, conditional, unavailable};
+use super::{Change, DynamoStore, Guard, Item, cancelled, conditional, unavailable, unbuilt};
 use crate::domain::{
     Community, CommunityId, CountChange, Invitation, InvitationId, MemberStatus, Membership, MembershipEffect,
     TenantId, Timestamp, Transition,
@@ -259,7 +259,7 @@ impl CommunityStore for DynamoStore {
                     .expression_attribute_values(":awaiting", status(MemberStatus::AwaitingConfirmation)?)
                     .expression_attribute_values(":gsi1pk", s(tenant_communities(tenant)))
                     .build()
-                    .map_err(unavailable)?;
+                    .map_err(unbuilt)?;
                 items.push(TransactWriteItem::builder().update(update).build());
                 guards.push(Guard::Member);
             }

@@ -187,7 +187,7 @@ impl DynamoStore {
                     .set_keys(Some(std::mem::take(&mut keys)))
                     .consistent_read(true)
                     .build()
-                    .map_err(unavailable)?;
+                    .map_err(unbuilt)?;
                 let out = self
                     .client
                     .batch_get_item()
@@ -288,7 +288,7 @@ impl DynamoStore {
             .expression_attribute_values(":open", n(change.open_invitations))
             .expression_attribute_values(":members", n(change.members))
             .build()
-            .map_err(unavailable)?;
+            .map_err(unbuilt)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
@@ -308,7 +308,7 @@ impl DynamoStore {
         for (name, value) in values {
             put = put.expression_attribute_values(*name, value.clone());
         }
-        Ok(TransactWriteItem::builder().put(put.build().map_err(unavailable)?).build())
+        Ok(TransactWriteItem::builder().put(put.build().map_err(unbuilt)?).build())
     }
 
     /// A conditional delete. `names` maps `#placeholders` in `condition` to attribute names, which DynamoDB requires
@@ -329,7 +329,7 @@ impl DynamoStore {
         for (name, value) in values {
             delete = delete.expression_attribute_values(*name, value.clone());
         }
-        Ok(TransactWriteItem::builder().delete(delete.build().map_err(unavailable)?).build())
+        Ok(TransactWriteItem::builder().delete(delete.build().map_err(unbuilt)?).build())
     }
 
     fn take_lock(&self, invitation: &Invitation, at: Timestamp) -> StoreResult<TransactWriteItem> {
@@ -465,6 +465,22 @@ where
     }
 }
 
-fn unavailable(e: impl std::error::Error) -> StoreError {
-    StoreError::Unavailable(DisplayErrorContext(e).to_string())
+/// A request that did not build (a required field left out): a bug of ours, never an outage.
+fn unbuilt(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Corrupt(format!("a DynamoDB request did not build: {e}"))
+}
+
+/// A failed call: the deployment's fault when the table, an index or a permission is missing
+/// ([`crate::fault::is_misconfiguration`]), else an outage a retry may mend.
+fn unavailable<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let detail = DisplayErrorContext(&e).to_string();
+    if crate::fault::is_misconfiguration(&e) {
+        StoreError::Misconfigured(detail)
+    } else {
+        StoreError::Unavailable(detail)
+    }
 }

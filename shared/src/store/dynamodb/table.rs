@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 
-use super::{DynamoStore, unavailable};
+use super::{DynamoStore, unavailable, unbuilt};
 use crate::store::StoreResult;
 
 impl DynamoStore {
@@ -50,12 +50,12 @@ impl DynamoStore {
                         .build()?,
                 ))
         };
-        build().map_err(unavailable)?.send().await.map_err(unavailable)?;
+        build().map_err(unbuilt)?.send().await.map_err(unavailable)?;
         client
             .update_time_to_live()
             .table_name(table)
             .time_to_live_specification(
-                TimeToLiveSpecification::builder().enabled(true).attribute_name("ttl").build().map_err(unavailable)?,
+                TimeToLiveSpecification::builder().enabled(true).attribute_name("ttl").build().map_err(unbuilt)?,
             )
             .send()
             .await
