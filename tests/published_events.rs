@@ -126,7 +126,7 @@ async fn table() -> (Arc<DynamoStore>, String) {
 }
 
 fn publisher(store: &Arc<DynamoStore>, sink: Arc<dyn EventSink>) -> Publisher {
-    Publisher { sink, log: store.clone(), clock: Arc::new(SystemClock) }
+    Publisher { sink, log: store.clone(), clock: Arc::new(SystemClock), metrics_namespace: None }
 }
 
 /// Writes a whole community handshake (with its invitation email sent) and a platform sign-up, as the operations

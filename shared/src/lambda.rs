@@ -70,7 +70,8 @@ pub async fn run_deliver_emails() -> Result<(), Error> {
 /// The `publish_events` function: a DynamoDB stream consumer (not HTTP) that puts every change's events on the
 /// EventBridge bus ([`crate::publish`]).
 ///
-/// Reads `RSVP_TABLE_NAME` (the publisher's log lives in the table) and `RSVP_EVENT_BUS_NAME`. Answers each batch
+/// Reads `RSVP_TABLE_NAME` (the publisher's log lives in the table), `RSVP_EVENT_BUS_NAME` and, if set,
+/// `RSVP_METRICS_NAMESPACE` (where the events are counted as metrics; `rsvp` if not). Answers each batch
 /// with the first record that failed (`batchItemFailures`), so Lambda retries from there and order holds.
 #[cfg(feature = "eventbridge")]
 pub async fn run_publish_events() -> Result<(), Error> {
@@ -85,6 +86,10 @@ pub async fn run_publish_events() -> Result<(), Error> {
         sink: Arc::new(EventBridgeSink::new(aws_sdk_eventbridge::Client::new(&aws), bus)),
         log: Arc::new(dynamo_store(&aws, table)?),
         clock: Arc::new(SystemClock),
+        // The published events counted as CloudWatch metrics, under the namespace the template's dashboard reads.
+        metrics_namespace: Some(
+            env("RSVP_METRICS_NAMESPACE").unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.into()),
+        ),
     });
     lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<StreamEvent>| {
         let publisher = Arc::clone(&publisher);

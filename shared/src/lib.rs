@@ -17,6 +17,7 @@
 //! | [`i18n`] | the words of emails and landing pages in each language (Fluent files in `shared/locales/`), and how an invitation's language is chosen |
 //! | [`lambda`] | the Lambda entry points (HTTP operations, the stream consumers that send email and publish events, and the email sweep) |
 //! | [`mail`] | invitation emails: templates, SES and `.eml` mailers, the outbox consumer and its sweep |
+//! | [`metrics`] | CloudWatch metrics (Embedded Metric Format) counted from the published events, per dialect |
 //! | [`publish`] | the events every change raises ([`domain::event`], `docs/events/`): the stream consumer that publishes each once, in order, and its EventBridge sink (feature `eventbridge`) |
 //! | [`seal`] | sealing link secrets for the outbox (KMS in AWS, AES-GCM locally) |
 //! | [`portal_keys`] | the port that fetches another portal's published key (over HTTPS with the feature `portal-keys`), which pins the files' signers |
@@ -52,6 +53,7 @@ pub mod http;
 pub mod i18n;
 pub mod lambda;
 pub mod mail;
+pub mod metrics;
 pub mod ops;
 pub mod portal_keys;
 pub mod publish;

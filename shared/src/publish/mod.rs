@@ -121,6 +121,8 @@ pub struct Publisher {
     pub sink: Arc<dyn EventSink>,
     pub log: Arc<dyn PublishLog>,
     pub clock: Arc<dyn crate::domain::Clock>,
+    /// Where the published events are counted as CloudWatch metrics ([`crate::metrics`]); `None`: not counted.
+    pub metrics_namespace: Option<String>,
 }
 
 impl Publisher {
@@ -132,6 +134,9 @@ impl Publisher {
         }
         self.sink.publish(&change.events).await?;
         self.log.record_published(&change.subject, change.version, self.clock.now()).await?;
+        if let Some(namespace) = &self.metrics_namespace {
+            crate::metrics::emit(&change.events, namespace, self.clock.now().millis());
+        }
         Ok(())
     }
 
