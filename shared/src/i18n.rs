@@ -143,12 +143,28 @@ mod tests {
         keys
     }
 
+    /// Every language's file has exactly English's keys, and `locales/` holds a folder for each language and
+    /// nothing else: a language added on one side only fails here.
     #[test]
     fn every_language_has_every_message() {
-        let english = keys(include_str!("../locales/en/main.ftl"));
-        let german = keys(include_str!("../locales/de/main.ftl"));
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+        let mut folders: Vec<String> = std::fs::read_dir(&root)
+            .expect("the locales folder")
+            .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        folders.sort_unstable();
+        let mut tags = Language::TAGS.map(str::to_owned).to_vec();
+        tags.sort_unstable();
+        assert_eq!(folders, tags, "one folder per Language, named by its tag");
+        let file = |tag: &str| std::fs::read_to_string(root.join(tag).join("main.ftl")).expect("main.ftl");
+        let english_file = file("en");
+        let english = keys(&english_file);
         assert!(english.len() > 50, "{english:?}");
-        assert_eq!(english, german, "the German file must hold exactly the English keys");
+        for language in Language::ALL {
+            assert_eq!(Language::of(language.tag()), Some(language));
+            let text = file(language.tag());
+            assert_eq!(keys(&text), english, "{} must hold exactly the English keys", language.tag());
+        }
         // Every argument any message takes, so that each renders whole.
         let names = ["address", "by", "community", "domain", "expires", "id", "invitee", "inviter", "issuer"];
         let more = ["name", "sender", "support", "tenant", "who"];
