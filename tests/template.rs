@@ -773,8 +773,8 @@ fn each_function_may_do_only_what_its_operation_does() {
     for route in ROUTES {
         let id = function_id(route.operation);
         let properties = &resources(&t)[&id]["Properties"];
-        // SAM makes each function's role from the basic execution policy (its logs) and the statements below; a
-        // role of its own would escape this check.
+        // SAM makes each function's role from the basic execution policy (its logs), X-Ray's write-only policy
+        // (its traces, Globals.Function.Tracing) and the statements below; a role of its own would escape this check.
         for key in ["Role", "PermissionsBoundary"] {
             assert!(properties.get(key).is_none(), "{id}: {key}");
         }
@@ -818,11 +818,43 @@ fn every_function_logs_to_its_own_group_with_a_retention() {
             .as_str()
             .unwrap_or_else(|| panic!("{id}: LoggingConfig.LogGroup"));
         assert!(used.insert(group), "{id} shares log group {group}");
-        let retention = &groups.get(group).unwrap_or_else(|| panic!("{id}: {group} is not a log group"))["Properties"]
-            ["RetentionInDays"];
-        assert!(!retention.is_null(), "{group} keeps logs forever");
+        assert!(groups.contains_key(group), "{id}: {group} is not a log group");
     }
-    assert_eq!(used.len(), groups.len(), "no log group without a function");
+    // The one group beside the functions' is the API's access log (access_logs_never_carry_a_path_or_query).
+    used.insert(ACCESS_LOG_GROUP);
+    assert_eq!(used, groups.keys().copied().collect(), "no log group without a function or the API");
+    for (id, group) in groups {
+        // Kept as long as the parameter says (never for ever), and deleted with the stack: a retained group would
+        // block a new stack of the same name.
+        assert_eq!(group["Properties"]["RetentionInDays"], reference("LogRetentionInDays"), "{id}");
+        assert_eq!(
+            (&group["DeletionPolicy"], &group["UpdateReplacePolicy"]),
+            (&json!("Delete"), &json!("Delete")),
+            "{id}"
+        );
+    }
+    assert_eq!(t["Parameters"]["LogRetentionInDays"]["Default"], 30);
+}
+
+const ACCESS_LOG_GROUP: &str = "ApiAccessLogGroup";
+
+/// X-Ray traces every function (HTTP APIs have none of their own), and Lambda writes its own records in the JSON the
+/// functions log in, to each function's own group.
+#[test]
+fn every_function_is_traced_and_lambda_logs_json_to_its_group() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Tracing"], "Active");
+    assert_eq!(globals["LoggingConfig"], json!({ "LogFormat": "JSON" }));
+    for (id, function) in of_type(&t, "AWS::Serverless::Function") {
+        let p = &function["Properties"];
+        assert!(p.get("Tracing").is_none(), "{id} overrides Globals.Function.Tracing");
+        // Only its own group: no other format, and no ApplicationLogLevel (the code reads RUST_LOG, not Lambda's).
+        let config: BTreeSet<&str> =
+            p["LoggingConfig"].as_object().expect("LoggingConfig").keys().map(String::as_str).collect();
+        assert_eq!(config, BTreeSet::from(["LogGroup"]), "{id}");
+    }
+    assert_eq!(globals["Environment"]["Variables"]["RUST_LOG"], "info");
 }
 
 #[test]
@@ -938,7 +970,23 @@ fn ses_reports_each_messages_fate_to_the_function_that_records_it() {
         assert!(types.iter().any(|t| t == wanted), "{wanted}");
     }
     assert_eq!(p["RetryPolicy"]["MaximumEventAgeInSeconds"], 86400);
-    assert_eq!(p["DeadLetterConfig"]["Type"], "SQS");
+    // The template's own queue (SAM's could not be retained), which EventBridge may send to for this rule only:
+    // SAM names the rule it makes after the function and the event.
+    assert_eq!(p["DeadLetterConfig"], json!({ "Arn": { "Fn::GetAtt": ["RecordMailFateDeadLetterQueue", "Arn"] } }));
+    let rule_id = format!("RecordMailFateFunction{}", events.keys().next().unwrap());
+    let policy = &r["RecordMailFateFunctionFateQueuePolicy"];
+    assert_eq!(policy["Type"], "AWS::SQS::QueuePolicy");
+    assert_eq!(policy["Properties"]["Queues"], json!([reference("RecordMailFateDeadLetterQueue")]));
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"].as_array().expect("Statement");
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Effect"], "Allow");
+    assert_eq!(statements[0]["Principal"], json!({ "Service": "events.amazonaws.com" }));
+    assert_eq!(statements[0]["Action"], "sqs:SendMessage");
+    assert_eq!(statements[0]["Resource"], json!({ "Fn::GetAtt": ["RecordMailFateDeadLetterQueue", "Arn"] }));
+    assert_eq!(
+        statements[0]["Condition"],
+        json!({ "ArnEquals": { "aws:SourceArn": { "Fn::GetAtt": [rule_id, "Arn"] } } })
+    );
     let table = json!({ "Fn::GetAtt": ["Table", "Arn"] }).to_string();
     let wanted: BTreeSet<(String, String)> = [("dynamodb:GetItem", &table), ("dynamodb:PutItem", &table)]
         .into_iter()
@@ -1116,4 +1164,485 @@ fn the_portal_signs_with_a_kms_key_whose_private_half_never_leaves_kms() {
     );
     let env = &t["Globals"]["Function"]["Environment"]["Variables"];
     assert_eq!(env["RSVP_PORTAL_SIGNING_KEY_ID"], reference("PortalSigningKey"));
+}
+
+/// Every parameter says what it is for, and each optional feature's parameters default to it being off (or to a
+/// value that is safe as it is), so a stack deployed with only the required parameters is a working one.
+#[test]
+fn every_parameter_is_described_and_the_optional_features_default_to_off() {
+    let t = template();
+    for (name, parameter) in t["Parameters"].as_object().expect("Parameters") {
+        let description = parameter["Description"].as_str().unwrap_or_else(|| panic!("{name}: Description"));
+        assert!(description.len() > 10, "{name}: {description}");
+    }
+    let parameters = &t["Parameters"];
+    for name in ["AlarmEmail", "CorsAllowedOrigins", "DomainName", "CertificateArn", "HostedZoneId"] {
+        assert_eq!(parameters[name]["Default"], "", "{name}: off unless given");
+        let pattern = regex_lite::Regex::new(parameters[name]["AllowedPattern"].as_str().expect("AllowedPattern"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(pattern.is_match(""), "{name}: its default passes its own pattern");
+    }
+    assert_eq!(parameters["ProjectTag"]["Default"], "rsvp");
+    assert_eq!(parameters["EnvironmentTag"]["Default"], "production");
+    assert_eq!(parameters["AlarmBounceRate"]["Default"], 0.05);
+    assert_eq!(parameters["AlarmComplaintRate"]["Default"], 0.001);
+}
+
+fn alarms(t: &Value) -> BTreeMap<&str, &Value> {
+    of_type(t, "AWS::CloudWatch::Alarm")
+}
+
+/// Every alarm notifies one topic, when it goes off and when it clears, and is quiet without data (no traffic, an
+/// idle queue); the topic mails `AlarmEmail` only when one is given.
+#[test]
+fn alarms_notify_one_topic_which_mails_the_alarm_email_only_when_given() {
+    let t = template();
+    let r = resources(&t);
+    let pattern = regex_lite::Regex::new(t["Parameters"]["AlarmEmail"]["AllowedPattern"].as_str().unwrap()).unwrap();
+    assert!(pattern.is_match("ops@example.com") && pattern.is_match(""));
+    assert!(!pattern.is_match("ops") && !pattern.is_match("ops@example"));
+    assert_eq!(
+        t["Conditions"]["HasAlarmEmail"],
+        json!({ "Fn::Not": [{ "Fn::Equals": [reference("AlarmEmail"), ""] }] })
+    );
+    let topics = of_type(&t, "AWS::SNS::Topic");
+    assert_eq!(topics.keys().copied().collect::<Vec<_>>(), ["AlarmTopic"]);
+    assert!(topics["AlarmTopic"].get("Condition").is_none(), "the topic is there for other subscriptions too");
+    let subscriptions = of_type(&t, "AWS::SNS::Subscription");
+    assert_eq!(subscriptions.keys().copied().collect::<Vec<_>>(), ["AlarmEmailSubscription"]);
+    let subscription = &r["AlarmEmailSubscription"];
+    assert_eq!(subscription["Condition"], "HasAlarmEmail");
+    assert_eq!(
+        subscription["Properties"],
+        json!({ "TopicArn": reference("AlarmTopic"), "Protocol": "email", "Endpoint": reference("AlarmEmail") })
+    );
+    assert_eq!(t["Outputs"]["AlarmTopicArn"]["Value"], reference("AlarmTopic"));
+
+    let alarms = alarms(&t);
+    assert!(alarms.len() >= 4 + 2 * 6 + 3, "{} alarms", alarms.len());
+    for (id, alarm) in alarms {
+        let p = &alarm["Properties"];
+        assert_eq!(p["AlarmActions"], json!([reference("AlarmTopic")]), "{id}");
+        assert_eq!(p["OKActions"], json!([reference("AlarmTopic")]), "{id}");
+        assert!(p.get("ActionsEnabled").is_none_or(|enabled| enabled == true), "{id}");
+        assert_eq!(p["TreatMissingData"], "notBreaching", "{id}");
+        assert_eq!(p["EvaluationPeriods"], 1, "{id}: the first bad period alarms");
+        assert!(p["AlarmDescription"].as_str().is_some_and(|d| !d.is_empty()), "{id}: says what went wrong");
+    }
+}
+
+/// A message in a dead-letter queue is work that failed every retry (an email, an event, the webhook's delivery,
+/// a mail fate): each queue has an alarm as soon as it holds one.
+#[test]
+fn alarms_watch_every_dead_letter_queue() {
+    let t = template();
+    let queues = of_type(&t, "AWS::SQS::Queue");
+    assert_eq!(
+        queues.keys().copied().collect::<BTreeSet<_>>(),
+        BTreeSet::from([
+            "DeliverEmailsDeadLetterQueue",
+            "PublishEventsDeadLetterQueue",
+            "RecordMailFateDeadLetterQueue",
+            "WebhookDeadLetterQueue"
+        ]),
+        "every queue is a dead-letter queue"
+    );
+    let alarms = alarms(&t);
+    for (id, queue) in queues {
+        let dimensions = json!([{ "Name": "QueueName", "Value": { "Fn::GetAtt": [id, "QueueName"] } }]);
+        let watching: Vec<_> = alarms
+            .iter()
+            .filter(|(_, a)| a["Properties"]["Namespace"] == "AWS/SQS" && a["Properties"]["Dimensions"] == dimensions)
+            .collect();
+        assert_eq!(watching.len(), 1, "{id}: one alarm");
+        let (alarm_id, alarm) = watching[0];
+        let p = &alarm["Properties"];
+        assert_eq!(p["MetricName"], "ApproximateNumberOfMessagesVisible", "{alarm_id}");
+        assert_eq!(p["Statistic"], "Maximum", "{alarm_id}");
+        assert_eq!(
+            (&p["ComparisonOperator"], &p["Threshold"]),
+            (&json!("GreaterThanThreshold"), &json!(0)),
+            "{alarm_id}: > 0"
+        );
+        assert!(p["Period"].as_i64().is_some_and(|s| s <= 300), "{alarm_id}: within five minutes");
+        // The webhook's queue exists only with the webhook, and so does its alarm.
+        assert_eq!(alarm.get("Condition"), queue.get("Condition"), "{alarm_id}");
+    }
+}
+
+/// Each function's errors (an unhandled error, a crash, a timeout) and throttles raise an alarm: every function is
+/// in exactly one alarm per metric, each adding up at most ten functions (metric math's limit per alarm) rather
+/// than one alarm per function (116 alarms against CloudFormation's 500 resources), nor Lambda's account-wide
+/// metrics, which would count other stacks' functions.
+#[test]
+fn alarms_watch_every_functions_errors_and_throttles() {
+    let t = template();
+    let functions: BTreeSet<&str> = of_type(&t, "AWS::Serverless::Function").keys().copied().collect();
+    assert_eq!(functions.len(), ROUTES.len() + STREAM_FUNCTIONS.len());
+    for metric in ["Errors", "Throttles"] {
+        let mut watched = BTreeSet::new();
+        let mut groups = 0;
+        for (id, alarm) in alarms(&t) {
+            let p = &alarm["Properties"];
+            let Some(metrics) = p["Metrics"].as_array() else { continue };
+            let stats: Vec<&Value> = metrics.iter().filter(|m| m.get("MetricStat").is_some()).collect();
+            if !stats.iter().any(|m| m["MetricStat"]["Metric"]["MetricName"] == metric) {
+                continue;
+            }
+            groups += 1;
+            assert!(stats.len() <= 10, "{id}: an alarm's metric math takes at most 10 metrics");
+            for m in &stats {
+                let stat = &m["MetricStat"];
+                assert_eq!(stat["Metric"]["Namespace"], "AWS/Lambda", "{id}");
+                assert_eq!(stat["Metric"]["MetricName"], metric, "{id}: one metric per alarm");
+                assert_eq!(stat["Stat"], "Sum", "{id}");
+                assert_eq!(stat["Period"], 300, "{id}");
+                assert_eq!(m["ReturnData"], false, "{id}");
+                let dimensions = stat["Metric"]["Dimensions"].as_array().expect("Dimensions");
+                assert_eq!(dimensions.len(), 1, "{id}");
+                assert_eq!(dimensions[0]["Name"], "FunctionName", "{id}");
+                let function = dimensions[0]["Value"]["Ref"].as_str().unwrap_or_else(|| panic!("{id}: Ref a function"));
+                assert!(functions.contains(function), "{id}: {function} is not a function");
+                assert!(watched.insert(function), "{function}'s {metric} are in two alarms");
+            }
+            let expressions: Vec<&Value> = metrics.iter().filter(|m| m.get("Expression").is_some()).collect();
+            assert_eq!(expressions.len(), 1, "{id}");
+            assert_eq!(expressions[0]["Expression"], "SUM(FILL(METRICS(), 0))", "{id}: every function's, none missing");
+            assert_eq!(expressions[0]["ReturnData"], true, "{id}");
+            assert_eq!(metrics.len(), stats.len() + 1, "{id}");
+            assert_eq!(
+                (&p["ComparisonOperator"], &p["Threshold"]),
+                (&json!("GreaterThanThreshold"), &json!(0)),
+                "{id}: > 0"
+            );
+        }
+        assert_eq!(watched, functions, "every function's {metric}, each in one alarm");
+        assert!(groups <= 8, "{groups} {metric} alarms");
+    }
+}
+
+/// The API's 5xx (a function or the authorizer failed, timed out or was throttled) and the account's SES bounce
+/// and complaint rates, past which SES reviews the account and may pause its sending.
+#[test]
+fn alarms_watch_the_apis_5xx_and_the_accounts_mail_reputation() {
+    let t = template();
+    let alarms = alarms(&t);
+    let find = |namespace: &str, metric: &str| {
+        let found: Vec<&Value> = alarms
+            .values()
+            .copied()
+            .filter(|a| a["Properties"]["Namespace"] == namespace && a["Properties"]["MetricName"] == metric)
+            .collect();
+        assert_eq!(found.len(), 1, "one alarm on {namespace} {metric}");
+        &found[0]["Properties"]
+    };
+    let api = find("AWS/ApiGateway", "5xx");
+    assert_eq!(api["Dimensions"], json!([{ "Name": "ApiId", "Value": reference("HttpApi") }]));
+    assert_eq!(api["Statistic"], "Sum");
+    assert_eq!((&api["ComparisonOperator"], &api["Threshold"]), (&json!("GreaterThanThreshold"), &json!(0)));
+
+    let parameters = &t["Parameters"];
+    for (metric, parameter, default) in
+        [("Reputation.BounceRate", "AlarmBounceRate", 0.05), ("Reputation.ComplaintRate", "AlarmComplaintRate", 0.001)]
+    {
+        let alarm = find("AWS/SES", metric);
+        // The account's rate, which is what SES reviews, whichever configuration set sent.
+        assert!(alarm.get("Dimensions").is_none(), "{metric}");
+        assert_eq!(alarm["Threshold"], reference(parameter), "{metric}");
+        assert_eq!(alarm["ComparisonOperator"], "GreaterThanOrEqualToThreshold", "{metric}");
+        assert_eq!(alarm["Statistic"], "Maximum", "{metric}");
+        let p = &parameters[parameter];
+        assert_eq!((p["Type"].as_str(), p["Default"].as_f64()), (Some("Number"), Some(default)), "{parameter}");
+        assert_eq!((p["MinValue"].as_i64(), p["MaxValue"].as_i64()), (Some(0), Some(1)), "{parameter}: a fraction");
+    }
+}
+
+/// The access log names each request's route (its template, e.g. `GET /invite/{invitationId}`), status, latencies,
+/// time and id, and nothing else: never the path or the query, which carry the invitation's secret on the landing
+/// page and ids and codes elsewhere, nor headers or the caller's identity.
+#[test]
+fn access_logs_never_carry_a_path_or_query() {
+    let t = template();
+    let settings = &resources(&t)["HttpApi"]["Properties"]["AccessLogSettings"];
+    assert_eq!(settings["DestinationArn"], json!({ "Fn::GetAtt": [ACCESS_LOG_GROUP, "Arn"] }));
+    let group = &resources(&t)[ACCESS_LOG_GROUP];
+    assert_eq!(group["Type"], "AWS::Logs::LogGroup");
+    assert_eq!(group["Properties"]["RetentionInDays"], reference("LogRetentionInDays"));
+    let format = settings["Format"].as_str().expect("a format string");
+    let fields: BTreeMap<String, String> = serde_json::from_str(format).expect("one JSON object of strings a request");
+    let wanted = [
+        ("requestId", "$context.requestId"),
+        ("requestTime", "$context.requestTime"),
+        ("routeKey", "$context.routeKey"),
+        ("status", "$context.status"),
+        ("responseLatency", "$context.responseLatency"),
+        ("integrationLatency", "$context.integrationLatency"),
+    ];
+    assert_eq!(fields, wanted.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect());
+    // Every variable of the format, wherever it stands, is one of those.
+    let variables: BTreeSet<&str> = format
+        .split('$')
+        .skip(1)
+        .map(|v| v.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).next().unwrap())
+        .collect();
+    assert_eq!(variables, wanted.iter().map(|(_, v)| &v[1..]).collect());
+    for variable in variables {
+        let lower = variable.to_ascii_lowercase();
+        for forbidden in ["path", "query", "uri", "header", "identity", "request."] {
+            assert!(!lower.contains(forbidden), "{variable} may carry {forbidden}");
+        }
+    }
+}
+
+/// CORS is off unless origins are given; then it allows exactly those origins, the methods the routes use, the
+/// headers the API reads and exposes the ones its answers carry for a browser, without credentials (bearer tokens
+/// in a header, no cookies).
+#[test]
+fn cors_is_off_unless_origins_are_given_and_allows_only_the_apis_headers() {
+    let t = template();
+    let parameter = &t["Parameters"]["CorsAllowedOrigins"];
+    // A String SAM substitutes, split by CloudFormation (a CommaDelimitedList would reach SAM's substitution as it is).
+    assert_eq!(parameter["Type"], "String");
+    let pattern = regex_lite::Regex::new(parameter["AllowedPattern"].as_str().unwrap()).unwrap();
+    for origins in ["", "https://app.example.com", "https://app.example.com,http://localhost:3000"] {
+        assert!(pattern.is_match(origins), "{origins}");
+    }
+    for origins in ["*", "https://app.example.com/", "app.example.com", "https://a.example.com, https://b.example.com"]
+    {
+        assert!(!pattern.is_match(origins), "{origins}");
+    }
+    assert_eq!(
+        t["Conditions"]["HasCors"],
+        json!({ "Fn::Not": [{ "Fn::Equals": [reference("CorsAllowedOrigins"), ""] }] })
+    );
+    let cors = &resources(&t)["HttpApi"]["Properties"]["CorsConfiguration"]["Fn::If"];
+    assert_eq!(cors[0], "HasCors");
+    assert_eq!(cors[2], reference("AWS::NoValue"), "no CORS configuration at all without origins");
+    let c = &cors[1];
+    assert_eq!(c["AllowOrigins"], json!({ "Fn::Split": [",", reference("CorsAllowedOrigins")] }));
+    let set = |v: &Value| -> BTreeSet<String> {
+        v.as_array().expect("a list").iter().map(|h| h.as_str().unwrap().to_ascii_lowercase()).collect()
+    };
+    let read = [
+        "authorization",
+        "content-type",
+        rsvp::ops::idempotency::IDEMPOTENCY_KEY_HEADER,
+        rsvp::ops::INVITATION_TOKEN_HEADER,
+        rsvp::http::token::ESRI_AUTHORIZATION,
+    ];
+    assert_eq!(set(&c["AllowHeaders"]), read.iter().map(|h| (*h).to_owned()).collect());
+    let exposed = [rsvp::ops::idempotency::REPLAYED_HEADER, "retry-after", "link"];
+    assert_eq!(set(&c["ExposeHeaders"]), exposed.iter().map(|h| (*h).to_owned()).collect());
+    let methods: BTreeSet<String> = ROUTES
+        .iter()
+        .flat_map(|r| r.route_keys())
+        .map(|(m, _)| m.to_ascii_lowercase())
+        .filter(|m| m != "any")
+        .collect();
+    assert_eq!(set(&c["AllowMethods"]), methods);
+    assert_eq!(c["AllowCredentials"], false);
+    assert!(c["MaxAge"].as_i64().is_some_and(|s| (1..=7200).contains(&s)));
+}
+
+/// The custom domain exists only with `DomainName`, needs its certificate, maps to the API's stage, and gets its
+/// DNS record only with `HostedZoneId`.
+#[test]
+fn the_custom_domain_is_optional_and_needs_its_certificate() {
+    let t = template();
+    let not_empty = |p: &str| json!({ "Fn::Not": [{ "Fn::Equals": [reference(p), ""] }] });
+    assert_eq!(t["Conditions"]["HasDomain"], not_empty("DomainName"));
+    assert_eq!(
+        t["Conditions"]["HasDomainRecord"],
+        json!({ "Fn::And": [{ "Condition": "HasDomain" }, not_empty("HostedZoneId")] })
+    );
+    let rule = &t["Rules"]["CertificateArnWithDomainName"];
+    assert_eq!(rule["RuleCondition"], not_empty("DomainName"));
+    assert_eq!(rule["Assertions"][0]["Assert"], not_empty("CertificateArn"));
+    let rule = &t["Rules"]["DomainNameWithCertificateArnOrHostedZoneId"];
+    assert_eq!(rule["RuleCondition"], json!({ "Fn::Or": [not_empty("CertificateArn"), not_empty("HostedZoneId")] }));
+    assert_eq!(rule["Assertions"][0]["Assert"], not_empty("DomainName"));
+    let parameters = &t["Parameters"];
+    let matches = |p: &str, value: &str| {
+        regex_lite::Regex::new(parameters[p]["AllowedPattern"].as_str().unwrap()).unwrap().is_match(value)
+    };
+    assert!(matches("DomainName", "invitations.example.com") && !matches("DomainName", "https://example.com"));
+    assert!(matches(
+        "CertificateArn",
+        "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
+    ));
+    assert!(!matches("CertificateArn", "arn:aws:iam::123456789012:role/x"));
+    assert!(matches("HostedZoneId", "Z0123456789ABCDEFGHIJ") && !matches("HostedZoneId", "example.com"));
+
+    let r = resources(&t);
+    // Not SAM's Domain property, which cannot be conditional.
+    assert!(r["HttpApi"]["Properties"].get("Domain").is_none());
+    let domain = &r["ApiDomainName"];
+    assert_eq!((&domain["Type"], &domain["Condition"]), (&json!("AWS::ApiGatewayV2::DomainName"), &json!("HasDomain")));
+    assert_eq!(domain["Properties"]["DomainName"], reference("DomainName"));
+    assert_eq!(
+        domain["Properties"]["DomainNameConfigurations"],
+        json!([{ "CertificateArn": reference("CertificateArn"), "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2" }])
+    );
+    let mapping = &r["ApiDomainMapping"];
+    assert_eq!(
+        (&mapping["Type"], &mapping["Condition"]),
+        (&json!("AWS::ApiGatewayV2::ApiMapping"), &json!("HasDomain"))
+    );
+    assert_eq!(
+        mapping["Properties"],
+        json!({ "DomainName": reference("ApiDomainName"), "ApiId": reference("HttpApi"), "Stage": reference("HttpApi.Stage") })
+    );
+    let record = &r["ApiDomainRecord"];
+    assert_eq!((&record["Type"], &record["Condition"]), (&json!("AWS::Route53::RecordSet"), &json!("HasDomainRecord")));
+    let p = &record["Properties"];
+    assert_eq!(
+        (&p["HostedZoneId"], &p["Name"], &p["Type"]),
+        (&reference("HostedZoneId"), &reference("DomainName"), &json!("A"))
+    );
+    assert_eq!(
+        p["AliasTarget"],
+        json!({
+            "DNSName": { "Fn::GetAtt": ["ApiDomainName", "RegionalDomainName"] },
+            "HostedZoneId": { "Fn::GetAtt": ["ApiDomainName", "RegionalHostedZoneId"] }
+        })
+    );
+    let url = &t["Outputs"]["ApiUrl"]["Value"]["Fn::If"];
+    assert_eq!((&url[0], &url[1]), (&json!("HasDomain"), &json!({ "Fn::Sub": "https://${DomainName}" })));
+    assert_eq!(t["Outputs"]["ApiDomainTarget"]["Condition"], "HasDomain");
+}
+
+/// The resource types the template declares that take CloudFormation tags as a list of `{Key, Value}`, and those
+/// that take none; a type in neither list fails the test until it is put in one.
+const LIST_TAGGED: &[&str] = &[
+    "AWS::CloudWatch::Alarm",
+    "AWS::DynamoDB::Table",
+    "AWS::Events::EventBus",
+    "AWS::Events::Rule",
+    "AWS::IAM::Role",
+    "AWS::KMS::Key",
+    "AWS::Logs::LogGroup",
+    "AWS::SES::ConfigurationSet",
+    "AWS::SNS::Topic",
+    "AWS::SQS::Queue",
+];
+const UNTAGGABLE: &[&str] = &[
+    "AWS::ApiGatewayV2::ApiMapping",
+    "AWS::Events::ApiDestination",
+    "AWS::Events::Connection",
+    "AWS::Route53::RecordSet",
+    "AWS::SES::ConfigurationSetEventDestination",
+    "AWS::SNS::Subscription",
+    "AWS::SQS::QueuePolicy",
+];
+
+/// The Project and Environment tags are on every resource that takes tags: the functions (and through SAM their
+/// roles), the API (and its stage), and every other resource's own Tags.
+#[test]
+fn every_resource_carries_the_project_and_environment_tags() {
+    let t = template();
+    let map = json!({ "Project": reference("ProjectTag"), "Environment": reference("EnvironmentTag") });
+    let list = [
+        json!({ "Key": "Project", "Value": reference("ProjectTag") }),
+        json!({ "Key": "Environment", "Value": reference("EnvironmentTag") }),
+    ];
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Tags"], map);
+    assert_eq!(globals["PropagateTags"], true);
+    for (id, resource) in resources(&t) {
+        let kind = resource["Type"].as_str().unwrap();
+        let tags = &resource["Properties"]["Tags"];
+        match kind {
+            "AWS::Serverless::Function" => {
+                assert!(tags.is_null(), "{id}: the functions' tags are Globals.Function.Tags");
+                assert!(resource["Properties"].get("PropagateTags").is_none(), "{id}");
+            }
+            "AWS::Serverless::HttpApi" => {
+                assert_eq!(*tags, map, "{id}");
+                assert_eq!(resource["Properties"]["PropagateTags"], true, "{id}");
+            }
+            // API Gateway's own resources take a map.
+            "AWS::ApiGatewayV2::DomainName" => assert_eq!(*tags, map, "{id}"),
+            kind if LIST_TAGGED.contains(&kind) => {
+                let tags = tags.as_array().unwrap_or_else(|| panic!("{id}: Tags"));
+                for tag in &list {
+                    assert!(tags.contains(tag), "{id}: {tag}");
+                }
+            }
+            kind if UNTAGGABLE.contains(&kind) => assert!(tags.is_null(), "{id}: {kind} takes no tags"),
+            other => panic!("{id}: say whether {other} takes tags (LIST_TAGGED or UNTAGGABLE)"),
+        }
+    }
+    for parameter in ["ProjectTag", "EnvironmentTag"] {
+        let pattern = regex_lite::Regex::new(t["Parameters"][parameter]["AllowedPattern"].as_str().unwrap()).unwrap();
+        assert!(!pattern.is_match(""), "{parameter}: some services refuse an empty tag value");
+        assert!(pattern.is_match("rsvp") && pattern.is_match("team:invitations/prod-1"), "{parameter}");
+    }
+}
+
+/// Deleting or replacing the stack keeps the table (the service's only state, which deletion protection also
+/// guards against a hand), the KMS keys (without which sealed secrets and signed files are lost) and the
+/// dead-letter queues (the only record of work that failed); the table recovers to any point of the last 35
+/// days. Every dead-letter destination is one of the template's queues: a queue SAM makes cannot be retained.
+#[test]
+fn the_table_keys_and_queues_are_retained_and_the_table_recovers_to_a_point_in_time() {
+    let t = template();
+    let retained = |id: &str, resource: &Value| {
+        assert_eq!(resource["DeletionPolicy"], "Retain", "{id}");
+        assert_eq!(resource["UpdateReplacePolicy"], "Retain", "{id}");
+    };
+    let table = &resources(&t)["Table"];
+    retained("Table", table);
+    assert_eq!(table["Properties"]["PointInTimeRecoverySpecification"], json!({ "PointInTimeRecoveryEnabled": true }));
+    assert_eq!(table["Properties"]["DeletionProtectionEnabled"], true);
+    let keys = of_type(&t, "AWS::KMS::Key");
+    assert_eq!(keys.keys().copied().collect::<Vec<_>>(), ["OutboxKey", "PortalSigningKey"]);
+    for (id, key) in keys {
+        retained(id, key);
+    }
+    let queues = of_type(&t, "AWS::SQS::Queue");
+    assert_eq!(queues.len(), 4);
+    for (id, queue) in &queues {
+        retained(id, queue);
+        assert_eq!(queue["Properties"]["MessageRetentionPeriod"], 1_209_600, "{id}: the longest SQS keeps");
+        assert_eq!(queue["Properties"]["SqsManagedSseEnabled"], true, "{id}");
+    }
+
+    // Every dead-letter destination in the template: DeadLetterConfig (EventBridge targets, SAM's rule events)
+    // and DestinationConfig.OnFailure (stream event source mappings).
+    fn destinations<'a>(value: &'a Value, found: &mut Vec<&'a Value>) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    match key.as_str() {
+                        "DeadLetterConfig" => found.push(v),
+                        "OnFailure" => found.push(v),
+                        _ => destinations(v, found),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| destinations(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    destinations(&t["Resources"], &mut found);
+    let mut used = BTreeSet::new();
+    for destination in found {
+        assert!(destination.get("QueueLogicalId").is_none(), "{destination}: SAM's queue, not retained");
+        let arn = match destination.get("Destination") {
+            Some(arn) => {
+                assert_eq!(destination["Type"], "SQS", "{destination}");
+                arn
+            }
+            None => {
+                assert!(destination.get("Type").is_none(), "{destination}: SAM's queue, not retained");
+                &destination["Arn"]
+            }
+        };
+        let queue = arn["Fn::GetAtt"][0].as_str().unwrap_or_else(|| panic!("{destination}: a queue's Arn"));
+        assert_eq!(arn["Fn::GetAtt"][1], "Arn");
+        assert!(queues.contains_key(queue), "{queue} is not one of the template's queues");
+        used.insert(queue);
+    }
+    assert_eq!(used, queues.keys().copied().collect(), "each queue is some dead-letter destination");
 }
