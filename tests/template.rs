@@ -282,8 +282,11 @@ fn only_the_invitation_pages_the_code_holders_routes_and_the_portal_description_
     );
 }
 
+/// Every function runs the one bundle binary (`scripts/build`, `shared/src/bin/bundle.rs`) from its folder, and its
+/// Handler names its own crate under `functions/`, which the bundle runs (`rsvp::lambda::run_function`): an
+/// operation's crate runs its route, the others are exactly `rsvp::lambda::FUNCTIONS_WITHOUT_ROUTES`.
 #[test]
-fn every_function_builds_its_own_crate_and_every_crate_is_deployed() {
+fn every_function_runs_its_own_crate_from_the_one_bundle_and_every_crate_is_deployed() {
     let t = template();
     let mut binaries = Vec::new();
     let functions = ROUTES
@@ -292,12 +295,10 @@ fn every_function_builds_its_own_crate_and_every_crate_is_deployed() {
         .chain(STREAM_FUNCTIONS.iter().map(|(id, krate)| ((*id).to_owned(), (*krate).to_owned())));
     for (id, krate) in functions {
         let function = &resources(&t)[&id];
-        assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
-        let binary =
-            function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap_or_else(|| panic!("{id}: Binary"));
+        assert!(function.get("Metadata").is_none(), "{id}: built by scripts/build, not by `sam build`");
+        let binary = function["Properties"]["Handler"].as_str().unwrap_or_else(|| panic!("{id}: Handler"));
         assert_eq!(binary, krate, "{id}");
-        // cargo-lambda builds `--bin <Binary>` from the workspace at CodeUri.
-        assert_eq!(function["Properties"]["CodeUri"], ".", "{id}");
+        assert_eq!(function["Properties"]["CodeUri"], "target/lambda/bundle/", "{id}");
         let manifest = repo_root().join("functions").join(binary).join("Cargo.toml");
         let manifest = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
         assert!(
@@ -320,6 +321,13 @@ fn every_function_builds_its_own_crate_and_every_crate_is_deployed() {
     crates.sort();
     binaries.sort();
     assert_eq!(binaries, crates, "each crate under functions/ is deployed by exactly one function");
+    let mut without_routes: Vec<&str> = STREAM_FUNCTIONS.iter().map(|(_, krate)| *krate).collect();
+    let mut runs: Vec<&str> = rsvp::lambda::FUNCTIONS_WITHOUT_ROUTES.to_vec();
+    without_routes.sort_unstable();
+    runs.sort_unstable();
+    assert_eq!(without_routes, runs, "the bundle runs exactly the template's functions without a route");
+    let manifest = std::fs::read_to_string(repo_root().join("shared").join("Cargo.toml")).expect("shared's manifest");
+    assert!(manifest.contains("name = \"bundle\""), "the bundle binary is the shared crate's");
 }
 
 #[test]
@@ -328,11 +336,11 @@ fn every_function_runs_the_rust_binary_on_arm64_with_the_settings_the_code_reads
     let globals = &t["Globals"]["Function"];
     assert_eq!(globals["Runtime"], "provided.al2023");
     assert_eq!(globals["Architectures"], json!(["arm64"]));
-    assert_eq!(globals["Handler"], "bootstrap");
+    assert!(globals.get("Handler").is_none(), "each function's Handler names it");
     // API Gateway gives up on an integration after 30 s; a function must answer well before.
     assert!(globals["Timeout"].as_i64().unwrap() < 30);
     for (id, function) in of_type(&t, "AWS::Serverless::Function") {
-        for key in ["Runtime", "Architectures", "Handler", "Environment"] {
+        for key in ["Runtime", "Architectures", "Environment"] {
             assert!(function["Properties"].get(key).is_none(), "{id} overrides Globals.Function.{key}");
         }
     }
@@ -1527,6 +1535,7 @@ const LIST_TAGGED: &[&str] = &[
 ];
 const UNTAGGABLE: &[&str] = &[
     "AWS::ApiGatewayV2::ApiMapping",
+    "AWS::CloudWatch::Dashboard",
     "AWS::Events::ApiDestination",
     "AWS::Events::Connection",
     "AWS::Route53::RecordSet",
@@ -1645,4 +1654,32 @@ fn the_table_keys_and_queues_are_retained_and_the_table_recovers_to_a_point_in_t
         used.insert(queue);
     }
     assert_eq!(used, queues.keys().copied().collect(), "each queue is some dead-letter destination");
+}
+
+/// The dashboard shows every metric the published events are counted as (`rsvp::metrics`), for every dialect,
+/// from the very namespace the publisher writes to (this stack's own).
+#[test]
+fn the_dashboard_shows_every_metric_of_every_dialect_from_the_publishers_namespace() {
+    let t = template();
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(env["RSVP_METRICS_NAMESPACE"], json!({"Fn::Sub": "rsvp/${AWS::StackName}"}));
+    let dashboards = of_type(&t, "AWS::CloudWatch::Dashboard");
+    assert_eq!(dashboards.keys().copied().collect::<Vec<_>>(), ["Dashboard"]);
+    let body = &dashboards["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"];
+    assert_eq!(body[1]["Namespace"], env["RSVP_METRICS_NAMESPACE"], "the namespace the publisher writes to");
+    let text = body[0].as_str().expect("the body").replace("${AWS::Region}", "us-east-1");
+    let parsed: Value = serde_json::from_str(&text).expect("the dashboard body is JSON");
+    let mut shown = BTreeSet::new();
+    for widget in parsed["widgets"].as_array().expect("widgets") {
+        for metric in widget["properties"]["metrics"].as_array().expect("metrics") {
+            assert_eq!((&metric[0], &metric[2]), (&json!("${Namespace}"), &json!("Dialect")), "{metric}");
+            shown.insert((metric[1].as_str().unwrap().to_owned(), metric[3].as_str().unwrap().to_owned()));
+        }
+    }
+    for metric in rsvp::metrics::METRICS {
+        for dialect in rsvp::metrics::DIALECTS {
+            assert!(shown.contains(&((*metric).to_owned(), (*dialect).to_owned())), "{metric} of {dialect}");
+        }
+    }
+    assert_eq!(shown.len(), rsvp::metrics::METRICS.len() * rsvp::metrics::DIALECTS.len(), "nothing else");
 }

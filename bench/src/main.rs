@@ -280,6 +280,8 @@ struct Function {
     name: &'static str,
     program: PathBuf,
     args: Vec<PathBuf>,
+    /// Environment of this function's own, beside Lambda's: the bundle's `_HANDLER` (its Handler in the template).
+    env: Vec<(String, String)>,
 }
 
 impl Function {
@@ -292,6 +294,7 @@ impl Function {
             .env_clear()
             .envs(lambda_env(self.name, &api.address(), &ctx.endpoint, &ctx.table))
             .envs(ctx.extra_env.iter().cloned())
+            .envs(self.env.iter().cloned())
             .stdin(Stdio::null())
             .stdout(Stdio::from(file))
             .stderr(Stdio::from(file2))
@@ -719,8 +722,15 @@ async fn run(args: &Args) -> Result<(), String> {
     let fx = fixture(&app_plain).await?;
     say(&format!("table {table} seeded with a community and 31 invitations"));
 
-    let function = |name: &'static str| Function { name, program: args.bin_dir.join(name), args: vec![] };
+    let function = |name: &'static str| Function { name, program: args.bin_dir.join(name), args: vec![], env: vec![] };
     let (get_fn, create_fn, list_fn) = (function(GET), function(CREATE), function(LIST));
+    // The same functions as the one-binary bundle runs them (`scripts/build`): told which by their Handler.
+    let bundled = |name: &'static str| Function {
+        name,
+        program: args.bin_dir.join("bundle"),
+        args: vec![],
+        env: vec![("_HANDLER".to_owned(), name.to_owned())],
+    };
 
     // Cold starts.
     let get_event = get_invitation(&fx.community, &fx.invitation);
@@ -734,12 +744,29 @@ async fn run(args: &Args) -> Result<(), String> {
         201,
     )
     .await?;
+    let bundle_present = args.bin_dir.join("bundle").exists();
+    let (cold_bundle_get, cold_bundle_create) = match bundle_present {
+        true => {
+            let get = cold_starts(&bundled(GET), &ctx, args.spawns, |_| get_event.clone(), 200).await?;
+            let create = cold_starts(
+                &bundled(CREATE),
+                &ctx,
+                args.spawns,
+                |_| create_invitation(&fx.community, &unique_recipient("cold-bundle")),
+                201,
+            )
+            .await?;
+            (Some(get), Some(create))
+        }
+        false => (None, None),
+    };
     let cold_python = match &args.python {
         Some(python) => {
             let f = Function {
                 name: "get-community-invitation-python",
                 program: python.clone(),
                 args: vec![args.python_script.clone()],
+                env: vec![],
             };
             Some(cold_starts(&f, &ctx, args.spawns, |_| get_event.clone(), 200).await?)
         }
@@ -899,6 +926,8 @@ async fn run(args: &Args) -> Result<(), String> {
     let cold = |v: &[Duration]| Summary::of(v).ok_or_else(|| "no samples".to_owned());
     let (cg, cc) = (cold(&cold_get)?, cold(&cold_create)?);
     let cp = cold_python.as_deref().map(cold).transpose()?;
+    let bg = cold_bundle_get.as_deref().map(cold).transpose()?;
+    let bc = cold_bundle_create.as_deref().map(cold).transpose()?;
     let mut md = String::new();
     let w = &mut md;
     let _ = writeln!(w, "# Benchmarks\n");
@@ -936,6 +965,11 @@ async fn run(args: &Args) -> Result<(), String> {
     let _ = writeln!(w, "| function | median ms | p90 ms |\n|---|---:|---:|");
     let _ = writeln!(w, "| get_community_invitation (rsvp) | {} | {} |", ms(cg.median), ms(cg.p90));
     let _ = writeln!(w, "| create_community_invitation (rsvp) | {} | {} |", ms(cc.median), ms(cc.p90));
+    if let (Some(g), Some(c)) = (bg, bc) {
+        let bundle = "rsvp, the one-binary bundle of `scripts/build`";
+        let _ = writeln!(w, "| get_community_invitation ({bundle}) | {} | {} |", ms(g.median), ms(g.p90));
+        let _ = writeln!(w, "| create_community_invitation ({bundle}) | {} | {} |", ms(c.median), ms(c.p90));
+    }
     if let Some(p) = cp {
         let _ = writeln!(
             w,
@@ -946,6 +980,14 @@ async fn run(args: &Args) -> Result<(), String> {
         let _ = writeln!(w, "\nPython / rsvp (get, median): **{}×**.", ratio(p.median, cg.median));
     } else {
         let _ = writeln!(w, "\nThe Python comparison was not run (no Python given).");
+    }
+    if let (Some(g), Some(c)) = (bg, bc) {
+        let _ = writeln!(
+            w,
+            "\nThe bundle / each function's own binary (median): get **{}×**, create **{}×**.",
+            ratio(g.median, cg.median),
+            ratio(c.median, cc.median)
+        );
     }
     let _ = writeln!(w, "\n## Warm latency\n");
     let _ = writeln!(

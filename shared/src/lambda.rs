@@ -39,9 +39,10 @@ pub async fn run(route: &'static Route) -> Result<(), Error> {
         app = app.with_signer(Arc::new(KmsSigner::new(aws_sdk_kms::Client::new(&aws), key)));
     }
     // The portal functions that read collaboration files are built with the fetcher of other portals' keys, over
-    // HTTPS with the platform's roots only; without it every key would need its fingerprint.
+    // HTTPS with the platform's roots only; without it every key would need its fingerprint. In the one-binary
+    // bundle every function has the feature, so only the portal routes pay for the HTTPS client at cold start.
     #[cfg(feature = "portal-keys")]
-    {
+    if matches!(route.kind, crate::routes::Kind::Portal | crate::routes::Kind::PortalPublic) {
         app = app.with_portal_keys(Arc::new(crate::portal_keys::HttpPortalKeys::new()?));
     }
     let app = Arc::new(app);
@@ -50,6 +51,31 @@ pub async fn run(route: &'static Route) -> Result<(), Error> {
         async move { Ok::<_, Infallible>(route.call(app, req).await) }
     }))
     .await
+}
+
+/// The functions that serve no route, by crate name: the stream consumers, the sweep and the portal authorizer.
+pub const FUNCTIONS_WITHOUT_ROUTES: &[&str] =
+    &["deliver-emails", "sweep-deliveries", "publish-events", "record-mail-fate", "portal-authorizer"];
+
+/// Runs the function named `name`, as its crate under `functions/` would: an operation's crate name
+/// (`create-community`: its route) or one of [`FUNCTIONS_WITHOUT_ROUTES`]. What the one-binary bundle runs, told
+/// the name by the function's Handler (`src/bin/bundle.rs`). An unknown name stops the cold start and says so.
+#[cfg(all(feature = "authorizer", feature = "eventbridge", feature = "portal-keys"))]
+pub async fn run_function(name: &str) -> Result<(), Error> {
+    match name {
+        "deliver-emails" => run_deliver_emails().await,
+        "sweep-deliveries" => run_sweep_deliveries().await,
+        "publish-events" => run_publish_events().await,
+        "record-mail-fate" => run_record_mail_fate().await,
+        "portal-authorizer" => run_portal_authorizer().await,
+        _ => match crate::routes::ROUTES.iter().find(|r| r.operation.replace('_', "-") == name) {
+            Some(route) => run(route).await,
+            None => Err(format!(
+                "no function is named {name:?}: a function's Handler must name its crate (such as create-community)"
+            )
+            .into()),
+        },
+    }
 }
 
 /// The `deliver_emails` function: a DynamoDB stream consumer (not HTTP) that sends the invitations' outbox.
@@ -193,7 +219,7 @@ pub async fn run_portal_authorizer() -> Result<(), Error> {
 pub const DELIVER_EMAILS_SETTINGS: &[&str] = &["RSVP_KMS_KEY_ID", "RSVP_MAIL_FROM", "RSVP_SES_CONFIGURATION_SET"];
 
 /// The settings [`run_publish_events`] reads besides `RSVP_TABLE_NAME` (the template check holds them to it).
-pub const PUBLISH_EVENTS_SETTINGS: &[&str] = &["RSVP_EVENT_BUS_NAME"];
+pub const PUBLISH_EVENTS_SETTINGS: &[&str] = &["RSVP_EVENT_BUS_NAME", "RSVP_METRICS_NAMESPACE"];
 
 /// The records of a stream batch that parse, in order; one that does not is logged and skipped, since retrying it
 /// could never succeed. The stream consumers ([`crate::mail::deliver`], [`crate::publish`]) read their batches so.
@@ -261,4 +287,14 @@ pub fn init_tracing() {
         .without_time()
         .with_target(false)
         .try_init();
+}
+
+#[cfg(all(test, feature = "authorizer", feature = "eventbridge", feature = "portal-keys"))]
+mod bundle_tests {
+    /// A Handler naming no function stops the cold start at once, naming what it was given.
+    #[tokio::test]
+    async fn an_unknown_function_name_stops_the_cold_start_and_says_so() {
+        let error = super::run_function("create-communities").await.expect_err("no such function");
+        assert!(error.to_string().contains("no function is named \"create-communities\""), "{error}");
+    }
 }

@@ -15,6 +15,20 @@ use crate::domain::event::{Event, EventType, SubjectType};
 /// The metrics' namespace when `RSVP_METRICS_NAMESPACE` names none.
 pub const DEFAULT_NAMESPACE: &str = "rsvp";
 
+/// Every metric counted, as the template's dashboard shows them.
+pub const METRICS: &[&str] = &[
+    "InvitationsCreated",
+    "InvitationsAccepted",
+    "InvitationsDeclined",
+    "EmailsSent",
+    "EmailsFailed",
+    "EmailsBounced",
+    "EmailsComplained",
+];
+
+/// Every dialect, the metrics' one dimension.
+pub const DIALECTS: &[&str] = &["communities", "users", "portals"];
+
 /// The metric an event counts towards, if any.
 fn metric(kind: EventType) -> Option<&'static str> {
     use EventType::*;
