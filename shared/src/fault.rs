@@ -39,6 +39,15 @@ where
         && DisplayErrorContext(error).to_string().contains("credentials")
 }
 
+/// A failed AWS call in words, `call` naming it (`KMS Encrypt`), and whether it is the deployment's fault.
+pub fn described<E, R>(call: &str, error: &SdkError<E, R>) -> (String, bool)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    (format!("{call} failed: {}", DisplayErrorContext(error)), is_misconfiguration(error))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

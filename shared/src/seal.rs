@@ -16,7 +16,6 @@ use std::path::Path;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use async_trait::async_trait;
-use aws_sdk_kms::error::DisplayErrorContext;
 use aws_sdk_kms::primitives::Blob;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -40,8 +39,10 @@ where
     E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let message = format!("KMS {call} failed: {}", DisplayErrorContext(&e));
-    if crate::fault::is_misconfiguration(&e) { SealError::Misconfigured(message) } else { SealError::Failed(message) }
+    match crate::fault::described(&format!("KMS {call}"), &e) {
+        (message, true) => SealError::Misconfigured(message),
+        (message, false) => SealError::Failed(message),
+    }
 }
 
 #[async_trait]

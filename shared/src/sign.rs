@@ -17,7 +17,6 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use async_trait::async_trait;
-use aws_sdk_kms::error::DisplayErrorContext;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use base64::Engine as _;
@@ -59,8 +58,10 @@ where
     E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let message = format!("KMS {call} failed: {}", DisplayErrorContext(&e));
-    if crate::fault::is_misconfiguration(&e) { SignError::Misconfigured(message) } else { SignError::Kms(message) }
+    match crate::fault::described(&format!("KMS {call}"), &e) {
+        (message, true) => SignError::Misconfigured(message),
+        (message, false) => SignError::Kms(message),
+    }
 }
 
 /// What signs this portal's invitation files. Implementations differ only in where the private key lives.
