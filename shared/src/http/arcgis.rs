@@ -195,13 +195,7 @@ impl ApiError {
                 details: vec![format!("requestId: {operation_id}")],
             },
         };
-        let mut response = super::response::json(status, &body);
-        if let Some(seconds) = self.retry_after()
-            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
-        {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        response
+        self.with_retry_after(super::response::json(status, &body))
     }
 }
 

@@ -3,6 +3,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use super::page::{self, ErrorPage};
+use crate::domain::collaboration::CollaborationError;
 use crate::domain::{
     BudgetError, EmailError, ExpiryError, IdError, InvitationError, InviteError, KeyError, MetadataError,
     RedirectError, RolesError, SettingsError, TextError, UserInvitationError,
@@ -11,7 +12,7 @@ use crate::i18n::LocaleError;
 use crate::store::StoreError;
 
 /// Everything a request can fail with. Each variant carries the sentence the caller reads as `Reason`.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
@@ -148,7 +149,12 @@ impl ApiError {
             reason: &reason,
             resolution: self.resolution(),
         };
-        let mut response = super::response::json(status, &body);
+        self.with_retry_after(super::response::json(status, &body))
+    }
+
+    /// `response` with the `Retry-After` this error calls for, if any: the one place every wire form (JSON, ArcGIS,
+    /// HTML page) gets it from.
+    pub(super) fn with_retry_after(&self, mut response: Response<Body>) -> Response<Body> {
         if let Some(seconds) = self.retry_after()
             && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
         {
@@ -194,7 +200,7 @@ impl ApiError {
                 Some(operation_id),
             ),
         };
-        page::render(status, &ErrorPage { style: page::STYLE, title, message, reference })
+        self.with_retry_after(page::render(status, &ErrorPage { style: page::STYLE, title, message, reference }))
     }
 }
 
@@ -222,6 +228,29 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(detail) => Self::Unavailable(detail),
             StoreError::Misconfigured(detail) => Self::Misconfigured(detail),
             StoreError::Corrupt(detail) => Self::Internal(detail),
+        }
+    }
+}
+
+/// A collaboration file or step refused: a live one changed or a key that moved is a conflict; anything else in the
+/// file is the sender's to fix.
+impl From<CollaborationError> for ApiError {
+    fn from(e: CollaborationError) -> Self {
+        match e {
+            CollaborationError::NotLive(_) | CollaborationError::KeyChanged { .. } => Self::Conflict(e.to_string()),
+            _ => Self::BadRequest(e.to_string()),
+        }
+    }
+}
+
+/// This portal's own signer failing is KMS being unreachable (a retry helps), its key missing or refused (the
+/// deployment's fault), or a bug.
+impl From<crate::sign::SignError> for ApiError {
+    fn from(e: crate::sign::SignError) -> Self {
+        match e {
+            crate::sign::SignError::Kms(detail) => Self::Unavailable(detail),
+            crate::sign::SignError::Misconfigured(detail) => Self::Misconfigured(detail),
+            other => Self::Internal(other.to_string()),
         }
     }
 }
@@ -308,4 +337,38 @@ impl From<TextError> for ApiError {
 /// An invalid address in `field`; the address itself is not echoed, the field and the fault are.
 pub fn invalid_email(field: &str, e: EmailError) -> ApiError {
     ApiError::BadRequest(format!("{field} is not a valid email address: it {e}."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON, ArcGIS and HTML forms of one error have its status and the same `Retry-After` (or none), and mask
+    /// the service's own failures the same way: no detail of them reaches the caller.
+    #[test]
+    fn every_wire_form_has_the_same_status_retry_after_and_masking() {
+        let cases = [
+            (ApiError::Unavailable("table t timed out".into()), Some("2")),
+            (ApiError::TooManyRequests { reason: "Slow down.".into(), retry_after_seconds: 30 }, Some("30")),
+            (ApiError::Misconfigured("ResourceNotFoundException: table t".into()), None),
+            (ApiError::Internal("decoding item k".into()), None),
+            (ApiError::bad_request("Name is required."), None),
+        ];
+        for (error, retry_after) in cases {
+            let forms = [
+                error.clone().into_response("op-1"),
+                error.clone().into_arcgis("op-1"),
+                error.clone().into_page("op-1"),
+            ];
+            for response in forms {
+                assert_eq!(response.status(), error.status(), "{error:?}");
+                let header = response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok());
+                assert_eq!(header, retry_after, "{error:?}");
+                let Body::Text(body) = response.body() else { panic!("a text body") };
+                for detail in ["table t", "decoding item k", "ResourceNotFoundException"] {
+                    assert!(!body.contains(detail), "{detail} leaked: {body}");
+                }
+            }
+        }
+    }
 }

@@ -52,8 +52,8 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::domain::collaboration::{
-    Collaboration, CollaborationError, CollaborationId, CollaborationInvitation, CollaborationInvitationId,
-    KeyEvidence, KeyFingerprint, Portal, PortalUrl, Side, confirm_key,
+    Collaboration, CollaborationId, CollaborationInvitation, CollaborationInvitationId, KeyEvidence, KeyFingerprint,
+    Portal, PortalUrl, Side, confirm_key,
 };
 use crate::domain::{Principal, Role, Secret};
 use crate::http::arcgis::{self, Format, Params};
@@ -128,15 +128,6 @@ pub(crate) fn user_body(portal: &Portal, caller: &Principal) -> serde_json::Valu
     body
 }
 
-impl From<CollaborationError> for ApiError {
-    fn from(e: CollaborationError) -> Self {
-        match e {
-            CollaborationError::NotLive(_) | CollaborationError::KeyChanged { .. } => Self::Conflict(e.to_string()),
-            _ => Self::BadRequest(e.to_string()),
-        }
-    }
-}
-
 /// The collaboration named in the path.
 pub(crate) async fn collaboration(app: &App, req: &Request) -> Result<Collaboration, ApiError> {
     let id = request::path(req, "collaborationId", CollaborationId::parse)?;
@@ -177,18 +168,6 @@ pub(crate) async fn hosted_invitation(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("Invitation {id} was not found.")))?;
     Ok((c, invitation))
-}
-
-/// This portal's own signer failing is KMS being unreachable (a retry helps), its key missing or refused (the
-/// deployment's fault), or a bug.
-impl From<crate::sign::SignError> for ApiError {
-    fn from(e: crate::sign::SignError) -> Self {
-        match e {
-            crate::sign::SignError::Kms(detail) => Self::Unavailable(detail),
-            crate::sign::SignError::Misconfigured(detail) => Self::Misconfigured(detail),
-            other => Self::Internal(other.to_string()),
-        }
-    }
 }
 
 /// Signs `payload` with this portal's key: the signature, base64. A payload over what a signature may cover is the
