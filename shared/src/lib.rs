@@ -23,6 +23,22 @@
 //! | [`portal_keys`] | the port that fetches another portal's published key (over HTTPS with the feature `portal-keys`), which pins the files' signers |
 //! | [`sign`] | signing portal-to-portal collaboration invitation files (ECDSA P-256: KMS in AWS, a key file locally) |
 //!
+//! ## Words
+//!
+//! - **Dialect**: one of the three invitation APIs over the one core: communities (`/api/v1-preview`, AVEVA Data
+//!   Hub's), platform users (`/api/users`, `/api/businesses`) and portals (`/sharing/rest/portals`, Esri ArcGIS
+//!   Enterprise's collaborations). Each has its own error form ([`http::ApiError::into_response`],
+//!   [`http::ApiError::into_arcgis`]).
+//! - **Reference API**, *the seed* in comments: the published API a dialect reproduces field for field, so its
+//!   vendor's client works unchanged; rsvp's additions never change a reference shape.
+//! - **Route kind** ([`routes::Kind`]): how a route is guarded and errs (`Api`, `Public`, `Page`, `Portal`,
+//!   `PortalPublic`).
+//! - **Secret, code**: what a community and a platform invitation's link carry; shown once, stored as a hash
+//!   ([`domain::Secret`]), sealed while an email waits to carry it ([`seal`]).
+//! - **Delivery**: an email recorded on its invitation in the write that owes it ([`domain::outbox`]).
+//! - **Bundle**: the one binary every deployed function runs, told which by its Handler
+//!   ([`lambda::run_function`]).
+//!
 //! ## Rules that hold everywhere
 //!
 //! - The caller is who API Gateway's JWT authorizer says (`requestContext.authorizer.jwt.claims`), or on the
