@@ -24,11 +24,12 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::idempotency::Idempotent;
 use super::wire::{CommunityInvitation, OptionsInput};
 use super::{Answer, accept_from, budget, caller, community_for_admin, idempotency, public_base};
 use crate::app::App;
 use crate::domain::{CommunityId, Email, Invitation, Lifetime as _, UserSettings};
-use crate::http::{ApiError, invalid_email, request, response};
+use crate::http::{ApiError, invalid_email, request};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -100,7 +101,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let url = format!("{link}?token={}", secret.expose());
         let body = Created { invitation: CommunityInvitation::new(&invitation, now), invitation_url: url };
         // The answer carries the secret: kept for a replay, it is sealed for this invitation.
-        Ok((response::json(StatusCode::CREATED, &body), Some(invitation.id)))
+        Idempotent::json(StatusCode::CREATED, &body, Some(invitation.id))
     })
     .await
 }

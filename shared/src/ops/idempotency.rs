@@ -3,33 +3,54 @@
 //! with another body is refused with 422; a key whose first request is still running is a 409. The rules are the
 //! domain's ([`crate::domain::IdempotencyRecord`]); this is the I/O around them.
 //!
-//! An answer that carries an invitation secret (create_community_invitation's `InvitationUrl`) is stored sealed,
+//! An operation hands [`once`] a typed answer ([`Idempotent`]: status, JSON body, and whose secret it carries),
+//! which `once` both renders and keeps, so what is replayed is exactly what was answered. An answer that carries an
+//! invitation secret (create_community_invitation's `InvitationUrl`, a link-only invite's links) is kept sealed,
 //! like the outbox's copy, so the table never holds a secret in clear.
 
 use std::future::Future;
 
+use lambda_http::Request;
 use lambda_http::http::{HeaderValue, StatusCode};
-use lambda_http::{Body, Request, Response};
 
 use super::Answer;
 use crate::app::App;
 use crate::domain::{Claim, IdempotencyRecord, InvitationId, Principal, Secret, StoredAnswer};
-use crate::http::{ApiError, request};
+use crate::http::{ApiError, request, response};
 
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// Set on a replayed answer, so a client can tell it from a first one.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
-/// An operation's answer, and the invitation whose secret it carries (to seal it with), if any.
-pub type Created = Result<(Response<Body>, Option<InvitationId>), ApiError>;
+/// What an idempotent operation answers: its status and JSON body, and the invitation whose secret the body carries
+/// (the kept copy is sealed for it), if any. [`once`] renders it and keeps exactly that for a replay, so an
+/// operation cannot answer one thing and have another replayed.
+pub struct Idempotent {
+    status: StatusCode,
+    body: String,
+    sealed_for: Option<InvitationId>,
+}
+
+impl Idempotent {
+    /// `body` as JSON with `status`; `sealed_for` when the body carries that invitation's secret.
+    pub fn json(
+        status: StatusCode,
+        body: &impl serde::Serialize,
+        sealed_for: Option<InvitationId>,
+    ) -> Result<Self, ApiError> {
+        let body =
+            serde_json::to_string(body).map_err(|e| ApiError::Internal(format!("an answer did not serialise: {e}")))?;
+        Ok(Self { status, body, sealed_for })
+    }
+}
 
 /// Runs `create` once per (caller, operation, key): without the header it simply runs.
 pub async fn once<F>(app: &App, req: &Request, caller: &Principal, operation: &str, create: F) -> Answer
 where
-    F: Future<Output = Created>,
+    F: Future<Output = Result<Idempotent, ApiError>>,
 {
     let Some(key) = req.headers().get(IDEMPOTENCY_KEY_HEADER) else {
-        return create.await.map(|(response, _)| response);
+        return create.await.map(|answer| response::json_text(answer.status, answer.body));
     };
     let key = key.to_str().map_err(|_| ApiError::from(crate::domain::KeyError))?;
     let now = app.clock.now();
@@ -47,16 +68,13 @@ where
         };
     }
     match create.await {
-        Ok((response, sealed_for)) => {
-            let body = match response.body() {
-                Body::Text(text) => text.clone(),
-                _ => String::new(),
-            };
+        Ok(Idempotent { status, body, sealed_for }) => {
+            let response = response::json_text(status, body.clone());
             let body = match sealed_for {
                 Some(id) => app.sealer.seal(id, &Secret::carrying(body)).await?,
                 None => body,
             };
-            let answer = StoredAnswer { status: response.status().as_u16(), body, sealed_for };
+            let answer = StoredAnswer { status: status.as_u16(), body, sealed_for };
             // The work is done and its answer goes out whatever happens here; a key left unanswered is taken over
             // after a minute, and the creates' own uniqueness rules keep a retry from doubling anything.
             if let Err(error) =
@@ -81,7 +99,7 @@ async fn replay(app: &App, answer: &StoredAnswer) -> Answer {
         None => answer.body.clone(),
     };
     let status = StatusCode::from_u16(answer.status).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut response = crate::http::response::json_text(status, body);
+    let mut response = response::json_text(status, body);
     response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     Ok(response)
 }

@@ -19,11 +19,12 @@ use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
+use super::idempotency::Idempotent;
 use super::users::{ATTEMPTS, settings_of};
 use super::{Answer, budget, caller, idempotency, public_base, require_tenant_member};
 use crate::app::App;
 use crate::domain::{Email, InviteRequest, Lifetime as _, Principal, Secret, UserInvitation, UserSettings};
-use crate::http::{ApiError, request, response};
+use crate::http::{ApiError, request};
 use crate::store::StoreError;
 
 #[derive(Deserialize)]
@@ -52,7 +53,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let invited = invite(&app, &req, &caller, (&settings, version.is_some()), input).await?;
         if !link_only {
             let addresses: Vec<String> = invited.iter().map(|(i, _)| i.recipient.to_string()).collect();
-            return Ok((response::json(StatusCode::OK, &addresses), None));
+            return Idempotent::json(StatusCode::OK, &addresses, None);
         }
         // Link-only: the links are the answer, kept for a replay sealed (for the first invitation's id).
         let base = public_base(&app, &req);
@@ -64,7 +65,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
                 invitation_url: format!("{base}/invite/{}?token={}", i.id, code.expose()),
             })
             .collect();
-        Ok((response::json(StatusCode::OK, &links), invited.first().map(|(i, _)| i.id)))
+        Idempotent::json(StatusCode::OK, &links, invited.first().map(|(i, _)| i.id))
     })
     .await
 }
