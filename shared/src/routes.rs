@@ -8,8 +8,9 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 
 use crate::app::App;
+use crate::http::Answer;
 use crate::http::request::request_id;
-use crate::ops::{self, Answer};
+use crate::ops;
 
 /// An operation's entry point, boxed so that every route has the same type.
 pub type Handler = fn(Arc<App>, Request) -> Pin<Box<dyn Future<Output = Answer> + Send>>;

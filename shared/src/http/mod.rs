@@ -13,6 +13,9 @@ pub mod token;
 
 pub use error::{ApiError, ErrorResponse, invalid_email};
 
+/// What every operation returns: its response, or the [`ApiError`] that this module maps to the wire in one place.
+pub type Answer = Result<lambda_http::Response<lambda_http::Body>, ApiError>;
+
 /// `text` fit for a log line: every word with an `@` (an address) becomes `<email>`, and every long run of
 /// token characters (a bearer token, an invitation secret or code, a key) becomes `<redacted>`. Log lines carry
 /// failures' causes, which come from other services and could quote what they were sent.

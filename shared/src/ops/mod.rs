@@ -43,15 +43,16 @@ pub use portal::{
     remove_participation, validate_collaboration_invitation, validate_invitation_response,
 };
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 
 use crate::app::App;
 use crate::domain::{AcceptFrom, Community, CommunityId, Invitation, InvitationId, Membership, Principal};
 use crate::http::ApiError;
 use crate::http::request;
 
-/// What every operation returns.
-pub type Answer = Result<Response<Body>, ApiError>;
+// What every operation returns lives with the errors it maps to the wire (`crate::http::Answer`), so the dialects'
+// operation modules import it from there rather than from their parent.
+use crate::http::Answer;
 
 fn caller(app: &App, req: &Request) -> Result<Principal, ApiError> {
     request::principal(req, &app.config.claims)

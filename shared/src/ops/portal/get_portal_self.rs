@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::domain::collaboration::KeyFingerprint;
+use crate::http::Answer;
 use crate::http::{arcgis, request};
-use crate::ops::Answer;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -9,8 +9,8 @@ use lambda_http::http::StatusCode;
 use super::wire::WorkspaceBody;
 use crate::app::App;
 use crate::domain::collaboration::WorkspaceId;
+use crate::http::Answer;
 use crate::http::{ApiError, arcgis, request};
-use crate::ops::Answer;
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let r = super::read_as_admin(&app, &req).await?;
