@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use fluent_bundle::FluentValue;
 
 use crate::domain::{Branding, UserSettings};
-use fluent_templates::{LanguageIdentifier, Loader as _, static_loader};
+use fluent_templates::{LanguageIdentifier, Loader as _, langid, static_loader};
 
 static_loader! {
     static LOCALES = {
@@ -89,8 +89,12 @@ impl Language {
         self.text(key, &[])
     }
 
+    /// Its identifier for the loader, built at compile time (no tag is parsed per message).
     fn id(self) -> LanguageIdentifier {
-        self.tag().parse().unwrap_or_default()
+        match self {
+            Language::English => langid!("en"),
+            Language::German => langid!("de"),
+        }
     }
 }
 
@@ -162,6 +166,7 @@ mod tests {
         assert!(english.len() > 50, "{english:?}");
         for language in Language::ALL {
             assert_eq!(Language::of(language.tag()), Some(language));
+            assert_eq!(language.id().to_string(), language.tag(), "the loader's identifier is the tag");
             let text = file(language.tag());
             assert_eq!(keys(&text), english, "{} must hold exactly the English keys", language.tag());
         }

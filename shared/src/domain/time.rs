@@ -42,6 +42,16 @@ impl Timestamp {
             .and_then(|t| t.format(&::time::format_description::well_known::Rfc3339).ok())
             .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
     }
+
+    /// For people, to the minute: `2026-03-15 09:00 UTC`, unambiguous wherever the reader is, in any language
+    /// (the emails and the landing page show expiries so).
+    pub fn to_readable(self) -> String {
+        let text = self.to_rfc3339();
+        match (text.get(..10), text.get(11..16)) {
+            (Some(date), Some(time)) => format!("{date} {time} UTC"),
+            _ => text,
+        }
+    }
 }
 
 /// Where "now" comes from. Injected so that expiry is tested by moving a clock, never by sleeping.

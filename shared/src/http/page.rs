@@ -24,13 +24,20 @@ pub const STYLE: &str = include_str!("../../templates/page/style.css");
 /// No script, no images, no fonts, no frames, no plugins: only the inline stylesheet and forms to this site.
 pub static CONTENT_SECURITY_POLICY: LazyLock<String> = LazyLock::new(|| policy(None));
 
+/// The stylesheet's policy source, hashed once.
+static STYLE_SOURCE: LazyLock<String> = LazyLock::new(|| hash_source(STYLE));
+
+/// `css` as a policy source: `'sha256-<base64 of its SHA-256>'`.
+fn hash_source(css: &str) -> String {
+    format!("'sha256-{}'", STANDARD.encode(Sha256::digest(css.as_bytes())))
+}
+
 /// The policy of a page with `branding`: the base one, plus the tenant's logo's origin for images only and its
 /// one style rule ([`Branding::style`]) by its hash. Nothing a tenant sets can allow a script.
 fn policy(branding: Option<&Branding>) -> String {
-    let hash = |css: &str| format!("'sha256-{}'", STANDARD.encode(Sha256::digest(css.as_bytes())));
-    let mut styles = hash(STYLE);
+    let mut styles = STYLE_SOURCE.clone();
     if let Some(css) = branding.and_then(Branding::style) {
-        styles = format!("{styles} {}", hash(&css));
+        styles = format!("{styles} {}", hash_source(&css));
     }
     let images = match branding.and_then(Branding::logo_origin) {
         Some(origin) => format!("img-src {origin}; "),
@@ -171,10 +178,7 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response<Body> {
 
 /// [`render`] for a page wearing a tenant's `branding`, whose policy allows what that branding shows.
 pub fn render_branded(status: StatusCode, page: &impl Template, branding: Option<&Branding>) -> Response<Body> {
-    let policy = match branding {
-        Some(b) if b.logo_url.is_some() || b.accent_color.is_some() => policy(Some(b)),
-        _ => CONTENT_SECURITY_POLICY.clone(),
-    };
+    let policy = policy(branding);
     match page.render() {
         Ok(html) => html_response(status, html, &policy),
         Err(error) => {

@@ -8,7 +8,7 @@
 use askama::Template;
 
 use super::{Message, header_text};
-use crate::domain::{Claimed, Invitation, MailKind, Timestamp, UserInvitation};
+use crate::domain::{Claimed, Invitation, MailKind, UserInvitation};
 use crate::i18n::{Language, Look};
 
 /// The longest subject line; longer names are cut.
@@ -120,15 +120,6 @@ pub fn render(claimed: &Claimed, kind: MailKind, to: Vec<String>, link: Option<S
     }
 }
 
-/// `2026-03-15 09:00 UTC`: unambiguous wherever the reader is, in any language.
-pub fn readable(at: Timestamp) -> String {
-    let text = at.to_rfc3339();
-    match (text.get(..10), text.get(11..16)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => text,
-    }
-}
-
 fn community_words(invitation: &Invitation, kind: MailKind, language: Language) -> Words {
     let community = header_text(&invitation.community_name, MAX_NAME);
     let inviter = header_text(
@@ -136,7 +127,7 @@ fn community_words(invitation: &Invitation, kind: MailKind, language: Language) 
         MAX_NAME,
     );
     let (c, i) = (community.as_str(), inviter.as_str());
-    let expires = readable(invitation.expires);
+    let expires = invitation.expires.to_readable();
     let none = || (String::new(), String::new(), String::new());
     let (subject, lead, (open, button, note)) = match kind {
         MailKind::Invitation => (
@@ -202,7 +193,7 @@ fn platform_words(invitation: &UserInvitation, language: Language) -> Words {
         message: invitation.message.clone().unwrap_or_default(),
         open: language.t("mail-user-open"),
         button: language.t("mail-user-button"),
-        note: language.text("mail-user-personal", &[("expires", &readable(invitation.expires))]),
+        note: language.text("mail-user-personal", &[("expires", &invitation.expires.to_readable())]),
     }
 }
 

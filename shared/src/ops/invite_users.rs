@@ -49,9 +49,9 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         ));
     }
     idempotency::once(&app, &req, &caller, "invite_users", async {
-        let link_only = input.options.send_email == Some(false);
         let invited = invite(&app, &req, &caller, (&settings, version.is_some()), input).await?;
-        if !link_only {
+        // The invitations say whether they are link-only (none at all answers `[]` either way).
+        if !invited.iter().any(|(i, _)| i.link_only) {
             let addresses: Vec<String> = invited.iter().map(|(i, _)| i.recipient.to_string()).collect();
             return Idempotent::json(StatusCode::OK, &addresses, None);
         }

@@ -24,7 +24,6 @@ use crate::domain::{
 use crate::http::page::{self, InvitationPage, Stage, UserInvitationPage, UserStage};
 use crate::http::{ApiError, request};
 use crate::i18n::Look;
-use crate::mail::templates::readable;
 
 /// Secrets are 43 characters and platform codes 80; anything much longer is not one, and is refused before it is
 /// hashed.
@@ -112,7 +111,7 @@ pub(super) fn render(
         recipient: invitation.recipient.as_str(),
         contact: community.and_then(|c| c.contact_email.as_ref()).map(|e| e.to_string()),
         state: page::community_state_words(invitation.read_state(app.clock.now()), t),
-        expires: readable(invitation.expires),
+        expires: invitation.expires.to_readable(),
         token: if pending { token } else { "" },
         accept_url,
         accept_by: match invitation.accept_from {
@@ -146,7 +145,7 @@ pub(super) fn render_platform(
         recipient: invitation.recipient.as_str(),
         message: invitation.message.as_deref(),
         state: page::user_state_words(invitation.read_state(app.clock.now()), t),
-        expires: readable(invitation.expires),
+        expires: invitation.expires.to_readable(),
         token: if pending { token } else { "" },
         first_name: invitation.first_name.as_deref().unwrap_or_default(),
     };
