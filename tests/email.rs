@@ -15,8 +15,8 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use reqwest::StatusCode;
 use rsvp::app::{App, Config};
 use rsvp::domain::{
-    Action, Actor, Clock as _, CommunityId, DeliveryOutcome, DeliveryState, FixedClock, Invitation, InvitationPolicy,
-    MailItem, Secret, SystemClock,
+    Action, Actor, Clock as _, CommunityId, CommunityInvitation, DeliveryOutcome, DeliveryState, FixedClock,
+    InvitationPolicy, MailItem, Secret, SystemClock,
 };
 use rsvp::mail::deliver::{DeliverError, Delivered, Deliverer};
 use rsvp::mail::outbox::OutboxMailer;
@@ -109,18 +109,19 @@ async fn table() -> (Arc<DynamoStore>, String) {
 
 /// A community of the `owner` tenant in `store`, and an invitation of it to `recipient`, written as
 /// `create_community_invitation` writes it: the link's secret sealed into the outbox.
-async fn invite(store: &dyn Store, sealer: &dyn Sealer, recipient: &str) -> (Invitation, Secret) {
+async fn invite(store: &dyn Store, sealer: &dyn Sealer, recipient: &str) -> (CommunityInvitation, Secret) {
     let owner = admin("owner");
     let (c, membership) = community(&owner, "Shared Operations", T0);
     store.create_community(&c, &membership).await.expect("create the community");
-    let (mut invitation, secret) = Invitation::create(&c, email(recipient), &owner, T0, InvitationPolicy::default());
+    let (mut invitation, secret) =
+        CommunityInvitation::create(&c, email(recipient), &owner, T0, InvitationPolicy::default());
     let sealed = sealer.seal(invitation.id, &secret).await.expect("seal the secret");
     invitation.attach_link(format!("https://rsvp.test/invite/{}", invitation.id), sealed);
     store.create_invitation(&invitation, T0).await.expect("create the invitation");
     (invitation, secret)
 }
 
-async fn delivery(store: &dyn Store, invitation: &Invitation) -> rsvp::domain::Delivery {
+async fn delivery(store: &dyn Store, invitation: &CommunityInvitation) -> rsvp::domain::Delivery {
     store.get_invitation(invitation.id).await.unwrap().expect("the invitation").delivery.expect("a delivery")
 }
 
@@ -476,7 +477,7 @@ async fn the_mailer_sends_it_at_start<S: rsvp::store::feed::DeliveryFeed + 'stat
     store: Arc<S>,
     sealer: Arc<AesSealer>,
     dir: &Path,
-    invitation: &Invitation,
+    invitation: &CommunityInvitation,
     secret: &Secret,
 ) {
     rsvp_local::mail::start(&store, sealer, &dir.join("outbox")).expect("start the local mailer");
@@ -500,7 +501,7 @@ async fn the_sample_stream_event_sends_the_acceptance_notice_once() {
     // The invitation as the record's new image shows it, in a store of its own.
     let image = records.iter().find(|r| r["eventName"] == "MODIFY").expect("the invitation's change");
     let item: serde_dynamo::Item = serde_json::from_value(image["dynamodb"]["NewImage"].clone()).unwrap();
-    let invitation: Invitation = serde_dynamo::from_item(item).expect("an invitation item");
+    let invitation: CommunityInvitation = serde_dynamo::from_item(item).expect("an invitation item");
     let store = Arc::new(MemoryStore::new());
     // Its community first: an invitation's write moves the community's count of open invitations.
     let (mut c, mut membership) = community(&admin(invitation.issuing_tenant.as_str()), "Shared Operations", T0);
@@ -693,11 +694,12 @@ impl Parties {
         store: &dyn Store,
         sealer: &dyn Sealer,
         at: rsvp::domain::Timestamp,
-    ) -> Invitation {
+    ) -> CommunityInvitation {
         let (c, membership) = community(&self.owner, "Shared Operations", at);
         store.create_community(&c, &membership).await.expect("create the community");
         let recipient = self.guest.email.clone().expect("an address");
-        let (mut invitation, secret) = Invitation::create(&c, recipient, &self.owner, at, InvitationPolicy::default());
+        let (mut invitation, secret) =
+            CommunityInvitation::create(&c, recipient, &self.owner, at, InvitationPolicy::default());
         let sealed = sealer.seal(invitation.id, &secret).await.expect("seal the secret");
         invitation.attach_link(format!("https://rsvp.test/invite/{}", invitation.id), sealed);
         store.create_invitation(&invitation, at).await.expect("create the invitation");
@@ -778,7 +780,7 @@ async fn accept_then_confirm_at_once_sends_both_notices_once_embedded_store() {
     assert_both_notices_went_once(&parties, store.as_ref(), &invitation).await;
 }
 
-async fn assert_both_notices_went_once(parties: &Parties, store: &dyn Store, invitation: &Invitation) {
+async fn assert_both_notices_went_once(parties: &Parties, store: &dyn Store, invitation: &CommunityInvitation) {
     let (accepted, confirmed) = parties.sent().await;
     assert_eq!(accepted.len(), 1, "the Accepted notice, once: {accepted:#?}");
     assert!(accepted[0]["subject"].as_str().unwrap_or_default().contains("accepted"), "{}", accepted[0]["subject"]);
@@ -813,7 +815,8 @@ async fn the_sweep_sends_what_a_dead_consumer_left_exactly_once(store: Arc<dyn S
     let (c, membership) = community(&other.owner, "Floods", T0);
     store.create_community(&c, &membership).await.unwrap();
     let recipient = other.guest.email.clone().unwrap();
-    let (mut killed, secret) = Invitation::create(&c, recipient.clone(), &other.owner, T0, InvitationPolicy::default());
+    let (mut killed, secret) =
+        CommunityInvitation::create(&c, recipient.clone(), &other.owner, T0, InvitationPolicy::default());
     killed
         .attach_link(format!("https://rsvp.test/invite/{}", killed.id), sealer.seal(killed.id, &secret).await.unwrap());
     store.create_invitation(&killed, T0).await.unwrap();
@@ -963,7 +966,7 @@ async fn the_local_server_killed_mid_batch_sends_every_email_once_after_restart(
     // server writes).
     let file = SqliteStore::open(&dir.join("rsvp.db")).expect("the server's store");
     let community_id = CommunityId::parse("the community id", &community).expect("a community id");
-    let invitations = async || -> Vec<Invitation> {
+    let invitations = async || -> Vec<CommunityInvitation> {
         let page = file.list_community_invitations(community_id, &rsvp_tests::first_page(1_000)).await;
         page.expect("the server's invitations").items
     };

@@ -37,9 +37,10 @@ use rsvp::domain::collaboration::{
     WorkspaceId, signed_file,
 };
 use rsvp::domain::{
-    AcceptFrom, Community, CommunityId, CountChange, Email, FixedClock, HistoryEntry, Invitation, InvitationId,
-    LockEffect, MemberStatus, Membership, MembershipEffect, Principal, Role, Secret, SettingsChange, StoredState,
-    TenantId, Timestamp, Transition, UserId, UserInvitation, UserInvitationState, UserReadState, UserSettings,
+    AcceptFrom, Community, CommunityId, CommunityInvitation, CountChange, Email, FixedClock, HistoryEntry,
+    InvitationId, LockEffect, MemberStatus, Membership, MembershipEffect, Principal, Role, Secret, SettingsChange,
+    StoredState, TenantId, Timestamp, Transition, UserId, UserInvitation, UserInvitationState, UserReadState,
+    UserSettings,
 };
 use rsvp::routes::{Kind, ROUTES, Route};
 use rsvp::sign::{LOCAL_KEY_FILE, LocalSigner, PublicKey, Signer};
@@ -187,8 +188,8 @@ fn membership(c: &Community, tenant_id: &str, status: MemberStatus, contact: &st
 }
 
 /// An invitation from the owner's administrator, as `create_community_invitation` stores it.
-fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> Invitation {
-    Invitation {
+fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> CommunityInvitation {
+    CommunityInvitation {
         id: InvitationId::parse("invitation", id).unwrap(),
         community_id: c.id,
         community_name: c.name.clone(),
@@ -223,7 +224,7 @@ fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> In
 /// `inv` accepted for `tenant_id` by `user` at `at`, naming `contact`, with the membership that acceptance adds:
 /// awaiting confirmation, or already Active (then the invitation is Completed, the confirmation folded in).
 fn accept(
-    inv: &Invitation,
+    inv: &CommunityInvitation,
     tenant_id: &str,
     user: &str,
     contact: &str,

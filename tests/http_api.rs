@@ -94,7 +94,7 @@ impl TestApp {
         self.key.mint(&claims)
     }
 
-    /// `process` with the link's secret in the `Invitation-Token` header, as whoever holds the link sends it.
+    /// `process` with the link's secret in the `CommunityInvitation-Token` header, as whoever holds the link sends it.
     async fn process_with_link(&self, invitation: &str, token: &str, secret: &str, body: Value) -> Answer {
         let request = self
             .http

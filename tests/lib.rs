@@ -28,8 +28,8 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use base64::Engine as _;
 use rsvp::domain::{
-    Actor, Community, CommunityInput, Email, FixedClock, Invitation, InvitationPolicy, Membership, Principal, Role,
-    Secret, TenantId, Timestamp, UserId,
+    Actor, Community, CommunityInput, CommunityInvitation, Email, FixedClock, InvitationPolicy, Membership, Principal,
+    Role, Secret, TenantId, Timestamp, UserId,
 };
 use rsvp::store::dynamodb::DynamoStore;
 use rsvp::store::sqlite::SqliteStore;
@@ -180,8 +180,13 @@ pub fn community(owner: &Principal, name: &str, now: Timestamp) -> (Community, M
 
 /// A new invitation to `community` for `recipient`, issued by `by` at `now` under the default policy (valid for
 /// 14 days), with the secret that was sent. Write it with `Store::create_invitation`.
-pub fn invitation(community: &Community, recipient: &str, by: &Principal, now: Timestamp) -> (Invitation, Secret) {
-    Invitation::create(community, email(recipient), by, now, InvitationPolicy::default())
+pub fn invitation(
+    community: &Community,
+    recipient: &str,
+    by: &Principal,
+    now: Timestamp,
+) -> (CommunityInvitation, Secret) {
+    CommunityInvitation::create(community, email(recipient), by, now, InvitationPolicy::default())
 }
 
 /// `who` acting as the invitation's recipient (for Accept and Decline before acceptance).

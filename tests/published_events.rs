@@ -137,7 +137,8 @@ async fn handshake_and_sign_up(store: &DynamoStore) -> (String, String) {
     let (c, membership) = community(&owner, "Shared Operations", T0);
     store.create_community(&c, &membership).await.expect("create the community");
     let policy = InvitationPolicy::default();
-    let (created, _) = rsvp::domain::Invitation::create(&c, email("admin@guest.example.com"), &owner, T0, policy);
+    let (created, _) =
+        rsvp::domain::CommunityInvitation::create(&c, email("admin@guest.example.com"), &owner, T0, policy);
     store.create_invitation(&created, T0).await.expect("create the invitation");
     let item = MailItem::Community(created.id);
     store.claim_delivery(item, 1, T0).await.expect("claim").expect("claimed");
@@ -296,8 +297,13 @@ async fn an_unanswered_invitation_raises_expired_once_when_the_sweep_records_it(
     let owner = admin("owner");
     let (c, membership) = community(&owner, "Shared Operations", T0);
     store.create_community(&c, &membership).await.expect("create the community");
-    let (created, _) =
-        rsvp::domain::Invitation::create(&c, email("bob@guest.example"), &owner, T0, InvitationPolicy::default());
+    let (created, _) = rsvp::domain::CommunityInvitation::create(
+        &c,
+        email("bob@guest.example"),
+        &owner,
+        T0,
+        InvitationPolicy::default(),
+    );
     store.create_invitation(&created, T0).await.expect("create the invitation");
     let item = MailItem::Community(created.id);
     store.claim_delivery(item, 1, T0).await.expect("claim").expect("claimed");
@@ -484,8 +490,13 @@ async fn a_sample_bounce_and_complaint_are_recorded_on_the_delivery_and_publishe
     let owner = admin("owner");
     let (c, membership) = community(&owner, "Shared Operations", T0);
     store.create_community(&c, &membership).await.unwrap();
-    let (mut invitation, _) =
-        rsvp::domain::Invitation::create(&c, email("bob@guest.example"), &owner, T0, InvitationPolicy::default());
+    let (mut invitation, _) = rsvp::domain::CommunityInvitation::create(
+        &c,
+        email("bob@guest.example"),
+        &owner,
+        T0,
+        InvitationPolicy::default(),
+    );
     invitation.id = rsvp::domain::InvitationId::parse("id", &tag("rsvp-invitation")).unwrap();
     store.create_invitation(&invitation, T0).await.unwrap();
     let item = MailItem::Community(invitation.id);

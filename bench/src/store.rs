@@ -44,8 +44,8 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use rsvp::domain::{
-    Clock as _, Community, CommunityInput, DeliveryState, Email, Invitation, InvitationPolicy, Membership, Principal,
-    Role, SystemClock, TenantId, Timestamp, UserId,
+    Clock as _, Community, CommunityInput, CommunityInvitation, DeliveryState, Email, InvitationPolicy, Membership,
+    Principal, Role, SystemClock, TenantId, Timestamp, UserId,
 };
 use rsvp::http::request::encode_cursor;
 use rsvp::store::Cursor;
@@ -287,11 +287,11 @@ fn seed(dir: &Path, owner: &Principal, size: usize) -> Result<(Community, Middle
     let first = SystemClock.now().millis() - 60_000 - size as i64;
     let input = CommunityInput::new("Bench", Some("Many invitations"), None)?;
     let (mut community, membership) = Community::create(input, owner.tenant.clone(), Timestamp::from_millis(first));
-    let invitations: Vec<Invitation> = (0..size)
+    let invitations: Vec<CommunityInvitation> = (0..size)
         .map(|n| {
             let at = Timestamp::from_millis(first + n as i64);
             let to = Email::parse(&format!("guest{n}@guest.example"))?;
-            let mut invitation = Invitation::create(&community, to, owner, at, InvitationPolicy::default()).0;
+            let mut invitation = CommunityInvitation::create(&community, to, owner, at, InvitationPolicy::default()).0;
             if let Some(delivery) = invitation.delivery.as_mut() {
                 delivery.state = DeliveryState::Sent;
                 delivery.sent = Some(at);
@@ -321,7 +321,7 @@ fn seed(dir: &Path, owner: &Principal, size: usize) -> Result<(Community, Middle
 fn store_file(
     community: &Community,
     owner: &Membership,
-    invitations: &[Invitation],
+    invitations: &[CommunityInvitation],
 ) -> Result<Vec<u8>, serde_json::Error> {
     let mut members = BTreeMap::new();
     members.insert(format!("{}/{}", community.id, community.owner), serde_json::to_value(owner)?);

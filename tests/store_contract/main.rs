@@ -6,7 +6,7 @@
 //! Local table, so the embedded stores the local server and the in-process tests use cannot drift from the one that
 //! runs in AWS.
 //!
-//! State changes are decided by the domain (`Invitation::process`, `Invitation::delete`), exactly as the
+//! State changes are decided by the domain (`CommunityInvitation::process`, `CommunityInvitation::delete`), exactly as the
 //! operations do, and every refused change is followed by reading the state back to show that nothing was written.
 //!
 //! ## Layout
@@ -31,8 +31,8 @@
 //! `users::dynamodb_count_items_never_carry_the_address` (no address in the count items).
 
 use rsvp::domain::{
-    Action, Community, CommunityId, Email, Invitation, InvitationId, InvitationPolicy, Membership, MembershipEffect,
-    Principal, Role, TenantId, Timestamp, Transition,
+    Action, Community, CommunityId, CommunityInvitation, Email, InvitationId, InvitationPolicy, Membership,
+    MembershipEffect, Principal, Role, TenantId, Timestamp, Transition,
 };
 use rsvp::store::{Page, PageRequest, Store, StoreError, StoreResult};
 use rsvp_tests::{as_community_admin, as_recipient, community, email, first_page, invitation, page_after, principal};
@@ -124,38 +124,44 @@ async fn new_community(store: &dyn Store, owner: &Principal, name: &str, at: Tim
 }
 
 /// Writes a new invitation to `c` for `recipient`, issued by `by` at `at`.
-async fn invite(store: &dyn Store, c: &Community, by: &Principal, recipient: &str, at: Timestamp) -> Invitation {
+async fn invite(
+    store: &dyn Store,
+    c: &Community,
+    by: &Principal,
+    recipient: &str,
+    at: Timestamp,
+) -> CommunityInvitation {
     let (inv, _) = invitation(c, recipient, by, at);
     store.create_invitation(&inv, at).await.expect("create_invitation");
     inv
 }
 
 /// The invitation as stored now.
-async fn stored(store: &dyn Store, id: InvitationId) -> Invitation {
+async fn stored(store: &dyn Store, id: InvitationId) -> CommunityInvitation {
     store.get_invitation(id).await.expect("get_invitation").expect("the invitation is stored")
 }
 
-fn accept(c: &Community, read: &Invitation, guest: &Principal, at: Timestamp) -> Transition {
+fn accept(c: &Community, read: &CommunityInvitation, guest: &Principal, at: Timestamp) -> Transition {
     read.process(c, Action::Accept, as_recipient(guest), contact(), at, policy()).expect("the domain allows Accept")
 }
 
-fn confirm(c: &Community, read: &Invitation, by: &Principal, at: Timestamp) -> Transition {
+fn confirm(c: &Community, read: &CommunityInvitation, by: &Principal, at: Timestamp) -> Transition {
     read.process(c, Action::Confirm, as_community_admin(by), None, at, policy()).expect("the domain allows Confirm")
 }
 
-fn decline_as_admin(c: &Community, read: &Invitation, by: &Principal, at: Timestamp) -> Transition {
+fn decline_as_admin(c: &Community, read: &CommunityInvitation, by: &Principal, at: Timestamp) -> Transition {
     read.process(c, Action::Decline, as_community_admin(by), None, at, policy()).expect("the domain allows Decline")
 }
 
-fn decline_as_recipient(c: &Community, read: &Invitation, by: &Principal, at: Timestamp) -> Transition {
+fn decline_as_recipient(c: &Community, read: &CommunityInvitation, by: &Principal, at: Timestamp) -> Transition {
     read.process(c, Action::Decline, as_recipient(by), None, at, policy()).expect("the domain allows Decline")
 }
 
-fn resend(c: &Community, read: &Invitation, by: &Principal, at: Timestamp) -> Transition {
+fn resend(c: &Community, read: &CommunityInvitation, by: &Principal, at: Timestamp) -> Transition {
     read.process(c, Action::Resend, as_community_admin(by), None, at, policy()).expect("the domain allows Resend")
 }
 
-fn delete(read: &Invitation, by: &Principal, at: Timestamp) -> Transition {
+fn delete(read: &CommunityInvitation, by: &Principal, at: Timestamp) -> Transition {
     read.delete(by, at).expect("the domain allows Delete")
 }
 
@@ -176,7 +182,7 @@ async fn join(
     guest: &Principal,
     at: Timestamp,
     confirmed: bool,
-) -> Invitation {
+) -> CommunityInvitation {
     let address = guest.email.as_ref().expect("the guest has a verified address").to_string();
     let inv = invite(store, c, owner, &address, at).await;
     let accepted = accept(c, &inv, guest, at);
@@ -229,11 +235,11 @@ async fn all<T>(list: impl AsyncFn(PageRequest) -> StoreResult<Page<T>>) -> Vec<
 struct Snapshot {
     community: Option<Community>,
     members: Vec<Membership>,
-    listed_invitations: Vec<Invitation>,
-    invitations: Vec<Option<Invitation>>,
+    listed_invitations: Vec<CommunityInvitation>,
+    invitations: Vec<Option<CommunityInvitation>>,
     memberships: Vec<Option<Membership>>,
     tenant_communities: Vec<Vec<Membership>>,
-    accepted: Vec<Vec<Invitation>>,
+    accepted: Vec<Vec<CommunityInvitation>>,
 }
 
 async fn snapshot(store: &dyn Store, c: CommunityId, invitations: &[InvitationId], tenants: &[&TenantId]) -> Snapshot {
@@ -257,6 +263,6 @@ async fn snapshot(store: &dyn Store, c: CommunityId, invitations: &[InvitationId
     snap
 }
 
-fn ids(invitations: &[Invitation]) -> Vec<InvitationId> {
+fn ids(invitations: &[CommunityInvitation]) -> Vec<InvitationId> {
     invitations.iter().map(|i| i.id).collect()
 }

@@ -6,8 +6,8 @@
 
 use rsvp::domain::fate::Fate;
 use rsvp::domain::{
-    CLAIM_STALE_MINUTES, Claimed, DeliveryOutcome, DeliveryState, Invitation, InvitationId, MailItem, MailKind,
-    Timestamp,
+    CLAIM_STALE_MINUTES, Claimed, CommunityInvitation, DeliveryOutcome, DeliveryState, InvitationId, MailItem,
+    MailKind, Timestamp,
 };
 use rsvp::store::{Store, StoreError, StoreResult};
 use rsvp_tests::{T0, admin, invitation};
@@ -26,7 +26,12 @@ contract!(
 );
 
 /// Claims a community invitation's delivery, as the consumer does.
-async fn claim(store: &dyn Store, id: InvitationId, seq: u64, at: Timestamp) -> StoreResult<Option<Invitation>> {
+async fn claim(
+    store: &dyn Store,
+    id: InvitationId,
+    seq: u64,
+    at: Timestamp,
+) -> StoreResult<Option<CommunityInvitation>> {
     Ok(store.claim_delivery(MailItem::Community(id), seq, at).await?.map(|claimed| match claimed {
         Claimed::Community(invitation) => invitation,
         Claimed::Platform(other) => panic!("a community claim answered with platform invitation {}", other.id),

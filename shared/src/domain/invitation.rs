@@ -64,7 +64,7 @@ pub enum Action {
 impl Action {
     pub const NAMES: &'static str = "Accept, Decline, Confirm or Resend";
 
-    /// Whether deciding the action reads the community: only Accept does ([`Invitation::process`]).
+    /// Whether deciding the action reads the community: only Accept does ([`CommunityInvitation::process`]).
     pub fn needs_community(self) -> bool {
         self == Self::Accept
     }
@@ -104,7 +104,7 @@ pub struct HistoryEntry {
 
 /// A community invitation as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Invitation {
+pub struct CommunityInvitation {
     pub id: InvitationId,
     pub community_id: CommunityId,
     pub community_name: String,
@@ -147,7 +147,7 @@ pub struct Invitation {
     /// The product's own data, as the create request gave it ([`Metadata`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
-    /// How many days its link lives, when the create request chose it ([`Invitation::live_for`]); a Resend gives
+    /// How many days its link lives, when the create request chose it ([`CommunityInvitation::live_for`]); a Resend gives
     /// the same. Absent: the deployment's [`InvitationPolicy::validity_days`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_days: Option<i64>,
@@ -159,7 +159,7 @@ pub struct Invitation {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
     /// Sent by nobody but its creator (`SendEmail: false`): rsvp sends it no email, the create answer carries its
-    /// link, and a Resend only renews the link ([`Invitation::send_no_email`]).
+    /// link, and a Resend only renews the link ([`CommunityInvitation::send_no_email`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub link_only: bool,
     /// The language its emails and landing page use, as the request gave it (`Locale`, a language tag); absent,
@@ -214,7 +214,7 @@ pub enum MembershipEffect {
 /// A decided change: the new invitation, what must change with it, and how the store must guard the write.
 #[derive(Debug)]
 pub struct Transition {
-    pub invitation: Invitation,
+    pub invitation: CommunityInvitation,
     /// The version the decision was based on; the write succeeds only if the stored item still has it.
     pub expected_version: u64,
     /// When the change was decided; locks and liveness are judged at this instant.
@@ -233,8 +233,8 @@ pub struct Transition {
 
 impl Transition {
     /// Sets [`Transition::counts`] from the invitation as it was read (`before`) and as it will be.
-    fn count(mut self, before: &Invitation) -> Self {
-        let open = |i: &Invitation| i64::from(i.is_open());
+    fn count(mut self, before: &CommunityInvitation) -> Self {
+        let open = |i: &CommunityInvitation| i64::from(i.is_open());
         let members = match self.membership {
             MembershipEffect::Join(_) => 1,
             MembershipEffect::Remove { .. } => -1,
@@ -247,7 +247,7 @@ impl Transition {
 
 /// Why a change was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InvitationError {
+pub enum CommunityInvitationError {
     #[error("The invitation is {}; {action} is not possible in that state.", state.as_str())]
     WrongState { state: ReadState, action: &'static str },
     #[error("{0}")]
@@ -280,7 +280,7 @@ impl Default for InvitationPolicy {
     }
 }
 
-impl Invitation {
+impl CommunityInvitation {
     /// A new invitation to `community` for `recipient`, with the secret to send (shown once, never stored).
     pub fn create(
         community: &Community,
@@ -372,10 +372,10 @@ impl Invitation {
         contact_email: Option<Email>,
         now: Timestamp,
         policy: InvitationPolicy,
-    ) -> Result<Transition, InvitationError> {
+    ) -> Result<Transition, CommunityInvitationError> {
         let community = community.into();
         let state = self.read_state(now);
-        let wrong_state = || InvitationError::WrongState { state, action: action.as_str() };
+        let wrong_state = || CommunityInvitationError::WrongState { state, action: action.as_str() };
         let mut next = self.clone();
         next.version += 1;
         next.push_history(now, action.as_str(), actor.principal);
@@ -394,16 +394,18 @@ impl Invitation {
         match (action, state) {
             (Action::Accept, ReadState::InvitationCreated) => {
                 if !actor.is_recipient {
-                    return Err(InvitationError::NotPermitted("Only the invitation's recipient can accept it."));
+                    return Err(CommunityInvitationError::NotPermitted(
+                        "Only the invitation's recipient can accept it.",
+                    ));
                 }
                 // Accepting joins a tenant, so it needs a signed-in administrator of it; the link alone is not enough.
                 let principal =
-                    actor.principal.filter(|p| p.is_tenant_admin()).ok_or(InvitationError::NotPermitted(
+                    actor.principal.filter(|p| p.is_tenant_admin()).ok_or(CommunityInvitationError::NotPermitted(
                         "Only a TenantAdministrator of the invited tenant can accept an invitation.",
                     ))?;
                 self.check_acceptor(principal)?;
-                let contact = contact_email.ok_or(InvitationError::ContactEmailRequired)?;
-                let community = community.ok_or(InvitationError::CommunityGone)?;
+                let contact = contact_email.ok_or(CommunityInvitationError::ContactEmailRequired)?;
+                let community = community.ok_or(CommunityInvitationError::CommunityGone)?;
                 let tenant = principal.tenant.clone();
                 t.invitation.state = StoredState::Accepted;
                 t.invitation.accepted = Some(now);
@@ -423,7 +425,7 @@ impl Invitation {
             }
             (Action::Decline, ReadState::InvitationCreated) => {
                 if !actor.is_recipient {
-                    return Err(InvitationError::NotPermitted(
+                    return Err(CommunityInvitationError::NotPermitted(
                         "Only the invitation's recipient can decline it before it is accepted.",
                     ));
                 }
@@ -435,7 +437,7 @@ impl Invitation {
             (Action::Decline, ReadState::InvitationAccepted) => {
                 let tenant = self.invited_tenant.clone().ok_or_else(wrong_state)?;
                 if !actor.is_community_admin {
-                    return Err(InvitationError::NotPermitted(
+                    return Err(CommunityInvitationError::NotPermitted(
                         "Only the community's administrators can decline an accepted invitation.",
                     ));
                 }
@@ -445,7 +447,7 @@ impl Invitation {
             (Action::Confirm, ReadState::InvitationAccepted) => {
                 let tenant = self.invited_tenant.clone().ok_or_else(wrong_state)?;
                 if !actor.is_community_admin {
-                    return Err(InvitationError::NotPermitted(
+                    return Err(CommunityInvitationError::NotPermitted(
                         "Only the community's administrators can confirm an accepted invitation.",
                     ));
                 }
@@ -457,13 +459,13 @@ impl Invitation {
             }
             (Action::Resend, ReadState::InvitationCreated | ReadState::InvitationExpired) => {
                 if !actor.is_community_admin {
-                    return Err(InvitationError::NotPermitted(
+                    return Err(CommunityInvitationError::NotPermitted(
                         "Only the community's administrators can resend an invitation.",
                     ));
                 }
                 let ready_at = self.last_sent.plus_minutes(policy.resend_cooldown_minutes);
                 if now < ready_at {
-                    return Err(InvitationError::ResendTooSoon {
+                    return Err(CommunityInvitationError::ResendTooSoon {
                         cooldown_minutes: policy.resend_cooldown_minutes,
                         retry_after_seconds: (ready_at.millis() - now.millis() + 999) / 1000,
                     });
@@ -488,9 +490,9 @@ impl Invitation {
     /// Whether `principal`'s verified address may accept (see [`AcceptFrom`]). Holding the link is not enough: it
     /// can be forwarded or stolen, and a stranger's token can name its tenant anything. The refusal never names
     /// the recipient, since the caller may be that stranger.
-    fn check_acceptor(&self, principal: &Principal) -> Result<(), InvitationError> {
+    fn check_acceptor(&self, principal: &Principal) -> Result<(), CommunityInvitationError> {
         let Some(email) = principal.email.as_ref() else {
-            return Err(InvitationError::NotPermitted(
+            return Err(CommunityInvitationError::NotPermitted(
                 "Accepting needs your verified email address: the token carries none, or does not say it is \
                  verified (email_verified). An invitation is accepted by its recipient.",
             ));
@@ -498,7 +500,7 @@ impl Invitation {
         if self.accept_from.admits(email, &self.recipient) {
             return Ok(());
         }
-        Err(InvitationError::NotPermitted(match self.accept_from {
+        Err(CommunityInvitationError::NotPermitted(match self.accept_from {
             AcceptFrom::Recipient => {
                 "This invitation was sent to another address: only its recipient, signed in with that verified \
                  address, can accept it."
@@ -512,7 +514,7 @@ impl Invitation {
 
     /// Withdraws the invitation (community admin): its link stops working and reads treat it as missing.
     /// A completed invitation cannot be withdrawn; the tenant is a member and is removed as such instead.
-    pub fn delete(&self, by: &Principal, now: Timestamp) -> Result<Transition, InvitationError> {
+    pub fn delete(&self, by: &Principal, now: Timestamp) -> Result<Transition, CommunityInvitationError> {
         let state = self.read_state(now);
         let (lock, membership) = match state {
             ReadState::InvitationCreated => (LockEffect::Release, MembershipEffect::None),
@@ -523,7 +525,7 @@ impl Invitation {
                 None => (LockEffect::None, MembershipEffect::None),
             },
             ReadState::InvitationCompleted => {
-                return Err(InvitationError::WrongState { state, action: "Delete" });
+                return Err(CommunityInvitationError::WrongState { state, action: "Delete" });
             }
         };
         let mut next = self.clone();
@@ -636,7 +638,7 @@ pub struct Life<'a> {
     pub history: &'a mut Vec<HistoryEntry>,
 }
 
-impl Lifetime for Invitation {
+impl Lifetime for CommunityInvitation {
     fn waits(&self) -> bool {
         self.state == StoredState::Created
     }
@@ -736,8 +738,14 @@ mod tests {
         Community::create(CommunityInput::new("Ops", None, None).unwrap(), owner().tenant, T0).0
     }
 
-    fn invitation() -> (Invitation, Secret) {
-        Invitation::create(&community(), Email::parse("bob@guest.com").unwrap(), &owner(), T0, Policy::default())
+    fn invitation() -> (CommunityInvitation, Secret) {
+        CommunityInvitation::create(
+            &community(),
+            Email::parse("bob@guest.com").unwrap(),
+            &owner(),
+            T0,
+            Policy::default(),
+        )
     }
 
     fn as_recipient(p: &Principal) -> Actor<'_> {
@@ -784,7 +792,7 @@ mod tests {
         let (c, p) = (community(), Policy::default());
         let none: Option<&Community> = None;
         let gone = inv.process(none, Action::Accept, as_recipient(&invitee()), contact(), T0, p).unwrap_err();
-        assert!(matches!(gone, InvitationError::CommunityGone), "{gone:?}");
+        assert!(matches!(gone, CommunityInvitationError::CommunityGone), "{gone:?}");
         assert!(Action::Accept.needs_community());
         let accepted = inv.process(&c, Action::Accept, as_recipient(&invitee()), contact(), T0, p).unwrap();
         for action in [Action::Confirm, Action::Decline] {
@@ -845,7 +853,10 @@ mod tests {
         let admin = owner();
         let err =
             inv.process(&community(), Action::Confirm, as_admin(&admin), None, T0, Policy::default()).unwrap_err();
-        assert_eq!(err, InvitationError::WrongState { state: ReadState::InvitationCreated, action: "Confirm" });
+        assert_eq!(
+            err,
+            CommunityInvitationError::WrongState { state: ReadState::InvitationCreated, action: "Confirm" }
+        );
         assert!(err.to_string().contains("InvitationCreated"));
 
         let guest = invitee();
@@ -853,7 +864,7 @@ mod tests {
         let err = inv
             .process(&community(), Action::Accept, as_recipient(&guest), contact(), expired, Policy::default())
             .unwrap_err();
-        assert_eq!(err, InvitationError::WrongState { state: ReadState::InvitationExpired, action: "Accept" });
+        assert_eq!(err, CommunityInvitationError::WrongState { state: ReadState::InvitationExpired, action: "Accept" });
     }
 
     #[test]
@@ -864,26 +875,26 @@ mod tests {
         let p = Policy::default();
         assert!(matches!(
             inv.process(&community(), Action::Accept, as_admin(&admin), contact(), T0, p),
-            Err(InvitationError::NotPermitted(_))
+            Err(CommunityInvitationError::NotPermitted(_))
         ));
         assert!(matches!(
             inv.process(&community(), Action::Accept, as_recipient(&member), contact(), T0, p),
-            Err(InvitationError::NotPermitted(_))
+            Err(CommunityInvitationError::NotPermitted(_))
         ));
         assert!(matches!(
             inv.process(&community(), Action::Decline, as_admin(&admin), None, T0, p),
-            Err(InvitationError::NotPermitted(_))
+            Err(CommunityInvitationError::NotPermitted(_))
         ));
         let guest = invitee();
         assert_eq!(
             inv.process(&community(), Action::Accept, as_recipient(&guest), None, T0, p).unwrap_err(),
-            InvitationError::ContactEmailRequired
+            CommunityInvitationError::ContactEmailRequired
         );
         let accepted =
             inv.process(&community(), Action::Accept, as_recipient(&guest), contact(), T0, p).unwrap().invitation;
         assert!(matches!(
             accepted.process(&community(), Action::Confirm, as_recipient(&guest), None, T0, p),
-            Err(InvitationError::NotPermitted(_))
+            Err(CommunityInvitationError::NotPermitted(_))
         ));
     }
 
@@ -894,7 +905,7 @@ mod tests {
         // A stranger's administrator holding the link (so a "recipient" by the secret), under a name of its choice.
         let mut stranger = principal("t2", "eve@t2.com", &[Role::TenantAdministrator]);
         stranger.tenant_name = Some("t2 Guest Corp".into());
-        let Err(InvitationError::NotPermitted(why)) =
+        let Err(CommunityInvitationError::NotPermitted(why)) =
             inv.process(&community(), Action::Accept, as_recipient(&stranger), contact(), T0, p)
         else {
             panic!("a stranger's address cannot accept")
@@ -903,7 +914,7 @@ mod tests {
         // The recipient's address unverified is no address at all.
         let mut unverified = invitee();
         unverified.email = None;
-        let Err(InvitationError::NotPermitted(why)) =
+        let Err(CommunityInvitationError::NotPermitted(why)) =
             inv.process(&community(), Action::Accept, as_recipient(&unverified), contact(), T0, p)
         else {
             panic!("an unverified address cannot accept")
@@ -913,7 +924,7 @@ mod tests {
         let colleague = principal("guest", "it@guest.com", &[Role::TenantAdministrator]);
         assert!(matches!(
             inv.process(&community(), Action::Accept, as_recipient(&colleague), contact(), T0, p),
-            Err(InvitationError::NotPermitted(_))
+            Err(CommunityInvitationError::NotPermitted(_))
         ));
         let mut domain_wide = inv.clone();
         domain_wide.accept_from = AcceptFrom::RecipientDomain;
@@ -922,7 +933,7 @@ mod tests {
         let accepted = accepted.invitation;
         assert_eq!(accepted.accepted_user_email, colleague.email);
         assert_eq!(accepted.invited_tenant.as_ref(), Some(&colleague.tenant));
-        let Err(InvitationError::NotPermitted(why)) =
+        let Err(CommunityInvitationError::NotPermitted(why)) =
             domain_wide.process(&community(), Action::Accept, as_recipient(&stranger), contact(), T0, p)
         else {
             panic!("another domain cannot accept")
@@ -937,12 +948,13 @@ mod tests {
         let mut c = community();
         assert_eq!(invitation().0.accept_from, AcceptFrom::Recipient);
         c.accept_from = AcceptFrom::RecipientDomain;
-        let (inv, _) = Invitation::create(&c, Email::parse("bob@guest.com").unwrap(), &owner(), T0, Policy::default());
+        let (inv, _) =
+            CommunityInvitation::create(&c, Email::parse("bob@guest.com").unwrap(), &owner(), T0, Policy::default());
         assert_eq!(inv.accept_from, AcceptFrom::RecipientDomain);
         // Stored before the rule existed: the strict one.
         let mut old = serde_json::to_value(invitation().0).unwrap();
         old.as_object_mut().unwrap().remove("accept_from");
-        assert_eq!(serde_json::from_value::<Invitation>(old).unwrap().accept_from, AcceptFrom::Recipient);
+        assert_eq!(serde_json::from_value::<CommunityInvitation>(old).unwrap().accept_from, AcceptFrom::Recipient);
     }
 
     #[test]
@@ -967,7 +979,7 @@ mod tests {
         let admin = owner();
         let p = Policy::default();
         let err = inv.process(&community(), Action::Resend, as_admin(&admin), None, T0.plus_minutes(9), p).unwrap_err();
-        assert_eq!(err, InvitationError::ResendTooSoon { cooldown_minutes: 10, retry_after_seconds: 60 });
+        assert_eq!(err, CommunityInvitationError::ResendTooSoon { cooldown_minutes: 10, retry_after_seconds: 60 });
 
         let later = T0.plus_days(20);
         let resent = inv.process(&community(), Action::Resend, as_admin(&admin), None, later, p).unwrap();
@@ -995,7 +1007,7 @@ mod tests {
             .process(&community(), Action::Confirm, as_admin(&admin), None, T0, Policy::default())
             .unwrap()
             .invitation;
-        assert!(matches!(done.delete(&admin, T0), Err(InvitationError::WrongState { .. })));
+        assert!(matches!(done.delete(&admin, T0), Err(CommunityInvitationError::WrongState { .. })));
     }
 
     #[test]
@@ -1014,23 +1026,26 @@ mod tests {
         // Accepting joins a tenant: the link alone is not enough.
         assert!(matches!(
             inv.process(&community(), Action::Accept, Actor::link_holder(), contact(), T0, p),
-            Err(InvitationError::NotPermitted(_))
+            Err(CommunityInvitationError::NotPermitted(_))
         ));
         for action in [Action::Confirm, Action::Resend] {
             assert!(matches!(
                 inv.process(&community(), action, Actor::link_holder(), None, T0.plus_days(1), p),
-                Err(InvitationError::NotPermitted(_) | InvitationError::WrongState { .. })
+                Err(CommunityInvitationError::NotPermitted(_) | CommunityInvitationError::WrongState { .. })
             ));
         }
         // Past its expiry or once accepted, the link can no longer decline.
         let expired = inv.process(&community(), Action::Decline, Actor::link_holder(), None, T0.plus_days(14), p);
-        assert!(matches!(expired, Err(InvitationError::WrongState { state: ReadState::InvitationExpired, .. })));
+        assert!(matches!(
+            expired,
+            Err(CommunityInvitationError::WrongState { state: ReadState::InvitationExpired, .. })
+        ));
         let guest = invitee();
         let accepted =
             inv.process(&community(), Action::Accept, as_recipient(&guest), contact(), T0, p).unwrap().invitation;
         assert!(matches!(
             accepted.process(&community(), Action::Decline, Actor::link_holder(), None, T0, p),
-            Err(InvitationError::NotPermitted(_))
+            Err(CommunityInvitationError::NotPermitted(_))
         ));
     }
 

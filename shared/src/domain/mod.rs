@@ -29,8 +29,8 @@ pub use idempotency::{
 };
 pub use ids::{CommunityId, IdError, InvitationId, TenantId, UserId};
 pub use invitation::{
-    Action, Actor, ExpiryError, HistoryEntry, Invitation, InvitationError, InvitationPolicy, Life, Lifetime,
-    LockEffect, MembershipEffect, ReadState, StoredState, Transition,
+    Action, Actor, CommunityInvitation, CommunityInvitationError, ExpiryError, HistoryEntry, InvitationPolicy, Life,
+    Lifetime, LockEffect, MembershipEffect, ReadState, StoredState, Transition,
 };
 pub use metadata::{MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_METADATA_KEYS, Metadata, MetadataError};
 pub use outbox::{

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::fate::Fate;
-use super::{Email, Invitation, InvitationId, Lifetime as _, Timestamp, UserInvitation};
+use super::{CommunityInvitation, Email, InvitationId, Lifetime as _, Timestamp, UserInvitation};
 
 /// The invitation an email belongs to. Community and platform invitations keep their outbox the same way, in
 /// different items.
@@ -47,7 +47,7 @@ impl MailItem {
 /// An invitation whose delivery was just claimed, as the consumer renders it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claimed {
-    Community(Invitation),
+    Community(CommunityInvitation),
     Platform(UserInvitation),
 }
 
@@ -94,7 +94,7 @@ impl Claimed {
         sweep_due(latest, earlier)
     }
 
-    /// When the invitation's expiry is due to be recorded ([`Invitation::expiry_due`]).
+    /// When the invitation's expiry is due to be recorded ([`CommunityInvitation::expiry_due`]).
     pub fn expiry_due(&self) -> Option<Timestamp> {
         match self {
             Self::Community(i) => i.expiry_due(),
@@ -102,7 +102,7 @@ impl Claimed {
         }
     }
 
-    /// Records the invitation's expiry if due at `now` ([`Invitation::expire`]); whether it did.
+    /// Records the invitation's expiry if due at `now` ([`CommunityInvitation::expire`]); whether it did.
     pub fn expire(&mut self, now: Timestamp) -> bool {
         let expired = match self {
             Self::Community(i) => i.expire(now).map(Self::Community),

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::page::{self, ErrorPage};
 use crate::domain::collaboration::CollaborationError;
 use crate::domain::{
-    BudgetError, EmailError, ExpiryError, IdError, InvitationError, InviteError, KeyError, MetadataError,
+    BudgetError, CommunityInvitationError, EmailError, ExpiryError, IdError, InviteError, KeyError, MetadataError,
     RedirectError, RolesError, SettingsError, TextError, UserInvitationError,
 };
 use crate::i18n::LocaleError;
@@ -266,14 +266,14 @@ impl From<crate::seal::SealError> for ApiError {
     }
 }
 
-impl From<InvitationError> for ApiError {
-    fn from(e: InvitationError) -> Self {
+impl From<CommunityInvitationError> for ApiError {
+    fn from(e: CommunityInvitationError) -> Self {
         match e {
-            InvitationError::WrongState { .. } => Self::Conflict(e.to_string()),
-            InvitationError::NotPermitted(_) => Self::Forbidden(e.to_string()),
-            InvitationError::ContactEmailRequired => Self::BadRequest(e.to_string()),
-            InvitationError::CommunityGone => Self::NotFound(e.to_string()),
-            InvitationError::ResendTooSoon { retry_after_seconds, .. } => {
+            CommunityInvitationError::WrongState { .. } => Self::Conflict(e.to_string()),
+            CommunityInvitationError::NotPermitted(_) => Self::Forbidden(e.to_string()),
+            CommunityInvitationError::ContactEmailRequired => Self::BadRequest(e.to_string()),
+            CommunityInvitationError::CommunityGone => Self::NotFound(e.to_string()),
+            CommunityInvitationError::ResendTooSoon { retry_after_seconds, .. } => {
                 Self::TooManyRequests { reason: e.to_string(), retry_after_seconds }
             }
         }

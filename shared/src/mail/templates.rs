@@ -8,7 +8,7 @@
 use askama::Template;
 
 use super::{Message, header_text};
-use crate::domain::{Claimed, Invitation, MailKind, UserInvitation};
+use crate::domain::{Claimed, CommunityInvitation, MailKind, UserInvitation};
 use crate::i18n::{Language, Look};
 
 /// The longest subject line; longer names are cut.
@@ -120,7 +120,7 @@ pub fn render(claimed: &Claimed, kind: MailKind, to: Vec<String>, link: Option<S
     }
 }
 
-fn community_words(invitation: &Invitation, kind: MailKind, language: Language) -> Words {
+fn community_words(invitation: &CommunityInvitation, kind: MailKind, language: Language) -> Words {
     let community = header_text(&invitation.community_name, MAX_NAME);
     let inviter = header_text(
         &invitation.inviter_email.as_ref().map_or_else(|| invitation.issuing_tenant.to_string(), |e| e.to_string()),
@@ -166,7 +166,7 @@ fn community_words(invitation: &Invitation, kind: MailKind, language: Language) 
 
 /// Who accepted, by what rsvp verified: `bob@guest.example for tenant tenant-guest`. Not cut to [`MAX_NAME`]:
 /// a cut address could read as another (both parts are bounded already: 254 and 64 characters).
-fn acceptor(invitation: &Invitation, language: Language) -> String {
+fn acceptor(invitation: &CommunityInvitation, language: Language) -> String {
     let address = match &invitation.accepted_user_email {
         Some(email) => email.to_string(),
         None => language.t("mail-an-administrator"),
@@ -222,8 +222,13 @@ mod tests {
         let input = CommunityInput::new("<b>Ops</b>\nBcc: x@y.com", None, None).unwrap();
         let (community, _) = Community::create(input, owner.tenant.clone(), Timestamp::from_millis(0));
         let recipient = Email::parse("bob@guest.com").unwrap();
-        let (inv, _) =
-            Invitation::create(&community, recipient, &owner, Timestamp::from_millis(0), InvitationPolicy::default());
+        let (inv, _) = CommunityInvitation::create(
+            &community,
+            recipient,
+            &owner,
+            Timestamp::from_millis(0),
+            InvitationPolicy::default(),
+        );
         let link = "https://x.example/invite/1?token=abc".to_owned();
         let m = render(
             &Claimed::Community(inv),
@@ -243,8 +248,13 @@ mod tests {
         let input = CommunityInput::new("Ops", None, None).unwrap();
         let (community, _) = Community::create(input, owner.tenant.clone(), Timestamp::from_millis(0));
         let recipient = Email::parse("bob@guest.com").unwrap();
-        let (mut inv, _) =
-            Invitation::create(&community, recipient, &owner, Timestamp::from_millis(0), InvitationPolicy::default());
+        let (mut inv, _) = CommunityInvitation::create(
+            &community,
+            recipient,
+            &owner,
+            Timestamp::from_millis(0),
+            InvitationPolicy::default(),
+        );
         inv.invited_tenant = Some(TenantId::parse("t", "t-guest").unwrap());
         inv.accepted_user_email = Some(Email::parse("bob@guest.com").unwrap());
         inv.accepted_tenant_name = Some("Owner Corp Security Team".into());
@@ -301,8 +311,13 @@ mod tests {
         let input = CommunityInput::new("Betrieb", None, None).unwrap();
         let (community, _) = Community::create(input, owner.tenant.clone(), Timestamp::from_millis(0));
         let recipient = Email::parse("bob@guest.com").unwrap();
-        let (inv, _) =
-            Invitation::create(&community, recipient, &owner, Timestamp::from_millis(0), InvitationPolicy::default());
+        let (inv, _) = CommunityInvitation::create(
+            &community,
+            recipient,
+            &owner,
+            Timestamp::from_millis(0),
+            InvitationPolicy::default(),
+        );
         let branding = crate::domain::Branding::parse(&crate::domain::BrandingInput {
             sender_name: Some("Acme Einladungen".into()),
             product_name: Some("Acme Cloud".into()),

@@ -25,10 +25,10 @@ use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::idempotency::Idempotent;
-use super::wire::{CommunityInvitation, OptionsInput};
+use super::wire::{CommunityInvitationBody, OptionsInput};
 use super::{Answer, accept_from, budget, caller, community_for_admin, idempotency, public_base};
 use crate::app::App;
-use crate::domain::{CommunityId, Email, Invitation, Lifetime as _, UserSettings};
+use crate::domain::{CommunityId, CommunityInvitation, Email, Lifetime as _, UserSettings};
 use crate::http::{ApiError, invalid_email, request};
 
 #[derive(Deserialize)]
@@ -44,7 +44,7 @@ struct Input {
 #[serde(rename_all = "PascalCase")]
 struct Created {
     #[serde(flatten)]
-    invitation: CommunityInvitation,
+    invitation: CommunityInvitationBody,
     invitation_url: String,
 }
 
@@ -63,7 +63,8 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let community = community_for_admin(&app, id, &caller).await?;
     idempotency::once(&app, &req, &caller, "create_community_invitation", async {
         let now = app.clock.now();
-        let (mut invitation, secret) = Invitation::create(&community, recipient, &caller, now, app.config.invitations);
+        let (mut invitation, secret) =
+            CommunityInvitation::create(&community, recipient, &caller, now, app.config.invitations);
         invitation.accept_from = chosen.unwrap_or(community.accept_from);
         invitation.metadata = options.metadata.clone();
         invitation.roles = options.roles.clone();
@@ -99,7 +100,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
             return Err(e.into());
         }
         let url = format!("{link}?token={}", secret.expose());
-        let body = Created { invitation: CommunityInvitation::new(&invitation, now), invitation_url: url };
+        let body = Created { invitation: CommunityInvitationBody::new(&invitation, now), invitation_url: url };
         // The answer carries the secret: kept for a replay, it is sealed for this invitation.
         Idempotent::json(StatusCode::CREATED, &body, Some(invitation.id))
     })

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
-use super::wire::CommunityInvitation;
+use super::wire::CommunityInvitationBody;
 use super::{Answer, caller, invitation_for_member};
 use crate::app::App;
 use crate::domain::{CommunityId, InvitationId};
@@ -17,5 +17,5 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let id = request::path(&req, "invitationId", InvitationId::parse)?;
     // The membership and the invitation in one read: the community itself is not needed to answer.
     let invitation = invitation_for_member(&app, community, id, &caller).await?;
-    Ok(response::json(StatusCode::OK, &CommunityInvitation::new(&invitation, app.clock.now())))
+    Ok(response::json(StatusCode::OK, &CommunityInvitationBody::new(&invitation, app.clock.now())))
 }

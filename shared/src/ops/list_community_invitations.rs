@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lambda_http::Request;
 
-use super::wire::CommunityInvitation;
+use super::wire::CommunityInvitationBody;
 use super::{Answer, as_member, caller};
 use crate::app::App;
 use crate::domain::CommunityId;
@@ -16,6 +16,6 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let id = request::path(&req, "communityId", CommunityId::parse)?;
     let paging = request::paging(&req)?;
     let page = as_member(&app, id, &caller, app.store.list_community_invitations(id, &paging)).await?;
-    let body = CommunityInvitation::list(&page.items, app.clock.now());
+    let body = CommunityInvitationBody::list(&page.items, app.clock.now());
     Ok(response::page(&req, &paging, page.next.as_ref(), &[], &body))
 }

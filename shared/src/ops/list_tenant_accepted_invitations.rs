@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lambda_http::Request;
 
-use super::wire::CommunityInvitation;
+use super::wire::CommunityInvitationBody;
 use super::{Answer, caller};
 use crate::app::App;
 use crate::domain::TenantId;
@@ -21,6 +21,6 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         ));
     }
     let page = app.store.list_accepted_invitations(&tenant, &paging).await?;
-    let body = CommunityInvitation::list(&page.items, app.clock.now());
+    let body = CommunityInvitationBody::list(&page.items, app.clock.now());
     Ok(response::page(&req, &paging, page.next.as_ref(), &[], &body))
 }

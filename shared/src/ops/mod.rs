@@ -46,7 +46,7 @@ pub use portal::{
 use lambda_http::Request;
 
 use crate::app::App;
-use crate::domain::{AcceptFrom, Community, CommunityId, Invitation, InvitationId, Membership, Principal};
+use crate::domain::{AcceptFrom, Community, CommunityId, CommunityInvitation, InvitationId, Membership, Principal};
 use crate::http::ApiError;
 use crate::http::request;
 
@@ -109,7 +109,7 @@ async fn invitation_for_member(
     community: CommunityId,
     id: InvitationId,
     caller: &Principal,
-) -> Result<Invitation, ApiError> {
+) -> Result<CommunityInvitation, ApiError> {
     invitation_of(app, community, id, caller, Access::Member).await
 }
 
@@ -119,7 +119,7 @@ async fn invitation_for_admin(
     community: CommunityId,
     id: InvitationId,
     caller: &Principal,
-) -> Result<Invitation, ApiError> {
+) -> Result<CommunityInvitation, ApiError> {
     invitation_of(app, community, id, caller, Access::Admin).await
 }
 
@@ -137,7 +137,7 @@ async fn invitation_of(
     id: InvitationId,
     caller: &Principal,
     access: Access,
-) -> Result<Invitation, ApiError> {
+) -> Result<CommunityInvitation, ApiError> {
     require_tenant_member(caller)?;
     let (membership, invitation) = app.store.get_membership_and_invitation(community, &caller.tenant, id).await?;
     let membership = membership.filter(Membership::is_active).ok_or_else(|| community_not_found(community))?;
@@ -166,11 +166,11 @@ fn require_owner_admin(membership: &Membership, caller: &Principal) -> Result<()
 /// The header through which a recipient who is not signed in with the invited address presents the secret.
 pub const INVITATION_TOKEN_HEADER: &str = "invitation-token";
 
-/// Whether the caller is the invitation's recipient (verified email, or the secret in `Invitation-Token`) and
+/// Whether the caller is the invitation's recipient (verified email, or the secret in `CommunityInvitation-Token`) and
 /// whether they administer the community that issued it. Being the recipient by the secret alone lets a caller
 /// read the details and decline; accepting also needs the caller's verified address to pass the invitation's
 /// [`AcceptFrom`] rule, which the domain checks (a stolen link opens the invitation, never the community).
-fn relation(invitation: &Invitation, caller: &Principal, req: &Request) -> (bool, bool) {
+fn relation(invitation: &CommunityInvitation, caller: &Principal, req: &Request) -> (bool, bool) {
     let by_email = caller.email.as_ref().is_some_and(|e| e.matches(&invitation.recipient));
     let by_token = req
         .headers()

@@ -19,7 +19,7 @@ use super::Answer;
 use super::wire::inviter;
 use crate::app::App;
 use crate::domain::{
-    AcceptFrom, Community, Invitation, InvitationId, Secret, StoredState, UserInvitation, UserInvitationState,
+    AcceptFrom, Community, CommunityInvitation, InvitationId, Secret, StoredState, UserInvitation, UserInvitationState,
 };
 use crate::http::page::{self, InvitationPage, Stage, UserInvitationPage, UserStage};
 use crate::http::{ApiError, request};
@@ -31,7 +31,7 @@ pub const MAX_TOKEN_CHARS: usize = 128;
 
 /// What a link opened.
 pub(super) enum Opened {
-    Community(Invitation, Option<Community>),
+    Community(CommunityInvitation, Option<Community>),
     Platform(UserInvitation),
 }
 
@@ -85,7 +85,7 @@ pub(super) async fn open_link(app: &App, req: &Request, token: Option<&str>) -> 
 /// Accept link while the invitation is pending, and nowhere otherwise.
 pub(super) fn render(
     app: &App,
-    invitation: &Invitation,
+    invitation: &CommunityInvitation,
     community: Option<&Community>,
     stage: Stage,
     token: &str,

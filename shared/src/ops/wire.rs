@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::fate::Fate;
 use crate::domain::{
-    BrandingInput, Community, DeliveryState, Invitation, MemberStatus, Membership, Metadata, Timestamp, UserInvitation,
-    UserSettings, parse_roles,
+    BrandingInput, Community, CommunityInvitation, DeliveryState, MemberStatus, Membership, Metadata, Timestamp,
+    UserInvitation, UserSettings, parse_roles,
 };
 use crate::http::ApiError;
 
@@ -116,11 +116,11 @@ macro_rules! kept_from {
         }
     )*};
 }
-kept_from!(Invitation, UserInvitation);
+kept_from!(CommunityInvitation, UserInvitation);
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct CommunityInvitation {
+pub struct CommunityInvitationBody {
     pub id: String,
     pub issued: String,
     pub expires: String,
@@ -149,8 +149,8 @@ pub struct CommunityInvitation {
     pub options: OptionsBody,
 }
 
-impl CommunityInvitation {
-    pub fn new(i: &Invitation, now: Timestamp) -> Self {
+impl CommunityInvitationBody {
+    pub fn new(i: &CommunityInvitation, now: Timestamp) -> Self {
         Self {
             id: i.id.to_string(),
             issued: i.issued.to_rfc3339(),
@@ -172,7 +172,7 @@ impl CommunityInvitation {
         }
     }
 
-    pub fn list(items: &[Invitation], now: Timestamp) -> Vec<Self> {
+    pub fn list(items: &[CommunityInvitation], now: Timestamp) -> Vec<Self> {
         items.iter().map(|i| Self::new(i, now)).collect()
     }
 }

@@ -22,7 +22,7 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 
 use crate::domain::collaboration::{CollaborationInvitation, Participant};
 use crate::domain::event::{self, Event};
-use crate::domain::{Invitation, Timestamp, UserInvitation};
+use crate::domain::{CommunityInvitation, Timestamp, UserInvitation};
 use crate::store::StoreError;
 
 /// Why events could not be published; the record is retried.
@@ -81,8 +81,8 @@ pub fn change_of(record: &EventRecord, now: Timestamp) -> Option<Change> {
     let sk = serde_dynamo::from_attribute_value::<_, String>(image.get("SK")?.clone()).ok()?;
     match (sk.as_str(), removed) {
         ("#INVITATION", None) => {
-            let new: Invitation = decoded(new)?;
-            let old: Option<Invitation> = decoded(old);
+            let new: CommunityInvitation = decoded(new)?;
+            let old: Option<CommunityInvitation> = decoded(old);
             let events = event::of_invitation(old.as_ref(), &new);
             Some(Change { subject: format!("INVITATION#{}", new.id), version: new.version, events })
         }

@@ -39,9 +39,9 @@ use crate::domain::collaboration::{
 };
 use crate::domain::fate::{Fate, Suppression};
 use crate::domain::{
-    Claimed, Community, CommunityId, DailyCounter, DeliveryOutcome, Email, IdempotencyRecord, Invitation, InvitationId,
-    MailItem, Membership, TenantId, Timestamp, Transition, UserId, UserInvitation, UserReadState, UserSettings,
-    UserTransition,
+    Claimed, Community, CommunityId, CommunityInvitation, DailyCounter, DeliveryOutcome, Email, IdempotencyRecord,
+    InvitationId, MailItem, Membership, TenantId, Timestamp, Transition, UserId, UserInvitation, UserReadState,
+    UserSettings, UserTransition,
 };
 
 /// One page of a list, and where the next page starts if there is one.
@@ -182,7 +182,7 @@ pub trait CommunityStore: Send + Sync {
         community: CommunityId,
         tenant: &TenantId,
         invitation: InvitationId,
-    ) -> StoreResult<(Option<Membership>, Option<Invitation>)>;
+    ) -> StoreResult<(Option<Membership>, Option<CommunityInvitation>)>;
 
     /// The community and the first `count` of its tenants (as [`CommunityStore::list_members`] pages them), read
     /// together (one request in DynamoDB, where they share a partition).
@@ -206,20 +206,24 @@ pub trait CommunityStore: Send + Sync {
     /// Writes a new invitation and takes its (community, recipient) lock, atomically, counting one more open
     /// invitation on the community. [`StoreError::PendingInvitation`] names the live invitation that holds the lock;
     /// [`StoreError::Conflict`] if the community is gone.
-    async fn create_invitation(&self, invitation: &Invitation, now: Timestamp) -> StoreResult<()>;
+    async fn create_invitation(&self, invitation: &CommunityInvitation, now: Timestamp) -> StoreResult<()>;
 
     /// The invitation as stored (deleted ones included; callers decide what to show).
-    async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<Invitation>>;
+    async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<CommunityInvitation>>;
 
     /// A community's invitations, newest first (deleted ones excluded).
     async fn list_community_invitations(
         &self,
         community: CommunityId,
         page: &PageRequest,
-    ) -> StoreResult<Page<Invitation>>;
+    ) -> StoreResult<Page<CommunityInvitation>>;
 
     /// Invitations accepted by `tenant` and not yet confirmed or declined, newest first.
-    async fn list_accepted_invitations(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<Invitation>>;
+    async fn list_accepted_invitations(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<CommunityInvitation>>;
 
     /// Applies a decided change with its lock and membership effects and its move of the community's counters
     /// ([`Transition::counts`]), all or nothing. [`StoreError::Conflict`] if the invitation changed (or expired)
@@ -425,14 +429,14 @@ impl UserInvitationFilter {
 
 /// Sort keys for the orders above, shared by both adapters so they order identically.
 pub(crate) mod order {
-    use crate::domain::{Invitation, Membership, Timestamp, UserInvitation};
+    use crate::domain::{CommunityInvitation, Membership, Timestamp, UserInvitation};
 
     /// Zero-padded milliseconds then the id: sorts by time as text, ties broken by id.
     pub fn by_time(t: Timestamp, id: &str) -> String {
         format!("{:015}#{id}", t.millis().max(0))
     }
 
-    pub fn invitation(i: &Invitation) -> String {
+    pub fn invitation(i: &CommunityInvitation) -> String {
         by_time(i.issued, &i.id.to_string())
     }
 

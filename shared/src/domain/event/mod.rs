@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 
 use super::fate::Fate;
 use super::outbox::{Delivery, DeliveryState, MailKind};
-use super::{HistoryEntry, Invitation, TenantId, Timestamp, UserId, UserInvitation};
+use super::{CommunityInvitation, HistoryEntry, TenantId, Timestamp, UserId, UserInvitation};
 
 /// Every event type, by its wire name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -235,7 +235,7 @@ pub struct EventActor {
 }
 
 /// The events raised by a change of community invitation `new` from `old` (`None`: it was just written).
-pub fn of_invitation(old: Option<&Invitation>, new: &Invitation) -> Vec<Event> {
+pub fn of_invitation(old: Option<&CommunityInvitation>, new: &CommunityInvitation) -> Vec<Event> {
     let subject = Subject { kind: SubjectType::CommunityInvitation, id: new.id.to_string() };
     let base = Base { subject: &subject, tenant: new.issuing_tenant.as_str(), version: new.version };
     let mut events = Vec::new();
@@ -470,7 +470,12 @@ mod tests {
     }
 
     /// Claims and sends delivery `seq` of `inv` (as the consumer does), with the events each write raises.
-    fn send(inv: &Invitation, seq: u64, outcome: DeliveryOutcome, at: Timestamp) -> (Invitation, Vec<Event>) {
+    fn send(
+        inv: &CommunityInvitation,
+        seq: u64,
+        outcome: DeliveryOutcome,
+        at: Timestamp,
+    ) -> (CommunityInvitation, Vec<Event>) {
         let mut claimed = Claimed::Community(inv.clone());
         assert!(claimed.claim(seq, at));
         let Claimed::Community(sending) = claimed.clone() else { unreachable!() };
@@ -487,7 +492,7 @@ mod tests {
         let community = Community::create(CommunityInput::new("Ops", None, None).unwrap(), owner.tenant.clone(), T0).0;
         let policy = InvitationPolicy::default();
         let (created, secret) =
-            Invitation::create(&community, Email::parse("bob@guest.com").unwrap(), &owner, T0, policy);
+            CommunityInvitation::create(&community, Email::parse("bob@guest.com").unwrap(), &owner, T0, policy);
         let mut all = of_invitation(None, &created);
         assert_eq!(types(&all), ["community.invitation.created"]);
         assert_eq!(all[0].actor, Some(EventActor { user: owner.user.clone(), tenant: owner.tenant.clone() }));
@@ -541,7 +546,8 @@ mod tests {
         let (owner, guest) = (principal("owner", "admin@owner.com"), principal("guest", "bob@guest.com"));
         let community = Community::create(CommunityInput::new("Ops", None, None).unwrap(), owner.tenant.clone(), T0).0;
         let policy = InvitationPolicy::default();
-        let (created, _) = Invitation::create(&community, Email::parse("bob@guest.com").unwrap(), &owner, T0, policy);
+        let (created, _) =
+            CommunityInvitation::create(&community, Email::parse("bob@guest.com").unwrap(), &owner, T0, policy);
         let (sent, _) = send(&created, 1, DeliveryOutcome::Sent { message_id: "m-1".into() }, T0);
         let recipient = Actor { principal: Some(&guest), is_recipient: true, is_community_admin: false };
         let contact = Some(Email::parse("ops@guest.com").unwrap());
@@ -561,7 +567,8 @@ mod tests {
         let owner = principal("owner", "admin@owner.com");
         let community = Community::create(CommunityInput::new("Ops", None, None).unwrap(), owner.tenant.clone(), T0).0;
         let policy = InvitationPolicy::default();
-        let (created, _) = Invitation::create(&community, Email::parse("bob@guest.com").unwrap(), &owner, T0, policy);
+        let (created, _) =
+            CommunityInvitation::create(&community, Email::parse("bob@guest.com").unwrap(), &owner, T0, policy);
         let failed = || DeliveryOutcome::Failed { reason: "MessageRejected: Email address is not verified.".into() };
         let (once, first) = send(&created, 1, failed(), T0);
         let (_, second) = send(&once, 1, failed(), T0);
@@ -609,7 +616,7 @@ mod tests {
         let later = T0.plus_days(1);
         let mut events = Vec::new();
 
-        let (mut created, _) = Invitation::create(&community, bob(), &owner, T0, policy);
+        let (mut created, _) = CommunityInvitation::create(&community, bob(), &owner, T0, policy);
         created.metadata = crate::domain::Metadata::parse(json!({"plan": "pro", "seats": 3})).unwrap();
         created.roles = vec!["Contributor".into()];
         events.extend(of_invitation(None, &created));

@@ -11,7 +11,7 @@ use super::keys::{
 };
 use super::{Change, DynamoStore, Guard, Item, cancelled, conditional, unavailable, unbuilt};
 use crate::domain::{
-    Community, CommunityId, CountChange, Invitation, InvitationId, MemberStatus, Membership, MembershipEffect,
+    Community, CommunityId, CommunityInvitation, CountChange, InvitationId, MemberStatus, Membership, MembershipEffect,
     TenantId, Timestamp, Transition,
 };
 use crate::store::{CommunityStore, Cursor, Page, PageRequest, StoreError, StoreResult, order};
@@ -98,7 +98,7 @@ impl CommunityStore for DynamoStore {
         community: CommunityId,
         tenant: &TenantId,
         invitation: InvitationId,
-    ) -> StoreResult<(Option<Membership>, Option<Invitation>)> {
+    ) -> StoreResult<(Option<Membership>, Option<CommunityInvitation>)> {
         self.get_two((community_pk(community), &member_sk(tenant)), (invitation_pk(invitation), "#INVITATION")).await
     }
 
@@ -200,7 +200,7 @@ impl CommunityStore for DynamoStore {
         self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Member, Guard::Member]))
     }
 
-    async fn create_invitation(&self, invitation: &Invitation, now: Timestamp) -> StoreResult<()> {
+    async fn create_invitation(&self, invitation: &CommunityInvitation, now: Timestamp) -> StoreResult<()> {
         let items = vec![
             self.put(invitation_item(invitation, self.retention)?, Some("attribute_not_exists(PK)"), &[])?,
             self.take_lock(invitation, now)?,
@@ -209,7 +209,7 @@ impl CommunityStore for DynamoStore {
         self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Invitation, Guard::Lock, Guard::Member]))
     }
 
-    async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<Invitation>> {
+    async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<CommunityInvitation>> {
         self.get(invitation_pk(id), "#INVITATION").await
     }
 
@@ -217,13 +217,17 @@ impl CommunityStore for DynamoStore {
         &self,
         community: CommunityId,
         req: &PageRequest,
-    ) -> StoreResult<Page<Invitation>> {
+    ) -> StoreResult<Page<CommunityInvitation>> {
         let partition = community_invitations(community);
         let start = req.after.as_ref().map(|c| invitation_start(c, "GSI1", partition.clone())).transpose()?;
         self.page(self.index_query("GSI1", partition, true), req, start, order::invitation).await
     }
 
-    async fn list_accepted_invitations(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Invitation>> {
+    async fn list_accepted_invitations(
+        &self,
+        tenant: &TenantId,
+        req: &PageRequest,
+    ) -> StoreResult<Page<CommunityInvitation>> {
         let partition = tenant_accepted(tenant);
         let start = req.after.as_ref().map(|c| invitation_start(c, "GSI2", partition.clone())).transpose()?;
         self.page(self.index_query("GSI2", partition, true), req, start, order::invitation).await

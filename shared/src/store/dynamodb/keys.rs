@@ -12,8 +12,8 @@ use crate::domain::Lifetime as _;
 use crate::domain::collaboration::{Collaboration, CollaborationId, CollaborationInvitation, Participant, PortalId};
 use crate::domain::outbox::sweep_due;
 use crate::domain::{
-    CommunityId, DailyCounter, Invitation, InvitationId, MemberStatus, Membership, StoredState, TenantId, Timestamp,
-    UserInvitation, UserInvitationState,
+    CommunityId, CommunityInvitation, DailyCounter, InvitationId, MemberStatus, Membership, StoredState, TenantId,
+    Timestamp, UserInvitation, UserInvitationState,
 };
 use crate::store::{Cursor, StoreError, StoreResult, order};
 
@@ -71,7 +71,7 @@ pub(super) fn invitation_pk(id: InvitationId) -> String {
     format!("INVITATION#{id}")
 }
 
-pub(super) fn lock_pk(invitation: &Invitation) -> String {
+pub(super) fn lock_pk(invitation: &CommunityInvitation) -> String {
     format!("LOCK#{}#{}", invitation.community_id, invitation.recipient.key())
 }
 
@@ -192,7 +192,7 @@ pub(super) fn membership_item(m: &Membership) -> StoreResult<Item> {
     encode(m, &keys)
 }
 
-pub(super) fn invitation_item(i: &Invitation, retention: Retention) -> StoreResult<Item> {
+pub(super) fn invitation_item(i: &CommunityInvitation, retention: Retention) -> StoreResult<Item> {
     let sort = order::invitation(i);
     let mut keys = vec![("PK", invitation_pk(i.id)), ("SK", "#INVITATION".to_owned())];
     if !i.is_deleted() {

@@ -96,7 +96,7 @@ use aws_sdk_dynamodb::types::{
 use serde::de::DeserializeOwned;
 
 use super::{Cursor, MAX_BATCH_READ, Page, PageRequest, StoreError, StoreResult};
-use crate::domain::{CommunityId, CountChange, Invitation, InvitationId, LockEffect, Timestamp};
+use crate::domain::{CommunityId, CommunityInvitation, CountChange, InvitationId, LockEffect, Timestamp};
 use keys::{community_pk, decode, lock_pk, n, s};
 
 pub use retention::Retention;
@@ -332,7 +332,7 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().delete(delete.build().map_err(unbuilt)?).build())
     }
 
-    fn take_lock(&self, invitation: &Invitation, at: Timestamp) -> StoreResult<TransactWriteItem> {
+    fn take_lock(&self, invitation: &CommunityInvitation, at: Timestamp) -> StoreResult<TransactWriteItem> {
         self.lock_put(lock_pk(invitation), invitation.id, invitation.expires, at)
     }
 

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::{Lock, MemoryStore, State, check_member_cursor, check_time_cursor, lock_key, member_key, page, sorted};
 use crate::domain::{
-    Community, CommunityId, CountChange, Invitation, InvitationId, LockEffect, MemberStatus, Membership,
+    Community, CommunityId, CommunityInvitation, CountChange, InvitationId, LockEffect, MemberStatus, Membership,
     MembershipEffect, StoredState, TenantId, Timestamp, Transition,
 };
 use crate::store::CommunityStore;
@@ -74,7 +74,7 @@ impl CommunityStore for MemoryStore {
         community: CommunityId,
         tenant: &TenantId,
         invitation: InvitationId,
-    ) -> StoreResult<(Option<Membership>, Option<Invitation>)> {
+    ) -> StoreResult<(Option<Membership>, Option<CommunityInvitation>)> {
         self.read(|s| (s.members.get(&member_key(community, tenant)).cloned(), s.invitations.get(&invitation).cloned()))
     }
 
@@ -123,7 +123,7 @@ impl CommunityStore for MemoryStore {
         })
     }
 
-    async fn create_invitation(&self, invitation: &Invitation, now: Timestamp) -> StoreResult<()> {
+    async fn create_invitation(&self, invitation: &CommunityInvitation, now: Timestamp) -> StoreResult<()> {
         self.write(|s| {
             if s.invitations.contains_key(&invitation.id) {
                 return Err(StoreError::Conflict);
@@ -137,7 +137,7 @@ impl CommunityStore for MemoryStore {
         Ok(())
     }
 
-    async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<Invitation>> {
+    async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<CommunityInvitation>> {
         self.read(|s| s.invitations.get(&id).cloned())
     }
 
@@ -145,7 +145,7 @@ impl CommunityStore for MemoryStore {
         &self,
         community: CommunityId,
         req: &PageRequest,
-    ) -> StoreResult<Page<Invitation>> {
+    ) -> StoreResult<Page<CommunityInvitation>> {
         check_time_cursor(req, InvitationId::parse)?;
         self.read(|s| {
             let items = s
@@ -158,7 +158,11 @@ impl CommunityStore for MemoryStore {
         })
     }
 
-    async fn list_accepted_invitations(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Invitation>> {
+    async fn list_accepted_invitations(
+        &self,
+        tenant: &TenantId,
+        req: &PageRequest,
+    ) -> StoreResult<Page<CommunityInvitation>> {
         check_time_cursor(req, InvitationId::parse)?;
         self.read(|s| {
             let items = s
@@ -235,7 +239,7 @@ fn count(s: &mut State, community: CommunityId, change: CountChange) -> StoreRes
 }
 
 /// Takes the (community, recipient) lock for `invitation` if it is free, stale at `now`, or already its own.
-fn take_lock(s: &mut State, invitation: &Invitation, now: Timestamp) -> StoreResult<()> {
+fn take_lock(s: &mut State, invitation: &CommunityInvitation, now: Timestamp) -> StoreResult<()> {
     let key = lock_key(invitation);
     if let Some(lock) = s.locks.get(&key)
         && lock.invitation != invitation.id

@@ -30,8 +30,8 @@ use crate::domain::collaboration::{
 };
 use crate::domain::fate::Suppression;
 use crate::domain::{
-    Community, CommunityId, DailyCounter, IdempotencyRecord, Invitation, InvitationId, MailItem, Membership, TenantId,
-    Timestamp, UserInvitation, UserSettings,
+    Community, CommunityId, CommunityInvitation, DailyCounter, IdempotencyRecord, InvitationId, MailItem, Membership,
+    TenantId, Timestamp, UserInvitation, UserSettings,
 };
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -39,7 +39,7 @@ struct State {
     communities: BTreeMap<CommunityId, Community>,
     /// Keyed by (community, tenant).
     members: BTreeMap<String, Membership>,
-    invitations: BTreeMap<InvitationId, Invitation>,
+    invitations: BTreeMap<InvitationId, CommunityInvitation>,
     /// (community, recipient key) -> the invitation holding the one-pending-invitation lock, and until when.
     locks: BTreeMap<String, Lock>,
     /// Tenant -> its user settings and their version.
@@ -147,7 +147,7 @@ fn member_key(community: CommunityId, tenant: &TenantId) -> String {
     format!("{community}/{tenant}")
 }
 
-fn lock_key(invitation: &Invitation) -> String {
+fn lock_key(invitation: &CommunityInvitation) -> String {
     format!("{}/{}", invitation.community_id, invitation.recipient.key())
 }
 
@@ -209,7 +209,7 @@ fn sorted<T>(mut items: Vec<(String, T)>, descending: bool) -> Vec<(String, T)> 
 pub(crate) struct Contents {
     pub communities: Vec<Community>,
     pub members: Vec<Membership>,
-    pub invitations: Vec<Invitation>,
+    pub invitations: Vec<CommunityInvitation>,
     /// (community, recipient key) as `<community>/<key>`, the holder and until when.
     pub locks: Vec<(String, InvitationId, Timestamp)>,
     pub user_settings: Vec<(String, UserSettings, u64)>,

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::{MemoryStore, State};
 use crate::domain::fate::Fate;
 use crate::domain::{
-    Claimed, Delivery, DeliveryOutcome, DeliveryState, Invitation, MailItem, Timestamp, UserInvitation,
+    Claimed, CommunityInvitation, Delivery, DeliveryOutcome, DeliveryState, MailItem, Timestamp, UserInvitation,
 };
 use crate::store::{OutboxStore, StoreError, StoreResult};
 
@@ -124,7 +124,7 @@ impl MemoryStore {
         })
     }
 
-    pub(super) fn announce(&self, invitation: &Invitation) {
+    pub(super) fn announce(&self, invitation: &CommunityInvitation) {
         if let Some((item, seq)) = pending(MailItem::Community(invitation.id), &invitation.delivery) {
             self.tell(item, seq);
         }

@@ -8,8 +8,8 @@ use super::SqliteStore;
 use super::rows::{self, Locks, all, bound, check_member_cursor, check_time_cursor, json, one, sql};
 use crate::domain::Lifetime as _;
 use crate::domain::{
-    Community, CommunityId, CountChange, Invitation, InvitationId, LockEffect, MailItem, MemberStatus, Membership,
-    MembershipEffect, StoredState, TenantId, Timestamp, Transition,
+    Community, CommunityId, CommunityInvitation, CountChange, InvitationId, LockEffect, MailItem, MemberStatus,
+    Membership, MembershipEffect, StoredState, TenantId, Timestamp, Transition,
 };
 use crate::store::{CommunityStore, MAX_BATCH_READ, Page, PageRequest, StoreError, StoreResult, order};
 
@@ -58,7 +58,7 @@ impl CommunityStore for SqliteStore {
         community: CommunityId,
         tenant: &TenantId,
         id: InvitationId,
-    ) -> StoreResult<(Option<Membership>, Option<Invitation>)> {
+    ) -> StoreResult<(Option<Membership>, Option<CommunityInvitation>)> {
         let tenant = tenant.clone();
         self.read(move |tx| Ok((membership(tx, community, &tenant)?, invitation(tx, id)?))).await
     }
@@ -87,14 +87,14 @@ impl CommunityStore for SqliteStore {
         self.write(move |tx| remove_member(tx, community, &tenant)).await
     }
 
-    async fn create_invitation(&self, invitation: &Invitation, now: Timestamp) -> StoreResult<()> {
+    async fn create_invitation(&self, invitation: &CommunityInvitation, now: Timestamp) -> StoreResult<()> {
         let owned = invitation.clone();
         self.write(move |tx| create_invitation(tx, &owned, now)).await?;
         self.tell(rows::pending(MailItem::Community(invitation.id), &invitation.delivery));
         Ok(())
     }
 
-    async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<Invitation>> {
+    async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<CommunityInvitation>> {
         self.read(move |tx| invitation(tx, id)).await
     }
 
@@ -102,12 +102,16 @@ impl CommunityStore for SqliteStore {
         &self,
         community: CommunityId,
         req: &PageRequest,
-    ) -> StoreResult<Page<Invitation>> {
+    ) -> StoreResult<Page<CommunityInvitation>> {
         let req = req.clone();
         self.read(move |tx| community_invitations(tx, community, &req)).await
     }
 
-    async fn list_accepted_invitations(&self, tenant: &TenantId, req: &PageRequest) -> StoreResult<Page<Invitation>> {
+    async fn list_accepted_invitations(
+        &self,
+        tenant: &TenantId,
+        req: &PageRequest,
+    ) -> StoreResult<Page<CommunityInvitation>> {
         let (tenant, req) = (tenant.clone(), req.clone());
         self.read(move |tx| accepted_invitations(tx, &tenant, &req)).await
     }
@@ -123,7 +127,7 @@ impl CommunityStore for SqliteStore {
 /// What [`apply`] needs of a [`Transition`], owned so it can move to the blocking pool (the transition itself
 /// carries the new secret, which is not for copying around).
 pub(super) struct Change {
-    invitation: Invitation,
+    invitation: CommunityInvitation,
     expected_version: u64,
     at: Timestamp,
     require_live: bool,
@@ -162,7 +166,7 @@ pub(super) const OWED: &str = "SELECT item FROM invitations WHERE owed = 1";
 pub(super) const EXPIRING: &str =
     "SELECT item FROM invitations WHERE expiring IS NOT NULL AND expiring <= ?1 ORDER BY expiring LIMIT ?2";
 
-pub(super) fn lock_scope(invitation: &Invitation) -> String {
+pub(super) fn lock_scope(invitation: &CommunityInvitation) -> String {
     format!("{}/{}", invitation.community_id, invitation.recipient.key())
 }
 
@@ -296,12 +300,12 @@ fn count(tx: &Transaction<'_>, community: CommunityId, change: CountChange) -> S
     put(tx, &c)
 }
 
-pub(super) fn invitation(tx: &Transaction<'_>, id: InvitationId) -> StoreResult<Option<Invitation>> {
+pub(super) fn invitation(tx: &Transaction<'_>, id: InvitationId) -> StoreResult<Option<CommunityInvitation>> {
     one(tx, "SELECT item FROM invitations WHERE id = ?1", [id.to_string()])
 }
 
 /// Writes an invitation and keeps the events the change raises ([`super::events`]).
-pub(super) fn put_invitation(tx: &Transaction<'_>, i: &Invitation) -> StoreResult<()> {
+pub(super) fn put_invitation(tx: &Transaction<'_>, i: &CommunityInvitation) -> StoreResult<()> {
     let old = invitation(tx, i.id)?;
     super::events::record(tx, &crate::domain::event::of_invitation(old.as_ref(), i))?;
     write_invitation(tx, i)
@@ -309,7 +313,7 @@ pub(super) fn put_invitation(tx: &Transaction<'_>, i: &Invitation) -> StoreResul
 
 /// Writes an invitation with its key columns: in its community's list unless deleted, in the invited tenant's
 /// accepted list while Accepted, in the sweep while its delivery is owed. Raises no events (an import).
-pub(super) fn write_invitation(tx: &Transaction<'_>, i: &Invitation) -> StoreResult<()> {
+pub(super) fn write_invitation(tx: &Transaction<'_>, i: &CommunityInvitation) -> StoreResult<()> {
     let accepted_by = match (i.state, &i.invited_tenant) {
         (StoredState::Accepted, Some(tenant)) => Some(tenant.as_str()),
         _ => None,
@@ -333,7 +337,11 @@ pub(super) fn write_invitation(tx: &Transaction<'_>, i: &Invitation) -> StoreRes
     Ok(())
 }
 
-pub(super) fn create_invitation(tx: &Transaction<'_>, invitation: &Invitation, now: Timestamp) -> StoreResult<()> {
+pub(super) fn create_invitation(
+    tx: &Transaction<'_>,
+    invitation: &CommunityInvitation,
+    now: Timestamp,
+) -> StoreResult<()> {
     if self::invitation(tx, invitation.id)?.is_some() {
         return Err(StoreError::Conflict);
     }
@@ -346,7 +354,7 @@ pub(super) fn community_invitations(
     tx: &Transaction<'_>,
     community: CommunityId,
     req: &PageRequest,
-) -> StoreResult<Page<Invitation>> {
+) -> StoreResult<Page<CommunityInvitation>> {
     check_time_cursor(req, InvitationId::parse)?;
     let args = params![community.to_string(), bound(req, true)];
     rows::page(tx, COMMUNITY_INVITATIONS, args, req, order::invitation, |_| true)
@@ -356,7 +364,7 @@ pub(super) fn accepted_invitations(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     req: &PageRequest,
-) -> StoreResult<Page<Invitation>> {
+) -> StoreResult<Page<CommunityInvitation>> {
     check_time_cursor(req, InvitationId::parse)?;
     let args = params![tenant.as_str(), bound(req, true)];
     rows::page(tx, ACCEPTED_INVITATIONS, args, req, order::invitation, |_| true)
@@ -401,6 +409,6 @@ pub(super) fn apply(tx: &Transaction<'_>, t: &Change) -> StoreResult<()> {
 }
 
 /// Every invitation with a delivery the sweep must look at.
-pub(super) fn owed(tx: &Transaction<'_>) -> StoreResult<Vec<Invitation>> {
+pub(super) fn owed(tx: &Transaction<'_>) -> StoreResult<Vec<CommunityInvitation>> {
     all(tx, OWED, [])
 }

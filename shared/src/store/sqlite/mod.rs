@@ -200,7 +200,7 @@ mod tests {
     /// be recorded, and an answered one's not: an upgrade raises the `expired` events the old version never wrote.
     #[tokio::test]
     async fn an_older_file_gains_the_expiry_of_its_waiting_invitations() {
-        use crate::domain::{Community, CommunityInput, Email, Invitation, InvitationPolicy, Principal, Role};
+        use crate::domain::{Community, CommunityInput, CommunityInvitation, Email, InvitationPolicy, Principal, Role};
         use crate::domain::{TenantId, UserId};
         use crate::store::OutboxStore;
         let dir = std::env::temp_dir().join(format!("rsvp-sqlite-v3-{}", uuid::Uuid::new_v4().simple()));
@@ -216,7 +216,8 @@ mod tests {
         };
         let community = Community::create(CommunityInput::new("Ops", None, None).unwrap(), owner.tenant.clone(), t0).0;
         let invite = |to: &str| {
-            Invitation::create(&community, Email::parse(to).unwrap(), &owner, t0, InvitationPolicy::default()).0
+            CommunityInvitation::create(&community, Email::parse(to).unwrap(), &owner, t0, InvitationPolicy::default())
+                .0
         };
         let (waiting, mut answered) = (invite("bob@guest.example"), invite("ann@guest.example"));
         answered.state = crate::domain::StoredState::Declined;

@@ -8,7 +8,7 @@ use super::SqliteStore;
 use super::rows::all;
 use super::{communities, platform};
 use crate::domain::fate::Fate;
-use crate::domain::{Claimed, DeliveryOutcome, Invitation, MailItem, Timestamp, UserInvitation};
+use crate::domain::{Claimed, CommunityInvitation, DeliveryOutcome, MailItem, Timestamp, UserInvitation};
 use crate::store::{OutboxStore, StoreError, StoreResult};
 
 #[async_trait]
@@ -46,7 +46,7 @@ impl OutboxStore for SqliteStore {
     async fn expiries_due(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<MailItem>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |tx| {
-            let community: Vec<Invitation> = all(tx, communities::EXPIRING, params![now.millis(), limit])?;
+            let community: Vec<CommunityInvitation> = all(tx, communities::EXPIRING, params![now.millis(), limit])?;
             let platform: Vec<UserInvitation> = all(tx, platform::EXPIRING, params![now.millis(), limit])?;
             let items =
                 community.into_iter().map(Claimed::Community).chain(platform.into_iter().map(Claimed::Platform));
