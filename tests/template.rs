@@ -1435,7 +1435,7 @@ fn cors_is_off_unless_origins_are_given_and_allows_only_the_apis_headers() {
         "authorization",
         "content-type",
         rsvp::ops::idempotency::IDEMPOTENCY_KEY_HEADER,
-        rsvp::ops::INVITATION_TOKEN_HEADER,
+        rsvp::ops::communities::INVITATION_TOKEN_HEADER,
         rsvp::http::token::ESRI_AUTHORIZATION,
     ];
     assert_eq!(set(&c["AllowHeaders"]), read.iter().map(|h| (*h).to_owned()).collect());

@@ -36,7 +36,8 @@ pub enum Kind {
 /// One operation and where it is served.
 #[derive(Clone, Copy)]
 pub struct Route {
-    /// The operation's name: its module in `ops`, and (with `-` for `_`) its function crate and sample event.
+    /// The operation's name: its module in its dialect's folder of `ops`, and (with `-` for `_`) its function crate
+    /// and sample event.
     pub operation: &'static str,
     pub method: &'static str,
     /// The path as API Gateway writes it, with `{name}` parameters.
@@ -133,11 +134,11 @@ impl Route {
     }
 }
 
-/// `NAME: "METHOD" "/path" | "/Alias" => operation (Kind);`, the kind `Api` when none is named.
+/// `NAME: "METHOD" "/path" | "/Alias" => portal::operation (Kind);`, the kind `Api` when none is named.
 macro_rules! routes {
     (@kind) => { Kind::Api };
     (@kind $kind:ident) => { Kind::$kind };
-    ($($konst:ident: $method:literal $path:literal $(| $alias:literal)* => $op:ident $(($kind:ident))?;)*) => {
+    ($($konst:ident: $method:literal $path:literal $(| $alias:literal)* => $dialect:ident::$op:ident $(($kind:ident))?;)*) => {
         $(
             #[doc = concat!("`", $method, " ", $path, "`")]
             pub const $konst: Route = Route {
@@ -146,7 +147,7 @@ macro_rules! routes {
                 path: $path,
                 aliases: &[$($alias),*],
                 kind: routes!(@kind $($kind)?),
-                handler: |app, req| Box::pin(ops::$op::handle(app, req)),
+                handler: |app, req| Box::pin(ops::$dialect::$op::handle(app, req)),
             };
         )*
         /// Every route, in the order of the API reference.
@@ -157,59 +158,59 @@ macro_rules! routes {
 // The communities routes also answer ADH's spelling of their paths (what AVEVA's client library sends): the local
 // server matches any letter case, and in AWS each spelling is one more route key of the function.
 routes! {
-    CREATE_COMMUNITY: "POST" "/api/v1-preview/communities" | "/api/v1-preview/Communities" => create_community;
-    LIST_COMMUNITIES: "GET" "/api/v1-preview/communities" | "/api/v1-preview/Communities" => list_communities;
-    GET_COMMUNITY: "GET" "/api/v1-preview/communities/{communityId}" | "/api/v1-preview/Communities/{communityId}" => get_community;
-    UPDATE_COMMUNITY: "PUT" "/api/v1-preview/communities/{communityId}" | "/api/v1-preview/Communities/{communityId}" => update_community;
-    DELETE_COMMUNITY: "DELETE" "/api/v1-preview/communities/{communityId}" | "/api/v1-preview/Communities/{communityId}" => delete_community;
-    GET_COMMUNITY_SUMMARY: "GET" "/api/v1-preview/communities/{communityId}/summary" | "/api/v1-preview/Communities/{communityId}/Summary" => get_community_summary;
-    SEARCH_COMMUNITY_STREAMS: "GET" "/api/v1-preview/search/communities/{communityId}/streams" | "/api/v1-preview/Search/Communities/{communityId}/Streams" => search_community_streams;
-    LIST_COMMUNITY_TENANTS: "GET" "/api/v1-preview/communities/{communityId}/tenants" | "/api/v1-preview/Communities/{communityId}/Tenants" => list_community_tenants;
-    REMOVE_COMMUNITY_TENANT: "DELETE" "/api/v1-preview/communities/{communityId}/tenants/{tenantId}" | "/api/v1-preview/Communities/{communityId}/Tenants/{tenantId}" => remove_community_tenant;
-    LIST_COMMUNITY_INVITATIONS: "GET" "/api/v1-preview/communities/{communityId}/invitations" | "/api/v1-preview/Communities/{communityId}/Invitations" => list_community_invitations;
-    CREATE_COMMUNITY_INVITATION: "POST" "/api/v1-preview/communities/{communityId}/invitations" | "/api/v1-preview/Communities/{communityId}/Invitations" => create_community_invitation;
-    GET_COMMUNITY_INVITATION: "GET" "/api/v1-preview/communities/{communityId}/invitations/{invitationId}" | "/api/v1-preview/Communities/{communityId}/Invitations/{invitationId}" => get_community_invitation;
-    DELETE_COMMUNITY_INVITATION: "DELETE" "/api/v1-preview/communities/{communityId}/invitations/{invitationId}" | "/api/v1-preview/Communities/{communityId}/Invitations/{invitationId}" => delete_community_invitation;
-    GET_INVITATION_DETAILS: "GET" "/api/v1-preview/communityinvitations/{invitationId}/details" | "/api/v1-preview/CommunityInvitations/{invitationId}/Details" => get_invitation_details;
-    PROCESS_INVITATION: "PUT" "/api/v1-preview/communityinvitations/{invitationId}" | "/api/v1-preview/CommunityInvitations/{invitationId}" => process_invitation;
-    LIST_TENANT_ACCEPTED_INVITATIONS: "GET" "/api/v1-preview/tenants/{tenantId}/communityinvitations" | "/api/v1-preview/Tenants/{tenantId}/CommunityInvitations" => list_tenant_accepted_invitations;
-    INVITE_USERS: "POST" "/api/users/invitations" => invite_users;
-    GET_BUSINESS_SETTINGS: "GET" "/api/businesses/{businessId}/settings" => get_business_settings;
-    UPDATE_USER_SETTINGS: "PUT" "/api/businesses/{businessId}/usersettings" => update_user_settings;
-    LIFT_SUPPRESSION: "DELETE" "/api/businesses/{businessId}/suppressions/{emailAddress}" => lift_suppression;
-    LIST_USER_INVITATIONS: "GET" "/api/users/invitations" => list_user_invitations;
-    REVOKE_USER_INVITATION: "DELETE" "/api/users/invitations/{invitationId}" => revoke_user_invitation;
-    RESEND_USER_INVITATION: "POST" "/api/users/invitations/{invitationId}/resend" => resend_user_invitation;
-    VERIFY_INVITATION: "POST" "/api/users/verifyInvitation" => verify_invitation (Public);
-    ACCEPT_USER_INVITATION: "POST" "/api/users/signupUser/{invitationCode}" => accept_user_invitation (Public);
-    GET_PORTAL_SELF: "GET" "/sharing/rest/portals/{portalId}" => get_portal_self (PortalPublic);
-    CREATE_COLLABORATION: "POST" "/sharing/rest/portals/{portalId}/createCollaboration" => create_collaboration (Portal);
-    LIST_COLLABORATIONS: "GET" "/sharing/rest/portals/{portalId}/collaborations" => list_collaborations (Portal);
-    GET_COLLABORATION: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}" => get_collaboration (Portal);
-    ADD_WORKSPACE: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/addWorkspace" => add_workspace (Portal);
-    INVITE_PARTICIPANT: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/inviteParticipant" => invite_participant (Portal);
-    LIST_COLLABORATION_INVITATIONS: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/invitations" => list_collaboration_invitations (Portal);
-    GET_COLLABORATION_INVITATION: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/invitations/{invitationId}" => get_collaboration_invitation (Portal);
-    INVALIDATE_COLLABORATION_INVITATION: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/invitations/{invitationId}/invalidate" => invalidate_collaboration_invitation (Portal);
-    REFRESH_COLLABORATION_INVITATION: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/invitations/{invitationId}/refresh" => refresh_collaboration_invitation (Portal);
-    VALIDATE_COLLABORATION_INVITATION: "POST" "/sharing/rest/portals/{portalId}/validateCollaborationInvitation" => validate_collaboration_invitation (Portal);
-    ACCEPT_COLLABORATION_INVITATION: "POST" "/sharing/rest/portals/{portalId}/acceptCollaborationInvitation" => accept_collaboration_invitation (Portal);
-    EXPORT_INVITATION_RESPONSE: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/exportInvitationResponse" => export_invitation_response (Portal);
-    VALIDATE_INVITATION_RESPONSE: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/validateInvitationResponse" => validate_invitation_response (Portal);
-    IMPORT_INVITATION_RESPONSE: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/importInvitationResponse" => import_invitation_response (Portal);
-    LIST_PARTICIPANTS: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/participants" => list_participants (Portal);
-    REMOVE_PARTICIPANT: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/participants/{participantPortalId}/remove" => remove_participant (Portal);
-    REMOVE_PARTICIPATION: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/removeParticipation" => remove_participation (Portal);
-    GET_PORTAL_ROOT: "GET" "/sharing/rest" => get_portal_root (PortalPublic);
-    GET_PORTAL_INFO: "GET" "/sharing/rest/info" => get_portal_info (PortalPublic);
-    GET_PORTAL_USER: "GET" "/sharing/rest/community/users/{username}" => get_portal_user (Portal);
-    LIST_WORKSPACES: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/workspaces" => list_workspaces (Portal);
-    GET_WORKSPACE: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/workspaces/{workspaceId}" => get_workspace (Portal);
-    GET_PARTICIPANT: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/participants/{participantPortalId}" => get_participant (Portal);
-    GET_PORTAL_ADMIN: "GET" "/portaladmin" => get_portal_admin (Portal);
-    PORTAL_NOT_FOUND: "ANY" "/sharing/rest/{proxy+}" => portal_not_found (PortalPublic);
-    SHOW_INVITATION_PAGE: "GET" "/invite/{invitationId}" => show_invitation_page (Page);
-    RESPOND_TO_INVITATION_PAGE: "POST" "/invite/{invitationId}" => respond_to_invitation_page (Page);
+    CREATE_COMMUNITY: "POST" "/api/v1-preview/communities" | "/api/v1-preview/Communities" => communities::create_community;
+    LIST_COMMUNITIES: "GET" "/api/v1-preview/communities" | "/api/v1-preview/Communities" => communities::list_communities;
+    GET_COMMUNITY: "GET" "/api/v1-preview/communities/{communityId}" | "/api/v1-preview/Communities/{communityId}" => communities::get_community;
+    UPDATE_COMMUNITY: "PUT" "/api/v1-preview/communities/{communityId}" | "/api/v1-preview/Communities/{communityId}" => communities::update_community;
+    DELETE_COMMUNITY: "DELETE" "/api/v1-preview/communities/{communityId}" | "/api/v1-preview/Communities/{communityId}" => communities::delete_community;
+    GET_COMMUNITY_SUMMARY: "GET" "/api/v1-preview/communities/{communityId}/summary" | "/api/v1-preview/Communities/{communityId}/Summary" => communities::get_community_summary;
+    SEARCH_COMMUNITY_STREAMS: "GET" "/api/v1-preview/search/communities/{communityId}/streams" | "/api/v1-preview/Search/Communities/{communityId}/Streams" => communities::search_community_streams;
+    LIST_COMMUNITY_TENANTS: "GET" "/api/v1-preview/communities/{communityId}/tenants" | "/api/v1-preview/Communities/{communityId}/Tenants" => communities::list_community_tenants;
+    REMOVE_COMMUNITY_TENANT: "DELETE" "/api/v1-preview/communities/{communityId}/tenants/{tenantId}" | "/api/v1-preview/Communities/{communityId}/Tenants/{tenantId}" => communities::remove_community_tenant;
+    LIST_COMMUNITY_INVITATIONS: "GET" "/api/v1-preview/communities/{communityId}/invitations" | "/api/v1-preview/Communities/{communityId}/Invitations" => communities::list_community_invitations;
+    CREATE_COMMUNITY_INVITATION: "POST" "/api/v1-preview/communities/{communityId}/invitations" | "/api/v1-preview/Communities/{communityId}/Invitations" => communities::create_community_invitation;
+    GET_COMMUNITY_INVITATION: "GET" "/api/v1-preview/communities/{communityId}/invitations/{invitationId}" | "/api/v1-preview/Communities/{communityId}/Invitations/{invitationId}" => communities::get_community_invitation;
+    DELETE_COMMUNITY_INVITATION: "DELETE" "/api/v1-preview/communities/{communityId}/invitations/{invitationId}" | "/api/v1-preview/Communities/{communityId}/Invitations/{invitationId}" => communities::delete_community_invitation;
+    GET_INVITATION_DETAILS: "GET" "/api/v1-preview/communityinvitations/{invitationId}/details" | "/api/v1-preview/CommunityInvitations/{invitationId}/Details" => communities::get_invitation_details;
+    PROCESS_INVITATION: "PUT" "/api/v1-preview/communityinvitations/{invitationId}" | "/api/v1-preview/CommunityInvitations/{invitationId}" => communities::process_invitation;
+    LIST_TENANT_ACCEPTED_INVITATIONS: "GET" "/api/v1-preview/tenants/{tenantId}/communityinvitations" | "/api/v1-preview/Tenants/{tenantId}/CommunityInvitations" => communities::list_tenant_accepted_invitations;
+    INVITE_USERS: "POST" "/api/users/invitations" => users::invite_users;
+    GET_BUSINESS_SETTINGS: "GET" "/api/businesses/{businessId}/settings" => users::get_business_settings;
+    UPDATE_USER_SETTINGS: "PUT" "/api/businesses/{businessId}/usersettings" => users::update_user_settings;
+    LIFT_SUPPRESSION: "DELETE" "/api/businesses/{businessId}/suppressions/{emailAddress}" => users::lift_suppression;
+    LIST_USER_INVITATIONS: "GET" "/api/users/invitations" => users::list_user_invitations;
+    REVOKE_USER_INVITATION: "DELETE" "/api/users/invitations/{invitationId}" => users::revoke_user_invitation;
+    RESEND_USER_INVITATION: "POST" "/api/users/invitations/{invitationId}/resend" => users::resend_user_invitation;
+    VERIFY_INVITATION: "POST" "/api/users/verifyInvitation" => users::verify_invitation (Public);
+    ACCEPT_USER_INVITATION: "POST" "/api/users/signupUser/{invitationCode}" => users::accept_user_invitation (Public);
+    GET_PORTAL_SELF: "GET" "/sharing/rest/portals/{portalId}" => portal::get_portal_self (PortalPublic);
+    CREATE_COLLABORATION: "POST" "/sharing/rest/portals/{portalId}/createCollaboration" => portal::create_collaboration (Portal);
+    LIST_COLLABORATIONS: "GET" "/sharing/rest/portals/{portalId}/collaborations" => portal::list_collaborations (Portal);
+    GET_COLLABORATION: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}" => portal::get_collaboration (Portal);
+    ADD_WORKSPACE: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/addWorkspace" => portal::add_workspace (Portal);
+    INVITE_PARTICIPANT: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/inviteParticipant" => portal::invite_participant (Portal);
+    LIST_COLLABORATION_INVITATIONS: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/invitations" => portal::list_collaboration_invitations (Portal);
+    GET_COLLABORATION_INVITATION: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/invitations/{invitationId}" => portal::get_collaboration_invitation (Portal);
+    INVALIDATE_COLLABORATION_INVITATION: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/invitations/{invitationId}/invalidate" => portal::invalidate_collaboration_invitation (Portal);
+    REFRESH_COLLABORATION_INVITATION: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/invitations/{invitationId}/refresh" => portal::refresh_collaboration_invitation (Portal);
+    VALIDATE_COLLABORATION_INVITATION: "POST" "/sharing/rest/portals/{portalId}/validateCollaborationInvitation" => portal::validate_collaboration_invitation (Portal);
+    ACCEPT_COLLABORATION_INVITATION: "POST" "/sharing/rest/portals/{portalId}/acceptCollaborationInvitation" => portal::accept_collaboration_invitation (Portal);
+    EXPORT_INVITATION_RESPONSE: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/exportInvitationResponse" => portal::export_invitation_response (Portal);
+    VALIDATE_INVITATION_RESPONSE: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/validateInvitationResponse" => portal::validate_invitation_response (Portal);
+    IMPORT_INVITATION_RESPONSE: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/importInvitationResponse" => portal::import_invitation_response (Portal);
+    LIST_PARTICIPANTS: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/participants" => portal::list_participants (Portal);
+    REMOVE_PARTICIPANT: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/participants/{participantPortalId}/remove" => portal::remove_participant (Portal);
+    REMOVE_PARTICIPATION: "POST" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/removeParticipation" => portal::remove_participation (Portal);
+    GET_PORTAL_ROOT: "GET" "/sharing/rest" => portal::get_portal_root (PortalPublic);
+    GET_PORTAL_INFO: "GET" "/sharing/rest/info" => portal::get_portal_info (PortalPublic);
+    GET_PORTAL_USER: "GET" "/sharing/rest/community/users/{username}" => portal::get_portal_user (Portal);
+    LIST_WORKSPACES: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/workspaces" => portal::list_workspaces (Portal);
+    GET_WORKSPACE: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/workspaces/{workspaceId}" => portal::get_workspace (Portal);
+    GET_PARTICIPANT: "GET" "/sharing/rest/portals/{portalId}/collaborations/{collaborationId}/participants/{participantPortalId}" => portal::get_participant (Portal);
+    GET_PORTAL_ADMIN: "GET" "/portaladmin" => portal::get_portal_admin (Portal);
+    PORTAL_NOT_FOUND: "ANY" "/sharing/rest/{proxy+}" => portal::portal_not_found (PortalPublic);
+    SHOW_INVITATION_PAGE: "GET" "/invite/{invitationId}" => page::show_invitation_page (Page);
+    RESPOND_TO_INVITATION_PAGE: "POST" "/invite/{invitationId}" => page::respond_to_invitation_page (Page);
 }
 
 /// Matches a concrete request path against a route path; on a match, the `{name}` parameters and their values.

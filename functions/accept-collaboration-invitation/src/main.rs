@@ -1,4 +1,5 @@
-//! The `accept_collaboration_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::accept_collaboration_invitation`.
+//! The `accept_collaboration_invitation` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::accept_collaboration_invitation`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

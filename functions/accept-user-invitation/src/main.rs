@@ -1,4 +1,5 @@
-//! The `accept_user_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::accept_user_invitation`.
+//! The `accept_user_invitation` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::users::accept_user_invitation`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

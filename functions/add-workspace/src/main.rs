@@ -1,4 +1,5 @@
-//! The `add_workspace` Lambda function. It only wires the route; the operation is `rsvp::ops::add_workspace`.
+//! The `add_workspace` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::add_workspace`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `create_collaboration` Lambda function. It only wires the route; the operation is `rsvp::ops::create_collaboration`.
+//! The `create_collaboration` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::create_collaboration`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

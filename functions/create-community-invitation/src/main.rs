@@ -1,4 +1,5 @@
-//! The `create_community_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::create_community_invitation`.
+//! The `create_community_invitation` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::communities::create_community_invitation`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

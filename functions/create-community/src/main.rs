@@ -1,4 +1,5 @@
-//! The `create_community` Lambda function. It only wires the route; the operation is `rsvp::ops::create_community`.
+//! The `create_community` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::communities::create_community`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `delete_community` Lambda function. It only wires the route; the operation is `rsvp::ops::delete_community`.
+//! The `delete_community` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::communities::delete_community`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `export_invitation_response` Lambda function. It only wires the route; the operation is `rsvp::ops::export_invitation_response`.
+//! The `export_invitation_response` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::export_invitation_response`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `get_business_settings` Lambda function. It only wires the route; the operation is `rsvp::ops::get_business_settings`.
+//! The `get_business_settings` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::users::get_business_settings`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

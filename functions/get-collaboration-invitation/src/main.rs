@@ -1,4 +1,5 @@
-//! The `get_collaboration_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::get_collaboration_invitation`.
+//! The `get_collaboration_invitation` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::get_collaboration_invitation`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

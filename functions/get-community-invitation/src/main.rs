@@ -1,4 +1,5 @@
-//! The `get_community_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::get_community_invitation`.
+//! The `get_community_invitation` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::communities::get_community_invitation`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

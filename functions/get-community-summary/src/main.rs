@@ -1,4 +1,5 @@
-//! The `get_community_summary` Lambda function. It only wires the route; the operation is `rsvp::ops::get_community_summary`.
+//! The `get_community_summary` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::communities::get_community_summary`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `get_invitation_details` Lambda function. It only wires the route; the operation is `rsvp::ops::get_invitation_details`.
+//! The `get_invitation_details` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::communities::get_invitation_details`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

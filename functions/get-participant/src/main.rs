@@ -1,4 +1,5 @@
-//! The `get_participant` Lambda function. It only wires the route; the operation is `rsvp::ops::get_participant`.
+//! The `get_participant` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::get_participant`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

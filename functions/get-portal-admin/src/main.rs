@@ -1,4 +1,5 @@
-//! The `get_portal_admin` Lambda function. It only wires the route; the operation is `rsvp::ops::get_portal_admin`.
+//! The `get_portal_admin` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::get_portal_admin`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `get_portal_self` Lambda function. It only wires the route; the operation is `rsvp::ops::get_portal_self`.
+//! The `get_portal_self` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::get_portal_self`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

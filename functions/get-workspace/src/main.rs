@@ -1,4 +1,5 @@
-//! The `get_workspace` Lambda function. It only wires the route; the operation is `rsvp::ops::get_workspace`.
+//! The `get_workspace` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::get_workspace`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

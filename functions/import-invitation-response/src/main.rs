@@ -1,4 +1,5 @@
-//! The `import_invitation_response` Lambda function. It only wires the route; the operation is `rsvp::ops::import_invitation_response`.
+//! The `import_invitation_response` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::import_invitation_response`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

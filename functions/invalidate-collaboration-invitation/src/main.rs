@@ -1,4 +1,5 @@
-//! The `invalidate_collaboration_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::invalidate_collaboration_invitation`.
+//! The `invalidate_collaboration_invitation` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::invalidate_collaboration_invitation`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `invite_participant` Lambda function. It only wires the route; the operation is `rsvp::ops::invite_participant`.
+//! The `invite_participant` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::invite_participant`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

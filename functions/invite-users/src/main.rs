@@ -1,4 +1,5 @@
-//! The `invite_users` Lambda function. It only wires the route; the operation is `rsvp::ops::invite_users`.
+//! The `invite_users` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::users::invite_users`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `lift_suppression` Lambda function. It only wires the route; the operation is `rsvp::ops::lift_suppression`.
+//! The `lift_suppression` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::users::lift_suppression`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `list_collaboration_invitations` Lambda function. It only wires the route; the operation is `rsvp::ops::list_collaboration_invitations`.
+//! The `list_collaboration_invitations` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::list_collaboration_invitations`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

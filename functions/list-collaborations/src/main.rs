@@ -1,4 +1,5 @@
-//! The `list_collaborations` Lambda function. It only wires the route; the operation is `rsvp::ops::list_collaborations`.
+//! The `list_collaborations` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::list_collaborations`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

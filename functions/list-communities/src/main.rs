@@ -1,4 +1,5 @@
-//! The `list_communities` Lambda function. It only wires the route; the operation is `rsvp::ops::list_communities`.
+//! The `list_communities` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::communities::list_communities`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `list_community_tenants` Lambda function. It only wires the route; the operation is `rsvp::ops::list_community_tenants`.
+//! The `list_community_tenants` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::communities::list_community_tenants`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `list_participants` Lambda function. It only wires the route; the operation is `rsvp::ops::list_participants`.
+//! The `list_participants` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::list_participants`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `list_tenant_accepted_invitations` Lambda function. It only wires the route; the operation is `rsvp::ops::list_tenant_accepted_invitations`.
+//! The `list_tenant_accepted_invitations` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::communities::list_tenant_accepted_invitations`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `list_user_invitations` Lambda function. It only wires the route; the operation is `rsvp::ops::list_user_invitations`.
+//! The `list_user_invitations` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::users::list_user_invitations`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `list_workspaces` Lambda function. It only wires the route; the operation is `rsvp::ops::list_workspaces`.
+//! The `list_workspaces` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::list_workspaces`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

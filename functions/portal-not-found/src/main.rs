@@ -1,4 +1,5 @@
-//! The `portal_not_found` Lambda function. It only wires the route; the operation is `rsvp::ops::portal_not_found`.
+//! The `portal_not_found` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::portal_not_found`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

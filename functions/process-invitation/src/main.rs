@@ -1,4 +1,5 @@
-//! The `process_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::process_invitation`.
+//! The `process_invitation` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::communities::process_invitation`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `refresh_collaboration_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::refresh_collaboration_invitation`.
+//! The `refresh_collaboration_invitation` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::refresh_collaboration_invitation`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `remove_community_tenant` Lambda function. It only wires the route; the operation is `rsvp::ops::remove_community_tenant`.
+//! The `remove_community_tenant` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::communities::remove_community_tenant`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `remove_participant` Lambda function. It only wires the route; the operation is `rsvp::ops::remove_participant`.
+//! The `remove_participant` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::remove_participant`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `remove_participation` Lambda function. It only wires the route; the operation is `rsvp::ops::remove_participation`.
+//! The `remove_participation` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::remove_participation`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `resend_user_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::resend_user_invitation`.
+//! The `resend_user_invitation` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::users::resend_user_invitation`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

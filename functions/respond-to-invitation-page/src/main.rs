@@ -1,4 +1,5 @@
-//! The `respond_to_invitation_page` Lambda function. It only wires the route; the operation is `rsvp::ops::respond_to_invitation_page`.
+//! The `respond_to_invitation_page` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::page::respond_to_invitation_page`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `search_community_streams` Lambda function. It only wires the route; the operation is `rsvp::ops::search_community_streams`.
+//! The `search_community_streams` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::communities::search_community_streams`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

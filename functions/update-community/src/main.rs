@@ -1,4 +1,5 @@
-//! The `update_community` Lambda function. It only wires the route; the operation is `rsvp::ops::update_community`.
+//! The `update_community` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::communities::update_community`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

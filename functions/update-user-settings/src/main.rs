@@ -1,4 +1,5 @@
-//! The `update_user_settings` Lambda function. It only wires the route; the operation is `rsvp::ops::update_user_settings`.
+//! The `update_user_settings` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::users::update_user_settings`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `validate_collaboration_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::validate_collaboration_invitation`.
+//! The `validate_collaboration_invitation` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::portal::validate_collaboration_invitation`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,5 @@
-//! The `verify_invitation` Lambda function. It only wires the route; the operation is `rsvp::ops::verify_invitation`.
+//! The `verify_invitation` Lambda function. It only wires the route;
+//! the operation is `rsvp::ops::users::verify_invitation`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -13,9 +13,9 @@ use std::future::Future;
 use lambda_http::Request;
 use lambda_http::http::{HeaderValue, StatusCode};
 
-use super::Answer;
 use crate::app::App;
 use crate::domain::{Claim, IdempotencyRecord, InvitationId, Principal, Secret, StoredAnswer};
+use crate::http::Answer;
 use crate::http::{ApiError, request, response};
 
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";

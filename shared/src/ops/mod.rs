@@ -1,83 +1,33 @@
-//! One module per operation. Each `handle` parses the request, authorises the caller, applies the domain rule,
-//! persists, and answers. Errors are [`ApiError`]s; [`crate::routes::Route::call`] turns them into the wire form.
+//! One module per operation, in a folder per dialect: [`communities`] (`/api/v1-preview`), [`users`] (the platform's
+//! `/api/users` and `/api/businesses`) and [`portal`] (`/sharing/rest`), with [`page`] for the invitation landing
+//! page both emailed dialects link to. Each `handle` parses the request, authorises the caller, applies the domain
+//! rule, persists, and answers. Errors are [`ApiError`]s; [`crate::routes::Route::call`] turns them into the wire
+//! form.
+//!
+//! This module holds only what every dialect shares: who the caller is, where links point, the tenant's settings,
+//! the mail budget (`budget`), idempotent creates ([`idempotency`]) and the options both emailed invitation kinds
+//! take (`wire`). A dialect's own helpers are in its folder's `mod.rs`.
 
-pub mod accept_user_invitation;
 mod budget;
-pub mod create_community;
-pub mod create_community_invitation;
-pub mod delete_community;
-pub mod delete_community_invitation;
-pub mod get_business_settings;
-pub mod get_community;
-pub mod get_community_invitation;
-pub mod get_community_summary;
-pub mod get_invitation_details;
+pub mod communities;
 pub mod idempotency;
-pub mod invite_users;
-pub mod lift_suppression;
-pub mod list_communities;
-pub mod list_community_invitations;
-pub mod list_community_tenants;
-pub mod list_tenant_accepted_invitations;
-pub mod list_user_invitations;
-mod portal;
-pub mod process_invitation;
-pub mod remove_community_tenant;
-pub mod resend_user_invitation;
-pub mod respond_to_invitation_page;
-pub mod revoke_user_invitation;
-pub mod search_community_streams;
-pub mod show_invitation_page;
-pub mod update_community;
-pub mod update_user_settings;
-mod users;
-pub mod verify_invitation;
+pub mod page;
+pub mod portal;
+pub mod users;
 mod wire;
-
-pub use portal::{
-    accept_collaboration_invitation, add_workspace, create_collaboration, export_invitation_response,
-    get_collaboration, get_collaboration_invitation, get_participant, get_portal_admin, get_portal_info,
-    get_portal_root, get_portal_self, get_portal_user, get_workspace, import_invitation_response,
-    invalidate_collaboration_invitation, invite_participant, list_collaboration_invitations, list_collaborations,
-    list_participants, list_workspaces, portal_not_found, refresh_collaboration_invitation, remove_participant,
-    remove_participation, validate_collaboration_invitation, validate_invitation_response,
-};
 
 use lambda_http::Request;
 
 use crate::app::App;
-use crate::domain::{AcceptFrom, Community, CommunityId, CommunityInvitation, InvitationId, Membership, Principal};
+use crate::domain::{Principal, TenantId, UserSettings};
 use crate::http::ApiError;
 use crate::http::request;
 
-// What every operation returns lives with the errors it maps to the wire (`crate::http::Answer`), so the dialects'
-// operation modules import it from there rather than from their parent.
-use crate::http::Answer;
+/// Reads and decisions made before giving up on a contended invitation or settings item.
+const ATTEMPTS: usize = 3;
 
 fn caller(app: &App, req: &Request) -> Result<Principal, ApiError> {
     request::principal(req, &app.config.claims)
-}
-
-fn community_not_found(id: CommunityId) -> ApiError {
-    ApiError::NotFound(format!("Community {id} was not found."))
-}
-
-fn invitation_not_found(id: InvitationId) -> ApiError {
-    ApiError::NotFound(format!("Invitation {id} was not found."))
-}
-
-/// The community, if the caller's tenant is an Active member of it and the caller is a tenant member.
-/// Any other tenant gets the same 404 as for a missing community.
-async fn community_for_member(
-    app: &App,
-    id: CommunityId,
-    caller: &Principal,
-) -> Result<(Community, Membership), ApiError> {
-    require_tenant_member(caller)?;
-    let (membership, community) = app.store.get_membership_and_community(id, &caller.tenant).await?;
-    let membership = membership.filter(Membership::is_active).ok_or_else(|| community_not_found(id))?;
-    let community = community.ok_or_else(|| community_not_found(id))?;
-    Ok((community, membership))
 }
 
 fn require_tenant_member(caller: &Principal) -> Result<(), ApiError> {
@@ -85,111 +35,6 @@ fn require_tenant_member(caller: &Principal) -> Result<(), ApiError> {
         return Err(ApiError::Forbidden("This needs the TenantMember or TenantAdministrator role.".into()));
     }
     Ok(())
-}
-
-/// Runs `read` (a read of the community's data) together with the check that the caller's tenant is an Active
-/// member of the community, so that a list costs one round trip rather than two; `read`'s result is used only
-/// once the check passes, and another tenant gets the same 404 as for a missing community.
-async fn as_member<T>(
-    app: &App,
-    id: CommunityId,
-    caller: &Principal,
-    read: impl std::future::Future<Output = Result<T, crate::store::StoreError>>,
-) -> Result<T, ApiError> {
-    require_tenant_member(caller)?;
-    let (membership, out) = tokio::join!(app.store.get_membership(id, &caller.tenant), read);
-    membership?.filter(Membership::is_active).ok_or_else(|| community_not_found(id))?;
-    Ok(out?)
-}
-
-/// An invitation of `community` that the caller's tenant, an Active member, may see (deleted ones are missing),
-/// read together with the caller's membership in one store call.
-async fn invitation_for_member(
-    app: &App,
-    community: CommunityId,
-    id: InvitationId,
-    caller: &Principal,
-) -> Result<CommunityInvitation, ApiError> {
-    invitation_of(app, community, id, caller, Access::Member).await
-}
-
-/// As [`invitation_for_member`], for an administrator of the community's owner tenant.
-async fn invitation_for_admin(
-    app: &App,
-    community: CommunityId,
-    id: InvitationId,
-    caller: &Principal,
-) -> Result<CommunityInvitation, ApiError> {
-    invitation_of(app, community, id, caller, Access::Admin).await
-}
-
-/// Who an invitation read is for.
-enum Access {
-    Member,
-    Admin,
-}
-
-/// The membership decides first (404 for another tenant, 403 for a member who is not an admin when one is needed),
-/// then the invitation.
-async fn invitation_of(
-    app: &App,
-    community: CommunityId,
-    id: InvitationId,
-    caller: &Principal,
-    access: Access,
-) -> Result<CommunityInvitation, ApiError> {
-    require_tenant_member(caller)?;
-    let (membership, invitation) = app.store.get_membership_and_invitation(community, &caller.tenant, id).await?;
-    let membership = membership.filter(Membership::is_active).ok_or_else(|| community_not_found(community))?;
-    if let Access::Admin = access {
-        require_owner_admin(&membership, caller)?;
-    }
-    invitation.filter(|i| i.community_id == community && !i.is_deleted()).ok_or_else(|| invitation_not_found(id))
-}
-
-/// The community, if the caller is an administrator of the tenant that owns it.
-async fn community_for_admin(app: &App, id: CommunityId, caller: &Principal) -> Result<Community, ApiError> {
-    let (community, membership) = community_for_member(app, id, caller).await?;
-    require_owner_admin(&membership, caller)?;
-    Ok(community)
-}
-
-fn require_owner_admin(membership: &Membership, caller: &Principal) -> Result<(), ApiError> {
-    if !membership.is_owner || !caller.is_tenant_admin() {
-        return Err(ApiError::Forbidden(
-            "Only a TenantAdministrator of the community's owner tenant can do this.".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// The header through which a recipient who is not signed in with the invited address presents the secret.
-pub const INVITATION_TOKEN_HEADER: &str = "invitation-token";
-
-/// Whether the caller is the invitation's recipient (verified email, or the secret in `CommunityInvitation-Token`) and
-/// whether they administer the community that issued it. Being the recipient by the secret alone lets a caller
-/// read the details and decline; accepting also needs the caller's verified address to pass the invitation's
-/// [`AcceptFrom`] rule, which the domain checks (a stolen link opens the invitation, never the community).
-fn relation(invitation: &CommunityInvitation, caller: &Principal, req: &Request) -> (bool, bool) {
-    let by_email = caller.email.as_ref().is_some_and(|e| e.matches(&invitation.recipient));
-    let by_token = req
-        .headers()
-        .get(INVITATION_TOKEN_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| invitation.secret_matches(&crate::domain::Secret::presented(t)));
-    let is_admin = caller.is_tenant_admin() && caller.tenant == invitation.issuing_tenant;
-    (by_email || by_token, is_admin)
-}
-
-/// The `AcceptFrom` field of a community or an invitation: `Recipient` or `RecipientDomain`, absent or null for
-/// none given; anything else is a 400 naming the two.
-fn accept_from(value: Option<&str>) -> Result<Option<AcceptFrom>, ApiError> {
-    value
-        .map(|v| {
-            AcceptFrom::parse(v)
-                .ok_or_else(|| ApiError::bad_request(format!("AcceptFrom is not known: use {}.", AcceptFrom::NAMES)))
-        })
-        .transpose()
 }
 
 /// Where invitation links point: the configured public URL, else this API's own domain.
@@ -202,4 +47,25 @@ fn public_base(app: &App, req: &Request) -> String {
         _ => None,
     };
     format!("https://{}", domain.unwrap_or_else(|| "localhost".into()))
+}
+
+/// The tenant's settings and their stored version (`None`: never saved, so the defaults hold, with this
+/// deployment's configured Resend cooldown). Both emailed dialects read them: they brand a tenant's emails and
+/// pages, and bound its invitations.
+async fn settings_of(app: &App, tenant: &TenantId) -> Result<(UserSettings, Option<u64>), ApiError> {
+    Ok(or_defaults(app, app.store.get_user_settings(tenant).await?))
+}
+
+/// The settings a tenant saved (and their version), or the deployment's defaults if it never saved any.
+fn or_defaults(app: &App, saved: Option<(UserSettings, u64)>) -> (UserSettings, Option<u64>) {
+    match saved {
+        Some((settings, version)) => (settings, Some(version)),
+        None => (
+            UserSettings {
+                resend_cooldown_minutes: app.config.invitations.resend_cooldown_minutes,
+                ..UserSettings::default()
+            },
+            None,
+        ),
+    }
 }

@@ -1,12 +1,12 @@
 //! The portal-to-portal collaboration operations (the ArcGIS dialect), under `/sharing/rest/portals/{portalId}`.
-//! Each is its own module, re-exported from [`crate::ops`] as every operation is; this module holds what they
-//! share: this portal's identity, the caller's role, parameters and format, reading a collaboration, checking
-//! signatures, pinning the other portal's key, and the dialect's paging.
+//! Each is its own module; this module holds what they share: this portal's identity, the caller's role,
+//! parameters and format, reading a collaboration, checking signatures, pinning the other portal's key, and the
+//! dialect's paging.
 //!
 //! ## Whose key signed a file
 //!
 //! A file carries the key that signed it, so its signature alone shows only that someone holding *a* key wrote
-//! it. [`confirm_signer`] ties that key to the portal the file names: the guest asks the host's `portals/self`
+//! it. `confirm_signer` ties that key to the portal the file names: the guest asks the host's `portals/self`
 //! (at the file's `hostPortalUrl`), the host asks the guest's (at the URL it invited), through
 //! [`crate::portal_keys`], and the key must be the published one. A portal that cannot be reached leaves the key
 //! unconfirmed (a 400) unless the administrator passes its SHA-256 fingerprint, learnt out of band

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
-use super::{Answer, caller, invitation_for_admin};
+use super::invitation_for_admin;
 use crate::app::App;
 use crate::domain::{CommunityId, InvitationId};
-use crate::http::{request, response};
+use crate::http::{Answer, request, response};
+use crate::ops::caller;
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let caller = caller(&app, &req)?;

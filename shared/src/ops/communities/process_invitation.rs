@@ -17,12 +17,12 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
 
-use super::users::or_defaults;
-use super::wire::LinkRenewed;
-use super::{Answer, budget, caller, invitation_not_found, public_base, relation};
+use super::{invitation_not_found, relation};
 use crate::app::App;
 use crate::domain::{Action, Actor, Email, InvitationId};
-use crate::http::{ApiError, invalid_email, request, response};
+use crate::http::{Answer, ApiError, invalid_email, request, response};
+use crate::ops::wire::LinkRenewed;
+use crate::ops::{budget, caller, or_defaults, public_base};
 use crate::store::StoreError;
 
 /// Reads and decisions made before giving up on a contended invitation.

@@ -12,12 +12,12 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
 
-use super::users::{ATTEMPTS, own_business, settings_of};
+use super::own_business;
 use super::wire::{FEATURE_DISABLED, FEATURE_ENABLED, UserSettingsBody};
-use super::{Answer, caller};
 use crate::app::App;
 use crate::domain::{BrandingInput, SettingsChange};
-use crate::http::{ApiError, request, response};
+use crate::http::{Answer, ApiError, request, response};
+use crate::ops::{ATTEMPTS, caller, settings_of};
 use crate::store::StoreError;
 
 #[derive(Deserialize)]

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use lambda_http::Request;
 
 use super::wire::CommunityInvitationBody;
-use super::{Answer, caller};
 use crate::app::App;
 use crate::domain::TenantId;
-use crate::http::{ApiError, request, response};
+use crate::http::{Answer, ApiError, request, response};
+use crate::ops::caller;
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let caller = caller(&app, &req)?;

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use lambda_http::http::StatusCode;
 use lambda_http::{Request, RequestExt};
 
-use super::{Answer, caller, community_for_member};
+use super::community_for_member;
 use crate::app::App;
 use crate::domain::{CommunityId, TenantId};
-use crate::http::{ApiError, request, response};
+use crate::http::{Answer, ApiError, request, response};
+use crate::ops::caller;
 
 /// The longest `query` taken.
 pub const MAX_QUERY_CHARS: usize = 1_000;

@@ -9,10 +9,11 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Serialize;
 
-use super::{Answer, caller, invitation_not_found, relation};
+use super::{invitation_not_found, relation};
 use crate::app::App;
 use crate::domain::InvitationId;
-use crate::http::{request, response};
+use crate::http::{Answer, request, response};
+use crate::ops::caller;
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
-use super::users::{ATTEMPTS, tenant_invitation};
-use super::{Answer, caller};
+use super::tenant_invitation;
 use crate::app::App;
 use crate::domain::InvitationId;
-use crate::http::{ApiError, request, response};
+use crate::http::{Answer, ApiError, request, response};
+use crate::ops::{ATTEMPTS, caller};
 use crate::store::StoreError;
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {

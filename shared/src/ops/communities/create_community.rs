@@ -8,11 +8,12 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Deserialize;
 
+use super::accept_from;
 use super::wire::CommunityBody;
-use super::{Answer, accept_from, caller};
 use crate::app::App;
 use crate::domain::{Community, CommunityInput, Email};
-use crate::http::{ApiError, invalid_email, request, response};
+use crate::http::{Answer, ApiError, invalid_email, request, response};
+use crate::ops::caller;
 
 /// What ADH's `CommunityInput` carries. Its `PreferredRegionId`, like any field rsvp does not know, is ignored:
 /// rsvp keeps no data, so it has no region to place any in.

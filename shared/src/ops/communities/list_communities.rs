@@ -6,9 +6,9 @@ use std::sync::Arc;
 use lambda_http::Request;
 
 use super::wire::CommunityBody;
-use super::{Answer, caller, require_tenant_member};
 use crate::app::App;
-use crate::http::{request, response};
+use crate::http::{Answer, request, response};
+use crate::ops::{caller, require_tenant_member};
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let caller = caller(&app, &req)?;

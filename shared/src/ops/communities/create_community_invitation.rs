@@ -4,7 +4,7 @@
 //! answer carries `InvitationUrl` with the acceptance secret, and so does the email to the recipient, which is
 //! recorded in the same write (see [`crate::mail::deliver`]); only the secret's hash is stored, and the email's copy
 //! of the secret only sealed. With an `Idempotency-Key`, a retry of the same request replays the first answer
-//! (see [`super::idempotency`]). `AcceptFrom` chooses, for this invitation, whose verified address may accept it
+//! (see [`crate::ops::idempotency`]). `AcceptFrom` chooses, for this invitation, whose verified address may accept it
 //! (see [`crate::domain::AcceptFrom`]); without it the invitation takes the community's setting. `Metadata`, a
 //! small JSON object of the product's own ([`crate::domain::Metadata`]: bounded), is kept and handed back.
 //! `ExpiresInDays` gives this invitation a shorter life than the deployment's (`RSVP_COMMUNITY_INVITATION_VALID_DAYS`,
@@ -24,12 +24,14 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::idempotency::Idempotent;
-use super::wire::{CommunityInvitationBody, OptionsInput};
-use super::{Answer, accept_from, budget, caller, community_for_admin, idempotency, public_base};
+use super::wire::CommunityInvitationBody;
+use super::{accept_from, community_for_admin};
 use crate::app::App;
 use crate::domain::{CommunityId, CommunityInvitation, Email, Lifetime as _, UserSettings};
-use crate::http::{ApiError, invalid_email, request};
+use crate::http::{Answer, ApiError, invalid_email, request};
+use crate::ops::idempotency::Idempotent;
+use crate::ops::wire::OptionsInput;
+use crate::ops::{budget, caller, idempotency, public_base};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

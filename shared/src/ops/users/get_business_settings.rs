@@ -11,11 +11,11 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Request, RequestExt};
 use serde::Serialize;
 
-use super::users::{own_business, settings_of};
+use super::own_business;
 use super::wire::UserSettingsBody;
-use super::{Answer, caller, require_tenant_member};
 use crate::app::App;
-use crate::http::{ApiError, response};
+use crate::http::{Answer, ApiError, response};
+use crate::ops::{caller, require_tenant_member, settings_of};
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
+use super::community_not_found;
 use super::wire::CommunityBody;
-use super::{Answer, caller, community_not_found, require_tenant_member};
 use crate::app::App;
 use crate::domain::{CommunityId, Membership};
 use crate::http::request::{self, MAX_COUNT};
-use crate::http::response;
+use crate::http::{Answer, response};
+use crate::ops::{caller, require_tenant_member};
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let caller = caller(&app, &req)?;

@@ -15,15 +15,14 @@ use std::sync::Arc;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use super::Answer;
-use super::wire::inviter;
 use crate::app::App;
 use crate::domain::{
     AcceptFrom, Community, CommunityInvitation, InvitationId, Secret, StoredState, UserInvitation, UserInvitationState,
 };
 use crate::http::page::{self, InvitationPage, Stage, UserInvitationPage, UserStage};
-use crate::http::{ApiError, request};
+use crate::http::{Answer, ApiError, request};
 use crate::i18n::Look;
+use crate::ops::users::inviter;
 
 /// Secrets are 43 characters and platform codes 80; anything much longer is not one, and is refused before it is
 /// hashed.

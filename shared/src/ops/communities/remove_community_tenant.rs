@@ -7,10 +7,11 @@ use std::sync::Arc;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
-use super::{Answer, caller, community_for_admin};
+use super::community_for_admin;
 use crate::app::App;
 use crate::domain::{CommunityId, TenantId};
-use crate::http::{ApiError, request, response};
+use crate::http::{Answer, ApiError, request, response};
+use crate::ops::caller;
 use crate::store::StoreError;
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {

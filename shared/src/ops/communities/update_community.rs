@@ -11,11 +11,12 @@ use lambda_http::http::StatusCode;
 use serde::Deserialize;
 
 use super::wire::CommunityBody;
-use super::{Answer, accept_from, caller, community_for_admin, community_not_found};
+use super::{accept_from, community_for_admin, community_not_found};
 use crate::app::App;
 use crate::domain::{CommunityId, CommunityInput, Email};
 use crate::http::request::{self, MAX_COUNT};
-use crate::http::{ApiError, invalid_email, response};
+use crate::http::{Answer, ApiError, invalid_email, response};
+use crate::ops::caller;
 use crate::store::StoreError;
 
 #[derive(Deserialize)]

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use lambda_http::Request;
 
+use super::as_member;
 use super::wire::CommunityTenant;
-use super::{Answer, as_member, caller};
 use crate::app::App;
 use crate::domain::CommunityId;
-use crate::http::{request, response};
+use crate::http::{Answer, request, response};
+use crate::ops::caller;
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let caller = caller(&app, &req)?;

@@ -14,14 +14,13 @@ use std::sync::Arc;
 use lambda_http::Request;
 use serde::Deserialize;
 
-use super::Answer;
-use super::accept_user_invitation::accept;
 use super::show_invitation_page::{Opened, open_link, render, render_platform};
-use super::users::ATTEMPTS;
 use crate::app::App;
 use crate::domain::{Action, Actor, MAX_NAME_CHARS, bounded_text};
 use crate::http::page::{self, Stage, UserStage};
-use crate::http::{ApiError, request};
+use crate::http::{Answer, ApiError, request};
+use crate::ops::ATTEMPTS;
+use crate::ops::users::accept_user_invitation::accept;
 use crate::store::StoreError;
 
 #[derive(Deserialize)]

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use lambda_http::{Request, RequestExt};
 
 use super::wire::UserInvitationBody;
-use super::{Answer, caller, require_tenant_member};
 use crate::app::App;
 use crate::domain::UserReadState;
-use crate::http::{ApiError, request, response};
+use crate::http::{Answer, ApiError, request, response};
+use crate::ops::{caller, require_tenant_member};
 use crate::store::UserInvitationFilter;
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {

@@ -9,10 +9,11 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::Serialize;
 
-use super::{Answer, caller, community_for_member};
+use super::community_for_member;
 use crate::app::App;
 use crate::domain::CommunityId;
-use crate::http::{request, response};
+use crate::http::{Answer, request, response};
+use crate::ops::caller;
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -11,12 +11,12 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::Answer;
-use super::users::{ATTEMPTS, open_pending};
-use super::wire::OptionsBody;
+use super::open_pending;
 use crate::app::App;
 use crate::domain::{MAX_NAME_CHARS, UserInvitation, bounded_text};
-use crate::http::{ApiError, request, response};
+use crate::http::{Answer, ApiError, request, response};
+use crate::ops::ATTEMPTS;
+use crate::ops::wire::OptionsBody;
 use crate::store::StoreError;
 
 #[derive(Deserialize)]

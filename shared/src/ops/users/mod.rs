@@ -1,40 +1,30 @@
-//! What the platform-user operations share: the tenant's settings, reading an invitation for the one who may
-//! manage it, opening an invitation by its code, and putting the code's link into the outbox.
+//! The platform-user operations (`/api/users`, `/api/businesses`): a signed-in user invites people by email, if
+//! the tenant's settings allow it, and the invitee accepts with the code their email carries. This module holds
+//! what they share: the caller's own business, reading an invitation for the one who may manage it, opening an
+//! invitation by its code, and putting the code's link into the outbox.
+
+pub mod accept_user_invitation;
+pub mod get_business_settings;
+pub mod invite_users;
+pub mod lift_suppression;
+pub mod list_user_invitations;
+pub mod resend_user_invitation;
+pub mod revoke_user_invitation;
+pub mod update_user_settings;
+pub mod verify_invitation;
+mod wire;
+
+pub(super) use wire::inviter;
 
 use lambda_http::Request;
 
 use super::public_base;
 use crate::app::App;
-use crate::domain::{
-    InvitationId, Principal, Secret, TenantId, UserInvitation, UserReadState, UserSettings, code_invitation,
-};
+use crate::domain::{InvitationId, Principal, Secret, TenantId, UserInvitation, UserReadState, code_invitation};
 use crate::http::ApiError;
 
-/// Reads and decisions made before giving up on a contended invitation or settings item.
-pub(super) const ATTEMPTS: usize = 3;
-
-/// The tenant's settings and their stored version (`None`: never saved, so the defaults hold, with this
-/// deployment's configured Resend cooldown).
-pub(super) async fn settings_of(app: &App, tenant: &TenantId) -> Result<(UserSettings, Option<u64>), ApiError> {
-    Ok(or_defaults(app, app.store.get_user_settings(tenant).await?))
-}
-
-/// The settings a tenant saved (and their version), or the deployment's defaults if it never saved any.
-pub(super) fn or_defaults(app: &App, saved: Option<(UserSettings, u64)>) -> (UserSettings, Option<u64>) {
-    match saved {
-        Some((settings, version)) => (settings, Some(version)),
-        None => (
-            UserSettings {
-                resend_cooldown_minutes: app.config.invitations.resend_cooldown_minutes,
-                ..UserSettings::default()
-            },
-            None,
-        ),
-    }
-}
-
 /// `businessId` from the path, if it is the caller's own tenant: another tenant's settings are as missing.
-pub(super) fn own_business(req: &Request, caller: &Principal) -> Result<TenantId, ApiError> {
+pub(in crate::ops) fn own_business(req: &Request, caller: &Principal) -> Result<TenantId, ApiError> {
     let business = crate::http::request::path(req, "businessId", TenantId::parse)?;
     if business != caller.tenant {
         return Err(ApiError::NotFound(format!("Business {business} was not found.")));
@@ -42,13 +32,13 @@ pub(super) fn own_business(req: &Request, caller: &Principal) -> Result<TenantId
     Ok(business)
 }
 
-pub(super) fn user_invitation_not_found(id: InvitationId) -> ApiError {
+pub(in crate::ops) fn user_invitation_not_found(id: InvitationId) -> ApiError {
     ApiError::NotFound(format!("Invitation {id} was not found."))
 }
 
 /// A platform invitation of the caller's tenant; another tenant's is as missing. Whether the caller may change
 /// it is the domain's to say (its sender or an administrator).
-pub(super) async fn tenant_invitation(
+pub(in crate::ops) async fn tenant_invitation(
     app: &App,
     id: InvitationId,
     caller: &Principal,
@@ -66,7 +56,7 @@ const MAX_CODE_CHARS: usize = 128;
 
 /// The invitation `code` opens, whatever its state; a code that opens nothing gets one answer, whatever the
 /// reason (malformed, unknown invitation, wrong secret, replaced by a Resend).
-pub(super) async fn open_code(app: &App, code: &str) -> Result<UserInvitation, ApiError> {
+pub(in crate::ops) async fn open_code(app: &App, code: &str) -> Result<UserInvitation, ApiError> {
     let not_valid = || ApiError::NotFound("The invitation code is not valid.".into());
     let code = code.trim();
     if code.len() > MAX_CODE_CHARS {
@@ -77,7 +67,7 @@ pub(super) async fn open_code(app: &App, code: &str) -> Result<UserInvitation, A
 }
 
 /// The invitation a code opens, if it still waits for an answer: what verify and accept act on.
-pub(super) async fn open_pending(app: &App, code: &str) -> Result<UserInvitation, ApiError> {
+pub(in crate::ops) async fn open_pending(app: &App, code: &str) -> Result<UserInvitation, ApiError> {
     let invitation = open_code(app, code).await?;
     let state = invitation.read_state(app.clock.now());
     if state != UserReadState::Pending {
@@ -91,7 +81,7 @@ pub(super) async fn open_pending(app: &App, code: &str) -> Result<UserInvitation
 }
 
 /// Seals `code` into `invitation`'s pending email, with the landing link it completes.
-pub(super) async fn attach_code(
+pub(in crate::ops) async fn attach_code(
     app: &App,
     req: &Request,
     invitation: &mut UserInvitation,

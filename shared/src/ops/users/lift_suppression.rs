@@ -7,11 +7,11 @@ use std::sync::Arc;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
-use super::users::own_business;
-use super::{Answer, caller};
+use super::own_business;
 use crate::app::App;
 use crate::domain::Email;
-use crate::http::{ApiError, request, response};
+use crate::http::{Answer, ApiError, request, response};
+use crate::ops::caller;
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let caller = caller(&app, &req)?;

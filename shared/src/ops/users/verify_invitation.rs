@@ -10,11 +10,10 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::Answer;
-use super::users::open_pending;
+use super::open_pending;
 use super::wire::inviter;
 use crate::app::App;
-use crate::http::{ApiError, request, response};
+use crate::http::{Answer, ApiError, request, response};
 use crate::store::StoreError;
 
 #[derive(Deserialize)]

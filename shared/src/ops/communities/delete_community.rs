@@ -11,11 +11,12 @@ use std::sync::Arc;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
-use super::{Answer, caller, community_for_admin, community_not_found};
+use super::{community_for_admin, community_not_found};
 use crate::app::App;
 use crate::domain::CommunityId;
 use crate::http::request::{self, MAX_COUNT};
-use crate::http::{ApiError, response};
+use crate::http::{Answer, ApiError, response};
+use crate::ops::caller;
 use crate::store::{PageRequest, StoreError};
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {

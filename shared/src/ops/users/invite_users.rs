@@ -19,12 +19,11 @@ use lambda_http::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
-use super::idempotency::Idempotent;
-use super::users::{ATTEMPTS, settings_of};
-use super::{Answer, budget, caller, idempotency, public_base, require_tenant_member};
 use crate::app::App;
 use crate::domain::{Email, InviteRequest, Lifetime as _, Principal, Secret, UserInvitation, UserSettings};
-use crate::http::{ApiError, request};
+use crate::http::{Answer, ApiError, request};
+use crate::ops::idempotency::Idempotent;
+use crate::ops::{ATTEMPTS, budget, caller, idempotency, public_base, require_tenant_member, settings_of};
 use crate::store::StoreError;
 
 #[derive(Deserialize)]
@@ -33,7 +32,7 @@ struct Input {
     email_addresses: Option<Vec<String>>,
     message: Option<String>,
     #[serde(flatten)]
-    options: super::wire::OptionsInput,
+    options: crate::ops::wire::OptionsInput,
 }
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {

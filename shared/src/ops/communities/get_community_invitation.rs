@@ -5,11 +5,12 @@ use std::sync::Arc;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
+use super::invitation_for_member;
 use super::wire::CommunityInvitationBody;
-use super::{Answer, caller, invitation_for_member};
 use crate::app::App;
 use crate::domain::{CommunityId, InvitationId};
-use crate::http::{request, response};
+use crate::http::{Answer, request, response};
+use crate::ops::caller;
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let caller = caller(&app, &req)?;

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
-use super::users::{ATTEMPTS, attach_code, settings_of, tenant_invitation};
-use super::wire::LinkRenewed;
-use super::{Answer, budget, caller, public_base};
+use super::{attach_code, tenant_invitation};
 use crate::app::App;
 use crate::domain::InvitationId;
-use crate::http::{ApiError, request, response};
+use crate::http::{Answer, ApiError, request, response};
+use crate::ops::wire::LinkRenewed;
+use crate::ops::{ATTEMPTS, budget, caller, public_base, settings_of};
 use crate::store::StoreError;
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
