@@ -6,12 +6,13 @@
 mod branding;
 pub mod collaboration;
 mod community;
+mod community_invitation;
 mod email;
 pub mod event;
 pub mod fate;
 mod idempotency;
 mod ids;
-mod invitation;
+mod lifetime;
 mod metadata;
 pub mod outbox;
 mod principal;
@@ -23,15 +24,16 @@ mod user_invitation;
 
 pub use branding::{Branding, BrandingInput};
 pub use community::{AcceptFrom, Community, CommunityInput, CountChange, MemberStatus, Membership, StillInUse};
+pub use community_invitation::{
+    Action, Actor, CommunityInvitation, CommunityInvitationError, InvitationPolicy, LockEffect, MembershipEffect,
+    ReadState, StoredState, Transition,
+};
 pub use email::{Email, EmailError};
 pub use idempotency::{
     CLAIM_STALE_SECONDS as IDEMPOTENCY_CLAIM_STALE_SECONDS, Claim, IdempotencyRecord, KeyError, StoredAnswer,
 };
 pub use ids::{CommunityId, IdError, InvitationId, TenantId, UserId};
-pub use invitation::{
-    Action, Actor, CommunityInvitation, CommunityInvitationError, ExpiryError, HistoryEntry, InvitationPolicy, Life,
-    Lifetime, LockEffect, MembershipEffect, ReadState, StoredState, Transition,
-};
+pub use lifetime::{ExpiryError, HistoryEntry, Life, Lifetime};
 pub use metadata::{MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_METADATA_KEYS, Metadata, MetadataError};
 pub use outbox::{
     CLAIM_STALE_MINUTES, Claimed, Delivery, DeliveryOutcome, DeliveryState, Earlier, MAX_DELIVERY_ATTEMPTS,

@@ -17,9 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::invitation::{
-    Life, Lifetime, attach_link, push_history, since_issued, valid_days, withdraw_invitation_email,
-};
+use super::lifetime::{Life, Lifetime, attach_link, push_history, since_issued, valid_days, withdraw_invitation_email};
 use super::outbox::{Delivery, Earlier, MailKind, Outbox};
 use super::{
     Email, HistoryEntry, InvitationId, LockEffect, Principal, Secret, SecretHash, TenantId, Timestamp, UserId,
