@@ -29,7 +29,7 @@
 //!   Hub's), platform users (`/api/users`, `/api/businesses`) and portals (`/sharing/rest/portals`, Esri ArcGIS
 //!   Enterprise's collaborations). Each has its own error form ([`http::ApiError::into_response`],
 //!   [`http::ApiError::into_arcgis`]).
-//! - **Reference API**, *the seed* in comments: the published API a dialect reproduces field for field, so its
+//! - **Reference API**: the published API a dialect reproduces field for field, so its
 //!   vendor's client works unchanged; rsvp's additions never change a reference shape.
 //! - **Route kind** ([`routes::Kind`]): how a route is guarded and errs (`Api`, `Public`, `Page`, `Portal`,
 //!   `PortalPublic`).

@@ -31,7 +31,7 @@ pub enum StoredState {
     Deleted,
 }
 
-/// The state as callers see it, in the seed's names.
+/// The state as callers see it, in the reference API's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ReadState {
     InvitationCreated,

@@ -1,7 +1,7 @@
-//! A tenant's invitation policy for platform users (the seed's `BusinessUserSettings`, and ours beside it).
+//! A tenant's invitation policy for platform users (the reference API's `BusinessUserSettings`, and ours beside it).
 //!
 //! Stored once per tenant; a tenant that never saved any has [`UserSettings::default`], under which nobody may
-//! invite (the seed's default). The same cooldown also paces Resend of the tenant's community invitations.
+//! invite (the reference API's default). The same cooldown also paces Resend of the tenant's community invitations.
 //!
 //! Beside the tenant's own settings stand the deployment's [`MailBudget`]: every email rsvp sends on a tenant's
 //! behalf carries text the tenant wrote, from the deployment's own SES identity, so the deployment caps them per
@@ -350,7 +350,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_forbid_inviting_and_follow_the_seed() {
+    fn defaults_forbid_inviting_and_follow_the_reference_api() {
         let s = UserSettings::default();
         assert!(!s.invite_unregistered_users);
         assert_eq!((s.invited_user_valid_days, s.max_invitations_per_day, s.resend_cooldown_minutes), (7, 50, 10));

@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 /// A point in time, in milliseconds since the Unix epoch (UTC).
 ///
 /// Milliseconds keep lists that are ordered by issue time stable even when several invitations are created within
-/// one second, while the wire shows whole seconds as the seed's examples do.
+/// one second, while the wire shows whole seconds as the reference API's examples do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Timestamp(i64);

@@ -28,7 +28,7 @@ pub enum ApiError {
     /// The request is well-formed but cannot be taken as it is (an `Idempotency-Key` reused for another body).
     #[error("{0}")]
     Unprocessable(String),
-    /// The caller is signed in, but the tenant's settings forbid what they ask: the seed's 401 for inviting while
+    /// The caller is signed in, but the tenant's settings forbid what they ask: the reference API's 401 for inviting while
     /// `InviteUnregisteredUsers` is disabled.
     #[error("{0}")]
     ForbiddenBySettings(String),
@@ -50,7 +50,7 @@ pub enum ApiError {
 /// How long a caller waits after a 503: outages of the table are mostly brief throttling.
 pub const UNAVAILABLE_RETRY_SECONDS: i64 = 2;
 
-/// The seed's `ErrorResponse`.
+/// The reference API's `ErrorResponse`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ErrorResponse<'a> {

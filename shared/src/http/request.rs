@@ -14,7 +14,7 @@ use crate::store::{Cursor, PageRequest};
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// `count` bounds from the seed: default 100, at most 1000.
+/// `count` bounds from the reference API: default 100, at most 1000.
 pub const DEFAULT_COUNT: u32 = 100;
 pub const MAX_COUNT: u32 = 1_000;
 /// `skip` reads and discards items, so it is bounded; beyond it, walk the list with `continuationToken`.

@@ -27,7 +27,7 @@ pub fn json_text(status: StatusCode, text: String) -> Response<Body> {
     with_body(status, JSON, text)
 }
 
-/// An answer with no body (204, or 200/202 where the seed defines none).
+/// An answer with no body (204, or 200/202 where the reference API defines none).
 pub fn empty(status: StatusCode) -> Response<Body> {
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = status;

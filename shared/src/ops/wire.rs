@@ -7,7 +7,7 @@ use crate::domain::fate::Fate;
 use crate::domain::{CommunityInvitation, DeliveryState, Metadata, UserInvitation, parse_roles};
 use crate::http::ApiError;
 
-/// What both invitation kinds take beside their seed fields: `Metadata`, `ExpiresInDays`, `RedirectUrl`, `Roles`,
+/// What both invitation kinds take beside their reference API fields: `Metadata`, `ExpiresInDays`, `RedirectUrl`, `Roles`,
 /// `SendEmail` and `Locale`. Flattened into each create request.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

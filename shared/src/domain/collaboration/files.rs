@@ -13,7 +13,7 @@ use super::{
 };
 use crate::domain::Timestamp;
 
-/// The signed part of an invitation file, in the seed's field names and order.
+/// The signed part of an invitation file, in the reference API's field names and order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InvitationRequest {

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::domain::{Secret, SecretHash, Timestamp};
 
-/// Where a host's invitation stands, in the seed's words.
+/// Where a host's invitation stands, in the reference API's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InvitationStatus {
     #[serde(rename = "host_created")]

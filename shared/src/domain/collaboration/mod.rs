@@ -50,10 +50,10 @@ pub const MAX_WORKSPACES: usize = 20;
 /// The longest name and description.
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
-/// Default and longest invitation validity, in hours (the seed's `expiration`).
+/// Default and longest invitation validity, in hours (the reference API's `expiration`).
 pub const DEFAULT_EXPIRATION_HOURS: i64 = 24;
 pub const MAX_EXPIRATION_HOURS: i64 = 24 * 30;
-/// `refresh` gives a live invitation this long again (the seed's 72 hours).
+/// `refresh` gives a live invitation this long again (the reference API's 72 hours).
 pub const REFRESH_HOURS: i64 = 72;
 /// How far ahead of the guest's clock the host's may be when the guest caps a file's expiry.
 pub const CLOCK_SKEW_MINUTES: i64 = 5;

@@ -97,7 +97,7 @@ pub struct InvitationConfig {
     pub invitation_request_filename: String,
 }
 
-/// The invitation object of the seed; `invitationString` (the file, with its secret nonce) only when one
+/// The invitation object of the reference API; `invitationString` (the file, with its secret nonce) only when one
 /// invitation is read, never in a list.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -2,7 +2,7 @@
 //! caller's tenant's settings, only the groups asked for (none when no flag is set), for any member of it.
 //!
 //! `UserSettings` is the whole invitation policy (`BusinessUserSettings`). `SecuritySettings` carries the part
-//! that decides who may be invited (`InviteUnregisteredUsers`, `AllowedEmailDomains`): the seed tells clients to
+//! that decides who may be invited (`InviteUnregisteredUsers`, `AllowedEmailDomains`): the reference API tells clients to
 //! check there whether inviting is enabled.
 
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! `POST /api/users/invitations` `{EmailAddresses, Message}`: a signed-in user invites people to their tenant.
 //!
-//! In order: the tenant's settings must allow it (`InviteUnregisteredUsers`, else the seed's 401); the request is
+//! In order: the tenant's settings must allow it (`InviteUnregisteredUsers`, else the reference API's 401); the request is
 //! checked whole (every bad or disallowed address named, nothing created: 400); the emails are reserved atomically
 //! on the tenant's mail budget, `MaxInvitationsPerDay` under the deployment's cap, and on each address's (see
 //! `ops::budget`; 429 with `Retry-After` until the next UTC day when one would go over); then the invitations, their emails (in the outbox, codes sealed) and their one-pending-per-address locks

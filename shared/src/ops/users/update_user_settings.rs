@@ -34,7 +34,7 @@ struct Input {
     default_locale: Option<String>,
 }
 
-/// The seed's switch values, or a JSON boolean.
+/// The reference API's switch values, or a JSON boolean.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Switch {

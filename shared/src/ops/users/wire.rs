@@ -54,11 +54,11 @@ pub fn inviter(i: &UserInvitation) -> String {
     i.inviter_email.as_ref().map_or_else(|| i.inviter.as_str().to_owned(), ToString::to_string)
 }
 
-/// The seed's flag values for a feature switch.
+/// The reference API's flag values for a feature switch.
 pub const FEATURE_ENABLED: &str = "com.soa.feature.enabled";
 pub const FEATURE_DISABLED: &str = "com.soa.feature.disabled";
 
-/// `BusinessUserSettings`: the seed's fields and ours.
+/// `BusinessUserSettings`: the reference API's fields and ours.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct UserSettingsBody {

@@ -24,7 +24,7 @@ impl CommunityStore for DynamoStore {
             self.put(item, Some("attribute_not_exists(PK)"), &[])?,
             self.put(membership_item(owner)?, Some("attribute_not_exists(PK)"), &[])?,
         ];
-        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Member, Guard::Member]))
+        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Changed, Guard::Changed]))
     }
 
     async fn get_community(&self, id: CommunityId) -> StoreResult<Option<Community>> {
@@ -78,7 +78,7 @@ impl CommunityStore for DynamoStore {
             )?,
             self.delete(community_pk(community.id), &member_sk(&community.owner), "attribute_exists(PK)", &[], &[])?,
         ];
-        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Member, Guard::Member]))
+        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Changed, Guard::Changed]))
     }
 
     async fn get_membership(&self, community: CommunityId, tenant: &TenantId) -> StoreResult<Option<Membership>> {
@@ -197,7 +197,7 @@ impl CommunityStore for DynamoStore {
             )?,
             self.count(community, CountChange { open_invitations: 0, members: -1 })?,
         ];
-        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Member, Guard::Member]))
+        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Changed, Guard::Changed]))
     }
 
     async fn create_invitation(&self, invitation: &CommunityInvitation, now: Timestamp) -> StoreResult<()> {
@@ -206,7 +206,7 @@ impl CommunityStore for DynamoStore {
             self.take_lock(invitation, now)?,
             self.count(invitation.community_id, CountChange { open_invitations: 1, members: 0 })?,
         ];
-        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Invitation, Guard::Lock, Guard::Member]))
+        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Changed, Guard::Lock, Guard::Changed]))
     }
 
     async fn get_invitation(&self, id: InvitationId) -> StoreResult<Option<CommunityInvitation>> {
@@ -265,7 +265,7 @@ impl CommunityStore for DynamoStore {
                     .build()
                     .map_err(unbuilt)?;
                 items.push(TransactWriteItem::builder().update(update).build());
-                guards.push(Guard::Member);
+                guards.push(Guard::Changed);
             }
             MembershipEffect::Remove { tenant } => {
                 items.push(self.delete(
@@ -275,12 +275,12 @@ impl CommunityStore for DynamoStore {
                     &[("#status", "status")],
                     &[(":awaiting", status(MemberStatus::AwaitingConfirmation)?)],
                 )?);
-                guards.push(Guard::Member);
+                guards.push(Guard::Changed);
             }
         }
         if !t.counts.is_none() {
             items.push(self.count(inv.community_id, t.counts)?);
-            guards.push(Guard::Member);
+            guards.push(Guard::Changed);
         }
         self.transact(items).await.map_err(|e| cancelled(e, &guards))
     }

@@ -369,7 +369,7 @@ impl DynamoStore {
             "version = :version"
         };
         let mut items = vec![self.put(c.item, Some(condition), &values)?];
-        let mut guards = vec![Guard::Invitation];
+        let mut guards = vec![Guard::Changed];
         match c.lock {
             LockEffect::None => {}
             LockEffect::Take => {
@@ -384,7 +384,7 @@ impl DynamoStore {
                     &[],
                     &[(":id", s(c.id.to_string()))],
                 )?);
-                guards.push(Guard::Member);
+                guards.push(Guard::Changed);
             }
         }
         Ok((items, guards))
@@ -404,13 +404,16 @@ struct Change<'a> {
     expires: Timestamp,
 }
 
-/// Which part of a transaction failed its condition, and what that means to the caller.
+/// What a transaction item's failed condition means to the caller, one per item in the transaction's order.
 #[derive(Clone, Copy)]
 enum Guard {
-    Invitation,
+    /// The item is not as the request read it (another request changed or removed it first, or a count would
+    /// pass its bound): 409, read again.
+    Changed,
+    /// The (scope, recipient) lock is held: a pending invitation to that address exists, named in the answer.
     Lock,
+    /// The participant is already in the collaboration.
     Join,
-    Member,
 }
 
 fn cancelled(error: SdkError<TransactWriteItemsError>, guards: &[Guard]) -> StoreError {
@@ -429,7 +432,7 @@ fn cancelled(error: SdkError<TransactWriteItemsError>, guards: &[Guard]) -> Stor
                 .and_then(|id| InvitationId::parse("invitation", id).ok())
                 .map_or(StoreError::Conflict, StoreError::PendingInvitation),
             Guard::Join => StoreError::AlreadyMember,
-            Guard::Invitation | Guard::Member => StoreError::Conflict,
+            Guard::Changed => StoreError::Conflict,
         };
     }
     // Cancelled for another reason (e.g. a concurrent transaction on the same item): the caller retries or reports.

@@ -21,7 +21,7 @@ impl PortalStore for DynamoStore {
             None => self.put(item, Some("attribute_not_exists(PK)"), &[])?,
             Some(v) => self.put(item, Some("version = :v"), &[(":v", n(v as i64))])?,
         };
-        self.transact(vec![put]).await.map_err(|e| cancelled(e, &[Guard::Invitation]))
+        self.transact(vec![put]).await.map_err(|e| cancelled(e, &[Guard::Changed]))
     }
 
     async fn get_collaboration(&self, id: CollaborationId) -> StoreResult<Option<Collaboration>> {
@@ -38,7 +38,7 @@ impl PortalStore for DynamoStore {
             Some("attribute_not_exists(PK)"),
             &[],
         )?;
-        self.transact(vec![put]).await.map_err(|e| cancelled(e, &[Guard::Invitation]))
+        self.transact(vec![put]).await.map_err(|e| cancelled(e, &[Guard::Changed]))
     }
 
     async fn get_collaboration_invitation(
@@ -67,7 +67,7 @@ impl PortalStore for DynamoStore {
             Some("version = :v"),
             &[(":v", n(expected as i64))],
         )?];
-        let mut guards = vec![Guard::Invitation];
+        let mut guards = vec![Guard::Changed];
         if let Some(participant) = joins {
             items.push(self.put(participant_item(participant)?, Some("attribute_not_exists(PK)"), &[])?);
             guards.push(Guard::Join);
@@ -80,7 +80,7 @@ impl PortalStore for DynamoStore {
             self.put(collaboration_item(collaboration)?, Some("attribute_not_exists(PK)"), &[])?,
             self.put(participant_item(host)?, None, &[])?,
         ];
-        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Invitation, Guard::Member]))
+        self.transact(items).await.map_err(|e| cancelled(e, &[Guard::Changed, Guard::Changed]))
     }
 
     async fn list_participants(&self, collaboration: CollaborationId) -> StoreResult<Vec<Participant>> {
@@ -95,7 +95,7 @@ impl PortalStore for DynamoStore {
     ) -> StoreResult<()> {
         let delete =
             self.delete(collaboration_pk(collaboration), &participant_sk(portal), "attribute_exists(PK)", &[], &[])?;
-        self.transact(vec![delete]).await.map_err(|e| cancelled(e, &[Guard::Member]))
+        self.transact(vec![delete]).await.map_err(|e| cancelled(e, &[Guard::Changed]))
     }
 
     async fn leave_collaboration(
@@ -115,7 +115,7 @@ impl PortalStore for DynamoStore {
         for p in participants.iter().take(99) {
             items.push(self.delete(pk.clone(), &participant_sk(&p.portal.id), "attribute_exists(PK)", &[], &[])?);
         }
-        let guards = vec![Guard::Invitation; items.len()];
+        let guards = vec![Guard::Changed; items.len()];
         self.transact(items).await.map_err(|e| cancelled(e, &guards))
     }
 }
