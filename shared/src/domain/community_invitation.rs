@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::lifetime::{HistoryEntry, Life, Lifetime, attach_link, push_history, valid_days, withdraw_invitation_email};
+use super::lifetime::{HistoryEntry, attach_link, lifetime_of, push_history, valid_days, withdraw_invitation_email};
 use super::outbox::{Delivery, Earlier, MailKind, Outbox, recipients};
 use super::{
     AcceptFrom, Community, CommunityId, CountChange, Email, InvitationId, MemberStatus, Membership, Metadata,
@@ -559,30 +559,7 @@ impl CommunityInvitation {
     }
 }
 
-impl Lifetime for CommunityInvitation {
-    fn waits(&self) -> bool {
-        self.state == StoredState::Created
-    }
-
-    fn life(&mut self) -> Life<'_> {
-        let issued = self.issued;
-        Life {
-            issued,
-            expires: &mut self.expires,
-            valid_days: &mut self.valid_days,
-            version: &mut self.version,
-            history: &mut self.history,
-        }
-    }
-
-    fn history(&self) -> &[HistoryEntry] {
-        &self.history
-    }
-
-    fn expires(&self) -> Timestamp {
-        self.expires
-    }
-}
+lifetime_of!(CommunityInvitation, waits while StoredState::Created);
 
 #[cfg(test)]
 mod tests;

@@ -78,6 +78,37 @@ pub trait Lifetime: Clone {
     }
 }
 
+/// Implements [`Lifetime`] for an invitation kind whose lifetime fields have the same names (`issued`, `expires`,
+/// `valid_days`, `version`, `history`), waiting for an answer while its `state` is the one given.
+macro_rules! lifetime_of {
+    ($kind:ty, waits while $waiting:expr) => {
+        impl $crate::domain::Lifetime for $kind {
+            fn waits(&self) -> bool {
+                self.state == $waiting
+            }
+
+            fn life(&mut self) -> $crate::domain::Life<'_> {
+                $crate::domain::Life {
+                    issued: self.issued,
+                    expires: &mut self.expires,
+                    valid_days: &mut self.valid_days,
+                    version: &mut self.version,
+                    history: &mut self.history,
+                }
+            }
+
+            fn history(&self) -> &[$crate::domain::HistoryEntry] {
+                &self.history
+            }
+
+            fn expires(&self) -> $crate::domain::Timestamp {
+                self.expires
+            }
+        }
+    };
+}
+pub(super) use lifetime_of;
+
 /// The fields of an invitation's lifetime, borrowed for [`Lifetime`]'s rules.
 pub struct Life<'a> {
     pub issued: Timestamp,

@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::lifetime::{Life, Lifetime, attach_link, push_history, since_issued, valid_days, withdraw_invitation_email};
+use super::lifetime::{attach_link, lifetime_of, push_history, since_issued, valid_days, withdraw_invitation_email};
 use super::outbox::{Delivery, Earlier, MailKind, Outbox};
 use super::{
     Email, HistoryEntry, InvitationId, LockEffect, Principal, Secret, SecretHash, TenantId, Timestamp, UserId,
@@ -125,30 +125,7 @@ pub struct UserInvitation {
     pub locale: Option<String>,
 }
 
-impl Lifetime for UserInvitation {
-    fn waits(&self) -> bool {
-        self.state == UserInvitationState::Pending
-    }
-
-    fn life(&mut self) -> Life<'_> {
-        let issued = self.issued;
-        Life {
-            issued,
-            expires: &mut self.expires,
-            valid_days: &mut self.valid_days,
-            version: &mut self.version,
-            history: &mut self.history,
-        }
-    }
-
-    fn history(&self) -> &[HistoryEntry] {
-        &self.history
-    }
-
-    fn expires(&self) -> Timestamp {
-        self.expires
-    }
-}
+lifetime_of!(UserInvitation, waits while UserInvitationState::Pending);
 
 /// A decided change and how the store must guard its write.
 #[derive(Debug)]
