@@ -216,19 +216,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn names_are_escaped_in_html_and_kept_out_of_headers() {
+    /// An invitation from [`owner`] to `bob@guest.com` into a new community named `community` (given as written).
+    fn invitation_to_bob(community: &str) -> CommunityInvitation {
         let owner = owner();
-        let input = CommunityInput::new("<b>Ops</b>\nBcc: x@y.com", None, None).unwrap();
+        let input = CommunityInput::new(community, None, None).unwrap();
         let (community, _) = Community::create(input, owner.tenant.clone(), Timestamp::from_millis(0));
         let recipient = Email::parse("bob@guest.com").unwrap();
-        let (inv, _) = CommunityInvitation::create(
-            &community,
-            recipient,
-            &owner,
-            Timestamp::from_millis(0),
-            InvitationPolicy::default(),
-        );
+        let at = Timestamp::from_millis(0);
+        CommunityInvitation::create(&community, recipient, &owner, at, InvitationPolicy::default()).0
+    }
+
+    #[test]
+    fn names_are_escaped_in_html_and_kept_out_of_headers() {
+        let inv = invitation_to_bob("<b>Ops</b>\nBcc: x@y.com");
         let link = "https://x.example/invite/1?token=abc".to_owned();
         let m = render(
             &Claimed::Community(inv),
@@ -244,17 +244,7 @@ mod tests {
 
     #[test]
     fn the_acceptance_notice_names_the_verified_acceptor_and_calls_the_tenant_name_a_claim() {
-        let owner = owner();
-        let input = CommunityInput::new("Ops", None, None).unwrap();
-        let (community, _) = Community::create(input, owner.tenant.clone(), Timestamp::from_millis(0));
-        let recipient = Email::parse("bob@guest.com").unwrap();
-        let (mut inv, _) = CommunityInvitation::create(
-            &community,
-            recipient,
-            &owner,
-            Timestamp::from_millis(0),
-            InvitationPolicy::default(),
-        );
+        let mut inv = invitation_to_bob("Ops");
         inv.invited_tenant = Some(TenantId::parse("t", "t-guest").unwrap());
         inv.accepted_user_email = Some(Email::parse("bob@guest.com").unwrap());
         inv.accepted_tenant_name = Some("Owner Corp Security Team".into());
@@ -307,17 +297,7 @@ mod tests {
 
     #[test]
     fn an_invitation_speaks_its_language_and_wears_its_tenants_branding() {
-        let owner = owner();
-        let input = CommunityInput::new("Betrieb", None, None).unwrap();
-        let (community, _) = Community::create(input, owner.tenant.clone(), Timestamp::from_millis(0));
-        let recipient = Email::parse("bob@guest.com").unwrap();
-        let (inv, _) = CommunityInvitation::create(
-            &community,
-            recipient,
-            &owner,
-            Timestamp::from_millis(0),
-            InvitationPolicy::default(),
-        );
+        let inv = invitation_to_bob("Betrieb");
         let branding = crate::domain::Branding::parse(&crate::domain::BrandingInput {
             sender_name: Some("Acme Einladungen".into()),
             product_name: Some("Acme Cloud".into()),
