@@ -7,7 +7,7 @@ use std::sync::Arc;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
-use super::invitation_for_admin;
+use super::{Access, invitation_of};
 use crate::app::App;
 use crate::domain::{CommunityId, InvitationId};
 use crate::http::{Answer, request, response};
@@ -18,7 +18,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let community = request::path(&req, "communityId", CommunityId::parse)?;
     let id = request::path(&req, "invitationId", InvitationId::parse)?;
     // The membership (an owner admin's) and the invitation in one read, as get_community_invitation does.
-    let invitation = invitation_for_admin(&app, community, id, &caller).await?;
+    let invitation = invitation_of(&app, community, id, &caller, Access::Admin).await?;
     let transition = invitation.delete(&caller, app.clock.now())?;
     app.store.apply(&transition).await?;
     Ok(response::empty(StatusCode::NO_CONTENT))

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 
-use super::invitation_for_member;
 use super::wire::CommunityInvitationBody;
+use super::{Access, invitation_of};
 use crate::app::App;
 use crate::domain::{CommunityId, InvitationId};
 use crate::http::{Answer, request, response};
@@ -17,6 +17,6 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let community = request::path(&req, "communityId", CommunityId::parse)?;
     let id = request::path(&req, "invitationId", InvitationId::parse)?;
     // The membership and the invitation in one read: the community itself is not needed to answer.
-    let invitation = invitation_for_member(&app, community, id, &caller).await?;
+    let invitation = invitation_of(&app, community, id, &caller, Access::Member).await?;
     Ok(response::json(StatusCode::OK, &CommunityInvitationBody::new(&invitation, app.clock.now())))
 }

@@ -65,35 +65,15 @@ async fn as_member<T>(
     Ok(out?)
 }
 
-/// An invitation of `community` that the caller's tenant, an Active member, may see (deleted ones are missing),
-/// read together with the caller's membership in one store call.
-async fn invitation_for_member(
-    app: &App,
-    community: CommunityId,
-    id: InvitationId,
-    caller: &Principal,
-) -> Result<CommunityInvitation, ApiError> {
-    invitation_of(app, community, id, caller, Access::Member).await
-}
-
-/// As [`invitation_for_member`], for an administrator of the community's owner tenant.
-async fn invitation_for_admin(
-    app: &App,
-    community: CommunityId,
-    id: InvitationId,
-    caller: &Principal,
-) -> Result<CommunityInvitation, ApiError> {
-    invitation_of(app, community, id, caller, Access::Admin).await
-}
-
-/// Who an invitation read is for.
+/// Who an invitation read is for: any Active member tenant's member, or an administrator of the owner tenant.
 enum Access {
     Member,
     Admin,
 }
 
-/// The membership decides first (404 for another tenant, 403 for a member who is not an admin when one is needed),
-/// then the invitation.
+/// An invitation of `community` that the caller may see as `access` says (deleted ones are missing), read together
+/// with the caller's membership in one store call. The membership decides first (404 for another tenant, 403 for a
+/// member who is not an admin when one is needed), then the invitation.
 async fn invitation_of(
     app: &App,
     community: CommunityId,
