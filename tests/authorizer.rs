@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 
-/// The instant the sample events are sent at (2026-03-02T09:00:00Z), as in tests/events.rs.
+/// The instant the sample events are sent at (2026-03-02T09:00:00Z), as in tests/events/.
 const NOW: i64 = 1_772_442_000;
 const ISSUER: &str = "https://login.example.com/";
 const AUDIENCE: &str = "rsvp-portal";

@@ -2,26 +2,24 @@
 //! brings along, and who may read the file. (What it answers is the store contract, `tests/store_contract/`.)
 
 use std::collections::BTreeSet;
-use std::io::{BufRead as _, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use rsvp::app::{App, Config};
 use rsvp::domain::{CommunityId, DailyCounter, InvitationId, UserSettings};
 use rsvp::store::memory::MemoryStore;
 use rsvp::store::sqlite::SqliteStore;
 use rsvp::store::{CommunityStore, PageRequest, StoreError, UserInvitationStore};
-use rsvp_local::{Server, SigningKey, TokenClaims};
-use rsvp_tests::{T0, admin, community, invitation, temp_dir, tenant};
+use rsvp_local::{SigningKey, TokenClaims};
+use rsvp_tests::harness::child;
+use rsvp_tests::{T0, TestApp, admin, community, invitation, temp_dir, tenant};
 use serde_json::{Value, json};
 
 const BASE: &str = "/api/v1-preview";
 /// Set in the environment of the child process: the data folder it serves from.
 const CHILD_DIR: &str = "RSVP_TEST_CRASH_SERVER_DIR";
+/// The test that plays it, by the name the child runs.
 const TEST_NAME: &str = "a_killed_server_keeps_every_write_it_answered_and_nothing_half_written";
 
 /// A server over a SQLite file, in a child process, takes a storm of invitations from several tasks and is killed
@@ -41,7 +39,7 @@ async fn a_killed_server_keeps_every_write_it_answered_and_nothing_half_written(
     let owner = key.mint(&TokenClaims::new("tenant-owner", "admin@owner.example", &["TenantAdministrator"]));
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("an HTTP client");
 
-    let (mut child, url) = spawn_server(&dir);
+    let (mut child, url) = child::spawn(TEST_NAME, CHILD_DIR, &dir).await;
     let body = json!({"Name": "Storm", "Description": "Invited in a hurry", "ContactEmail": "ops@owner.example"});
     let created = http.post(format!("{url}{BASE}/communities")).bearer_auth(&owner).json(&body).send().await;
     let created: Value = created.expect("the server answers").json().await.expect("a JSON body");
@@ -69,7 +67,7 @@ async fn a_killed_server_keeps_every_write_it_answered_and_nothing_half_written(
         .collect();
     // Killed mid-storm: once enough has been written that a commit is surely in flight.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    child.kill();
+    child.kill().await.expect("SIGKILL the server");
     let mut answered = BTreeSet::new();
     for task in storm {
         answered.extend(task.await.expect("a storm task"));
@@ -115,7 +113,7 @@ async fn a_killed_server_keeps_every_write_it_answered_and_nothing_half_written(
     }
 
     // The server restarted over the same file serves every invitation it answered for.
-    let (mut child, url) = spawn_server(&dir);
+    let (mut child, url) = child::spawn(TEST_NAME, CHILD_DIR, &dir).await;
     for id in &answered {
         let response = http
             .get(format!("{url}{BASE}/communities/{community}/invitations/{id}"))
@@ -125,61 +123,15 @@ async fn a_killed_server_keeps_every_write_it_answered_and_nothing_half_written(
             .expect("the restarted server answers");
         assert_eq!(response.status(), StatusCode::OK, "invitation {id} after the restart");
     }
-    child.kill();
+    child.kill().await.expect("SIGKILL the server");
     std::fs::remove_dir_all(&dir).expect("remove the data folder");
 }
 
-/// This test binary again, as the server over `dir`, and the URL it listens on (the line it prints first).
-fn spawn_server(dir: &Path) -> (ServerProcess, String) {
-    let mut child = Command::new(std::env::current_exe().expect("the test binary"))
-        .args(["--exact", TEST_NAME, "--nocapture", "--test-threads", "1"])
-        .env(CHILD_DIR, dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn the server process");
-    let stdout = child.stdout.take().expect("the child's stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            // The harness's `test <name> ... ` starts the same line.
-            if let Some((_, url)) = line.split_once("serving ") {
-                let _ = tx.send(url.trim().to_owned());
-            }
-        }
-    });
-    let child = ServerProcess(child);
-    let url = rx.recv_timeout(Duration::from_secs(30)).expect("the server process says where it listens");
-    (child, url)
-}
-
-/// The server's process, SIGKILLed when the test is done with it, however the test ends.
-struct ServerProcess(Child);
-
-impl ServerProcess {
-    fn kill(&mut self) {
-        self.0.kill().expect("SIGKILL the server");
-        self.0.wait().expect("reap the server");
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The child's part: what `rsvp-local serve` runs over `<dir>/rsvp.db`, until SIGKILL.
+/// The child's part: what `rsvp-local serve` runs over `<dir>/rsvp.db` (no mailer), until SIGKILL.
 async fn serve_until_killed(dir: &Path) {
     let store = Arc::new(SqliteStore::open(&dir.join("rsvp.db")).expect("open the store"));
     let key = SigningKey::load_or_create(dir).expect("the data folder's signing key");
-    let app = Arc::new(App::new(store, Config::default()));
-    let addr: SocketAddr = "127.0.0.1:0".parse().expect("loopback");
-    let server = Server::bind(addr, app, key).await.expect("bind");
-    println!("serving http://{}", server.local_addr());
-    server.run().await.expect("serve");
+    child::serve_until_killed(TestApp::builder().store(store).key(key).real_clock().no_public_url()).await;
 }
 
 /// A `store.json` left by the version before is imported once, whole, into the new file and renamed out of the

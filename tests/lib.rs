@@ -1,8 +1,20 @@
-//! Support code for rsvp's black-box tests: the DynamoDB Local connection and small fixture builders.
+//! Support code for rsvp's black-box tests: the DynamoDB Local connection, small fixture builders, and the harness
+//! of the HTTP tests ([`harness`]: [`TestApp`], a running local server, and its [`Answer`]s).
 //!
-//! Every test file of this package (`store_contract`, `http_api`, `landing_page`, `events`, `template`) links this
-//! library as `rsvp_tests`. Run them through `scripts/test`, which starts DynamoDB Local and exports
-//! [`ENDPOINT_VARIABLE`]; a test that needs DynamoDB and does not find it fails, it is never skipped.
+//! Every test binary of this package links this library as `rsvp_tests`:
+//!
+//! | binary | what it tests |
+//! |---|---|
+//! | `api` (`tests/api/`) | the HTTP API through a running local server, a module per suite: the Communities API, the platform users API, the portals, the landing page (also in chromium), the authorization matrix, hardening (outages, the log, races, the mail budgets) |
+//! | `store_contract` (`tests/store_contract/`) | every store port against memory, SQLite and DynamoDB Local |
+//! | `email` (`tests/email/`) | the emails: the outbox consumer over DynamoDB Local's stream with moto's KMS and SES, the local mailer, killed senders and the sweep |
+//! | `published_events` | the events publisher onto moto's EventBridge, and SES's later records of a message |
+//! | `embedded_store` | the SQLite file under `kill -9`, its import and its file modes |
+//! | `authorizer` | the portal routes' Lambda authorizer against a key server |
+//! | `events`, `openapi`, `template`, `signing` | the sample events, the API description, the SAM template, KMS signatures |
+//!
+//! Run them through `scripts/test`, which starts DynamoDB Local and exports [`ENDPOINT_VARIABLE`] (and moto, and
+//! chromium for the browser tests); a test that needs DynamoDB and does not find it fails, it is never skipped.
 //!
 //! ```no_run
 //! use rsvp::store::CommunityStore as _;
@@ -19,19 +31,24 @@
 //! Fixtures are deterministic where it matters (tenants, emails, times) and random where it must be (ids, secrets),
 //! so tests that share a table or run in parallel never collide.
 
+pub mod harness;
+
+pub use harness::{Answer, TestApp};
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use base64::Engine as _;
 use rsvp::domain::{
     Actor, Community, CommunityInput, CommunityInvitation, Email, FixedClock, InvitationPolicy, Membership, Principal,
     Role, Secret, TenantId, Timestamp, UserId,
 };
+use rsvp::store::Store;
 use rsvp::store::dynamodb::DynamoStore;
+use rsvp::store::memory::MemoryStore;
 use rsvp::store::sqlite::SqliteStore;
 use rsvp::store::{Cursor, PageRequest};
 use serde_json::{Value, json};
@@ -47,21 +64,53 @@ pub const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
 /// # Panics
 /// If the variable is not set: the tests need DynamoDB Local, and `scripts/test` is what starts it.
 pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
-    let endpoint = std::env::var(ENDPOINT_VARIABLE).unwrap_or_else(|_| {
-        panic!(
-            "{ENDPOINT_VARIABLE} is not set: these tests need DynamoDB Local. Run them with `scripts/test` \
-             (e.g. `scripts/test -p rsvp-tests --test store_contract`), which starts it and sets the variable."
-        )
-    });
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("local", "local", None, None, "rsvp-tests"))
+    let config = crate::aws_config!(aws_sdk_dynamodb, dynamodb_endpoint(), "local")
         // A stuck DynamoDB Local fails the test instead of hanging the run.
         .timeout_config(TimeoutConfig::builder().operation_timeout(Duration::from_secs(30)).build())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// DynamoDB Local's URL, from [`ENDPOINT_VARIABLE`].
+///
+/// # Panics
+/// If the variable is not set (see [`dynamodb`]).
+pub fn dynamodb_endpoint() -> String {
+    std::env::var(ENDPOINT_VARIABLE).unwrap_or_else(|_| {
+        panic!(
+            "{ENDPOINT_VARIABLE} is not set: these tests need DynamoDB Local. Run them with `scripts/test` \
+             (e.g. `scripts/test -p rsvp-tests --test store_contract`), which starts it and sets the variable."
+        )
+    })
+}
+
+/// The configuration builder of an AWS SDK client (`$sdk`: `aws_sdk_kms`, say) for a local stand-in at
+/// `$endpoint`: us-east-1, and the static credentials `$key`/`$key` that DynamoDB Local and moto take.
+#[macro_export]
+macro_rules! aws_config {
+    ($sdk:ident, $endpoint:expr, $key:literal) => {
+        $sdk::Config::builder()
+            .behavior_version($sdk::config::BehaviorVersion::latest())
+            .region($sdk::config::Region::new("us-east-1"))
+            .endpoint_url($endpoint)
+            .credentials_provider($sdk::config::Credentials::new($key, $key, None, None, "rsvp-tests"))
+    };
+}
+
+/// A new embedded (memory) store, as a running server's.
+pub fn memory_store() -> std::sync::Arc<dyn Store> {
+    std::sync::Arc::new(MemoryStore::new())
+}
+
+/// A [`fresh_dynamo_store`], as a running server's.
+pub async fn dynamo_store() -> std::sync::Arc<dyn Store> {
+    std::sync::Arc::new(fresh_dynamo_store().await)
+}
+
+/// A port on loopback where nothing listens: a URL that cannot be reached.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    listener.local_addr().expect("its address").port()
 }
 
 /// A [`DynamoStore`] over a new, empty table with a unique name, created as `template.yaml` declares it.
@@ -74,7 +123,7 @@ pub async fn fresh_dynamo_store() -> DynamoStore {
     let client = dynamodb().await;
     let table = format!("rsvp-test-{}", uuid::Uuid::new_v4().simple());
     if let Err(e) = DynamoStore::create_table(&client, &table).await {
-        let endpoint = std::env::var(ENDPOINT_VARIABLE).unwrap_or_default();
+        let endpoint = dynamodb_endpoint();
         panic!("creating table {table} in DynamoDB Local at {endpoint} failed: {e}");
     }
     DynamoStore::new(client, table)
@@ -214,7 +263,7 @@ pub fn figure(topic: &str, text: &str) {
 }
 
 /// Runs each named scenario against both stores: `embedded_store::<name>` with `memory().await` and
-/// `dynamodb_local::<name>` with `dynamodb().await`, two functions the calling file defines (each gives the
+/// `dynamodb_local::<name>` with `dynamodb().await`, two functions the calling module defines (each gives the
 /// scenario its argument: a running server over that store, say). Both run on a multi-threaded runtime, as the
 /// servers they start do.
 #[macro_export]
@@ -319,7 +368,6 @@ pub mod eml {
 
 /// Every record of the table's stream so far, shaped as Lambda hands them to the consumer.
 pub async fn stream_records(table: &str) -> Vec<Value> {
-    let endpoint = std::env::var(ENDPOINT_VARIABLE).expect("scripts/test sets the DynamoDB endpoint");
     let arn = dynamodb()
         .await
         .describe_table()
@@ -330,13 +378,9 @@ pub async fn stream_records(table: &str) -> Vec<Value> {
         .table
         .and_then(|t| t.latest_stream_arn)
         .expect("the table has a stream");
-    let config = aws_sdk_dynamodbstreams::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("local", "local", None, None, "rsvp-tests"))
-        .build();
-    let streams = aws_sdk_dynamodbstreams::Client::from_conf(config);
+    let streams = aws_sdk_dynamodbstreams::Client::from_conf(
+        crate::aws_config!(aws_sdk_dynamodbstreams, dynamodb_endpoint(), "local").build(),
+    );
     let description = streams.describe_stream().stream_arn(&arn).send().await.expect("DescribeStream");
     let mut out = Vec::new();
     for shard in description.stream_description().map(|d| d.shards()).unwrap_or_default() {

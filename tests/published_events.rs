@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use reqwest::{Method, StatusCode};
 use rsvp::domain::event::Event;
 use rsvp::domain::fate::Fate;
@@ -25,38 +24,9 @@ use rsvp::publish::eventbridge::EventBridgeSink;
 use rsvp::publish::{EventSink, PublishError, Publisher};
 use rsvp::store::dynamodb::DynamoStore;
 use rsvp::store::{CommunityStore, OutboxStore, SuppressionStore, UserInvitationStore};
-use rsvp_tests::{T0, admin, as_community_admin, as_recipient, community, dynamodb, email, stream_records};
+use rsvp_tests::harness::moto::{eventbridge, sqs};
+use rsvp_tests::{Answer, T0, TestApp, admin, as_community_admin, as_recipient, community, email, stream_records};
 use serde_json::Value;
-
-fn moto() -> String {
-    std::env::var("RSVP_TEST_MOTO_ENDPOINT").unwrap_or_else(|_| {
-        panic!("RSVP_TEST_MOTO_ENDPOINT is not set: these tests need moto (EventBridge, SQS). Run them with `scripts/test`.")
-    })
-}
-
-fn credentials() -> Credentials {
-    Credentials::new("testing", "testing", None, None, "rsvp-tests")
-}
-
-fn eventbridge() -> aws_sdk_eventbridge::Client {
-    let config = aws_sdk_eventbridge::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(moto())
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_eventbridge::Client::from_conf(config)
-}
-
-fn sqs() -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(moto())
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
-}
 
 /// A bus of its own with a rule that sends every rsvp event to a queue of its own, as a subscriber sets one up.
 struct Subscriber {
@@ -119,10 +89,9 @@ impl Subscriber {
 
 /// A table of its own in DynamoDB Local, with its stream.
 async fn table() -> (Arc<DynamoStore>, String) {
-    let client = dynamodb().await;
-    let name = format!("rsvp-events-{}", uuid::Uuid::new_v4().simple());
-    DynamoStore::create_table(&client, &name).await.expect("create the table");
-    (Arc::new(DynamoStore::new(client, name.clone())), name)
+    let store = rsvp_tests::fresh_dynamo_store().await;
+    let name = store.table_name().to_owned();
+    (Arc::new(store), name)
 }
 
 fn publisher(store: &Arc<DynamoStore>, sink: Arc<dyn EventSink>) -> Publisher {
@@ -442,35 +411,6 @@ async fn a_two_portal_collaboration_publishes_exactly_its_events_on_each_portal_
     }
 }
 
-/// The API over `store`, served as rsvp-local serves it, called as the owner tenant's administrator.
-struct Api {
-    url: String,
-    token: String,
-}
-
-impl Api {
-    async fn start(store: Arc<DynamoStore>) -> Self {
-        let app = Arc::new(rsvp::app::App::new(store, rsvp::app::Config::default()));
-        let key = rsvp_local::SigningKey::generate();
-        let server = rsvp_local::Server::bind("127.0.0.1:0".parse().unwrap(), app, key.clone()).await.unwrap();
-        let url = format!("http://{}", server.local_addr());
-        tokio::spawn(server.run());
-        let token =
-            key.mint(&rsvp_local::TokenClaims::new("owner", "admin@owner.example.com", &["TenantAdministrator"]));
-        Self { url, token }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, String) {
-        let mut request =
-            reqwest::Client::new().request(method, format!("{}{path}", self.url)).bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let answer = request.send().await.expect("an answer");
-        (answer.status(), answer.text().await.unwrap_or_default())
-    }
-}
-
 fn sample(name: &str) -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../events/record-mail-fate-{name}.json"));
     serde_json::from_str(&std::fs::read_to_string(&path).expect("the sample event")).expect("JSON")
@@ -541,17 +481,22 @@ async fn a_sample_bounce_and_complaint_are_recorded_on_the_delivery_and_publishe
     // an administrator lifts it.
     let suppressed = store.suppressions(&owner.tenant, &[&invitation.recipient]).await.unwrap();
     assert_eq!(suppressed.iter().map(|s| s.reason.as_str()).collect::<Vec<_>>(), ["complained"]);
-    let api = Api::start(store.clone()).await;
+    // The API over the store, served as rsvp-local serves it (with the system's clock, as the functions), called
+    // as the owner tenant's administrator.
+    let api = TestApp::builder().store(store.clone()).no_public_url().real_clock().spawn().await;
+    let token = api.admin(("owner", "admin@owner.example.com"));
     let resend = format!("/api/v1-preview/communityinvitations/{}", invitation.id);
     let before = store.get_invitation(invitation.id).await.unwrap().unwrap();
-    let (status, body) = api.call(Method::PUT, &resend, Some(serde_json::json!({"Action": "Resend"}))).await;
+    let Answer { status, text: body, .. } =
+        api.call(Method::PUT, &resend, Some(&token), Some(serde_json::json!({"Action": "Resend"}))).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body.contains("suppressions") && !body.contains("bob@guest.example"), "{body}");
     assert_eq!(store.get_invitation(invitation.id).await.unwrap().unwrap(), before, "nothing was written");
     let lift = format!("/api/businesses/{}/suppressions/bob%40guest.example", owner.tenant);
-    assert_eq!(api.call(Method::DELETE, &lift, None).await.0, StatusCode::NO_CONTENT);
-    assert_eq!(api.call(Method::DELETE, &lift, None).await.0, StatusCode::NOT_FOUND, "lifted once");
-    let (status, body) = api.call(Method::PUT, &resend, Some(serde_json::json!({"Action": "Resend"}))).await;
+    assert_eq!(api.call(Method::DELETE, &lift, Some(&token), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(api.call(Method::DELETE, &lift, Some(&token), None).await.status, StatusCode::NOT_FOUND, "lifted once");
+    let Answer { status, text: body, .. } =
+        api.call(Method::PUT, &resend, Some(&token), Some(serde_json::json!({"Action": "Resend"}))).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 
     let received = publish_twice(&store, &table, &subscriber).await;

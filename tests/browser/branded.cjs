@@ -1,7 +1,7 @@
 // Opens invitation links in Debian's chromium (headless, driven by playwright-core) and reports how each page
 // looks: its language, its words, the tenant's logo and accent colour as the browser applied them under the page's
 // policy, and whether the policy refused anything. One screenshot per link. It only reports what it saw, as one
-// JSON object on stdout; the Rust test (tests/landing_page.rs) makes the assertions.
+// JSON object on stdout; the Rust test (tests/api/landing_page/browser.rs) makes the assertions.
 //
 //   node tests/browser/branded.cjs <screenshot-dir> <logo-origin> <name>=<invitation-url>...
 //

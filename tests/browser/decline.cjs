@@ -1,6 +1,6 @@
 // Opens an invitation link in Debian's chromium (headless, driven by playwright-core), reads the landing page,
 // declines, and reads the page again. It only reports what it saw, as one JSON object on stdout; the Rust test
-// (tests/landing_page.rs) runs it and makes the assertions.
+// (tests/api/landing_page/browser.rs) runs it and makes the assertions.
 //
 //   node tests/browser/decline.cjs <invitation-url> <screenshot-dir>
 //

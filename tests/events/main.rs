@@ -68,7 +68,7 @@ fn every_route_has_exactly_one_event_file_and_there_are_no_others() {
         .collect();
     let mut wanted: BTreeSet<String> =
         ROUTES.iter().map(|r| format!("{}.json", r.operation.replace('_', "-"))).collect();
-    // The stream consumer's sample (a DynamoDB stream batch), driven by tests/email.rs.
+    // The stream consumer's sample (a DynamoDB stream batch), driven by tests/email/.
     wanted.insert("deliver-emails.json".to_owned());
     // SES's records of a sent message as EventBridge delivers them (from AWS's documented examples, tagged as rsvp
     // tags its messages), driven by tests/published_events.rs.
