@@ -120,12 +120,8 @@ fn invitation(c: &Community, id: &str, recipient: &str, issued: Timestamp) -> Co
         delivery: None,
         accept_from: AcceptFrom::Recipient,
         earlier_deliveries: Default::default(),
-        metadata: None,
         valid_days: None,
-        redirect_url: None,
-        roles: Vec::new(),
-        link_only: false,
-        locale: None,
+        options: Default::default(),
     }
 }
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::lifetime::{HistoryEntry, attach_link, lifetime_of, push_history, valid_days, withdraw_invitation_email};
 use super::outbox::{Delivery, Earlier, MailKind, Outbox, recipients};
 use super::{
-    AcceptFrom, Community, CommunityId, CountChange, Email, InvitationId, MemberStatus, Membership, Metadata,
+    AcceptFrom, Community, CommunityId, CountChange, Email, InvitationId, InvitationOptions, MemberStatus, Membership,
     Principal, Secret, SecretHash, TenantId, Timestamp,
 };
 
@@ -132,28 +132,13 @@ pub struct CommunityInvitation {
     /// came), so each still goes out once ([`Outbox::owe`]). Absent from items stored before it existed.
     #[serde(default, skip_serializing_if = "Earlier::is_empty")]
     pub earlier_deliveries: Earlier,
-    /// The product's own data, as the create request gave it ([`Metadata`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Metadata>,
-    /// How many days its link lives, when the create request chose it ([`CommunityInvitation::live_for`]); a Resend gives
-    /// the same. Absent: the deployment's [`InvitationPolicy::validity_days`].
+    /// How many days its link lives, when the create request chose it ([`super::Lifetime::live_for`]); a Resend
+    /// gives the same. Absent: the deployment's [`InvitationPolicy::validity_days`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_days: Option<i64>,
-    /// Where the landing page sends the person once they answered, as the create request gave it, checked
-    /// against the tenant's allowed origins ([`super::UserSettings::redirect`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirect_url: Option<String>,
-    /// The roles the invitee receives, as the request gave them ([`super::parse_roles`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub roles: Vec<String>,
-    /// Sent by nobody but its creator (`SendEmail: false`): rsvp sends it no email, the create answer carries its
-    /// link, and a Resend only renews the link ([`CommunityInvitation::send_no_email`]).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub link_only: bool,
-    /// The language its emails and landing page use, as the request gave it (`Locale`, a language tag); absent,
-    /// or a language rsvp has no words for, the tenant's default is used ([`crate::i18n::Language::choose`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locale: Option<String>,
+    /// What the create request chose beyond the reference API's fields (stored flattened, each under its own name).
+    #[serde(flatten)]
+    pub options: InvitationOptions,
 }
 
 /// How the caller relates to the invitation; worked out by the operation (token or verified email, tenant, roles).
@@ -298,19 +283,15 @@ impl CommunityInvitation {
             delivery: Some(Delivery::pending(None, MailKind::Invitation, vec![recipient_to], now)),
             accept_from: community.accept_from,
             earlier_deliveries: Earlier::new(),
-            metadata: None,
             valid_days: None,
-            redirect_url: None,
-            roles: Vec::new(),
-            link_only: false,
-            locale: None,
+            options: InvitationOptions::default(),
         };
         (invitation, secret)
     }
 
     /// Makes a new invitation link-only: its creator hands the link on, so no email is owed, now or on Resend.
     pub fn send_no_email(&mut self) {
-        self.link_only = true;
+        self.options.link_only = true;
         self.delivery = None;
     }
 
@@ -462,7 +443,7 @@ impl CommunityInvitation {
                 t.lock = LockEffect::Take;
                 t.new_secret = Some(secret);
                 // A link-only invitation's Resend renews only its link, which the answer carries.
-                if !self.link_only {
+                if !self.options.link_only {
                     t.notifies = true;
                     t.invitation.owe(MailKind::Invitation, vec![self.recipient.clone()]);
                 }

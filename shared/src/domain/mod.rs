@@ -14,6 +14,7 @@ mod idempotency;
 mod ids;
 mod lifetime;
 mod metadata;
+mod options;
 pub mod outbox;
 mod principal;
 mod roles;
@@ -35,6 +36,7 @@ pub use idempotency::{
 pub use ids::{CommunityId, IdError, InvitationId, TenantId, UserId};
 pub use lifetime::{ExpiryError, HistoryEntry, Life, Lifetime};
 pub use metadata::{MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_METADATA_KEYS, Metadata, MetadataError};
+pub use options::InvitationOptions;
 pub use outbox::{
     CLAIM_STALE_MINUTES, Claimed, Delivery, DeliveryOutcome, DeliveryState, Earlier, MAX_DELIVERY_ATTEMPTS,
     MAX_EARLIER_DELIVERIES, MailItem, MailKind, Outbox, expiry_order, recipients, stale_before, sweep_order,

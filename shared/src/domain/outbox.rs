@@ -64,8 +64,8 @@ impl Claimed {
     /// The language tag the invitation asked for, if any.
     pub fn locale(&self) -> Option<&str> {
         match self {
-            Self::Community(i) => i.locale.as_deref(),
-            Self::Platform(i) => i.locale.as_deref(),
+            Self::Community(i) => i.options.locale.as_deref(),
+            Self::Platform(i) => i.options.locale.as_deref(),
         }
     }
 
@@ -94,7 +94,7 @@ impl Claimed {
         sweep_due(latest, earlier)
     }
 
-    /// When the invitation's expiry is due to be recorded ([`CommunityInvitation::expiry_due`]).
+    /// When the invitation's expiry is due to be recorded ([`super::Lifetime::expiry_due`]).
     pub fn expiry_due(&self) -> Option<Timestamp> {
         match self {
             Self::Community(i) => i.expiry_due(),
@@ -102,7 +102,7 @@ impl Claimed {
         }
     }
 
-    /// Records the invitation's expiry if due at `now` ([`CommunityInvitation::expire`]); whether it did.
+    /// Records the invitation's expiry if due at `now` ([`super::Lifetime::expire`]); whether it did.
     pub fn expire(&mut self, now: Timestamp) -> bool {
         let expired = match self {
             Self::Community(i) => i.expire(now).map(Self::Community),

@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use super::lifetime::{attach_link, lifetime_of, push_history, since_issued, valid_days, withdraw_invitation_email};
 use super::outbox::{Delivery, Earlier, MailKind, Outbox};
 use super::{
-    Email, HistoryEntry, InvitationId, LockEffect, Principal, Secret, SecretHash, TenantId, Timestamp, UserId,
-    UserSettings, bounded_text,
+    Email, HistoryEntry, InvitationId, InvitationOptions, LockEffect, Principal, Secret, SecretHash, TenantId,
+    Timestamp, UserId, UserSettings, bounded_text,
 };
 
 /// The most addresses one request may invite.
@@ -101,28 +101,13 @@ pub struct UserInvitation {
     /// so both kinds share one outbox. Absent from items stored before it existed.
     #[serde(default, skip_serializing_if = "Earlier::is_empty")]
     pub earlier_deliveries: Earlier,
-    /// The product's own data, as the invite request gave it ([`super::Metadata`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<super::Metadata>,
     /// How many days its code lives, when the invite request chose it; a Resend gives the same (never past the
     /// tenant's `InvitedUserValidDays` in force then). Absent: the tenant's setting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_days: Option<i64>,
-    /// Where the landing page sends the person once they answered, as the invite request gave it, checked
-    /// against the tenant's allowed origins ([`super::UserSettings::redirect`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirect_url: Option<String>,
-    /// The roles the invitee receives, as the request gave them ([`super::parse_roles`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub roles: Vec<String>,
-    /// Sent by nobody but its sender (`SendEmail: false`): rsvp sends it no email, the invite answer carries its
-    /// link, and a Resend only renews the link ([`UserInvitation::send_no_email`]).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub link_only: bool,
-    /// The language its emails and landing page use, as the request gave it (`Locale`, a language tag); absent,
-    /// or a language rsvp has no words for, the tenant's default is used ([`crate::i18n::Language::choose`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locale: Option<String>,
+    /// What the create request chose beyond the reference API's fields (stored flattened, each under its own name).
+    #[serde(flatten)]
+    pub options: InvitationOptions,
 }
 
 lifetime_of!(UserInvitation, waits while UserInvitationState::Pending);
@@ -200,19 +185,15 @@ impl UserInvitation {
             history: vec![HistoryEntry::new(now, "Create", Some(by))],
             delivery: Some(Delivery::pending(None, MailKind::Invitation, vec![recipient], now)),
             earlier_deliveries: Earlier::new(),
-            metadata: None,
             valid_days: None,
-            redirect_url: None,
-            roles: Vec::new(),
-            link_only: false,
-            locale: None,
+            options: InvitationOptions::default(),
         };
         (invitation, code)
     }
 
     /// Makes a new invitation link-only: its sender hands the link on, so no email is owed, now or on Resend.
     pub fn send_no_email(&mut self) {
-        self.link_only = true;
+        self.options.link_only = true;
         self.delivery = None;
     }
 
@@ -315,7 +296,7 @@ impl UserInvitation {
         inv.expires = now.plus_days(valid_days(inv.valid_days, settings.invited_user_valid_days));
         inv.last_sent = now;
         // A link-only invitation's Resend renews only its link, which the answer carries.
-        if !inv.link_only {
+        if !inv.options.link_only {
             let to = vec![inv.recipient.clone()];
             Outbox { latest: &mut inv.delivery, earlier: &mut inv.earlier_deliveries }.owe(
                 MailKind::Invitation,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::fate::Fate;
-use crate::domain::{CommunityInvitation, DeliveryState, Metadata, UserInvitation, parse_roles};
+use crate::domain::{DeliveryState, InvitationOptions, Metadata, parse_roles};
 use crate::http::ApiError;
 
 /// What both invitation kinds take beside their reference API fields: `Metadata`, `ExpiresInDays`, `RedirectUrl`, `Roles`,
@@ -43,6 +43,21 @@ pub struct Options {
     pub locale: Option<String>,
 }
 
+impl Options {
+    /// What the invitation keeps of these options, its redirect already checked against the tenant's allowed
+    /// origins (`None` until it is). Link-only is not set here: the invitation's `send_no_email` also drops the
+    /// email it would owe.
+    pub fn kept(&self, redirect_url: Option<String>) -> InvitationOptions {
+        InvitationOptions {
+            metadata: self.metadata.clone(),
+            redirect_url,
+            roles: self.roles.clone(),
+            link_only: false,
+            locale: self.locale.clone(),
+        }
+    }
+}
+
 impl OptionsInput {
     pub fn check(self) -> Result<Options, ApiError> {
         Ok(Options {
@@ -77,44 +92,17 @@ pub struct OptionsBody {
     pub locale: Option<String>,
 }
 
-/// What an invitation of either kind keeps of its options, for [`OptionsBody::of`].
-pub struct Kept<'a> {
-    pub metadata: Option<&'a Metadata>,
-    pub redirect_url: Option<&'a str>,
-    pub roles: &'a [String],
-    pub link_only: bool,
-    pub locale: Option<&'a str>,
-}
-
 impl OptionsBody {
-    pub fn of(kept: Kept<'_>) -> Self {
+    pub fn of(kept: &InvitationOptions) -> Self {
         Self {
-            metadata: kept.metadata.map(Metadata::to_value),
-            redirect_url: kept.redirect_url.map(str::to_owned),
-            roles: kept.roles.to_vec(),
+            metadata: kept.metadata.as_ref().map(Metadata::to_value),
+            redirect_url: kept.redirect_url.clone(),
+            roles: kept.roles.clone(),
             send_email: kept.link_only.then_some(false),
-            locale: kept.locale.map(str::to_owned),
+            locale: kept.locale.clone(),
         }
     }
 }
-
-/// The options each stored invitation kind keeps, as [`Kept`].
-macro_rules! kept_from {
-    ($($kind:ty),*) => {$(
-        impl<'a> From<&'a $kind> for Kept<'a> {
-            fn from(i: &'a $kind) -> Self {
-                Self {
-                    metadata: i.metadata.as_ref(),
-                    redirect_url: i.redirect_url.as_deref(),
-                    roles: &i.roles,
-                    link_only: i.link_only,
-                    locale: i.locale.as_deref(),
-                }
-            }
-        }
-    )*};
-}
-kept_from!(CommunityInvitation, UserInvitation);
 
 /// The state of an invitation's latest email, as both dialects show it: `pending`, `sending` (claimed by a sender:
 /// it may be out already; a sender that died leaves it so until its claim goes stale and it is sent again),

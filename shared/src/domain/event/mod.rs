@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 
 use super::fate::Fate;
 use super::outbox::{Delivery, DeliveryState, MailKind};
-use super::{CommunityInvitation, HistoryEntry, TenantId, Timestamp, UserId, UserInvitation};
+use super::{CommunityInvitation, HistoryEntry, InvitationOptions, TenantId, Timestamp, UserId, UserInvitation};
 
 /// Every event type, by its wire name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -255,12 +255,7 @@ pub fn of_invitation(old: Option<&CommunityInvitation>, new: &CommunityInvitatio
         if let Some(email) = &new.contact_email {
             data.insert("contactEmail".into(), json!(email));
         }
-        if let Some(metadata) = &new.metadata {
-            data.insert("metadata".into(), metadata.to_value());
-        }
-        if !new.roles.is_empty() {
-            data.insert("roles".into(), json!(new.roles));
-        }
+        options_data(&new.options, &mut data);
         // A deleted invitation reads as missing in the API; its event says so rather than its last live state.
         let state = if new.is_deleted() { "InvitationDeleted" } else { new.read_state(entry.at).as_str() };
         events.push(base.state_event(kind, entry, state, data));
@@ -269,6 +264,16 @@ pub fn of_invitation(old: Option<&CommunityInvitation>, new: &CommunityInvitatio
     let deliveries = new.delivery.iter().chain(new.earlier_deliveries.values());
     email_events(&base, before.map(|(l, e)| l.iter().chain(e.values()).collect()), deliveries, &mut events);
     events
+}
+
+/// What an invitation's event carries of its options: the product's metadata and the roles it grants.
+fn options_data(options: &InvitationOptions, data: &mut Map<String, Value>) {
+    if let Some(metadata) = &options.metadata {
+        data.insert("metadata".into(), metadata.to_value());
+    }
+    if !options.roles.is_empty() {
+        data.insert("roles".into(), json!(options.roles));
+    }
 }
 
 /// The events raised by a change of platform invitation `new` from `old` (`None`: it was just written).
@@ -285,12 +290,7 @@ pub fn of_user_invitation(old: Option<&UserInvitation>, new: &UserInvitation) ->
             data.insert("firstName".into(), json!(new.first_name));
             data.insert("lastName".into(), json!(new.last_name));
         }
-        if let Some(metadata) = &new.metadata {
-            data.insert("metadata".into(), metadata.to_value());
-        }
-        if !new.roles.is_empty() {
-            data.insert("roles".into(), json!(new.roles));
-        }
+        options_data(&new.options, &mut data);
         events.push(base.state_event(kind, entry, new.read_state(entry.at).as_str(), data));
     }
     let before = old.map(|o| o.delivery.iter().chain(o.earlier_deliveries.values()).collect());

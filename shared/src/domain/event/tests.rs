@@ -171,8 +171,8 @@ fn every_type_has_a_schema_and_every_event_matches_it() {
     let mut events = Vec::new();
 
     let (mut created, _) = CommunityInvitation::create(&community, bob(), &owner, T0, policy);
-    created.metadata = crate::domain::Metadata::parse(json!({"plan": "pro", "seats": 3})).unwrap();
-    created.roles = vec!["Contributor".into()];
+    created.options.metadata = crate::domain::Metadata::parse(json!({"plan": "pro", "seats": 3})).unwrap();
+    created.options.roles = vec!["Contributor".into()];
     events.extend(of_invitation(None, &created));
     assert_eq!(events[0].data["metadata"], json!({"plan": "pro", "seats": 3}), "the product's data, as given");
     let (sent, e) = send(&created, 1, DeliveryOutcome::Sent { message_id: "m".into() }, T0);
@@ -205,8 +205,8 @@ fn every_type_has_a_schema_and_every_event_matches_it() {
 
     let settings = UserSettings::default();
     let (mut user, _) = UserInvitation::create(&owner, bob(), None, T0, &settings);
-    user.metadata = crate::domain::Metadata::parse(json!({"team": "ops"})).unwrap();
-    user.roles = vec!["TenantMember".into()];
+    user.options.metadata = crate::domain::Metadata::parse(json!({"team": "ops"})).unwrap();
+    user.options.roles = vec!["TenantMember".into()];
     events.extend(of_user_invitation(None, &user));
     for next in [
         user.accept("Bob".into(), "Guest".into(), T0).unwrap().invitation,

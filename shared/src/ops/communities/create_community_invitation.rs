@@ -68,9 +68,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let (mut invitation, secret) =
             CommunityInvitation::create(&community, recipient, &caller, now, app.config.invitations);
         invitation.accept_from = chosen.unwrap_or(community.accept_from);
-        invitation.metadata = options.metadata.clone();
-        invitation.roles = options.roles.clone();
-        invitation.locale = options.locale.clone();
+        invitation.options = options.kept(None);
         if let Some(days) = options.expires_in_days {
             invitation.live_for(days, app.config.invitations.validity_days)?;
         }
@@ -83,7 +81,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         // A redirect only to the owner's allowed origins (none, for a tenant that never saved settings).
         if let Some(raw) = options.redirect_url.as_deref() {
             let never_saved = UserSettings::default();
-            invitation.redirect_url = Some(saved.as_ref().unwrap_or(&never_saved).redirect(raw)?);
+            invitation.options.redirect_url = Some(saved.as_ref().unwrap_or(&never_saved).redirect(raw)?);
         }
         let link = format!("{}/invite/{}", public_base(&app, &req), invitation.id);
         let reservation = if options.send_email {

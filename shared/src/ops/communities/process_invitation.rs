@@ -86,7 +86,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         // nothing: its answer carries the new link.
         let link = format!("{}/invite/{id}", public_base(&app, &req));
         let mut reservation = None;
-        if let (Some(secret), false) = (&transition.new_secret, invitation.link_only) {
+        if let (Some(secret), false) = (&transition.new_secret, invitation.options.link_only) {
             let sealed = app.sealer.seal(id, secret).await?;
             transition.invitation.attach_link(link.clone(), sealed);
             let (tenant, recipients) = (&invitation.issuing_tenant, [&invitation.recipient]);
@@ -99,7 +99,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         }
         match applied {
             Ok(()) => {
-                if let (Some(secret), true) = (&transition.new_secret, invitation.link_only) {
+                if let (Some(secret), true) = (&transition.new_secret, invitation.options.link_only) {
                     let renewed = LinkRenewed { invitation_url: format!("{link}?token={}", secret.expose()) };
                     return Ok(response::json(StatusCode::OK, &renewed));
                 }

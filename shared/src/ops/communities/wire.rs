@@ -55,7 +55,7 @@ impl CommunityInvitationBody {
             accepted_tenant_name_verified: false,
             delivery_state: delivery_state(i.delivery.as_ref()),
             delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
-            options: OptionsBody::of(i.into()),
+            options: OptionsBody::of(&i.options),
         }
     }
 

@@ -47,7 +47,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
             let code = form.token.unwrap_or_default();
             let accepted = accept(&app, &code, first, last).await?;
             let shown = render_platform(&app, &accepted, UserStage::Accepted, "", &look);
-            Ok(page::onward(shown, accepted.redirect_url.as_deref()))
+            Ok(page::onward(shown, accepted.options.redirect_url.as_deref()))
         }
         Some(_) => Err(ApiError::bad_request("This page can only accept or decline an invitation.")),
         None => Err(ApiError::bad_request("The form does not say what to do.")),
@@ -72,14 +72,14 @@ async fn decline(app: &App, req: &Request, token: Option<&str>) -> Answer {
                 )?;
                 app.store.apply(&transition).await.map(|()| {
                     let shown = render(app, &transition.invitation, Some(&community), Stage::Declined, "", &look);
-                    page::onward(shown, transition.invitation.redirect_url.as_deref())
+                    page::onward(shown, transition.invitation.options.redirect_url.as_deref())
                 })
             }
             Opened::Platform(invitation) => {
                 let transition = invitation.decline(app.clock.now())?;
                 app.store.apply_user_invitation(&transition).await.map(|()| {
                     let shown = render_platform(app, &transition.invitation, UserStage::Declined, "", &look);
-                    page::onward(shown, transition.invitation.redirect_url.as_deref())
+                    page::onward(shown, transition.invitation.options.redirect_url.as_deref())
                 })
             }
         };

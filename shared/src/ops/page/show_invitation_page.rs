@@ -69,14 +69,14 @@ pub(super) async fn open_link(app: &App, req: &Request, token: Option<&str>) -> 
             app.store.get_community(invitation.community_id),
             app.store.get_user_settings(&invitation.issuing_tenant)
         );
-        let look = Look::of(invitation.locale.as_deref(), settings?.as_ref().map(|(s, _)| s));
+        let look = Look::of(invitation.options.locale.as_deref(), settings?.as_ref().map(|(s, _)| s));
         return Ok((Opened::Community(invitation, community?), look));
     }
     let invitation = user_invitation?
         .filter(|i| i.state == UserInvitationState::Pending && i.code_matches(&secret))
         .ok_or_else(not_found)?;
     let settings = app.store.get_user_settings(&invitation.tenant).await?;
-    let look = Look::of(invitation.locale.as_deref(), settings.as_ref().map(|(s, _)| s));
+    let look = Look::of(invitation.options.locale.as_deref(), settings.as_ref().map(|(s, _)| s));
     Ok((Opened::Platform(invitation), look))
 }
 

@@ -52,7 +52,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         last_name: accepted.last_name.clone().unwrap_or_default(),
         business_id: accepted.tenant.to_string(),
         state: accepted.read_state(app.clock.now()).as_str(),
-        options: OptionsBody::of((&accepted).into()),
+        options: OptionsBody::of(&accepted.options),
     };
     Ok(response::json(StatusCode::OK, &body))
 }

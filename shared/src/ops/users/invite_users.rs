@@ -50,7 +50,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     idempotency::once(&app, &req, &caller, "invite_users", async {
         let invited = invite(&app, &req, &caller, (&settings, version.is_some()), input).await?;
         // The invitations say whether they are link-only (none at all answers `[]` either way).
-        if !invited.iter().any(|(i, _)| i.link_only) {
+        if !invited.iter().any(|(i, _)| i.options.link_only) {
             let addresses: Vec<String> = invited.iter().map(|(i, _)| i.recipient.to_string()).collect();
             return Idempotent::json(StatusCode::OK, &addresses, None);
         }
@@ -99,10 +99,7 @@ async fn invite(
     let mut sealing = JoinSet::new();
     for (index, recipient) in request.recipients.into_iter().enumerate() {
         let (mut invitation, code) = UserInvitation::create(caller, recipient, request.message.clone(), now, settings);
-        invitation.metadata = options.metadata.clone();
-        invitation.redirect_url = redirect.clone();
-        invitation.roles = options.roles.clone();
-        invitation.locale = options.locale.clone();
+        invitation.options = options.kept(redirect.clone());
         if let Some(days) = options.expires_in_days {
             invitation.live_for(days, settings.invited_user_valid_days)?;
         }

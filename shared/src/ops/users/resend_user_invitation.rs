@@ -29,7 +29,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         let mut transition = invitation.resend(&caller, now, &settings)?;
         // A link-only invitation emails nothing and draws nothing: the answer carries its new link.
         let mut reservation = None;
-        if let (Some(code), false) = (&transition.new_code, invitation.link_only) {
+        if let (Some(code), false) = (&transition.new_code, invitation.options.link_only) {
             attach_code(&app, &req, &mut transition.invitation, code).await?;
             let saved = version.is_some().then_some(&settings);
             reservation = Some(budget::reserve(&app, &caller.tenant, saved, &[&invitation.recipient], now).await?);
@@ -41,7 +41,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Answer {
         }
         match applied {
             Ok(()) => {
-                if let (Some(code), true) = (&transition.new_code, invitation.link_only) {
+                if let (Some(code), true) = (&transition.new_code, invitation.options.link_only) {
                     let link = format!("{}/invite/{id}?token={}", public_base(&app, &req), code.expose());
                     return Ok(response::json(StatusCode::OK, &LinkRenewed { invitation_url: link }));
                 }

@@ -44,7 +44,7 @@ impl UserInvitationBody {
             last_name: i.last_name.clone(),
             delivery_state: delivery_state(i.delivery.as_ref()),
             delivery_failure_reason: delivery_failure(i.delivery.as_ref()),
-            options: OptionsBody::of(i.into()),
+            options: OptionsBody::of(&i.options),
         }
     }
 }
