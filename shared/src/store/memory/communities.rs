@@ -146,16 +146,7 @@ impl CommunityStore for MemoryStore {
         community: CommunityId,
         req: &PageRequest,
     ) -> StoreResult<Page<CommunityInvitation>> {
-        check_time_cursor(req, InvitationId::parse)?;
-        self.read(|s| {
-            let items = s
-                .invitations
-                .values()
-                .filter(|i| i.community_id == community && !i.is_deleted())
-                .map(|i| (order::invitation(i), i.clone()))
-                .collect();
-            page(sorted(items, true), true, req)
-        })
+        self.invitations_page(req, |i| i.community_id == community && !i.is_deleted())
     }
 
     async fn list_accepted_invitations(
@@ -163,16 +154,7 @@ impl CommunityStore for MemoryStore {
         tenant: &TenantId,
         req: &PageRequest,
     ) -> StoreResult<Page<CommunityInvitation>> {
-        check_time_cursor(req, InvitationId::parse)?;
-        self.read(|s| {
-            let items = s
-                .invitations
-                .values()
-                .filter(|i| i.state == StoredState::Accepted && i.invited_tenant.as_ref() == Some(tenant))
-                .map(|i| (order::invitation(i), i.clone()))
-                .collect();
-            page(sorted(items, true), true, req)
-        })
+        self.invitations_page(req, |i| i.state == StoredState::Accepted && i.invited_tenant.as_ref() == Some(tenant))
     }
 
     async fn apply(&self, t: &Transition) -> StoreResult<()> {
@@ -249,4 +231,19 @@ fn take_lock(s: &mut State, invitation: &CommunityInvitation, now: Timestamp) ->
     }
     s.locks.insert(key, Lock { invitation: invitation.id, expires: invitation.expires });
     Ok(())
+}
+
+impl MemoryStore {
+    /// A page of the invitations that `keep` keeps, in the lists' order (newest first), after the request's cursor.
+    fn invitations_page(
+        &self,
+        req: &PageRequest,
+        keep: impl Fn(&CommunityInvitation) -> bool,
+    ) -> StoreResult<Page<CommunityInvitation>> {
+        check_time_cursor(req, InvitationId::parse)?;
+        self.read(|s| {
+            let items = s.invitations.values().filter(|i| keep(i)).map(|i| (order::invitation(i), i.clone())).collect();
+            page(sorted(items, true), true, req)
+        })
+    }
 }
