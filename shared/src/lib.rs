@@ -6,7 +6,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`domain`] | pure types and rules, no I/O. Per dialect: `community` and `community_invitation` (the handshake, [`domain::CommunityInvitation`]), `user_invitation` and `settings` ([`domain::UserInvitation`], the tenant's [`domain::UserSettings`]), [`domain::collaboration`] (`ids`, `invitation`, `files`). Shared: `lifetime` (expiry and history), [`domain::outbox`], [`domain::event`], [`domain::fate`], ids, secrets, idempotency records, the clock |
+//! | [`domain`] | pure types and rules, no I/O. Per dialect: `community` and `community_invitation` (the handshake, [`domain::CommunityInvitation`]), `user_invitation` and `settings` ([`domain::UserInvitation`], the tenant's [`domain::UserSettings`]), [`domain::collaboration`] (`ids`, `invitation`, `files`). Shared: `lifetime` (expiry and history), [`domain::InvitationOptions`] (what a product chooses per invitation), [`domain::outbox`], [`domain::event`], [`domain::fate`], ids, secrets, idempotency records, the clock |
 //! | [`ops`] | one module per operation (parse, authorise, decide, persist, answer), in a folder per dialect: [`ops::communities`], [`ops::users`], [`ops::portal`], and [`ops::page`] for the landing page both emailed dialects link to; `ops` itself holds only what they share (the caller, links, the tenant's settings, the mail budget, [`ops::idempotency`]) |
 //! | [`fault`] | telling a deployment's own fault (a missing table or key, a refused permission, no credentials) from an outage: a 500 "misconfigured", never a 503 that invites retries |
 //! | [`http`] | the API Gateway edge: caller identity from JWT claims, parsing with limits, the one error type and its wire form |
