@@ -39,13 +39,24 @@ where
         && DisplayErrorContext(error).to_string().contains("credentials")
 }
 
-/// A failed AWS call in words, `call` naming it (`KMS Encrypt`), and whether it is the deployment's fault.
-pub fn described<E, R>(call: &str, error: &SdkError<E, R>) -> (String, bool)
+/// A failed AWS call, told apart, with the call and its error in words: what each adapter's error type is made
+/// from (`From<Failure>`), so the telling is written once.
+#[derive(Debug)]
+pub enum Failure {
+    /// The deployment's fault ([`is_misconfiguration`]): no retry helps.
+    Misconfigured(String),
+    /// An outage, or an answer a retry may mend.
+    Outage(String),
+}
+
+/// `error` of the call `call` names (`KMS Encrypt`), told apart.
+pub fn failure<E, R>(call: &str, error: &SdkError<E, R>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    (format!("{call} failed: {}", DisplayErrorContext(error)), is_misconfiguration(error))
+    let message = format!("{call} failed: {}", DisplayErrorContext(error));
+    if is_misconfiguration(error) { Failure::Misconfigured(message) } else { Failure::Outage(message) }
 }
 
 #[cfg(test)]

@@ -33,15 +33,12 @@ pub enum SealError {
     Misconfigured(String),
 }
 
-/// A failed KMS call, as a [`SealError`] of the right kind.
-fn kms_failed<E, R>(call: &str, e: aws_sdk_kms::error::SdkError<E, R>) -> SealError
-where
-    E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match crate::fault::described(&format!("KMS {call}"), &e) {
-        (message, true) => SealError::Misconfigured(message),
-        (message, false) => SealError::Failed(message),
+impl From<crate::fault::Failure> for SealError {
+    fn from(failure: crate::fault::Failure) -> Self {
+        match failure {
+            crate::fault::Failure::Misconfigured(message) => Self::Misconfigured(message),
+            crate::fault::Failure::Outage(message) => Self::Failed(message),
+        }
     }
 }
 
@@ -79,7 +76,7 @@ impl Sealer for KmsSealer {
             .encryption_context(CONTEXT_KEY, id.to_string())
             .send()
             .await
-            .map_err(|e| kms_failed("Encrypt", e))?;
+            .map_err(|e| crate::fault::failure("KMS Encrypt", &e))?;
         let blob = out.ciphertext_blob.ok_or_else(|| SealError::Failed("KMS Encrypt returned no ciphertext".into()))?;
         Ok(STANDARD.encode(blob.as_ref()))
     }
@@ -94,7 +91,7 @@ impl Sealer for KmsSealer {
             .encryption_context(CONTEXT_KEY, id.to_string())
             .send()
             .await
-            .map_err(|e| kms_failed("Decrypt", e))?;
+            .map_err(|e| crate::fault::failure("KMS Decrypt", &e))?;
         let plain = out.plaintext.ok_or_else(|| SealError::Failed("KMS Decrypt returned no plaintext".into()))?;
         let text = std::str::from_utf8(plain.as_ref())
             .map_err(|_| SealError::Failed("the unsealed secret is not text".into()))?;

@@ -52,15 +52,12 @@ pub enum SignError {
     Misconfigured(String),
 }
 
-/// A failed KMS call, as a [`SignError`] of the right kind.
-fn kms_failed<E, R>(call: &str, e: aws_sdk_kms::error::SdkError<E, R>) -> SignError
-where
-    E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match crate::fault::described(&format!("KMS {call}"), &e) {
-        (message, true) => SignError::Misconfigured(message),
-        (message, false) => SignError::Kms(message),
+impl From<crate::fault::Failure> for SignError {
+    fn from(failure: crate::fault::Failure) -> Self {
+        match failure {
+            crate::fault::Failure::Misconfigured(message) => Self::Misconfigured(message),
+            crate::fault::Failure::Outage(message) => Self::Kms(message),
+        }
     }
 }
 
@@ -149,7 +146,7 @@ impl Signer for KmsSigner {
             .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
             .send()
             .await
-            .map_err(|e| kms_failed("Sign", e))?;
+            .map_err(|e| crate::fault::failure("KMS Sign", &e))?;
         let signature = out.signature.ok_or_else(|| SignError::Kms("KMS Sign returned no signature".into()))?;
         Ok(signature.into_inner())
     }
@@ -164,7 +161,7 @@ impl Signer for KmsSigner {
             .key_id(&self.key_id)
             .send()
             .await
-            .map_err(|e| kms_failed("GetPublicKey", e))?;
+            .map_err(|e| crate::fault::failure("KMS GetPublicKey", &e))?;
         let spki = out.public_key.ok_or_else(|| SignError::Kms("KMS GetPublicKey returned no key".into()))?;
         let key = PublicKey::from_spki(spki.into_inner())
             .map_err(|_| SignError::Kms(format!("KMS key {} is not an ECC_NIST_P256 signing key", self.key_id)))?;

@@ -88,7 +88,7 @@ mod table;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -474,16 +474,14 @@ fn unbuilt(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
 }
 
 /// A failed call: the deployment's fault when the table, an index or a permission is missing
-/// ([`crate::fault::is_misconfiguration`]), else an outage a retry may mend.
+/// ([`crate::fault::failure`]), else an outage a retry may mend.
 fn unavailable<E, R>(e: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let detail = DisplayErrorContext(&e).to_string();
-    if crate::fault::is_misconfiguration(&e) {
-        StoreError::Misconfigured(detail)
-    } else {
-        StoreError::Unavailable(detail)
+    match crate::fault::failure("DynamoDB", &e) {
+        crate::fault::Failure::Misconfigured(detail) => StoreError::Misconfigured(detail),
+        crate::fault::Failure::Outage(detail) => StoreError::Unavailable(detail),
     }
 }
