@@ -6,8 +6,8 @@
 //! Local table, so the embedded stores the local server and the in-process tests use cannot drift from the one that
 //! runs in AWS.
 //!
-//! State changes are decided by the domain (`CommunityInvitation::process`, `CommunityInvitation::delete`), exactly as the
-//! operations do, and every refused change is followed by reading the state back to show that nothing was written.
+//! State changes are decided by the domain (`CommunityInvitation::process`, `CommunityInvitation::delete`), exactly as
+//! the operations do, and every refused change is followed by reading the state back to show that nothing was written.
 //!
 //! ## Layout
 //!

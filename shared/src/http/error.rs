@@ -28,8 +28,8 @@ pub enum ApiError {
     /// The request is well-formed but cannot be taken as it is (an `Idempotency-Key` reused for another body).
     #[error("{0}")]
     Unprocessable(String),
-    /// The caller is signed in, but the tenant's settings forbid what they ask: the reference API's 401 for inviting while
-    /// `InviteUnregisteredUsers` is disabled.
+    /// The caller is signed in, but the tenant's settings forbid what they ask: the reference API's 401 for inviting
+    /// while `InviteUnregisteredUsers` is disabled.
     #[error("{0}")]
     ForbiddenBySettings(String),
     #[error("{reason}")]

@@ -7,8 +7,8 @@ use crate::domain::fate::Fate;
 use crate::domain::{DeliveryState, InvitationOptions, Metadata, parse_roles};
 use crate::http::ApiError;
 
-/// What both invitation kinds take beside their reference API fields: `Metadata`, `ExpiresInDays`, `RedirectUrl`, `Roles`,
-/// `SendEmail` and `Locale`. Flattened into each create request.
+/// What both invitation kinds take beside their reference API fields: `Metadata`, `ExpiresInDays`, `RedirectUrl`,
+/// `Roles`, `SendEmail` and `Locale`. Flattened into each create request.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct OptionsInput {

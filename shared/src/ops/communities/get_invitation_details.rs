@@ -1,6 +1,6 @@
 //! `GET /api/v1-preview/communityinvitations/{invitationId}/details`: what a recipient needs to decide: the
 //! community, the invitation's state and the community's point of contact. For the recipient (a
-//! TenantAdministrator, by verified email or `CommunityInvitation-Token`) or the community's administrators; anyone else
+//! TenantAdministrator, by verified email or `Invitation-Token`) or the community's administrators; anyone else
 //! gets the same 404 as for a missing invitation.
 
 use std::sync::Arc;

@@ -109,7 +109,7 @@ fn require_owner_admin(membership: &Membership, caller: &Principal) -> Result<()
 /// The header through which a recipient who is not signed in with the invited address presents the secret.
 pub const INVITATION_TOKEN_HEADER: &str = "invitation-token";
 
-/// Whether the caller is the invitation's recipient (verified email, or the secret in `CommunityInvitation-Token`) and
+/// Whether the caller is the invitation's recipient (verified email, or the secret in `Invitation-Token`) and
 /// whether they administer the community that issued it. Being the recipient by the secret alone lets a caller
 /// read the details and decline; accepting also needs the caller's verified address to pass the invitation's
 /// [`AcceptFrom`] rule, which the domain checks (a stolen link opens the invitation, never the community).

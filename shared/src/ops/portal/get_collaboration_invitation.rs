@@ -1,5 +1,5 @@
-//! `GET .../collaborations/{collaborationId}/invitations/{invitationId}`: one invitation, as the reference API shows it,
-//! with `invitationString` (the file, rebuilt byte for byte with its unsealed nonce) for the host to send again.
+//! `GET .../collaborations/{collaborationId}/invitations/{invitationId}`: one invitation, as the reference API shows
+//! it, with `invitationString` (the file, rebuilt byte for byte with its unsealed nonce) for the host to send again.
 
 use std::sync::Arc;
 

@@ -1,8 +1,8 @@
 //! `GET /api/businesses/{businessId}/settings?IncludeUserSettings=true&IncludeSecuritySettings=true`: the
 //! caller's tenant's settings, only the groups asked for (none when no flag is set), for any member of it.
 //!
-//! `UserSettings` is the whole invitation policy (`BusinessUserSettings`). `SecuritySettings` carries the part
-//! that decides who may be invited (`InviteUnregisteredUsers`, `AllowedEmailDomains`): the reference API tells clients to
+//! `UserSettings` is the whole invitation policy (`BusinessUserSettings`). `SecuritySettings` carries the part that
+//! decides who may be invited (`InviteUnregisteredUsers`, `AllowedEmailDomains`): the reference API tells clients to
 //! check there whether inviting is enabled.
 
 use std::sync::Arc;

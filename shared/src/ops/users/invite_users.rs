@@ -1,11 +1,12 @@
 //! `POST /api/users/invitations` `{EmailAddresses, Message}`: a signed-in user invites people to their tenant.
 //!
-//! In order: the tenant's settings must allow it (`InviteUnregisteredUsers`, else the reference API's 401); the request is
-//! checked whole (every bad or disallowed address named, nothing created: 400); the emails are reserved atomically
+//! In order: the tenant's settings must allow it (`InviteUnregisteredUsers`, else the reference API's 401); the request
+//! is checked whole (every bad or disallowed address named, nothing created: 400); the emails are reserved atomically
 //! on the tenant's mail budget, `MaxInvitationsPerDay` under the deployment's cap, and on each address's (see
-//! `ops::budget`; 429 with `Retry-After` until the next UTC day when one would go over); then the invitations, their emails (in the outbox, codes sealed) and their one-pending-per-address locks
-//! are written in one transaction. An address that already has a pending invitation from the tenant is not invited
-//! again: it is left out of the answer, and its reservation given back. The answer lists the addresses invited.
+//! `ops::budget`; 429 with `Retry-After` until the next UTC day when one would go over); then the invitations, their
+//! emails (in the outbox, codes sealed) and their one-pending-per-address locks are written in one transaction. An
+//! address that already has a pending invitation from the tenant is not invited again: it is left out of the answer,
+//! and its reservation given back. The answer lists the addresses invited.
 //!
 //! With `SendEmail: false` the invitations are link-only: no email goes out, and the answer lists instead, for
 //! each address invited, `{EmailAddress, InvitationId, InvitationUrl}` for the sender to hand on. They count on
