@@ -15,8 +15,7 @@ use lambda_http::http::{HeaderValue, StatusCode};
 
 use crate::app::App;
 use crate::domain::{Claim, IdempotencyRecord, InvitationId, Principal, Secret, StoredAnswer};
-use crate::http::Answer;
-use crate::http::{ApiError, request, response};
+use crate::http::{Answer, ApiError, request, response};
 
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// Set on a replayed answer, so a client can tell it from a first one.

@@ -133,9 +133,10 @@ impl Publisher {
             return Ok(());
         }
         self.sink.publish(&change.events).await?;
-        self.log.record_published(&change.subject, change.version, self.clock.now()).await?;
+        let now = self.clock.now();
+        self.log.record_published(&change.subject, change.version, now).await?;
         if let Some(namespace) = &self.metrics_namespace {
-            crate::metrics::emit(&change.events, namespace, self.clock.now().millis());
+            crate::metrics::emit(&change.events, namespace, now.millis());
         }
         Ok(())
     }

@@ -16,8 +16,7 @@ use crate::domain::Secret;
 use crate::domain::collaboration::{
     Collaboration, Contact, InvitationRequest, KeyFingerprint, Participant, Side, open_invitation,
 };
-use crate::http::Answer;
-use crate::http::{ApiError, arcgis};
+use crate::http::{Answer, ApiError, arcgis};
 use crate::store::StoreError;
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {

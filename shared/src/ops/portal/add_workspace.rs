@@ -13,8 +13,7 @@ use serde::Serialize;
 use super::wire::WorkspaceBody;
 use crate::app::App;
 use crate::domain::collaboration::Workspace;
-use crate::http::Answer;
-use crate::http::{ApiError, arcgis};
+use crate::http::{Answer, ApiError, arcgis};
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let r = super::read_as_admin(&app, &req).await?;

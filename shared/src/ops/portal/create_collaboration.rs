@@ -9,8 +9,7 @@ use serde::Serialize;
 use super::wire::CollaborationBody;
 use crate::app::App;
 use crate::domain::collaboration::{Collaboration, Contact, Workspace};
-use crate::http::Answer;
-use crate::http::arcgis;
+use crate::http::{Answer, arcgis};
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let r = super::read_as_admin(&app, &req).await?;

@@ -7,8 +7,7 @@ use lambda_http::Request;
 
 use crate::app::App;
 use crate::domain::collaboration::{InvitationResponse, Side, signed_file};
-use crate::http::Answer;
-use crate::http::{ApiError, arcgis};
+use crate::http::{Answer, ApiError, arcgis};
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let r = super::read_as_admin(&app, &req).await?;

@@ -11,8 +11,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::domain::{Principal, Role};
-use crate::http::Answer;
-use crate::http::{ApiError, arcgis, request};
+use crate::http::{Answer, ApiError, arcgis, request};
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let caller: Principal = request::principal(&req, &app.config.claims)?;

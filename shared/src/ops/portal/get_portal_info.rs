@@ -9,8 +9,7 @@ use lambda_http::http::StatusCode;
 use serde_json::json;
 
 use crate::app::App;
-use crate::http::Answer;
-use crate::http::arcgis;
+use crate::http::{Answer, arcgis};
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let r = super::read_unscoped(&app, &req).await?;

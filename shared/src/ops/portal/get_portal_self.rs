@@ -13,8 +13,7 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::domain::collaboration::KeyFingerprint;
-use crate::http::Answer;
-use crate::http::{arcgis, request};
+use crate::http::{Answer, arcgis, request};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

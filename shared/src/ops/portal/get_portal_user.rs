@@ -8,8 +8,7 @@ use lambda_http::http::StatusCode;
 
 use crate::app::App;
 use crate::domain::Principal;
-use crate::http::Answer;
-use crate::http::{ApiError, arcgis, request};
+use crate::http::{Answer, ApiError, arcgis, request};
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let caller: Principal = request::principal(&req, &app.config.claims)?;

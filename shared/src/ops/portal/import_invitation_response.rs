@@ -15,8 +15,7 @@ use crate::domain::collaboration::{
     Collaboration, CollaborationError, CollaborationInvitation, Contact, KeyFingerprint, Participant, Portal, Side,
     open_response,
 };
-use crate::http::Answer;
-use crate::http::{ApiError, arcgis};
+use crate::http::{Answer, ApiError, arcgis};
 use crate::store::StoreError;
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {

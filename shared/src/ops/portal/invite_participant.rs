@@ -9,8 +9,7 @@ use lambda_http::Request;
 
 use crate::app::App;
 use crate::domain::collaboration::{CollaborationInvitation, DEFAULT_EXPIRATION_HOURS, MAX_WORKSPACES, PortalUrl};
-use crate::http::Answer;
-use crate::http::{ApiError, arcgis};
+use crate::http::{Answer, ApiError, arcgis};
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let r = super::read_as_admin(&app, &req).await?;

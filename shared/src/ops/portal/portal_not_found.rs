@@ -8,8 +8,7 @@ use std::sync::Arc;
 use lambda_http::Request;
 
 use crate::app::App;
-use crate::http::Answer;
-use crate::http::ApiError;
+use crate::http::{Answer, ApiError};
 
 pub async fn handle(_app: Arc<App>, req: Request) -> Answer {
     let shown: String = req.uri().path().chars().take(200).collect();

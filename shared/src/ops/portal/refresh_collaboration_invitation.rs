@@ -6,8 +6,7 @@ use std::sync::Arc;
 use lambda_http::Request;
 
 use crate::app::App;
-use crate::http::Answer;
-use crate::http::{ApiError, arcgis};
+use crate::http::{Answer, ApiError, arcgis};
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let _ = super::read_as_admin(&app, &req).await?;

@@ -9,8 +9,7 @@ use lambda_http::http::StatusCode;
 use super::wire::SUCCESS;
 use crate::app::App;
 use crate::domain::collaboration::PortalId;
-use crate::http::Answer;
-use crate::http::{ApiError, arcgis, request};
+use crate::http::{Answer, ApiError, arcgis, request};
 use crate::store::StoreError;
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {

@@ -14,8 +14,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::domain::collaboration::Contact;
-use crate::http::Answer;
-use crate::http::arcgis;
+use crate::http::{Answer, arcgis};
 
 pub async fn handle(app: Arc<App>, req: Request) -> Answer {
     let r = super::read_as_admin(&app, &req).await?;
